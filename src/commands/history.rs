@@ -1,0 +1,69 @@
+//! `pkg history` and `pkg rollback`.
+
+use anyhow::Result;
+use serde::Serialize;
+
+use super::Context;
+use crate::cli::RollbackArgs;
+use crate::hub::history;
+use crate::hub::rollback::rollback as rollback_entry;
+use crate::ui::Table;
+
+/// `pkg history`.
+pub fn list(ctx: &Context) -> Result<()> {
+    let hub = ctx.open_hub()?;
+    let entries = history::list(hub.conn())?;
+    ctx.printer.result(&entries, || {
+        let mut table = Table::new([
+            "ID", "ACTION", "TIME", "SOURCE", "PREFIX", "CREATED", "UPDATED", "UNCHANGED", "DELETED", "NOTE",
+        ]);
+        for e in &entries {
+            let note = match (e.reverts, e.reverted_by) {
+                (Some(r), _) => format!("rolls back {r}"),
+                (None, Some(by)) => format!("rolled back by {by}"),
+                _ => String::new(),
+            };
+            table.row([
+                e.id.to_string(),
+                e.action.as_str().to_string(),
+                e.time.clone(),
+                e.source.clone(),
+                e.prefix.clone(),
+                e.counts.created.to_string(),
+                e.counts.updated.to_string(),
+                e.counts.unchanged.to_string(),
+                e.counts.deleted.to_string(),
+                note,
+            ]);
+        }
+        ctx.printer.table_text(&table, "No history yet: loads, creates and rollbacks are recorded here")
+    })
+}
+
+#[derive(Debug, Serialize)]
+struct RollbackView {
+    history_id: i64,
+    reverted: i64,
+    #[serde(flatten)]
+    counts: history::Counts,
+}
+
+/// `pkg rollback`.
+pub fn rollback(ctx: &Context, args: &RollbackArgs) -> Result<()> {
+    let mut hub = ctx.open_hub()?;
+    let tx = hub.write()?;
+    let now = crate::time::now_rfc3339();
+    let outcome = rollback_entry(&tx, args.id, args.force, &now)?;
+    tx.commit()?;
+    let view = RollbackView {
+        history_id: outcome.entry_id,
+        reverted: outcome.reverted,
+        counts: outcome.counts,
+    };
+    ctx.printer.result(&view, || {
+        format!(
+            "Rolled back entry {}: {} deleted, {} restored, {} re-created (history entry {})\n",
+            view.reverted, view.counts.deleted, view.counts.updated, view.counts.created, view.history_id
+        )
+    })
+}

@@ -1,0 +1,122 @@
+//! `pkg inspect`: what a package holds: its metadata, counts per kind and its
+//! units with their space and labels.
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+use serde::Serialize;
+use serde_json::Value;
+
+use super::Context;
+use super::load::open_package;
+use crate::cli::InspectArgs;
+use crate::model::details::{map_field, str_field};
+use crate::model::{RefField, Reference, ResourceKind};
+use crate::ui::Table;
+
+#[derive(Debug, Serialize)]
+struct UnitView {
+    space: String,
+    slug: String,
+    toolchain: String,
+    target: String,
+    labels: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Serialize)]
+struct InspectView {
+    source: String,
+    digest: String,
+    name: Option<String>,
+    version: Option<String>,
+    description: Option<String>,
+    created_at: Option<String>,
+    format: Option<u64>,
+    counts: BTreeMap<String, usize>,
+    units: Vec<UnitView>,
+    environments: Vec<Value>,
+}
+
+/// `pkg inspect`.
+pub fn run(ctx: &Context, args: &InspectArgs) -> Result<()> {
+    let (package, origin) = open_package(ctx, &args.source)?;
+    let mut counts = BTreeMap::new();
+    let mut units = Vec::new();
+    for item in &package.items {
+        *counts.entry(item.key.kind).or_insert(0) += 1;
+        if item.key.kind == ResourceKind::Unit {
+            let details: crate::model::Details = match serde_json::from_str(&item.details_json) {
+                Ok(Value::Object(map)) => map,
+                _ => crate::model::Details::new(),
+            };
+            units.push(UnitView {
+                space: item.key.space.clone(),
+                slug: item.key.slug.clone(),
+                toolchain: str_field(&details, "ToolchainType").to_string(),
+                target: item
+                    .refs
+                    .iter()
+                    .find(|r| r.field == RefField::Target)
+                    .map(Reference::manifest_value)
+                    .unwrap_or_default(),
+                labels: map_field(&details, "Labels")
+                    .into_iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            });
+        }
+    }
+    let m = &package.manifest;
+    let view = InspectView {
+        source: origin,
+        digest: package.digest.clone(),
+        name: m.name.clone(),
+        version: m.version.clone(),
+        description: m.description.clone(),
+        created_at: m.created_at.clone(),
+        format: m.format,
+        counts: counts.iter().map(|(k, v)| (k.plural().to_string(), *v)).collect(),
+        units,
+        environments: m.environments.clone(),
+    };
+    ctx.printer.result(&view, || {
+        let mut out = String::new();
+        let title = match (&view.name, &view.version) {
+            (Some(n), Some(v)) => format!("{n} {v}"),
+            (Some(n), None) => n.clone(),
+            _ => "(unnamed package: written by cub or without --name)".to_string(),
+        };
+        out.push_str(&format!("Package: {}\n", crate::model::slug::escape(&title)));
+        if let Some(d) = &view.description {
+            out.push_str(&format!("Description: {}\n", crate::model::slug::escape(d)));
+        }
+        out.push_str(&format!("Digest: {}\n\n", view.digest));
+        let mut kinds = Table::new(["KIND", "COUNT"]);
+        for (kind, n) in &counts {
+            kinds.row([kind.plural().to_string(), n.to_string()]);
+        }
+        out.push_str(&kinds.render());
+        if !view.units.is_empty() {
+            out.push('\n');
+            let mut header = vec!["SLUG".to_string(), "SPACE".to_string()];
+            if args.label_columns.is_empty() {
+                header.extend(["TOOLCHAIN".to_string(), "TARGET".to_string(), "LABELS".to_string()]);
+            } else {
+                header.extend(args.label_columns.iter().map(|k| k.to_uppercase()));
+            }
+            let mut table = Table::new(header);
+            for unit in &view.units {
+                let mut row = vec![unit.slug.clone(), unit.space.clone()];
+                if args.label_columns.is_empty() {
+                    let labels: Vec<String> = unit.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                    row.extend([unit.toolchain.clone(), unit.target.clone(), labels.join(",")]);
+                } else {
+                    row.extend(args.label_columns.iter().map(|k| unit.labels.get(k).cloned().unwrap_or_default()));
+                }
+                table.row(row);
+            }
+            out.push_str(&table.render());
+        }
+        out
+    })
+}

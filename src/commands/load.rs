@@ -1,0 +1,248 @@
+//! `pkg load` and `pkg diff`: read and check the package, plan it against the
+//! hub, print the plan (with unified diffs), and for a real load write it in
+//! one transaction.
+
+use std::process::ExitCode;
+
+use anyhow::{Context as _, Result};
+use serde::Serialize;
+
+use super::Context;
+use crate::cli::{DiffArgs, LoadArgs, OnConflictArg, PlanArgs};
+use crate::hub::Hub;
+use crate::loaders;
+use crate::package::diff::diff_step;
+use crate::package::load::{LoadOptions, dry_run, load as load_package};
+use crate::package::plan::{Action, PlanCounts, check_prefix};
+use crate::package::{OnConflict, Package, Plan, read_package};
+use crate::ui::Table;
+
+/// One resource in a printed plan.
+#[derive(Debug, Serialize)]
+struct ChangeView {
+    action: Action,
+    kind: String,
+    space: String,
+    slug: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    details_diff: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data_diff: Option<String>,
+}
+
+/// A printed plan or load result.
+#[derive(Debug, Serialize)]
+struct PlanView {
+    source: String,
+    digest: String,
+    prefix: String,
+    on_conflict: OnConflict,
+    dry_run: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    history_id: Option<i64>,
+    counts: PlanCounts,
+    changes: Vec<ChangeView>,
+}
+
+fn on_conflict(arg: OnConflictArg) -> OnConflict {
+    match arg {
+        OnConflictArg::Fail => OnConflict::Fail,
+        OnConflictArg::Skip => OnConflict::Skip,
+        OnConflictArg::Update => OnConflict::Update,
+    }
+}
+
+/// Fetches and checks the package named by `source`.
+pub fn open_package(ctx: &Context, source: &str) -> Result<(Package, String)> {
+    let fetched = loaders::resolve(source)?.fetch()?;
+    let bar = ctx.progress();
+    let package = read_package(&fetched.dir, &bar)?;
+    Ok((package, fetched.origin))
+}
+
+fn options(args: &PlanArgs, origin: String) -> Result<LoadOptions> {
+    check_prefix(args.prefix.as_deref())?;
+    Ok(LoadOptions {
+        prefix: args.prefix.clone().filter(|p| !p.is_empty()),
+        on_conflict: on_conflict(args.on_conflict),
+        source: origin,
+    })
+}
+
+fn view(
+    hub: &mut Hub,
+    package: &Package,
+    options: &LoadOptions,
+    plan: &Plan,
+    with_diffs: bool,
+    dry_run: bool,
+) -> Result<PlanView> {
+    let tx = hub.read()?;
+    let mut changes = Vec::with_capacity(plan.steps.len());
+    for step in &plan.steps {
+        let (details_diff, data_diff) = if with_diffs && matches!(step.action, Action::Update | Action::Conflict | Action::Skip) {
+            let diff = diff_step(&tx, package, step)?;
+            (diff.details, diff.data)
+        } else {
+            (None, None)
+        };
+        changes.push(ChangeView {
+            action: step.action,
+            kind: step.key.kind.name().to_string(),
+            space: step.key.space.clone(),
+            slug: step.key.slug.clone(),
+            details_diff,
+            data_diff,
+        });
+    }
+    Ok(PlanView {
+        source: options.source.clone(),
+        digest: package.digest.clone(),
+        prefix: options.prefix.clone().unwrap_or_default(),
+        on_conflict: options.on_conflict,
+        dry_run,
+        history_id: None,
+        counts: plan.counts,
+        changes,
+    })
+}
+
+fn paint_action(ctx: &Context, action: Action) -> String {
+    let code = match action {
+        Action::Create => "32",
+        Action::Update => "33",
+        Action::Conflict => "31",
+        Action::Skip | Action::Unchanged => "2",
+    };
+    ctx.printer.paint(&format!("{:<9}", action.as_str()), code)
+}
+
+fn paint_diff(ctx: &Context, diff: &str) -> String {
+    diff.lines()
+        .map(|line| {
+            let code = if line.starts_with("+++") || line.starts_with("---") {
+                "1"
+            } else if line.starts_with('+') {
+                "32"
+            } else if line.starts_with('-') {
+                "31"
+            } else if line.starts_with("@@") {
+                "36"
+            } else {
+                ""
+            };
+            if code.is_empty() { line.to_string() } else { ctx.printer.paint(line, code) }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
+}
+
+fn summary(counts: &PlanCounts) -> String {
+    format!(
+        "{} to create, {} to update, {} unchanged, {} skipped, {} conflicting",
+        counts.create, counts.update, counts.unchanged, counts.skip, counts.conflict
+    )
+}
+
+fn render_plan(ctx: &Context, view: &PlanView) -> String {
+    let show_all = ctx.printer.verbose;
+    let mut table = Table::new(["ACTION", "KIND", "SPACE", "SLUG"]);
+    let mut shown = Vec::new();
+    for change in &view.changes {
+        if change.action == Action::Unchanged && !show_all {
+            continue;
+        }
+        table.row([change.action.as_str(), &change.kind, &change.space, &change.slug]);
+        shown.push(change);
+    }
+    let mut out = String::new();
+    if !table.is_empty() {
+        let rendered = table.render();
+        for (i, line) in rendered.lines().enumerate() {
+            if i > 0 && ctx.printer.color {
+                let change = shown[i - 1];
+                out.push_str(&paint_action(ctx, change.action));
+                out.push_str(line.get(9..).unwrap_or(""));
+            } else {
+                out.push_str(line);
+            }
+            out.push('\n');
+        }
+    }
+    for change in &view.changes {
+        for diff in [&change.details_diff, &change.data_diff].into_iter().flatten() {
+            out.push('\n');
+            out.push_str(&paint_diff(ctx, diff));
+        }
+    }
+    if !out.is_empty() {
+        out.push('\n');
+    }
+    out.push_str(&format!("Plan: {}\n", summary(&view.counts)));
+    out
+}
+
+/// `pkg diff`.
+pub fn diff(ctx: &Context, args: &DiffArgs) -> Result<ExitCode> {
+    let (package, origin) = open_package(ctx, &args.plan.source)?;
+    let options = options(&args.plan, origin)?;
+    let mut hub = ctx.open_hub()?;
+    let plan = dry_run(&mut hub, &package, &options)?;
+    let view = view(&mut hub, &package, &options, &plan, true, true)?;
+    ctx.printer.result(&view, || render_plan(ctx, &view))?;
+    if args.exit_code && !plan.is_noop() {
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `pkg load`.
+pub fn load(ctx: &Context, args: &LoadArgs) -> Result<ExitCode> {
+    let (package, origin) = open_package(ctx, &args.plan.source)?;
+    let options = options(&args.plan, origin)?;
+    let mut hub = ctx.open_hub()?;
+    if args.dry_run {
+        let plan = dry_run(&mut hub, &package, &options)?;
+        let view = view(&mut hub, &package, &options, &plan, true, true)?;
+        ctx.printer.result(&view, || render_plan(ctx, &view))?;
+        let conflicts = plan.conflicts();
+        if !conflicts.is_empty() {
+            return Err(crate::package::PackageError::Conflicts(conflicts))
+                .context("the load would fail (dry run; nothing was written)");
+        }
+        ctx.printer.status("Dry run: nothing was written");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let bar = ctx.progress();
+    let outcome = load_package(&mut hub, &package, &options, &bar)?;
+    drop(bar);
+    let mut view = view(&mut hub, &package, &options, &outcome.plan, false, false)?;
+    view.history_id = Some(outcome.entry_id);
+    let c = &outcome.counts;
+    let text = if outcome.plan.is_noop() {
+        format!(
+            "No changes: all {} resources are already in the hub (history entry {})\n",
+            c.unchanged + c.skipped,
+            outcome.entry_id
+        )
+    } else {
+        format!(
+            "Loaded {} resources: {} created, {} updated, {} unchanged, {} skipped (history entry {})\n",
+            c.created + c.updated,
+            c.created,
+            c.updated,
+            c.unchanged,
+            c.skipped,
+            outcome.entry_id
+        )
+    };
+    ctx.printer.result(&view, || {
+        if ctx.printer.verbose {
+            render_plan(ctx, &view) + &text
+        } else {
+            text.clone()
+        }
+    })?;
+    Ok(ExitCode::SUCCESS)
+}

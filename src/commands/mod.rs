@@ -1,0 +1,130 @@
+//! The commands: one file per command family. Each reads its arguments,
+//! calls the library and renders the result through [`crate::ui::Printer`].
+
+pub mod completions;
+pub mod create;
+pub mod history;
+pub mod inspect;
+pub mod load;
+pub mod resource;
+pub mod validate;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context as _, Result};
+
+use crate::cli::{
+    Cli, Command, FilterCommand, LinkCommand, NoFields, SpaceCommand, TargetCommand,
+    UnitCommand, ViewCommand, WorkerCommand,
+};
+use crate::hub::Hub;
+use crate::model::ResourceKind;
+use crate::ui::Printer;
+use crate::ui::progress::Bar;
+
+/// What every command needs: the printer and where the hub is.
+pub struct Context {
+    /// Output.
+    pub printer: Printer,
+    /// `--hub` / `$PKG_HUB`, if given.
+    pub hub_path: Option<PathBuf>,
+}
+
+impl Context {
+    /// Opens (creating on first use) the hub.
+    pub fn open_hub(&self) -> Result<Hub> {
+        let path = match &self.hub_path {
+            Some(p) => p.clone(),
+            None => Hub::default_path()
+                .context("cannot find a data directory for the hub; pass --hub PATH or set PKG_HUB")?,
+        };
+        Ok(Hub::open(&path)?)
+    }
+
+    /// A progress reporter: a bar on a terminal, nothing otherwise or with `-q`.
+    pub fn progress(&self) -> Bar {
+        Bar::new(self.printer.stderr_tty && !self.printer.quiet)
+    }
+}
+
+/// Runs a parsed command line; the exit code says how it went.
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    let printer = Printer::new(cli.global.output, cli.global.quiet, cli.global.verbose);
+    let ctx = Context {
+        printer,
+        hub_path: cli.global.hub.clone(),
+    };
+    let ok = Ok(ExitCode::SUCCESS);
+    match &cli.command {
+        Command::Space(cmd) => space(&ctx, cmd).and(ok),
+        Command::Unit(cmd) => unit(&ctx, cmd).and(ok),
+        Command::Link(cmd) => link(&ctx, cmd).and(ok),
+        Command::Filter(cmd) => filter(&ctx, cmd).and(ok),
+        Command::Worker(cmd) => worker(&ctx, cmd).and(ok),
+        Command::Target(cmd) => target(&ctx, cmd).and(ok),
+        Command::View(cmd) => view(&ctx, cmd).and(ok),
+        Command::Create(args) => create::run(&ctx, args).and(ok),
+        Command::Load(args) => load::load(&ctx, args),
+        Command::Diff(args) => load::diff(&ctx, args),
+        Command::Validate(args) => validate::run(&ctx, args),
+        Command::Inspect(args) => inspect::run(&ctx, args).and(ok),
+        Command::History => history::list(&ctx).and(ok),
+        Command::Rollback(args) => history::rollback(&ctx, args).and(ok),
+        Command::Completions(args) => completions::completions(&ctx, args.shell).and(ok),
+        Command::Man => completions::man(&ctx).and(ok),
+    }
+}
+
+fn space(ctx: &Context, cmd: &SpaceCommand) -> Result<()> {
+    match cmd {
+        SpaceCommand::Create { slug, meta } => resource::create(ctx, resource::space(slug)?, &NoFields {}, meta),
+        SpaceCommand::List { where_ } => resource::list_spaces(ctx, where_.as_ref()),
+        SpaceCommand::Get { slug } => resource::get(ctx, resource::space(slug)?, false),
+        SpaceCommand::Update { slug, meta, unset } => {
+            resource::update(ctx, resource::space(slug)?, &NoFields {}, meta, unset, false)
+        }
+        SpaceCommand::Delete { slug, recursive } => resource::delete(ctx, resource::space(slug)?, *recursive),
+    }
+}
+
+fn unit(ctx: &Context, cmd: &UnitCommand) -> Result<()> {
+    let kind = ResourceKind::Unit;
+    match cmd {
+        UnitCommand::Create { name, fields, meta } => {
+            resource::create(ctx, resource::scoped_key(kind, name)?, fields, meta)
+        }
+        UnitCommand::List(args) => resource::list(ctx, kind, args),
+        UnitCommand::Get { name, data } => resource::get(ctx, resource::scoped_key(kind, name)?, *data),
+        UnitCommand::Update { name, fields, no_target, meta, unset } => {
+            resource::update(ctx, resource::scoped_key(kind, name)?, fields, meta, unset, *no_target)
+        }
+        UnitCommand::Delete(args) => resource::delete(ctx, resource::scoped_key(kind, &args.name)?, false),
+    }
+}
+
+macro_rules! scoped_dispatch {
+    ($fn:ident, $cmd:ident, $kind:expr) => {
+        fn $fn(ctx: &Context, cmd: &$cmd) -> Result<()> {
+            let kind = $kind;
+            match cmd {
+                $cmd::Create { name, fields, meta } => {
+                    resource::create(ctx, resource::scoped_key(kind, name)?, fields, meta)
+                }
+                $cmd::List(args) => resource::list(ctx, kind, args),
+                $cmd::Get { name } => resource::get(ctx, resource::scoped_key(kind, name)?, false),
+                $cmd::Update { name, fields, meta, unset } => {
+                    resource::update(ctx, resource::scoped_key(kind, name)?, fields, meta, unset, false)
+                }
+                $cmd::Delete(args) => resource::delete(ctx, resource::scoped_key(kind, &args.name)?, false),
+            }
+        }
+    };
+}
+
+scoped_dispatch!(link, LinkCommand, ResourceKind::Link);
+scoped_dispatch!(filter, FilterCommand, ResourceKind::Filter);
+scoped_dispatch!(worker, WorkerCommand, ResourceKind::Worker);
+scoped_dispatch!(target, TargetCommand, ResourceKind::Target);
+scoped_dispatch!(view, ViewCommand, ResourceKind::View);
+

@@ -1,0 +1,502 @@
+//! `pkg space|unit|link|filter|worker|target|view create|list|get|update|delete`:
+//! turn flags into resource content, call the hub, render the result.
+
+use std::io::Read;
+
+use anyhow::{Context as _, Result, bail};
+use serde_json::{Map, Value};
+
+use super::Context;
+use crate::cli::{
+    FilterFields, LinkFields, MetaArgs, NoFields, ScopedList, ScopedName, TargetFields,
+    UnitFields, UnsetArgs, ViewFields,
+};
+use crate::filter::WhereFilter;
+use crate::hub::subject::{IdLookup, ResourceSubject};
+use crate::hub::{HubResource, NewResource, crud, store};
+use crate::model::details::{map_field, str_field};
+use crate::model::slug::split_reference;
+use crate::model::{Details, RefField, Reference, ResourceKey, ResourceKind, validate_slug};
+use crate::ui::Table;
+
+/// Applies kind-specific flags to a resource being created or updated.
+pub trait KindFields {
+    /// Edits `new` (whose key is set) from the flags; `creating` selects defaults and required flags.
+    fn apply(&self, new: &mut NewResource, creating: bool) -> Result<()>;
+}
+
+impl KindFields for NoFields {
+    fn apply(&self, _new: &mut NewResource, _creating: bool) -> Result<()> {
+        Ok(())
+    }
+}
+
+fn set_str(details: &mut Details, key: &str, value: &str) {
+    details.insert(key.to_string(), Value::String(value.to_string()));
+}
+
+fn set_ref(new: &mut NewResource, field: RefField, value: &str, flag: &str) -> Result<()> {
+    let reference = parse_ref(&new.key.space, value, field)
+        .with_context(|| format!("invalid {flag} `{}`", crate::model::slug::escape(value)))?;
+    new.refs.retain(|r| r.field != field);
+    new.refs.push(reference);
+    new.refs.sort();
+    Ok(())
+}
+
+fn parse_ref(default_space: &str, value: &str, field: RefField) -> Result<Reference> {
+    if field == RefField::FromSpace {
+        validate_slug(value)?;
+        return Ok(Reference::new(field, "", value));
+    }
+    let (space, slug) = if value.contains('/') {
+        split_reference(value).context("use NAME or SPACE/NAME")?
+    } else {
+        (default_space, value)
+    };
+    validate_slug(space)?;
+    validate_slug(slug)?;
+    Ok(Reference::new(field, space, slug))
+}
+
+fn require(value: Option<&String>, flag: &str, creating: bool) -> Result<()> {
+    if creating && value.is_none() {
+        bail!("{flag} is required");
+    }
+    Ok(())
+}
+
+impl KindFields for UnitFields {
+    fn apply(&self, new: &mut NewResource, creating: bool) -> Result<()> {
+        if let Some(file) = &self.file {
+            let bytes = if file.as_os_str() == "-" {
+                let mut buf = Vec::new();
+                std::io::stdin().read_to_end(&mut buf).context("cannot read the unit data from stdin")?;
+                buf
+            } else {
+                std::fs::read(file).with_context(|| format!("cannot read the unit data from `{}`", file.display()))?
+            };
+            if std::str::from_utf8(&bytes).is_err() {
+                bail!("the unit data in `{}` is not valid UTF-8 text", file.display());
+            }
+            new.data = Some(bytes);
+        } else if creating {
+            new.data = Some(Vec::new());
+        }
+        match (&self.toolchain, creating) {
+            (Some(t), _) => set_str(&mut new.details, "ToolchainType", t),
+            (None, true) => set_str(&mut new.details, "ToolchainType", "Kubernetes/YAML"),
+            _ => {}
+        }
+        if let Some(target) = &self.target {
+            set_ref(new, RefField::Target, target, "--target")?;
+        }
+        Ok(())
+    }
+}
+
+impl KindFields for LinkFields {
+    fn apply(&self, new: &mut NewResource, creating: bool) -> Result<()> {
+        require(self.from_unit.as_ref(), "--from", creating)?;
+        require(self.to_unit.as_ref(), "--to", creating)?;
+        if let Some(from) = &self.from_unit {
+            set_ref(new, RefField::FromUnit, from, "--from")?;
+            if new.reference_space(RefField::FromUnit) != Some(new.key.space.as_str()) {
+                bail!("--from must name a unit in the link's own space `{}`", new.key.space);
+            }
+        }
+        if let Some(to) = &self.to_unit {
+            set_ref(new, RefField::ToUnit, to, "--to")?;
+        }
+        Ok(())
+    }
+}
+
+impl KindFields for FilterFields {
+    fn apply(&self, new: &mut NewResource, creating: bool) -> Result<()> {
+        require(self.from.as_ref(), "--from", creating)?;
+        if let Some(from) = &self.from {
+            if ResourceKind::from_entity(from).is_none() {
+                bail!("--from `{from}` is not an entity type; use one of Space, Unit, Link, Filter, BridgeWorker, Target, View");
+            }
+            set_str(&mut new.details, "From", from);
+        }
+        if let Some(expr) = &self.where_field {
+            let from = str_field(&new.details, "From").to_string();
+            let kind = ResourceKind::from_entity(&from).unwrap_or(ResourceKind::Unit);
+            WhereFilter::parse(expr, kind).map_err(|e| anyhow::anyhow!("invalid --where-field: {e}"))?;
+            set_str(&mut new.details, "Where", expr);
+        }
+        if let Some(v) = &self.where_data {
+            set_str(&mut new.details, "WhereData", v);
+        }
+        if let Some(v) = &self.resource_type {
+            set_str(&mut new.details, "ResourceType", v);
+        }
+        if let Some(space) = &self.from_space {
+            set_ref(new, RefField::FromSpace, space, "--from-space")?;
+        }
+        Ok(())
+    }
+}
+
+impl KindFields for TargetFields {
+    fn apply(&self, new: &mut NewResource, creating: bool) -> Result<()> {
+        require(self.worker.as_ref(), "--worker", creating)?;
+        if let Some(worker) = &self.worker {
+            set_ref(new, RefField::Worker, worker, "--worker")?;
+        }
+        match (&self.provider, creating) {
+            (Some(p), _) => set_str(&mut new.details, "ProviderType", p),
+            (None, true) => set_str(&mut new.details, "ProviderType", "Kubernetes"),
+            _ => {}
+        }
+        match (&self.toolchain, creating) {
+            (Some(t), _) => set_str(&mut new.details, "ToolchainType", t),
+            (None, true) => set_str(&mut new.details, "ToolchainType", "Kubernetes/YAML"),
+            _ => {}
+        }
+        if let Some(params) = &self.parameters {
+            match serde_json::from_str::<Value>(params) {
+                Ok(Value::Object(_)) => set_str(&mut new.details, "Parameters", params),
+                _ => bail!("--parameters must be a JSON object, e.g. '{{\"KubeNamespace\":\"default\"}}'"),
+            }
+        }
+        Ok(())
+    }
+}
+
+impl KindFields for ViewFields {
+    fn apply(&self, new: &mut NewResource, creating: bool) -> Result<()> {
+        require(self.filter.as_ref(), "--filter", creating)?;
+        if let Some(filter) = &self.filter {
+            set_ref(new, RefField::Filter, filter, "--filter")?;
+        }
+        if !self.columns.is_empty() {
+            let columns = self
+                .columns
+                .iter()
+                .map(|c| Value::Object(Map::from_iter([("Name".to_string(), Value::String(c.clone()))])))
+                .collect();
+            new.details.insert("Columns".into(), Value::Array(columns));
+        }
+        if let Some(v) = &self.order_by {
+            set_str(&mut new.details, "OrderBy", v);
+        }
+        if let Some(v) = &self.order_by_direction {
+            if v != "ASC" && v != "DESC" {
+                bail!("--order-by-direction must be ASC or DESC");
+            }
+            set_str(&mut new.details, "OrderByDirection", v);
+        }
+        if let Some(v) = &self.group_by {
+            set_str(&mut new.details, "GroupBy", v);
+        }
+        Ok(())
+    }
+}
+
+trait ReferenceSpace {
+    fn reference_space(&self, field: RefField) -> Option<&str>;
+}
+
+impl ReferenceSpace for NewResource {
+    fn reference_space(&self, field: RefField) -> Option<&str> {
+        self.refs.iter().find(|r| r.field == field).map(|r| r.to.space.as_str())
+    }
+}
+
+fn parse_pairs(values: &[String], flag: &str) -> Result<Vec<(String, String)>> {
+    values
+        .iter()
+        .map(|pair| {
+            let (k, v) = pair
+                .split_once('=')
+                .with_context(|| format!("{flag} `{pair}` must have the form KEY=VALUE"))?;
+            let key_ok = !k.is_empty()
+                && k.len() <= 128
+                && k.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_./".contains(&b))
+                && k.as_bytes()[0].is_ascii_alphanumeric()
+                && k.as_bytes()[k.len() - 1].is_ascii_alphanumeric();
+            if !key_ok {
+                bail!("{flag} key `{}` is not valid: use letters, digits, `-`, `_`, `.` and `/`, starting and ending with a letter or digit", crate::model::slug::escape(k));
+            }
+            Ok((k.to_string(), v.to_string()))
+        })
+        .collect()
+}
+
+fn apply_meta(new: &mut NewResource, meta: &MetaArgs, unset: Option<&UnsetArgs>, creating: bool) -> Result<()> {
+    if let Some(name) = &meta.display_name {
+        set_str(&mut new.details, "DisplayName", name);
+    } else if creating {
+        let slug = new.key.slug.clone();
+        set_str(&mut new.details, "DisplayName", &slug);
+    }
+    for (map, values, flag, removals) in [
+        ("Labels", &meta.labels, "--label", unset.map(|u| &u.remove_labels)),
+        ("Annotations", &meta.annotations, "--annotation", unset.map(|u| &u.remove_annotations)),
+    ] {
+        let pairs = parse_pairs(values, flag)?;
+        let entry = new
+            .details
+            .entry(map.to_string())
+            .or_insert_with(|| Value::Object(Map::new()));
+        if !entry.is_object() {
+            *entry = Value::Object(Map::new());
+        }
+        if let Value::Object(m) = entry {
+            for (k, v) in pairs {
+                m.insert(k, Value::String(v));
+            }
+            for k in removals.into_iter().flatten() {
+                m.remove(k);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The key named by `--space S SLUG` or `S/SLUG`.
+pub fn scoped_key(kind: ResourceKind, name: &ScopedName) -> Result<ResourceKey> {
+    let (space, slug) = match split_reference(&name.slug) {
+        Some((space, slug)) => {
+            if name.space.as_deref().is_some_and(|s| s != space) {
+                bail!("`{}` names space `{space}` but --space says `{}`", name.slug, name.space.as_deref().unwrap_or(""));
+            }
+            (space.to_string(), slug.to_string())
+        }
+        None => {
+            let space = name
+                .space
+                .clone()
+                .with_context(|| format!("which space? pass --space SPACE or write SPACE/{}", name.slug))?;
+            (space, name.slug.clone())
+        }
+    };
+    validate_slug(&space).context("invalid space")?;
+    validate_slug(&slug).with_context(|| format!("invalid {kind} slug"))?;
+    Ok(ResourceKey::new(kind, &space, &slug))
+}
+
+fn space_key(slug: &str) -> Result<ResourceKey> {
+    validate_slug(slug).context("invalid space slug")?;
+    Ok(ResourceKey::space(slug))
+}
+
+/// `pkg <kind> create`.
+pub fn create(
+    ctx: &Context,
+    key: ResourceKey,
+    fields: &dyn KindFields,
+    meta: &MetaArgs,
+) -> Result<()> {
+    let mut new = NewResource {
+        key,
+        details: Details::new(),
+        refs: Vec::new(),
+        data: None,
+    };
+    new.details.insert("Slug".into(), Value::String(new.key.slug.clone()));
+    apply_meta(&mut new, meta, None, true)?;
+    fields.apply(&mut new, true)?;
+    let mut hub = ctx.open_hub()?;
+    let created = crud::create(&mut hub, &new)?;
+    ctx.printer.status(&format!("Created {}", created.key));
+    Ok(())
+}
+
+/// `pkg <kind> update`.
+pub fn update(
+    ctx: &Context,
+    key: ResourceKey,
+    fields: &dyn KindFields,
+    meta: &MetaArgs,
+    unset: &UnsetArgs,
+    clear_target: bool,
+) -> Result<()> {
+    let mut hub = ctx.open_hub()?;
+    let before = store::fingerprint(hub.conn(), &key)?;
+    let updated = crud::update(&mut hub, &key, |new| -> Result<()> {
+        apply_meta(new, meta, Some(unset), false)?;
+        fields.apply(new, false)?;
+        if clear_target {
+            new.refs.retain(|r| r.field != RefField::Target);
+        }
+        Ok(())
+    })?;
+    if before.as_deref() == Some(updated.fingerprint.as_str()) {
+        ctx.printer.status(&format!("{} unchanged", updated.key));
+    } else {
+        ctx.printer.status(&format!("Updated {}", updated.key));
+    }
+    Ok(())
+}
+
+/// `pkg <kind> delete`.
+pub fn delete(ctx: &Context, key: ResourceKey, recursive: bool) -> Result<()> {
+    let mut hub = ctx.open_hub()?;
+    let deleted = crud::delete(&mut hub, &key, recursive)?;
+    if deleted.len() > 1 {
+        ctx.printer.status(&format!("Deleted {} and {} resources in it", key, deleted.len() - 1));
+    } else {
+        ctx.printer.status(&format!("Deleted {key}"));
+    }
+    Ok(())
+}
+
+/// The JSON a resource is shown as: its details plus space, ID, references and hub fields.
+pub fn resource_json(resource: &HubResource, data: Option<&[u8]>) -> Value {
+    let mut out = resource.details.clone();
+    if resource.key.kind.is_space_scoped() {
+        out.insert("Space".into(), Value::String(resource.key.space.clone()));
+    }
+    out.insert(resource.key.kind.id_attribute().into(), Value::String(resource.id.clone()));
+    for r in &resource.refs {
+        let name = match r.field {
+            RefField::Target => "Target",
+            RefField::Worker | RefField::InvocationWorker => "Worker",
+            RefField::FromUnit => "FromUnit",
+            RefField::ToUnit => "ToUnit",
+            RefField::Filter => "Filter",
+            RefField::FromSpace => "FromSpace",
+        };
+        out.insert(name.into(), Value::String(r.manifest_value()));
+    }
+    out.insert("Version".into(), Value::from(resource.version));
+    out.insert("CreatedAt".into(), Value::String(resource.created_at.clone()));
+    out.insert("UpdatedAt".into(), Value::String(resource.updated_at.clone()));
+    if let Some(data) = data {
+        out.insert("Data".into(), Value::String(String::from_utf8_lossy(data).into_owned()));
+    }
+    Value::Object(out)
+}
+
+fn labels_text(resource: &HubResource) -> String {
+    let mut labels: Vec<String> = map_field(&resource.details, "Labels")
+        .into_iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    labels.sort();
+    labels.join(",")
+}
+
+fn reference_text(resource: &HubResource, field: RefField) -> String {
+    resource.reference(field).map(Reference::manifest_value).unwrap_or_default()
+}
+
+fn table_for(kind: ResourceKind, resources: &[HubResource]) -> Table {
+    let scoped = kind.is_space_scoped();
+    let mut header: Vec<&str> = if scoped { vec!["SPACE", "SLUG"] } else { vec!["SLUG"] };
+    header.extend(match kind {
+        ResourceKind::Space => vec!["DISPLAY NAME", "LABELS"],
+        ResourceKind::Unit => vec!["TOOLCHAIN", "TARGET", "LABELS"],
+        ResourceKind::Link => vec!["FROM", "TO"],
+        ResourceKind::Filter => vec!["FROM", "WHERE"],
+        ResourceKind::Target => vec!["PROVIDER", "WORKER"],
+        ResourceKind::View => vec!["FILTER"],
+        _ => vec!["LABELS"],
+    });
+    let mut table = Table::new(header);
+    for r in resources {
+        let mut row: Vec<String> = if scoped {
+            vec![r.key.space.clone(), r.key.slug.clone()]
+        } else {
+            vec![r.key.slug.clone()]
+        };
+        row.extend(match kind {
+            ResourceKind::Space => vec![str_field(&r.details, "DisplayName").to_string(), labels_text(r)],
+            ResourceKind::Unit => vec![
+                str_field(&r.details, "ToolchainType").to_string(),
+                reference_text(r, RefField::Target),
+                labels_text(r),
+            ],
+            ResourceKind::Link => vec![reference_text(r, RefField::FromUnit), reference_text(r, RefField::ToUnit)],
+            ResourceKind::Filter => vec![str_field(&r.details, "From").to_string(), str_field(&r.details, "Where").to_string()],
+            ResourceKind::Target => vec![str_field(&r.details, "ProviderType").to_string(), reference_text(r, RefField::Worker)],
+            ResourceKind::View => vec![reference_text(r, RefField::Filter)],
+            _ => vec![labels_text(r)],
+        });
+        table.row(row);
+    }
+    table
+}
+
+/// `pkg <kind> list`.
+pub fn list(ctx: &Context, kind: ResourceKind, args: &ScopedList) -> Result<()> {
+    let filter = args
+        .where_
+        .as_deref()
+        .map(|w| WhereFilter::parse(w, kind))
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("invalid --where expression: {e}"))?;
+    if let Some(space) = &args.space {
+        validate_slug(space).context("invalid --space")?;
+    }
+    let hub = ctx.open_hub()?;
+    let conn = hub.conn();
+    if let Some(space) = &args.space {
+        store::require(conn, &ResourceKey::space(space))?;
+    }
+    let ids = IdLookup::new(conn);
+    let resources: Vec<HubResource> = store::list(conn, kind, args.space.as_deref())?
+        .into_iter()
+        .filter(|r| {
+            filter
+                .as_ref()
+                .is_none_or(|f| f.matches(&ResourceSubject { resource: r, ids: &ids }))
+        })
+        .collect();
+    let json: Vec<Value> = resources.iter().map(|r| resource_json(r, None)).collect();
+    ctx.printer.result(&json, || {
+        ctx.printer.table_text(&table_for(kind, &resources), &format!("No {} found", kind.plural()))
+    })
+}
+
+/// `pkg space list`.
+pub fn list_spaces(ctx: &Context, where_: Option<&String>) -> Result<()> {
+    list(
+        ctx,
+        ResourceKind::Space,
+        &ScopedList {
+            space: None,
+            where_: where_.cloned(),
+        },
+    )
+}
+
+/// `pkg <kind> get`.
+pub fn get(ctx: &Context, key: ResourceKey, data_only: bool) -> Result<()> {
+    let hub = ctx.open_hub()?;
+    let resource = store::require(hub.conn(), &key)?;
+    let data = if key.kind == ResourceKind::Unit {
+        store::data(hub.conn(), &key)?
+    } else {
+        None
+    };
+    if data_only {
+        return ctx.printer.out(&String::from_utf8_lossy(&data.unwrap_or_default()));
+    }
+    let json = resource_json(&resource, data.as_deref());
+    ctx.printer.result(&json, || {
+        let mut table = Table::new(["FIELD", "VALUE"]);
+        if let Value::Object(map) = &json {
+            for (k, v) in map {
+                if k == "Data" {
+                    continue;
+                }
+                let text = match v {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                table.row([k.clone(), text]);
+            }
+        }
+        table.render()
+    })
+}
+
+/// Helpers for dispatch: keys of spaces.
+pub fn space(slug: &str) -> Result<ResourceKey> {
+    space_key(slug)
+}

@@ -1,0 +1,88 @@
+//! Single-resource changes (`pkg <kind> create|update|delete`), each in its
+//! own transaction, keeping the hub whole: references must resolve, and a
+//! resource still in use cannot be deleted.
+
+use super::{Hub, HubError, HubResource, NewResource, store};
+use crate::model::{ResourceKey, ResourceKind};
+
+/// Creates a resource; its space and everything it refers to must exist.
+pub fn create(hub: &mut Hub, new: &NewResource) -> Result<HubResource, HubError> {
+    let tx = hub.write()?;
+    store::check_references(&tx, &new.key, &new.refs)?;
+    let now = crate::time::now_rfc3339();
+    new.with_content(|content| store::insert(&tx, content, &store::new_id(), &now))?;
+    let created = store::require(&tx, &new.key)?;
+    tx.commit()?;
+    Ok(created)
+}
+
+/// Updates a resource: `change` edits its current content. Writes nothing
+/// (and keeps the version) when the content ends up the same.
+pub fn update<E: From<HubError>>(
+    hub: &mut Hub,
+    key: &ResourceKey,
+    change: impl FnOnce(&mut NewResource) -> Result<(), E>,
+) -> Result<HubResource, E> {
+    let tx = hub.write()?;
+    let current = store::require(&tx, key)?;
+    let data: Option<Vec<u8>> = if key.kind == ResourceKind::Unit {
+        store::data(&tx, key)?
+    } else {
+        None
+    };
+    let mut next = NewResource {
+        key: key.clone(),
+        details: current.details.clone(),
+        refs: current.refs.clone(),
+        data,
+    };
+    change(&mut next)?;
+    next.details
+        .insert("Slug".into(), serde_json::Value::String(key.slug.clone()));
+    store::check_references(&tx, key, &next.refs)?;
+    let now = crate::time::now_rfc3339();
+    next.with_content(|content| {
+        if content.fingerprint == current.fingerprint {
+            Ok(())
+        } else {
+            store::update(&tx, content, &now)
+        }
+    })?;
+    let updated = store::require(&tx, key)?;
+    tx.commit().map_err(HubError::from)?;
+    Ok(updated)
+}
+
+/// Deletes a resource. A space must be empty unless `recursive`, which
+/// deletes everything in it too. Fails with [`HubError::InUse`] when anything
+/// outside what is deleted still refers to it. Returns what was deleted.
+pub fn delete(hub: &mut Hub, key: &ResourceKey, recursive: bool) -> Result<Vec<ResourceKey>, HubError> {
+    let tx = hub.write()?;
+    store::require(&tx, key)?;
+    let mut doomed = vec![key.clone()];
+    if key.kind == ResourceKind::Space && recursive {
+        for kind in ResourceKind::ALL.into_iter().filter(|k| k.is_space_scoped()) {
+            for resource in store::list(&tx, kind, Some(&key.slug))? {
+                doomed.push(resource.key);
+            }
+        }
+    }
+    let set: std::collections::HashSet<&ResourceKey> = doomed.iter().collect();
+    for victim in &doomed {
+        let users: Vec<ResourceKey> = store::users_of(&tx, victim)?
+            .into_iter()
+            .filter(|u| !set.contains(u))
+            .collect();
+        if !users.is_empty() {
+            return Err(HubError::InUse {
+                key: victim.clone(),
+                users,
+            });
+        }
+    }
+    for victim in &doomed {
+        store::delete(&tx, victim)?;
+    }
+    tx.commit()?;
+    Ok(doomed)
+}

@@ -1,0 +1,95 @@
+//! The hub's SQLite schema and its migrations.
+
+use rusqlite::Connection;
+
+/// The schema version this build writes (`PRAGMA user_version`).
+pub const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA_V1: &str = "
+CREATE TABLE resources (
+    kind        TEXT NOT NULL,
+    space       TEXT NOT NULL,
+    slug        TEXT NOT NULL,
+    id          TEXT NOT NULL,
+    details     TEXT NOT NULL,
+    ref1        TEXT,
+    ref2        TEXT,
+    data_digest TEXT,
+    fingerprint TEXT NOT NULL,
+    version     INTEGER NOT NULL,
+    created_at  TEXT NOT NULL,
+    updated_at  TEXT NOT NULL,
+    data        BLOB,
+    UNIQUE (kind, space, slug)
+);
+CREATE INDEX resources_ref1 ON resources (ref1) WHERE ref1 IS NOT NULL;
+CREATE INDEX resources_ref2 ON resources (ref2) WHERE ref2 IS NOT NULL;
+
+CREATE TABLE history (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    action      TEXT NOT NULL,
+    time        TEXT NOT NULL,
+    source      TEXT NOT NULL,
+    digest      TEXT NOT NULL,
+    prefix      TEXT NOT NULL,
+    on_conflict TEXT NOT NULL,
+    name        TEXT NOT NULL,
+    version     TEXT NOT NULL,
+    created     INTEGER NOT NULL,
+    updated     INTEGER NOT NULL,
+    unchanged   INTEGER NOT NULL,
+    skipped     INTEGER NOT NULL,
+    deleted     INTEGER NOT NULL,
+    reverts     INTEGER,
+    reverted_by INTEGER
+);
+
+CREATE TABLE history_changes (
+    history_id        INTEGER NOT NULL,
+    seq               INTEGER NOT NULL,
+    kind              TEXT NOT NULL,
+    space             TEXT NOT NULL,
+    slug              TEXT NOT NULL,
+    after_fingerprint TEXT,
+    prior_present     INTEGER NOT NULL,
+    prior_id          TEXT,
+    prior_details     TEXT,
+    prior_ref1        TEXT,
+    prior_ref2        TEXT,
+    prior_data_digest TEXT,
+    prior_fingerprint TEXT,
+    prior_version     INTEGER,
+    prior_created_at  TEXT,
+    prior_updated_at  TEXT,
+    prior_data        BLOB,
+    PRIMARY KEY (history_id, seq)
+);
+";
+
+/// Creates or upgrades the schema. Returns an error when the file was written
+/// by a newer pkg.
+pub fn migrate(conn: &mut Connection) -> Result<(), super::HubError> {
+    if user_version(conn)? == SCHEMA_VERSION {
+        return Ok(());
+    }
+    // Another process may be creating the schema at the same moment: decide
+    // again under the write lock.
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let version = user_version(&tx)?;
+    if version > SCHEMA_VERSION {
+        return Err(super::HubError::NewerSchema {
+            found: version,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    if version < 1 {
+        tx.execute_batch(SCHEMA_V1)?;
+        tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+fn user_version(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row("PRAGMA user_version", [], |row| row.get(0))
+}

@@ -1,0 +1,401 @@
+//! Resource storage: one row per resource in the `resources` table, with its
+//! canonical details, its references, the digest and fingerprint of its
+//! content, and (for units) its config data. Functions here take a
+//! [`Connection`] so that they run alike inside or outside a transaction.
+
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use serde_json::Value;
+
+use super::HubError;
+use crate::model::details::to_canonical_json;
+use crate::model::fingerprint::{content_fingerprint, sha256_digest};
+use crate::model::{Details, RefField, Reference, ResourceKey, ResourceKind};
+
+/// A resource as the hub keeps it (without its data, which is read apart).
+#[derive(Debug, Clone, PartialEq)]
+pub struct HubResource {
+    /// Kind, space and slug.
+    pub key: ResourceKey,
+    /// The hub-assigned ID (a UUID).
+    pub id: String,
+    /// Canonical details.
+    pub details: Details,
+    /// References to other resources, in the kind's field order.
+    pub refs: Vec<Reference>,
+    /// `sha256:` digest of the data (units only).
+    pub data_digest: Option<String>,
+    /// Fingerprint of details, references and data.
+    pub fingerprint: String,
+    /// Incremented on every change.
+    pub version: i64,
+    /// When the resource was created (RFC 3339).
+    pub created_at: String,
+    /// When the resource last changed (RFC 3339).
+    pub updated_at: String,
+}
+
+impl HubResource {
+    /// The reference held in `field`, if any.
+    pub fn reference(&self, field: RefField) -> Option<&Reference> {
+        self.refs.iter().find(|r| r.field == field)
+    }
+}
+
+/// The content of a resource to write: what a command or a load supplies.
+#[derive(Debug, Clone)]
+pub struct NewResource {
+    /// Kind, space and slug.
+    pub key: ResourceKey,
+    /// Canonical details (see [`crate::model::details::canonicalize`]).
+    pub details: Details,
+    /// References to other resources.
+    pub refs: Vec<Reference>,
+    /// Config data (units only).
+    pub data: Option<Vec<u8>>,
+}
+
+/// A resource's content in the exact form a row stores, with its digests
+/// computed once.
+#[derive(Debug, Clone)]
+pub struct RowContent<'a> {
+    /// Kind, space and slug.
+    pub key: &'a ResourceKey,
+    /// Compact canonical details JSON.
+    pub details_json: &'a str,
+    /// References, in the kind's field order.
+    pub refs: &'a [Reference],
+    /// Config data (units only).
+    pub data: Option<&'a [u8]>,
+    /// `sha256:` digest of `data`.
+    pub data_digest: Option<&'a str>,
+    /// Fingerprint of the whole content.
+    pub fingerprint: &'a str,
+}
+
+impl NewResource {
+    /// Computes the stored form and hands it to `f`.
+    pub fn with_content<T>(&self, f: impl FnOnce(&RowContent<'_>) -> T) -> T {
+        let details_json = to_canonical_json(&self.details);
+        let data_digest = self.data.as_deref().map(sha256_digest);
+        let fingerprint = content_fingerprint(&details_json, &self.refs, data_digest.as_deref());
+        f(&RowContent {
+            key: &self.key,
+            details_json: &details_json,
+            refs: &self.refs,
+            data: self.data.as_deref(),
+            data_digest: data_digest.as_deref(),
+            fingerprint: &fingerprint,
+        })
+    }
+}
+
+const COLUMNS: &str =
+    "kind, space, slug, id, details, ref1, ref2, data_digest, fingerprint, version, created_at, updated_at";
+
+/// The `ref1`, `ref2` column values for `refs` of a resource of `kind`.
+pub fn ref_columns(kind: ResourceKind, refs: &[Reference]) -> (Option<String>, Option<String>) {
+    let fields = RefField::fields_of(kind);
+    let column = |i: usize| {
+        let field = fields.get(i)?;
+        refs.iter()
+            .find(|r| r.field == *field)
+            .map(|r| r.to.index_string())
+    };
+    (column(0), column(1))
+}
+
+fn parse_index_string(value: &str) -> Option<ResourceKey> {
+    let (kind, path) = value.split_once(':')?;
+    let kind: ResourceKind = kind.parse().ok()?;
+    if kind == ResourceKind::Space {
+        Some(ResourceKey::space(path))
+    } else {
+        let (space, slug) = path.split_once('/')?;
+        Some(ResourceKey::new(kind, space, slug))
+    }
+}
+
+/// Decodes the reference columns of a row of `kind`.
+pub fn decode_refs(
+    kind: ResourceKind,
+    ref1: Option<String>,
+    ref2: Option<String>,
+) -> Result<Vec<Reference>, String> {
+    let mut refs = Vec::new();
+    for (field, value) in RefField::fields_of(kind).iter().zip([ref1, ref2]) {
+        if let Some(value) = value {
+            let to = parse_index_string(&value).ok_or_else(|| format!("bad reference `{value}`"))?;
+            refs.push(Reference { field: *field, to });
+        }
+    }
+    Ok(refs)
+}
+
+fn from_row(row: &Row<'_>) -> rusqlite::Result<Result<HubResource, HubError>> {
+    let kind: String = row.get(0)?;
+    let space: String = row.get(1)?;
+    let slug: String = row.get(2)?;
+    let details: String = row.get(4)?;
+    let ref1: Option<String> = row.get(5)?;
+    let ref2: Option<String> = row.get(6)?;
+    let corrupt = |reason: String| HubError::Corrupt {
+        key: format!("{kind} {space}/{slug}"),
+        reason,
+    };
+    let Ok(kind_value) = kind.parse::<ResourceKind>() else {
+        return Ok(Err(corrupt("unknown kind".into())));
+    };
+    let details = match serde_json::from_str::<Value>(&details) {
+        Ok(Value::Object(map)) => map,
+        _ => return Ok(Err(corrupt("details are not a JSON object".into()))),
+    };
+    let refs = match decode_refs(kind_value, ref1, ref2) {
+        Ok(refs) => refs,
+        Err(reason) => return Ok(Err(corrupt(reason))),
+    };
+    Ok(Ok(HubResource {
+        key: ResourceKey::new(kind_value, &space, &slug),
+        id: row.get(3)?,
+        details,
+        refs,
+        data_digest: row.get(7)?,
+        fingerprint: row.get(8)?,
+        version: row.get(9)?,
+        created_at: row.get(10)?,
+        updated_at: row.get(11)?,
+    }))
+}
+
+/// The resource `key`, if it exists.
+pub fn get(conn: &Connection, key: &ResourceKey) -> Result<Option<HubResource>, HubError> {
+    let sql = format!("SELECT {COLUMNS} FROM resources WHERE kind = ?1 AND space = ?2 AND slug = ?3");
+    let found = conn
+        .prepare_cached(&sql)?
+        .query_row(params![key.kind.name(), key.space, key.slug], from_row)
+        .optional()?;
+    found.transpose()
+}
+
+/// The resource `key`, or [`HubError::NotFound`].
+pub fn require(conn: &Connection, key: &ResourceKey) -> Result<HubResource, HubError> {
+    get(conn, key)?.ok_or_else(|| HubError::NotFound(key.clone()))
+}
+
+/// The fingerprint of `key`'s content, if it exists (cheap: no decoding).
+pub fn fingerprint(conn: &Connection, key: &ResourceKey) -> Result<Option<String>, HubError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT fingerprint FROM resources WHERE kind = ?1 AND space = ?2 AND slug = ?3",
+        )?
+        .query_row(params![key.kind.name(), key.space, key.slug], |r| r.get(0))
+        .optional()?)
+}
+
+/// Whether `key` exists.
+pub fn exists(conn: &Connection, key: &ResourceKey) -> Result<bool, HubError> {
+    Ok(fingerprint(conn, key)?.is_some())
+}
+
+/// The data of unit `key` (empty when it has none), or `None` when it does not exist.
+pub fn data(conn: &Connection, key: &ResourceKey) -> Result<Option<Vec<u8>>, HubError> {
+    Ok(conn
+        .prepare_cached("SELECT data FROM resources WHERE kind = ?1 AND space = ?2 AND slug = ?3")?
+        .query_row(params![key.kind.name(), key.space, key.slug], |r| {
+            r.get::<_, Option<Vec<u8>>>(0)
+        })
+        .optional()?
+        .map(Option::unwrap_or_default))
+}
+
+/// All resources of `kind` (in `space`, when given), sorted by space and slug.
+pub fn list(
+    conn: &Connection,
+    kind: ResourceKind,
+    space: Option<&str>,
+) -> Result<Vec<HubResource>, HubError> {
+    let mut out = Vec::new();
+    let sql = format!(
+        "SELECT {COLUMNS} FROM resources WHERE kind = ?1 AND (?2 IS NULL OR space = ?2) ORDER BY space, slug"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = stmt.query(params![kind.name(), space])?;
+    while let Some(row) = rows.next()? {
+        out.push(from_row(row)??);
+    }
+    Ok(out)
+}
+
+/// Calls `f` with every resource of `kind` (in `space`, when given) in space
+/// and slug order, one at a time, with its data when `with_data` is set, so
+/// that a large hub is never held in memory at once.
+pub fn for_each(
+    conn: &Connection,
+    kind: ResourceKind,
+    space: Option<&str>,
+    with_data: bool,
+    mut f: impl FnMut(HubResource, Option<&[u8]>) -> Result<(), HubError>,
+) -> Result<(), HubError> {
+    let data_column = if with_data { "data" } else { "NULL" };
+    let sql = format!(
+        "SELECT {COLUMNS}, {data_column} FROM resources WHERE kind = ?1 AND (?2 IS NULL OR space = ?2) ORDER BY space, slug"
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let mut rows = stmt.query(params![kind.name(), space])?;
+    while let Some(row) = rows.next()? {
+        let resource = from_row(row)??;
+        let data: Option<Vec<u8>> = row.get(12)?;
+        f(resource, data.as_deref())?;
+    }
+    Ok(())
+}
+
+/// Inserts a new resource. Fails with [`HubError::AlreadyExists`] when it exists.
+pub fn insert(
+    conn: &Connection,
+    content: &RowContent<'_>,
+    id: &str,
+    now: &str,
+) -> Result<(), HubError> {
+    let key = content.key;
+    let (ref1, ref2) = ref_columns(key.kind, content.refs);
+    let result = conn
+        .prepare_cached(
+            "INSERT INTO resources (kind, space, slug, id, details, ref1, ref2, data_digest, fingerprint, version, created_at, updated_at, data)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 1, ?10, ?10, ?11)",
+        )?
+        .execute(params![
+            key.kind.name(),
+            key.space,
+            key.slug,
+            id,
+            content.details_json,
+            ref1,
+            ref2,
+            content.data_digest,
+            content.fingerprint,
+            now,
+            content.data,
+        ]);
+    match result {
+        Ok(_) => Ok(()),
+        Err(rusqlite::Error::SqliteFailure(e, _))
+            if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            Err(HubError::AlreadyExists(key.clone()))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Replaces the content of an existing resource, keeping its ID and creation
+/// time and bumping its version.
+pub fn update(conn: &Connection, content: &RowContent<'_>, now: &str) -> Result<(), HubError> {
+    let key = content.key;
+    let (ref1, ref2) = ref_columns(key.kind, content.refs);
+    let changed = conn
+        .prepare_cached(
+            "UPDATE resources SET details = ?4, ref1 = ?5, ref2 = ?6, data_digest = ?7, fingerprint = ?8,
+                    version = version + 1, updated_at = ?9, data = ?10
+             WHERE kind = ?1 AND space = ?2 AND slug = ?3",
+        )?
+        .execute(params![
+            key.kind.name(),
+            key.space,
+            key.slug,
+            content.details_json,
+            ref1,
+            ref2,
+            content.data_digest,
+            content.fingerprint,
+            now,
+            content.data,
+        ])?;
+    if changed == 0 {
+        return Err(HubError::NotFound(key.clone()));
+    }
+    Ok(())
+}
+
+/// Deletes `key`. Fails with [`HubError::NotFound`] when it does not exist.
+pub fn delete(conn: &Connection, key: &ResourceKey) -> Result<(), HubError> {
+    let changed = conn
+        .prepare_cached("DELETE FROM resources WHERE kind = ?1 AND space = ?2 AND slug = ?3")?
+        .execute(params![key.kind.name(), key.space, key.slug])?;
+    if changed == 0 {
+        return Err(HubError::NotFound(key.clone()));
+    }
+    Ok(())
+}
+
+/// Resources that would be left dangling if `key` went away: those that refer
+/// to it and, for a space, those that live in it. Sorted.
+pub fn users_of(conn: &Connection, key: &ResourceKey) -> Result<Vec<ResourceKey>, HubError> {
+    let mut users = Vec::new();
+    let index = key.index_string();
+    let mut stmt = conn.prepare_cached(
+        "SELECT kind, space, slug FROM resources WHERE ref1 = ?1 OR ref2 = ?1
+         UNION SELECT kind, space, slug FROM resources WHERE ?2 IS NOT NULL AND space = ?2",
+    )?;
+    let space = (key.kind == ResourceKind::Space).then_some(key.slug.as_str());
+    let mut rows = stmt.query(params![index, space])?;
+    while let Some(row) = rows.next()? {
+        let kind: String = row.get(0)?;
+        if let Ok(kind) = kind.parse::<ResourceKind>() {
+            let space: String = row.get(1)?;
+            let slug: String = row.get(2)?;
+            let user = ResourceKey::new(kind, &space, &slug);
+            if &user != key {
+                users.push(user);
+            }
+        }
+    }
+    users.sort();
+    Ok(users)
+}
+
+/// The hub ID of `key`, if it exists.
+pub fn id_of(conn: &Connection, key: &ResourceKey) -> Result<Option<String>, HubError> {
+    Ok(conn
+        .prepare_cached("SELECT id FROM resources WHERE kind = ?1 AND space = ?2 AND slug = ?3")?
+        .query_row(params![key.kind.name(), key.space, key.slug], |r| r.get(0))
+        .optional()?)
+}
+
+/// Checks that every reference of a resource, and its space, exist.
+pub fn check_references(
+    conn: &Connection,
+    key: &ResourceKey,
+    refs: &[Reference],
+) -> Result<(), HubError> {
+    if key.kind.is_space_scoped() {
+        let space = key.space_key();
+        if !exists(conn, &space)? {
+            return Err(HubError::DanglingReference {
+                from: key.clone(),
+                to: space,
+            });
+        }
+    }
+    for reference in refs {
+        if !exists(conn, &reference.to)? {
+            return Err(HubError::DanglingReference {
+                from: key.clone(),
+                to: reference.to.clone(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// A fresh resource ID.
+pub fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// Counts resources per kind (for status output and tests).
+pub fn count(conn: &Connection, kind: ResourceKind) -> Result<u64, HubError> {
+    let n: i64 = conn
+        .prepare_cached("SELECT COUNT(*) FROM resources WHERE kind = ?1")?
+        .query_row([kind.name()], |r| r.get(0))?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}

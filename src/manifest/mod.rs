@@ -1,0 +1,13 @@
+//! Package format v1 (DESIGN.md §2): the manifest's types, reading it with
+//! every problem reported, writing it byte-deterministically, and the rules
+//! for the package paths it names.
+
+pub mod parse;
+pub mod paths;
+pub mod problem;
+pub mod types;
+pub mod write;
+
+pub use parse::parse_manifest;
+pub use problem::Problem;
+pub use types::{Entry, FORMAT_VERSION, MANIFEST_FILE, Manifest};

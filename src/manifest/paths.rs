@@ -1,0 +1,125 @@
+//! Package paths: the `*_loc` values of a manifest and the keys of its
+//! digests. A path must start with `/`, name a file inside the package root
+//! and never leave it: no `..`, no `.`, no empty, drive-letter or backslash
+//! components, and no symlink that resolves outside the root.
+
+use std::path::{Component, Path, PathBuf};
+
+/// The longest package path accepted.
+pub const MAX_PATH_LEN: usize = 1024;
+
+/// Checks the syntax of a package path and returns its components.
+pub fn check_syntax(loc: &str) -> Result<Vec<&str>, String> {
+    let Some(rest) = loc.strip_prefix('/') else {
+        return Err(format!("`{}` must start with `/` (paths are relative to the package root)", esc(loc)));
+    };
+    if loc.len() > MAX_PATH_LEN {
+        return Err(format!("path is {} bytes long; the limit is {MAX_PATH_LEN}", loc.len()));
+    }
+    if rest.is_empty() {
+        return Err("`/` names the package root, not a file".into());
+    }
+    let parts: Vec<&str> = rest.split('/').collect();
+    for part in &parts {
+        let bad = match *part {
+            "" => Some("has an empty component (`//` or a trailing `/`)"),
+            "." | ".." => Some("has a `.` or `..` component and could leave the package"),
+            p if p.contains('\\') => Some("contains a backslash"),
+            p if p.contains(':') => Some("contains `:` (a drive letter or stream name)"),
+            p if p.chars().any(char::is_control) => Some("contains a control character"),
+            p if p.len() > 255 => Some("has a component longer than 255 bytes"),
+            _ => None,
+        };
+        if let Some(why) = bad {
+            return Err(format!("`{}` {why}", esc(loc)));
+        }
+    }
+    Ok(parts)
+}
+
+/// Resolves `loc` under the canonical package `root` and checks that the
+/// result is a regular file inside the root (symlinks are followed but may not
+/// lead out).
+pub fn resolve(root: &Path, loc: &str) -> Result<PathBuf, String> {
+    let parts = check_syntax(loc)?;
+    let mut path = root.to_path_buf();
+    path.extend(&parts);
+    let meta = std::fs::symlink_metadata(&path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            "file does not exist".to_string()
+        } else {
+            format!("cannot read: {e}")
+        }
+    })?;
+    let _ = meta;
+    let real = std::fs::canonicalize(&path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => "is a symlink to a file that does not exist".to_string(),
+        _ => format!("cannot resolve: {e}"),
+    })?;
+    if !is_within(root, &real) {
+        return Err("points through a symlink out of the package".into());
+    }
+    let meta = std::fs::metadata(&real).map_err(|e| format!("cannot read: {e}"))?;
+    if !meta.is_file() {
+        return Err("is not a regular file".into());
+    }
+    Ok(real)
+}
+
+/// Whether `path` lies inside `root`, comparing whole components (so that
+/// `/pkgs-evil/x` is not inside `/pkgs`).
+pub fn is_within(root: &Path, path: &Path) -> bool {
+    path.starts_with(root)
+        && !path
+            .components()
+            .any(|c| matches!(c, Component::ParentDir | Component::CurDir))
+}
+
+fn esc(s: &str) -> String {
+    crate::model::slug::escape(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn syntax_rules() {
+        assert_eq!(check_syntax("/units/a/b.json"), Ok(vec!["units", "a", "b.json"]));
+        for bad in [
+            "units/a.json",
+            "/",
+            "/units//a.json",
+            "/units/../x",
+            "/./x",
+            "/units/a\\b",
+            "/C:/x",
+            "/units/a\nb",
+            "/x/",
+        ] {
+            assert!(check_syntax(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn within_compares_components() {
+        assert!(is_within(Path::new("/p/pkgs"), Path::new("/p/pkgs/x")));
+        assert!(!is_within(Path::new("/p/pkgs"), Path::new("/p/pkgs-evil/x")));
+    }
+
+    #[test]
+    fn resolve_refuses_symlinks_out_of_the_root() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("pkg");
+        std::fs::create_dir(&root).unwrap();
+        std::fs::write(dir.path().join("secret"), "x").unwrap();
+        std::os::unix::fs::symlink(dir.path().join("secret"), root.join("link")).unwrap();
+        std::fs::write(root.join("ok"), "y").unwrap();
+        std::os::unix::fs::symlink("ok", root.join("inner")).unwrap();
+        let root = std::fs::canonicalize(&root).unwrap();
+        assert!(resolve(&root, "/link").unwrap_err().contains("out of the package"));
+        assert!(resolve(&root, "/ok").is_ok());
+        assert!(resolve(&root, "/inner").is_ok());
+        assert_eq!(resolve(&root, "/missing").unwrap_err(), "file does not exist");
+    }
+}

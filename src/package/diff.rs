@@ -1,0 +1,77 @@
+//! Unified diffs of what a load would change in one resource: its details
+//! (with references) and, for units, its config data.
+
+use rusqlite::Connection;
+use serde_json::Value;
+use similar::TextDiff;
+
+use super::error::PackageError;
+use super::plan::Step;
+use super::read::Package;
+use crate::hub::store;
+use crate::model::{Details, Reference};
+
+/// The differences between the hub's and the package's version of a resource.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ResourceDiff {
+    /// Unified diff of details and references, when they differ.
+    pub details: Option<String>,
+    /// Unified diff of the unit data, when it differs.
+    pub data: Option<String>,
+}
+
+fn details_text(details: &Details, refs: &[Reference]) -> String {
+    let mut text = serde_json::to_string_pretty(&Value::Object(details.clone())).unwrap_or_default();
+    text.push('\n');
+    for r in refs {
+        text.push_str(&format!("{}: {}\n", r.field.manifest_key(), r.manifest_value()));
+    }
+    text
+}
+
+fn unified(old: &str, new: &str, old_name: &str, new_name: &str) -> Option<String> {
+    if old == new {
+        return None;
+    }
+    let diff = TextDiff::from_lines(old, new);
+    Some(
+        diff.unified_diff()
+            .context_radius(3)
+            .header(old_name, new_name)
+            .to_string(),
+    )
+}
+
+/// Diffs the hub's version of `step`'s resource against the package's.
+/// Returns an empty diff when the resource is not in the hub.
+pub fn diff_step(conn: &Connection, package: &Package, step: &Step) -> Result<ResourceDiff, PackageError> {
+    let Some(current) = store::get(conn, &step.key)? else {
+        return Ok(ResourceDiff::default());
+    };
+    let item = &package.items[step.item];
+    let new_details: Details = match serde_json::from_str(&item.details_json) {
+        Ok(Value::Object(map)) => map,
+        _ => Details::new(),
+    };
+    let old_name = format!("hub: {}", step.key);
+    let details = unified(
+        &details_text(&current.details, &current.refs),
+        &details_text(&new_details, &step.refs),
+        &old_name,
+        &format!("package: {}", item.details_loc),
+    );
+    let mut data = None;
+    if let Some(loc) = &item.data_loc {
+        if current.data_digest != item.data_digest {
+            let old = store::data(conn, &step.key)?.unwrap_or_default();
+            let new = package.read_data(item)?;
+            data = unified(
+                &String::from_utf8_lossy(&old),
+                &String::from_utf8_lossy(&new),
+                &old_name,
+                &format!("package: {loc}"),
+            );
+        }
+    }
+    Ok(ResourceDiff { details, data })
+}

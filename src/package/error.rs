@@ -1,0 +1,96 @@
+//! Errors of package operations (create, read, plan, load), typed so that
+//! commands can render a report or a conflict list.
+
+use std::path::PathBuf;
+
+use thiserror::Error;
+
+use crate::hub::HubError;
+use crate::manifest::Problem;
+use crate::model::ResourceKey;
+
+/// Everything that is wrong with a package, found in one pass.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct Report {
+    /// The problems; a valid package has none.
+    pub problems: Vec<Problem>,
+    /// Files in the package directory that no manifest entry names (never read).
+    pub unlisted: Vec<String>,
+    /// References that point outside the package (they must exist in the hub a load writes to).
+    pub external: Vec<String>,
+}
+
+/// What can go wrong reading, planning, loading or creating a package.
+#[derive(Debug, Error)]
+pub enum PackageError {
+    /// The package does not validate.
+    #[error("package `{}` is invalid ({} problem{}):\n{}", .root.display(), .report.problems.len(), plural(.report.problems.len()), list_problems(.report))]
+    Invalid {
+        /// The package directory.
+        root: PathBuf,
+        /// Every problem.
+        report: Report,
+    },
+    /// The package refers to resources that are neither in it nor in the hub.
+    #[error("the package refers to resources that are neither in it nor in the hub:\n{}", .0.iter().map(|p| format!("  {p}")).collect::<Vec<_>>().join("\n"))]
+    Dangling(Vec<Problem>),
+    /// Resources exist in the hub with other content and the policy is `fail`.
+    #[error("{} resource{} already exist{} in the hub with different content:\n{}\nnothing was written; use --on-conflict update to overwrite them or --on-conflict skip to keep them",
+        .0.len(), plural(.0.len()), if .0.len() == 1 { "s" } else { "" }, .0.iter().take(20).map(|k| format!("  {k}")).collect::<Vec<_>>().join("\n"))]
+    Conflicts(Vec<ResourceKey>),
+    /// A file changed between validation and writing.
+    #[error("`{0}` changed while the package was being loaded; nothing was written, try again")]
+    ChangedDuringLoad(String),
+    /// The output directory is not empty.
+    #[error("`{}` exists and is not empty; use --force to replace it", .0.display())]
+    NotEmpty(PathBuf),
+    /// A file could not be read or written.
+    #[error("{action} `{}`", .path.display())]
+    Io {
+        /// What was being done (`cannot write`, ...).
+        action: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The hub failed.
+    #[error(transparent)]
+    Hub(#[from] HubError),
+    /// Anything else a user must fix, stated fully.
+    #[error("{0}")]
+    Other(String),
+}
+
+impl PackageError {
+    /// An I/O error on `path`.
+    pub fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> PackageError {
+        PackageError::Io {
+            action,
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+fn list_problems(report: &Report) -> String {
+    const SHOWN: usize = 50;
+    let mut lines: Vec<String> = report
+        .problems
+        .iter()
+        .take(SHOWN)
+        .map(|p| format!("  {p}"))
+        .collect();
+    if report.problems.len() > SHOWN {
+        lines.push(format!(
+            "  ... and {} more (`pkg validate` lists them all)",
+            report.problems.len() - SHOWN
+        ));
+    }
+    lines.join("\n")
+}

@@ -1,0 +1,113 @@
+//! Loading a checked package into the hub: plan under the write lock, refuse
+//! on conflicts (policy `fail`), then write every change and the history
+//! entry in ONE transaction, so that a failure or a kill leaves the hub
+//! exactly as it was.
+
+use super::error::PackageError;
+use super::plan::{Action, OnConflict, Plan, plan};
+use super::read::Package;
+use crate::hub::history::{self, Counts, NewEntry};
+use crate::hub::store::{self, RowContent};
+use crate::hub::Hub;
+use crate::progress::Progress;
+
+/// How to load.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// The prefix for space slugs (`P-<space>`).
+    pub prefix: Option<String>,
+    /// What to do with resources that differ in the hub.
+    pub on_conflict: OnConflict,
+    /// The source as the user gave it, for the history.
+    pub source: String,
+}
+
+/// What a load did.
+#[derive(Debug, Clone)]
+pub struct LoadOutcome {
+    /// The plan that was carried out.
+    pub plan: Plan,
+    /// The history entry recording the load.
+    pub entry_id: i64,
+    /// What changed.
+    pub counts: Counts,
+}
+
+/// Plans the load without writing anything (`pkg diff`, `load --dry-run`).
+pub fn dry_run(hub: &mut Hub, package: &Package, options: &LoadOptions) -> Result<Plan, PackageError> {
+    let tx = hub.read()?;
+    plan(&tx, package, options.prefix.as_deref(), options.on_conflict)
+}
+
+/// Loads `package` into `hub` in one transaction and records it.
+pub fn load(
+    hub: &mut Hub,
+    package: &Package,
+    options: &LoadOptions,
+    progress: &dyn Progress,
+) -> Result<LoadOutcome, PackageError> {
+    let tx = hub.write()?;
+    let plan = plan(&tx, package, options.prefix.as_deref(), options.on_conflict)?;
+    let conflicts = plan.conflicts();
+    if !conflicts.is_empty() {
+        return Err(PackageError::Conflicts(conflicts));
+    }
+    let now = crate::time::now_rfc3339();
+    let entry_id = history::record(
+        &tx,
+        history::Action::Load,
+        &NewEntry {
+            source: options.source.clone(),
+            digest: package.digest.clone(),
+            prefix: options.prefix.clone().unwrap_or_default(),
+            on_conflict: options.on_conflict.as_str().to_string(),
+            name: package.manifest.name.clone().unwrap_or_default(),
+            version: package.manifest.version.clone().unwrap_or_default(),
+            reverts: None,
+        },
+        &now,
+    )?;
+    let writes = plan.counts.create + plan.counts.update;
+    progress.phase("writing", writes);
+    let mut seq = 0_i64;
+    for step in plan.steps.iter().filter(|s| s.action.writes()) {
+        let item = &package.items[step.item];
+        let data = match &item.data_loc {
+            Some(_) => Some(package.read_data(item)?),
+            None => None,
+        };
+        let content = RowContent {
+            key: &step.key,
+            details_json: &item.details_json,
+            refs: &step.refs,
+            data: data.as_deref(),
+            data_digest: item.data_digest.as_deref(),
+            fingerprint: &step.fingerprint,
+        };
+        if step.action == Action::Create {
+            history::record_creation(&tx, entry_id, seq, &step.key, Some(&step.fingerprint))?;
+            store::insert(&tx, &content, &store::new_id(), &now)?;
+        } else {
+            history::record_change(&tx, entry_id, seq, &step.key, Some(&step.fingerprint))?;
+            store::update(&tx, &content, &now)?;
+        }
+        seq += 1;
+        progress.advance(1);
+    }
+    let counts = Counts {
+        created: plan.counts.create,
+        updated: plan.counts.update,
+        unchanged: plan.counts.unchanged,
+        skipped: plan.counts.skip,
+        deleted: 0,
+    };
+    history::set_counts(&tx, entry_id, &counts)?;
+    progress.phase("committing", 0);
+    tx.commit().map_err(crate::hub::HubError::from)?;
+    progress.finish();
+    Ok(LoadOutcome {
+        plan,
+        entry_id,
+        counts,
+    })
+}

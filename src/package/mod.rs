@@ -1,0 +1,16 @@
+//! Packages as operations: reading and checking a package directory
+//! ([`read`]), planning a load against the hub ([`plan`]), diffing
+//! ([`diff`]), loading in one transaction ([`load`]) and creating a package
+//! from the hub ([`export`]).
+
+pub mod diff;
+pub mod error;
+pub mod export;
+pub mod load;
+pub mod parallel;
+pub mod plan;
+pub mod read;
+
+pub use error::{PackageError, Report};
+pub use plan::{Action, OnConflict, Plan};
+pub use read::{Package, read_package};

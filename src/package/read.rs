@@ -1,0 +1,301 @@
+//! Reading a package directory and checking all of it before anything is
+//! written: the manifest, every file it names (inside the root, present,
+//! within size limits, matching its digest), every details file (UTF-8 JSON
+//! object), every unit data file (UTF-8), and references inside the package.
+//! Every problem is collected; files no entry names are listed, never read.
+
+use std::collections::{BTreeSet, HashSet};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use super::error::{PackageError, Report};
+use super::parallel::parallel_map;
+use crate::manifest::paths::resolve;
+use crate::manifest::{Entry, MANIFEST_FILE, Manifest, Problem, parse_manifest};
+use crate::model::details::{canonicalize, to_canonical_json};
+use crate::model::fingerprint::sha256_digest;
+use crate::model::{Reference, ResourceKey};
+use crate::progress::Progress;
+
+/// The largest manifest.json accepted.
+pub const MAX_MANIFEST_BYTES: u64 = 256 << 20;
+/// The largest details or data file accepted.
+pub const MAX_FILE_BYTES: u64 = 64 << 20;
+
+/// One resource of a checked package.
+#[derive(Debug, Clone)]
+pub struct Item {
+    /// Kind, space and slug, as written in the package.
+    pub key: ResourceKey,
+    /// References, as written in the package.
+    pub refs: Vec<Reference>,
+    /// Package path of the details file.
+    pub details_loc: String,
+    /// Package path of the data file (units).
+    pub data_loc: Option<String>,
+    /// Canonical compact details JSON.
+    pub details_json: String,
+    /// `sha256:` digest of the data (units).
+    pub data_digest: Option<String>,
+}
+
+/// A package that passed every check that does not need a hub.
+#[derive(Debug, Clone)]
+pub struct Package {
+    /// The canonical package root.
+    pub root: PathBuf,
+    /// The manifest's metadata (its entries are in `items`).
+    pub manifest: Manifest,
+    /// `sha256:` of manifest.json's bytes: the package digest.
+    pub digest: String,
+    /// Every resource, in load order (kind, then space and slug).
+    pub items: Vec<Item>,
+    /// Files no entry names.
+    pub unlisted: Vec<String>,
+    /// References (and spaces) that the package does not hold.
+    pub external: Vec<(ResourceKey, ResourceKey)>,
+}
+
+impl Package {
+    /// The absolute path of package path `loc`.
+    pub fn path_of(&self, loc: &str) -> PathBuf {
+        let mut path = self.root.clone();
+        path.extend(loc.trim_start_matches('/').split('/'));
+        path
+    }
+
+    /// Reads the data file of `item` again, checking it still has the digest
+    /// validation saw.
+    pub fn read_data(&self, item: &Item) -> Result<Vec<u8>, PackageError> {
+        let Some(loc) = &item.data_loc else {
+            return Ok(Vec::new());
+        };
+        let bytes = resolve(&self.root, loc)
+            .and_then(|p| read_capped(&p, MAX_FILE_BYTES))
+            .map_err(|_| PackageError::ChangedDuringLoad(loc.clone()))?;
+        if item.data_digest.as_deref() != Some(sha256_digest(&bytes).as_str()) {
+            return Err(PackageError::ChangedDuringLoad(loc.clone()));
+        }
+        Ok(bytes)
+    }
+}
+
+/// Reads at most `cap` bytes of a regular file; a larger file is an error.
+pub fn read_capped(path: &Path, cap: u64) -> Result<Vec<u8>, String> {
+    let file = std::fs::File::open(path).map_err(|e| format!("cannot read: {e}"))?;
+    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    if len > cap {
+        return Err(format!("is {len} bytes; the limit is {cap}"));
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+    file.take(cap + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read: {e}"))?;
+    if bytes.len() as u64 > cap {
+        return Err(format!("is larger than the limit of {cap} bytes"));
+    }
+    Ok(bytes)
+}
+
+/// What checking one entry's files produced.
+struct Checked {
+    details_json: Option<String>,
+    data_digest: Option<String>,
+    problems: Vec<Problem>,
+}
+
+fn check_file(root: &Path, manifest: &Manifest, loc: &str, problems: &mut Vec<Problem>) -> Option<Vec<u8>> {
+    let bytes = match resolve(root, loc).and_then(|p| read_capped(&p, MAX_FILE_BYTES)) {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            problems.push(Problem::new(loc, "", e));
+            return None;
+        }
+    };
+    if let Some(digests) = &manifest.digests {
+        match digests.get(loc) {
+            None => problems.push(Problem::new(loc, "", "has no digest in manifest.json `digests`")),
+            Some(expected) => {
+                let actual = sha256_digest(&bytes);
+                if &actual != expected {
+                    problems.push(Problem::new(
+                        loc,
+                        "",
+                        format!("digest mismatch: manifest says {expected}, file has {actual}"),
+                    ));
+                    return None;
+                }
+            }
+        }
+    }
+    Some(bytes)
+}
+
+fn check_entry(root: &Path, manifest: &Manifest, entry: &Entry) -> Checked {
+    let mut problems = Vec::new();
+    let details_json = check_file(root, manifest, &entry.details_loc, &mut problems).and_then(|bytes| {
+        let loc = entry.details_loc.as_str();
+        let text = match String::from_utf8(bytes) {
+            Ok(t) => t,
+            Err(e) => {
+                problems.push(Problem::new(loc, "", format!("is not valid UTF-8 (byte {})", e.utf8_error().valid_up_to())));
+                return None;
+            }
+        };
+        match serde_json::from_str::<Value>(&text) {
+            Ok(Value::Object(map)) => Some(to_canonical_json(&canonicalize(map, &entry.key.slug))),
+            Ok(_) => {
+                problems.push(Problem::new(loc, "", "must hold a JSON object"));
+                None
+            }
+            Err(e) => {
+                problems.push(Problem::new(loc, "", format!("is not valid JSON: {e}")));
+                None
+            }
+        }
+    });
+    let data_digest = entry.unit_data_loc.as_deref().and_then(|loc| {
+        let bytes = check_file(root, manifest, loc, &mut problems)?;
+        if let Err(e) = std::str::from_utf8(&bytes) {
+            problems.push(Problem::new(loc, "", format!("unit data is not valid UTF-8 (byte {})", e.valid_up_to())));
+            return None;
+        }
+        Some(sha256_digest(&bytes))
+    });
+    Checked {
+        details_json,
+        data_digest,
+        problems,
+    }
+}
+
+/// Reads and checks the package at `dir` without touching a hub. On success
+/// returns the package (with its unlisted files and external references); on
+/// any problem, [`PackageError::Invalid`] with every problem found.
+pub fn read_package(dir: &Path, progress: &dyn Progress) -> Result<Package, PackageError> {
+    let invalid = |root: &Path, problems: Vec<Problem>| PackageError::Invalid {
+        root: root.to_path_buf(),
+        report: Report {
+            problems,
+            ..Report::default()
+        },
+    };
+    let meta = std::fs::metadata(dir).map_err(|e| PackageError::io("cannot open package directory", dir, e))?;
+    if !meta.is_dir() {
+        return Err(PackageError::Other(format!(
+            "`{}` is not a directory; a package is a directory holding manifest.json",
+            dir.display()
+        )));
+    }
+    let root = std::fs::canonicalize(dir).map_err(|e| PackageError::io("cannot open package directory", dir, e))?;
+    let manifest_path = root.join(MANIFEST_FILE);
+    let manifest_meta = std::fs::symlink_metadata(&manifest_path);
+    let manifest_bytes = match manifest_meta {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(invalid(&root, vec![Problem::new(MANIFEST_FILE, "", "is missing: this directory is not a package")]));
+        }
+        Ok(m) if !m.is_file() => {
+            return Err(invalid(&root, vec![Problem::new(MANIFEST_FILE, "", "is not a regular file")]));
+        }
+        _ => read_capped(&manifest_path, MAX_MANIFEST_BYTES)
+            .map_err(|e| invalid(&root, vec![Problem::new(MANIFEST_FILE, "", e)]))?,
+    };
+    let digest = sha256_digest(&manifest_bytes);
+    let (manifest, mut problems) = parse_manifest(&manifest_bytes);
+    drop(manifest_bytes);
+    let Some(mut manifest) = manifest else {
+        return Err(invalid(&root, problems));
+    };
+
+    progress.phase("checking", manifest.entries.len() as u64);
+    let checked = parallel_map(&manifest.entries, |entry| {
+        let c = check_entry(&root, &manifest, entry);
+        progress.advance(1);
+        c
+    });
+
+    // Digested files that no entry names (environments, extras) must match too.
+    let named: HashSet<&str> = manifest.named_paths().collect();
+    if let Some(digests) = &manifest.digests {
+        for loc in digests.keys().filter(|l| !named.contains(l.as_str())) {
+            check_file(&root, &manifest, loc, &mut problems);
+        }
+    }
+
+    let entries = std::mem::take(&mut manifest.entries);
+    let keys: HashSet<ResourceKey> = entries.iter().map(|e| e.key.clone()).collect();
+    let mut items = Vec::with_capacity(entries.len());
+    let mut external = BTreeSet::new();
+    for (entry, check) in entries.into_iter().zip(checked) {
+        problems.extend(check.problems);
+        if entry.key.kind.is_space_scoped() && !keys.contains(&entry.key.space_key()) {
+            external.insert((entry.key.clone(), entry.key.space_key()));
+        }
+        for reference in &entry.refs {
+            if !keys.contains(&reference.to) {
+                external.insert((entry.key.clone(), reference.to.clone()));
+            }
+        }
+        if let Some(details_json) = check.details_json {
+            items.push(Item {
+                key: entry.key,
+                refs: entry.refs,
+                details_loc: entry.details_loc,
+                data_loc: entry.unit_data_loc,
+                details_json,
+                data_digest: check.data_digest,
+            });
+        }
+    }
+    let unlisted = unlisted_files(&root, &manifest, &items);
+    if !problems.is_empty() {
+        return Err(PackageError::Invalid {
+            root,
+            report: Report {
+                problems,
+                unlisted,
+                external: external_lines(&external),
+            },
+        });
+    }
+    items.sort_by(|a, b| a.key.cmp(&b.key));
+    Ok(Package {
+        root,
+        manifest,
+        digest,
+        items,
+        unlisted,
+        external: external.into_iter().collect(),
+    })
+}
+
+/// `from -> to` lines for external references.
+pub fn external_lines(external: &BTreeSet<(ResourceKey, ResourceKey)>) -> Vec<String> {
+    external.iter().map(|(from, to)| format!("{from} -> {to}")).collect()
+}
+
+fn unlisted_files(root: &Path, manifest: &Manifest, items: &[Item]) -> Vec<String> {
+    let mut named: HashSet<String> = items
+        .iter()
+        .flat_map(|i| std::iter::once(i.details_loc.clone()).chain(i.data_loc.clone()))
+        .collect();
+    if let Some(digests) = &manifest.digests {
+        named.extend(digests.keys().cloned());
+    }
+    named.insert(format!("/{MANIFEST_FILE}"));
+    let mut out = Vec::new();
+    for entry in walkdir::WalkDir::new(root).follow_links(false).max_depth(64).into_iter().flatten() {
+        if entry.file_type().is_dir() {
+            continue;
+        }
+        let Ok(rel) = entry.path().strip_prefix(root) else { continue };
+        let loc = format!("/{}", rel.to_string_lossy().replace(std::path::MAIN_SEPARATOR, "/"));
+        if !named.contains(&loc) {
+            out.push(loc);
+        }
+    }
+    out.sort();
+    out
+}
