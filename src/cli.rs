@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// pkg: package ConfigHub-style configuration, load it anywhere, undo any load.
 #[derive(Debug, Parser)]
-#[command(name = "pkg", version, about, long_about = None, propagate_version = true)]
+#[command(name = "pkg", version, about, long_about = None)]
 pub struct Cli {
     /// Options every command takes.
     #[command(flatten)]
@@ -488,3 +488,13 @@ scoped_commands!(FilterCommand, "filter", FilterFields);
 scoped_commands!(WorkerCommand, "worker", NoFields);
 scoped_commands!(TargetCommand, "target", TargetFields);
 scoped_commands!(ViewCommand, "view", ViewFields);
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn definitions_are_consistent() {
+        super::Cli::command().debug_assert();
+    }
+}

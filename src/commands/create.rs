@@ -23,7 +23,8 @@ pub fn run(ctx: &Context, args: &CreateArgs) -> Result<()> {
         validate_slug(space).map_err(|e| anyhow!("invalid --space: {e}"))?;
     }
     if let Some(v) = &args.version {
-        semver::Version::parse(v).map_err(|e| anyhow!("--version `{v}` is not a semver version: {e}"))?;
+        semver::Version::parse(v)
+            .map_err(|e| anyhow!("--version `{v}` is not a semver version: {e}"))?;
     }
     let filter = args
         .where_
@@ -47,11 +48,23 @@ pub fn run(ctx: &Context, args: &CreateArgs) -> Result<()> {
         dir: outcome.dir.display().to_string(),
         digest: outcome.digest.clone(),
         history_id: outcome.entry_id,
-        counts: outcome.counts.iter().map(|(k, v)| (k.plural().to_string(), *v)).collect(),
+        counts: outcome
+            .counts
+            .iter()
+            .map(|(k, v)| (k.plural().to_string(), *v))
+            .collect(),
     };
     ctx.printer.result(&view, || {
-        let parts: Vec<String> = outcome.counts.iter().map(|(k, v)| format!("{v} {}", if *v == 1 { k.name() } else { k.plural() })).collect();
-        let what = if parts.is_empty() { "nothing (no unit matched)".to_string() } else { parts.join(", ") };
+        let parts: Vec<String> = outcome
+            .counts
+            .iter()
+            .map(|(k, v)| format!("{v} {}", if *v == 1 { k.name() } else { k.plural() }))
+            .collect();
+        let what = if parts.is_empty() {
+            "nothing (no unit matched)".to_string()
+        } else {
+            parts.join(", ")
+        };
         format!("Created package {} with {what}\n", view.dir)
     })
 }

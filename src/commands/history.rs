@@ -15,7 +15,16 @@ pub fn list(ctx: &Context) -> Result<()> {
     let entries = history::list(hub.conn())?;
     ctx.printer.result(&entries, || {
         let mut table = Table::new([
-            "ID", "ACTION", "TIME", "SOURCE", "PREFIX", "CREATED", "UPDATED", "UNCHANGED", "DELETED", "NOTE",
+            "ID",
+            "ACTION",
+            "TIME",
+            "SOURCE",
+            "PREFIX",
+            "CREATED",
+            "UPDATED",
+            "UNCHANGED",
+            "DELETED",
+            "NOTE",
         ]);
         for e in &entries {
             let note = match (e.reverts, e.reverted_by) {
@@ -36,7 +45,10 @@ pub fn list(ctx: &Context) -> Result<()> {
                 note,
             ]);
         }
-        ctx.printer.table_text(&table, "No history yet: loads, creates and rollbacks are recorded here")
+        ctx.printer.table_text(
+            &table,
+            "No history yet: loads, creates and rollbacks are recorded here",
+        )
     })
 }
 
@@ -63,7 +75,11 @@ pub fn rollback(ctx: &Context, args: &RollbackArgs) -> Result<()> {
     ctx.printer.result(&view, || {
         format!(
             "Rolled back entry {}: {} deleted, {} restored, {} re-created (history entry {})\n",
-            view.reverted, view.counts.deleted, view.counts.updated, view.counts.created, view.history_id
+            view.reverted,
+            view.counts.deleted,
+            view.counts.updated,
+            view.counts.created,
+            view.history_id
         )
     })
 }

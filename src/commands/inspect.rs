@@ -75,7 +75,10 @@ pub fn run(ctx: &Context, args: &InspectArgs) -> Result<()> {
         description: m.description.clone(),
         created_at: m.created_at.clone(),
         format: m.format,
-        counts: counts.iter().map(|(k, v)| (k.plural().to_string(), *v)).collect(),
+        counts: counts
+            .iter()
+            .map(|(k, v)| (k.plural().to_string(), *v))
+            .collect(),
         units,
         environments: m.environments.clone(),
     };
@@ -86,7 +89,10 @@ pub fn run(ctx: &Context, args: &InspectArgs) -> Result<()> {
             (Some(n), None) => n.clone(),
             _ => "(unnamed package: written by cub or without --name)".to_string(),
         };
-        out.push_str(&format!("Package: {}\n", crate::model::slug::escape(&title)));
+        out.push_str(&format!(
+            "Package: {}\n",
+            crate::model::slug::escape(&title)
+        ));
         if let Some(d) = &view.description {
             out.push_str(&format!("Description: {}\n", crate::model::slug::escape(d)));
         }
@@ -100,7 +106,11 @@ pub fn run(ctx: &Context, args: &InspectArgs) -> Result<()> {
             out.push('\n');
             let mut header = vec!["SLUG".to_string(), "SPACE".to_string()];
             if args.label_columns.is_empty() {
-                header.extend(["TOOLCHAIN".to_string(), "TARGET".to_string(), "LABELS".to_string()]);
+                header.extend([
+                    "TOOLCHAIN".to_string(),
+                    "TARGET".to_string(),
+                    "LABELS".to_string(),
+                ]);
             } else {
                 header.extend(args.label_columns.iter().map(|k| k.to_uppercase()));
             }
@@ -108,10 +118,22 @@ pub fn run(ctx: &Context, args: &InspectArgs) -> Result<()> {
             for unit in &view.units {
                 let mut row = vec![unit.slug.clone(), unit.space.clone()];
                 if args.label_columns.is_empty() {
-                    let labels: Vec<String> = unit.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
-                    row.extend([unit.toolchain.clone(), unit.target.clone(), labels.join(",")]);
+                    let labels: Vec<String> = unit
+                        .labels
+                        .iter()
+                        .map(|(k, v)| format!("{k}={v}"))
+                        .collect();
+                    row.extend([
+                        unit.toolchain.clone(),
+                        unit.target.clone(),
+                        labels.join(","),
+                    ]);
                 } else {
-                    row.extend(args.label_columns.iter().map(|k| unit.labels.get(k).cloned().unwrap_or_default()));
+                    row.extend(
+                        args.label_columns
+                            .iter()
+                            .map(|k| unit.labels.get(k).cloned().unwrap_or_default()),
+                    );
                 }
                 table.row(row);
             }

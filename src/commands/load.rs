@@ -80,7 +80,11 @@ fn view(
     let tx = hub.read()?;
     let mut changes = Vec::with_capacity(plan.steps.len());
     for step in &plan.steps {
-        let (details_diff, data_diff) = if with_diffs && matches!(step.action, Action::Update | Action::Conflict | Action::Skip) {
+        let (details_diff, data_diff) = if with_diffs
+            && matches!(
+                step.action,
+                Action::Update | Action::Conflict | Action::Skip
+            ) {
             let diff = diff_step(&tx, package, step)?;
             (diff.details, diff.data)
         } else {
@@ -131,7 +135,11 @@ fn paint_diff(ctx: &Context, diff: &str) -> String {
             } else {
                 ""
             };
-            if code.is_empty() { line.to_string() } else { ctx.printer.paint(line, code) }
+            if code.is_empty() {
+                line.to_string()
+            } else {
+                ctx.printer.paint(line, code)
+            }
         })
         .collect::<Vec<_>>()
         .join("\n")
@@ -153,7 +161,12 @@ fn render_plan(ctx: &Context, view: &PlanView) -> String {
         if change.action == Action::Unchanged && !show_all {
             continue;
         }
-        table.row([change.action.as_str(), &change.kind, &change.space, &change.slug]);
+        table.row([
+            change.action.as_str(),
+            &change.kind,
+            &change.space,
+            &change.slug,
+        ]);
         shown.push(change);
     }
     let mut out = String::new();
@@ -171,7 +184,10 @@ fn render_plan(ctx: &Context, view: &PlanView) -> String {
         }
     }
     for change in &view.changes {
-        for diff in [&change.details_diff, &change.data_diff].into_iter().flatten() {
+        for diff in [&change.details_diff, &change.data_diff]
+            .into_iter()
+            .flatten()
+        {
             out.push('\n');
             out.push_str(&paint_diff(ctx, diff));
         }
@@ -220,11 +236,15 @@ pub fn load(ctx: &Context, args: &LoadArgs) -> Result<ExitCode> {
     let mut view = view(&mut hub, &package, &options, &outcome.plan, false, false)?;
     view.history_id = Some(outcome.entry_id);
     let c = &outcome.counts;
-    let text = if outcome.plan.is_noop() {
+    let text = if outcome.plan.is_noop() && c.skipped == 0 {
         format!(
             "No changes: all {} resources are already in the hub (history entry {})\n",
-            c.unchanged + c.skipped,
-            outcome.entry_id
+            c.unchanged, outcome.entry_id
+        )
+    } else if outcome.plan.is_noop() {
+        format!(
+            "No changes: {} resources unchanged, {} skipped (history entry {})\n",
+            c.unchanged, c.skipped, outcome.entry_id
         )
     } else {
         format!(

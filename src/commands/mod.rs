@@ -15,8 +15,8 @@ use std::process::ExitCode;
 use anyhow::{Context as _, Result};
 
 use crate::cli::{
-    Cli, Command, FilterCommand, LinkCommand, NoFields, SpaceCommand, TargetCommand,
-    UnitCommand, ViewCommand, WorkerCommand,
+    Cli, Command, FilterCommand, LinkCommand, NoFields, SpaceCommand, TargetCommand, UnitCommand,
+    ViewCommand, WorkerCommand,
 };
 use crate::hub::Hub;
 use crate::model::ResourceKind;
@@ -36,8 +36,9 @@ impl Context {
     pub fn open_hub(&self) -> Result<Hub> {
         let path = match &self.hub_path {
             Some(p) => p.clone(),
-            None => Hub::default_path()
-                .context("cannot find a data directory for the hub; pass --hub PATH or set PKG_HUB")?,
+            None => Hub::default_path().context(
+                "cannot find a data directory for the hub; pass --hub PATH or set PKG_HUB",
+            )?,
         };
         Ok(Hub::open(&path)?)
     }
@@ -78,13 +79,22 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
 
 fn space(ctx: &Context, cmd: &SpaceCommand) -> Result<()> {
     match cmd {
-        SpaceCommand::Create { slug, meta } => resource::create(ctx, resource::space(slug)?, &NoFields {}, meta),
+        SpaceCommand::Create { slug, meta } => {
+            resource::create(ctx, resource::space(slug)?, &NoFields {}, meta)
+        }
         SpaceCommand::List { where_ } => resource::list_spaces(ctx, where_.as_ref()),
         SpaceCommand::Get { slug } => resource::get(ctx, resource::space(slug)?, false),
-        SpaceCommand::Update { slug, meta, unset } => {
-            resource::update(ctx, resource::space(slug)?, &NoFields {}, meta, unset, false)
+        SpaceCommand::Update { slug, meta, unset } => resource::update(
+            ctx,
+            resource::space(slug)?,
+            &NoFields {},
+            meta,
+            unset,
+            false,
+        ),
+        SpaceCommand::Delete { slug, recursive } => {
+            resource::delete(ctx, resource::space(slug)?, *recursive)
         }
-        SpaceCommand::Delete { slug, recursive } => resource::delete(ctx, resource::space(slug)?, *recursive),
     }
 }
 
@@ -95,11 +105,26 @@ fn unit(ctx: &Context, cmd: &UnitCommand) -> Result<()> {
             resource::create(ctx, resource::scoped_key(kind, name)?, fields, meta)
         }
         UnitCommand::List(args) => resource::list(ctx, kind, args),
-        UnitCommand::Get { name, data } => resource::get(ctx, resource::scoped_key(kind, name)?, *data),
-        UnitCommand::Update { name, fields, no_target, meta, unset } => {
-            resource::update(ctx, resource::scoped_key(kind, name)?, fields, meta, unset, *no_target)
+        UnitCommand::Get { name, data } => {
+            resource::get(ctx, resource::scoped_key(kind, name)?, *data)
         }
-        UnitCommand::Delete(args) => resource::delete(ctx, resource::scoped_key(kind, &args.name)?, false),
+        UnitCommand::Update {
+            name,
+            fields,
+            no_target,
+            meta,
+            unset,
+        } => resource::update(
+            ctx,
+            resource::scoped_key(kind, name)?,
+            fields,
+            meta,
+            unset,
+            *no_target,
+        ),
+        UnitCommand::Delete(args) => {
+            resource::delete(ctx, resource::scoped_key(kind, &args.name)?, false)
+        }
     }
 }
 
@@ -113,10 +138,22 @@ macro_rules! scoped_dispatch {
                 }
                 $cmd::List(args) => resource::list(ctx, kind, args),
                 $cmd::Get { name } => resource::get(ctx, resource::scoped_key(kind, name)?, false),
-                $cmd::Update { name, fields, meta, unset } => {
-                    resource::update(ctx, resource::scoped_key(kind, name)?, fields, meta, unset, false)
+                $cmd::Update {
+                    name,
+                    fields,
+                    meta,
+                    unset,
+                } => resource::update(
+                    ctx,
+                    resource::scoped_key(kind, name)?,
+                    fields,
+                    meta,
+                    unset,
+                    false,
+                ),
+                $cmd::Delete(args) => {
+                    resource::delete(ctx, resource::scoped_key(kind, &args.name)?, false)
                 }
-                $cmd::Delete(args) => resource::delete(ctx, resource::scoped_key(kind, &args.name)?, false),
             }
         }
     };
@@ -127,4 +164,3 @@ scoped_dispatch!(filter, FilterCommand, ResourceKind::Filter);
 scoped_dispatch!(worker, WorkerCommand, ResourceKind::Worker);
 scoped_dispatch!(target, TargetCommand, ResourceKind::Target);
 scoped_dispatch!(view, ViewCommand, ResourceKind::View);
-

@@ -8,8 +8,8 @@ use serde_json::{Map, Value};
 
 use super::Context;
 use crate::cli::{
-    FilterFields, LinkFields, MetaArgs, NoFields, ScopedList, ScopedName, TargetFields,
-    UnitFields, UnsetArgs, ViewFields,
+    FilterFields, LinkFields, MetaArgs, NoFields, ScopedList, ScopedName, TargetFields, UnitFields,
+    UnsetArgs, ViewFields,
 };
 use crate::filter::WhereFilter;
 use crate::hub::subject::{IdLookup, ResourceSubject};
@@ -71,13 +71,20 @@ impl KindFields for UnitFields {
         if let Some(file) = &self.file {
             let bytes = if file.as_os_str() == "-" {
                 let mut buf = Vec::new();
-                std::io::stdin().read_to_end(&mut buf).context("cannot read the unit data from stdin")?;
+                std::io::stdin()
+                    .read_to_end(&mut buf)
+                    .context("cannot read the unit data from stdin")?;
                 buf
             } else {
-                std::fs::read(file).with_context(|| format!("cannot read the unit data from `{}`", file.display()))?
+                std::fs::read(file).with_context(|| {
+                    format!("cannot read the unit data from `{}`", file.display())
+                })?
             };
             if std::str::from_utf8(&bytes).is_err() {
-                bail!("the unit data in `{}` is not valid UTF-8 text", file.display());
+                bail!(
+                    "the unit data in `{}` is not valid UTF-8 text",
+                    file.display()
+                );
             }
             new.data = Some(bytes);
         } else if creating {
@@ -102,7 +109,10 @@ impl KindFields for LinkFields {
         if let Some(from) = &self.from_unit {
             set_ref(new, RefField::FromUnit, from, "--from")?;
             if new.reference_space(RefField::FromUnit) != Some(new.key.space.as_str()) {
-                bail!("--from must name a unit in the link's own space `{}`", new.key.space);
+                bail!(
+                    "--from must name a unit in the link's own space `{}`",
+                    new.key.space
+                );
             }
         }
         if let Some(to) = &self.to_unit {
@@ -117,14 +127,17 @@ impl KindFields for FilterFields {
         require(self.from.as_ref(), "--from", creating)?;
         if let Some(from) = &self.from {
             if ResourceKind::from_entity(from).is_none() {
-                bail!("--from `{from}` is not an entity type; use one of Space, Unit, Link, Filter, BridgeWorker, Target, View");
+                bail!(
+                    "--from `{from}` is not an entity type; use one of Space, Unit, Link, Filter, BridgeWorker, Target, View"
+                );
             }
             set_str(&mut new.details, "From", from);
         }
         if let Some(expr) = &self.where_field {
             let from = str_field(&new.details, "From").to_string();
             let kind = ResourceKind::from_entity(&from).unwrap_or(ResourceKind::Unit);
-            WhereFilter::parse(expr, kind).map_err(|e| anyhow::anyhow!("invalid --where-field: {e}"))?;
+            WhereFilter::parse(expr, kind)
+                .map_err(|e| anyhow::anyhow!("invalid --where-field: {e}"))?;
             set_str(&mut new.details, "Where", expr);
         }
         if let Some(v) = &self.where_data {
@@ -159,7 +172,9 @@ impl KindFields for TargetFields {
         if let Some(params) = &self.parameters {
             match serde_json::from_str::<Value>(params) {
                 Ok(Value::Object(_)) => set_str(&mut new.details, "Parameters", params),
-                _ => bail!("--parameters must be a JSON object, e.g. '{{\"KubeNamespace\":\"default\"}}'"),
+                _ => bail!(
+                    "--parameters must be a JSON object, e.g. '{{\"KubeNamespace\":\"default\"}}'"
+                ),
             }
         }
         Ok(())
@@ -176,7 +191,12 @@ impl KindFields for ViewFields {
             let columns = self
                 .columns
                 .iter()
-                .map(|c| Value::Object(Map::from_iter([("Name".to_string(), Value::String(c.clone()))])))
+                .map(|c| {
+                    Value::Object(Map::from_iter([(
+                        "Name".to_string(),
+                        Value::String(c.clone()),
+                    )]))
+                })
                 .collect();
             new.details.insert("Columns".into(), Value::Array(columns));
         }
@@ -202,7 +222,10 @@ trait ReferenceSpace {
 
 impl ReferenceSpace for NewResource {
     fn reference_space(&self, field: RefField) -> Option<&str> {
-        self.refs.iter().find(|r| r.field == field).map(|r| r.to.space.as_str())
+        self.refs
+            .iter()
+            .find(|r| r.field == field)
+            .map(|r| r.to.space.as_str())
     }
 }
 
@@ -226,7 +249,12 @@ fn parse_pairs(values: &[String], flag: &str) -> Result<Vec<(String, String)>> {
         .collect()
 }
 
-fn apply_meta(new: &mut NewResource, meta: &MetaArgs, unset: Option<&UnsetArgs>, creating: bool) -> Result<()> {
+fn apply_meta(
+    new: &mut NewResource,
+    meta: &MetaArgs,
+    unset: Option<&UnsetArgs>,
+    creating: bool,
+) -> Result<()> {
     if let Some(name) = &meta.display_name {
         set_str(&mut new.details, "DisplayName", name);
     } else if creating {
@@ -234,8 +262,18 @@ fn apply_meta(new: &mut NewResource, meta: &MetaArgs, unset: Option<&UnsetArgs>,
         set_str(&mut new.details, "DisplayName", &slug);
     }
     for (map, values, flag, removals) in [
-        ("Labels", &meta.labels, "--label", unset.map(|u| &u.remove_labels)),
-        ("Annotations", &meta.annotations, "--annotation", unset.map(|u| &u.remove_annotations)),
+        (
+            "Labels",
+            &meta.labels,
+            "--label",
+            unset.map(|u| &u.remove_labels),
+        ),
+        (
+            "Annotations",
+            &meta.annotations,
+            "--annotation",
+            unset.map(|u| &u.remove_annotations),
+        ),
     ] {
         let pairs = parse_pairs(values, flag)?;
         let entry = new
@@ -262,15 +300,21 @@ pub fn scoped_key(kind: ResourceKind, name: &ScopedName) -> Result<ResourceKey> 
     let (space, slug) = match split_reference(&name.slug) {
         Some((space, slug)) => {
             if name.space.as_deref().is_some_and(|s| s != space) {
-                bail!("`{}` names space `{space}` but --space says `{}`", name.slug, name.space.as_deref().unwrap_or(""));
+                bail!(
+                    "`{}` names space `{space}` but --space says `{}`",
+                    name.slug,
+                    name.space.as_deref().unwrap_or("")
+                );
             }
             (space.to_string(), slug.to_string())
         }
         None => {
-            let space = name
-                .space
-                .clone()
-                .with_context(|| format!("which space? pass --space SPACE or write SPACE/{}", name.slug))?;
+            let space = name.space.clone().with_context(|| {
+                format!(
+                    "which space? pass --space SPACE or write SPACE/{}",
+                    name.slug
+                )
+            })?;
             (space, name.slug.clone())
         }
     };
@@ -297,7 +341,8 @@ pub fn create(
         refs: Vec::new(),
         data: None,
     };
-    new.details.insert("Slug".into(), Value::String(new.key.slug.clone()));
+    new.details
+        .insert("Slug".into(), Value::String(new.key.slug.clone()));
     apply_meta(&mut new, meta, None, true)?;
     fields.apply(&mut new, true)?;
     let mut hub = ctx.open_hub()?;
@@ -338,7 +383,11 @@ pub fn delete(ctx: &Context, key: ResourceKey, recursive: bool) -> Result<()> {
     let mut hub = ctx.open_hub()?;
     let deleted = crud::delete(&mut hub, &key, recursive)?;
     if deleted.len() > 1 {
-        ctx.printer.status(&format!("Deleted {} and {} resources in it", key, deleted.len() - 1));
+        ctx.printer.status(&format!(
+            "Deleted {} and {} resources in it",
+            key,
+            deleted.len() - 1
+        ));
     } else {
         ctx.printer.status(&format!("Deleted {key}"));
     }
@@ -351,7 +400,10 @@ pub fn resource_json(resource: &HubResource, data: Option<&[u8]>) -> Value {
     if resource.key.kind.is_space_scoped() {
         out.insert("Space".into(), Value::String(resource.key.space.clone()));
     }
-    out.insert(resource.key.kind.id_attribute().into(), Value::String(resource.id.clone()));
+    out.insert(
+        resource.key.kind.id_attribute().into(),
+        Value::String(resource.id.clone()),
+    );
     for r in &resource.refs {
         let name = match r.field {
             RefField::Target => "Target",
@@ -364,10 +416,19 @@ pub fn resource_json(resource: &HubResource, data: Option<&[u8]>) -> Value {
         out.insert(name.into(), Value::String(r.manifest_value()));
     }
     out.insert("Version".into(), Value::from(resource.version));
-    out.insert("CreatedAt".into(), Value::String(resource.created_at.clone()));
-    out.insert("UpdatedAt".into(), Value::String(resource.updated_at.clone()));
+    out.insert(
+        "CreatedAt".into(),
+        Value::String(resource.created_at.clone()),
+    );
+    out.insert(
+        "UpdatedAt".into(),
+        Value::String(resource.updated_at.clone()),
+    );
     if let Some(data) = data {
-        out.insert("Data".into(), Value::String(String::from_utf8_lossy(data).into_owned()));
+        out.insert(
+            "Data".into(),
+            Value::String(String::from_utf8_lossy(data).into_owned()),
+        );
     }
     Value::Object(out)
 }
@@ -382,12 +443,19 @@ fn labels_text(resource: &HubResource) -> String {
 }
 
 fn reference_text(resource: &HubResource, field: RefField) -> String {
-    resource.reference(field).map(Reference::manifest_value).unwrap_or_default()
+    resource
+        .reference(field)
+        .map(Reference::manifest_value)
+        .unwrap_or_default()
 }
 
 fn table_for(kind: ResourceKind, resources: &[HubResource]) -> Table {
     let scoped = kind.is_space_scoped();
-    let mut header: Vec<&str> = if scoped { vec!["SPACE", "SLUG"] } else { vec!["SLUG"] };
+    let mut header: Vec<&str> = if scoped {
+        vec!["SPACE", "SLUG"]
+    } else {
+        vec!["SLUG"]
+    };
     header.extend(match kind {
         ResourceKind::Space => vec!["DISPLAY NAME", "LABELS"],
         ResourceKind::Unit => vec!["TOOLCHAIN", "TARGET", "LABELS"],
@@ -405,15 +473,27 @@ fn table_for(kind: ResourceKind, resources: &[HubResource]) -> Table {
             vec![r.key.slug.clone()]
         };
         row.extend(match kind {
-            ResourceKind::Space => vec![str_field(&r.details, "DisplayName").to_string(), labels_text(r)],
+            ResourceKind::Space => vec![
+                str_field(&r.details, "DisplayName").to_string(),
+                labels_text(r),
+            ],
             ResourceKind::Unit => vec![
                 str_field(&r.details, "ToolchainType").to_string(),
                 reference_text(r, RefField::Target),
                 labels_text(r),
             ],
-            ResourceKind::Link => vec![reference_text(r, RefField::FromUnit), reference_text(r, RefField::ToUnit)],
-            ResourceKind::Filter => vec![str_field(&r.details, "From").to_string(), str_field(&r.details, "Where").to_string()],
-            ResourceKind::Target => vec![str_field(&r.details, "ProviderType").to_string(), reference_text(r, RefField::Worker)],
+            ResourceKind::Link => vec![
+                reference_text(r, RefField::FromUnit),
+                reference_text(r, RefField::ToUnit),
+            ],
+            ResourceKind::Filter => vec![
+                str_field(&r.details, "From").to_string(),
+                str_field(&r.details, "Where").to_string(),
+            ],
+            ResourceKind::Target => vec![
+                str_field(&r.details, "ProviderType").to_string(),
+                reference_text(r, RefField::Worker),
+            ],
             ResourceKind::View => vec![reference_text(r, RefField::Filter)],
             _ => vec![labels_text(r)],
         });
@@ -442,14 +522,20 @@ pub fn list(ctx: &Context, kind: ResourceKind, args: &ScopedList) -> Result<()> 
     let resources: Vec<HubResource> = store::list(conn, kind, args.space.as_deref())?
         .into_iter()
         .filter(|r| {
-            filter
-                .as_ref()
-                .is_none_or(|f| f.matches(&ResourceSubject { resource: r, ids: &ids }))
+            filter.as_ref().is_none_or(|f| {
+                f.matches(&ResourceSubject {
+                    resource: r,
+                    ids: &ids,
+                })
+            })
         })
         .collect();
     let json: Vec<Value> = resources.iter().map(|r| resource_json(r, None)).collect();
     ctx.printer.result(&json, || {
-        ctx.printer.table_text(&table_for(kind, &resources), &format!("No {} found", kind.plural()))
+        ctx.printer.table_text(
+            &table_for(kind, &resources),
+            &format!("No {} found", kind.plural()),
+        )
     })
 }
 
@@ -475,7 +561,9 @@ pub fn get(ctx: &Context, key: ResourceKey, data_only: bool) -> Result<()> {
         None
     };
     if data_only {
-        return ctx.printer.out(&String::from_utf8_lossy(&data.unwrap_or_default()));
+        return ctx
+            .printer
+            .out(&String::from_utf8_lossy(&data.unwrap_or_default()));
     }
     let json = resource_json(&resource, data.as_deref());
     ctx.printer.result(&json, || {

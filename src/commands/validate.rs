@@ -55,17 +55,38 @@ pub fn run(ctx: &Context, args: &SourceArgs) -> Result<ExitCode> {
             out.push_str(&format!("error: {problem}\n"));
         }
         for file in &view.report.unlisted {
-            out.push_str(&format!("note: {} is not named by the manifest (never read)\n", crate::model::slug::escape(file)));
+            out.push_str(&format!(
+                "note: {} is not named by the manifest (never read)\n",
+                crate::model::slug::escape(file)
+            ));
         }
         for line in &view.report.external {
-            out.push_str(&format!("note: {line} is outside the package and must exist in the hub it is loaded into\n"));
+            out.push_str(&format!(
+                "note: {line} is outside the package and must exist in the hub it is loaded into\n"
+            ));
         }
         if view.valid {
-            out.push_str(&format!("{}: valid ({} resources)\n", view.source, view.resources));
+            out.push_str(&format!(
+                "{}: valid ({} resources)\n",
+                view.source, view.resources
+            ));
         } else {
-            out.push_str(&format!("{}: {} problem{}\n", view.source, view.report.problems.len(), if view.report.problems.len() == 1 { "" } else { "s" }));
+            out.push_str(&format!(
+                "{}: {} problem{}\n",
+                view.source,
+                view.report.problems.len(),
+                if view.report.problems.len() == 1 {
+                    ""
+                } else {
+                    "s"
+                }
+            ));
         }
         out
     })?;
-    Ok(if view.valid { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if view.valid {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }

@@ -937,8 +937,8 @@ impl<'a> Parser<'a> {
 /// A one-line message for a regular expression that does not compile.
 fn regex_message(err: &regex::Error) -> String {
     match err {
-        regex::Error::CompiledTooBig(limit) => {
-            format!("regular expression is too big: its compiled form exceeds {limit} bytes")
+        regex::Error::CompiledTooBig(_) => {
+            "regular expression is too big: its compiled form exceeds the 1 MiB limit".to_owned()
         }
         regex::Error::Syntax(text) => {
             let detail = text

@@ -56,12 +56,19 @@ pub fn update<E: From<HubError>>(
 /// Deletes a resource. A space must be empty unless `recursive`, which
 /// deletes everything in it too. Fails with [`HubError::InUse`] when anything
 /// outside what is deleted still refers to it. Returns what was deleted.
-pub fn delete(hub: &mut Hub, key: &ResourceKey, recursive: bool) -> Result<Vec<ResourceKey>, HubError> {
+pub fn delete(
+    hub: &mut Hub,
+    key: &ResourceKey,
+    recursive: bool,
+) -> Result<Vec<ResourceKey>, HubError> {
     let tx = hub.write()?;
     store::require(&tx, key)?;
     let mut doomed = vec![key.clone()];
     if key.kind == ResourceKind::Space && recursive {
-        for kind in ResourceKind::ALL.into_iter().filter(|k| k.is_space_scoped()) {
+        for kind in ResourceKind::ALL
+            .into_iter()
+            .filter(|k| k.is_space_scoped())
+        {
             for resource in store::list(&tx, kind, Some(&key.slug))? {
                 doomed.push(resource.key);
             }

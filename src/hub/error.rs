@@ -33,7 +33,9 @@ pub enum HubError {
         users: Vec<ResourceKey>,
     },
     /// The hub file was written by a newer pkg.
-    #[error("the hub has schema version {found}, newer than the {supported} this pkg understands; upgrade pkg")]
+    #[error(
+        "the hub has schema version {found}, newer than the {supported} this pkg understands; upgrade pkg"
+    )]
     NewerSchema {
         /// Version found in the file.
         found: i64,

@@ -149,7 +149,10 @@ pub fn set_counts(conn: &Connection, id: i64, counts: &Counts) -> Result<(), Hub
 
 /// Marks entry `id` as undone by rollback entry `by`.
 pub fn set_reverted_by(conn: &Connection, id: i64, by: i64) -> Result<(), HubError> {
-    conn.execute("UPDATE history SET reverted_by = ?2 WHERE id = ?1", params![id, by])?;
+    conn.execute(
+        "UPDATE history SET reverted_by = ?2 WHERE id = ?1",
+        params![id, by],
+    )?;
     Ok(())
 }
 

@@ -149,4 +149,3 @@ fn restore_prior(conn: &Connection, id: i64, seq: i64) -> Result<(), HubError> {
     )?;
     Ok(())
 }
-

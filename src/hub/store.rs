@@ -89,8 +89,7 @@ impl NewResource {
     }
 }
 
-const COLUMNS: &str =
-    "kind, space, slug, id, details, ref1, ref2, data_digest, fingerprint, version, created_at, updated_at";
+const COLUMNS: &str = "kind, space, slug, id, details, ref1, ref2, data_digest, fingerprint, version, created_at, updated_at";
 
 /// The `ref1`, `ref2` column values for `refs` of a resource of `kind`.
 pub fn ref_columns(kind: ResourceKind, refs: &[Reference]) -> (Option<String>, Option<String>) {
@@ -124,7 +123,8 @@ pub fn decode_refs(
     let mut refs = Vec::new();
     for (field, value) in RefField::fields_of(kind).iter().zip([ref1, ref2]) {
         if let Some(value) = value {
-            let to = parse_index_string(&value).ok_or_else(|| format!("bad reference `{value}`"))?;
+            let to =
+                parse_index_string(&value).ok_or_else(|| format!("bad reference `{value}`"))?;
             refs.push(Reference { field: *field, to });
         }
     }
@@ -168,7 +168,8 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Result<HubResource, HubError>> {
 
 /// The resource `key`, if it exists.
 pub fn get(conn: &Connection, key: &ResourceKey) -> Result<Option<HubResource>, HubError> {
-    let sql = format!("SELECT {COLUMNS} FROM resources WHERE kind = ?1 AND space = ?2 AND slug = ?3");
+    let sql =
+        format!("SELECT {COLUMNS} FROM resources WHERE kind = ?1 AND space = ?2 AND slug = ?3");
     let found = conn
         .prepare_cached(&sql)?
         .query_row(params![key.kind.name(), key.space, key.slug], from_row)

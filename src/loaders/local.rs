@@ -13,7 +13,9 @@ pub struct LocalDir {
 impl LocalDir {
     /// The directory named by `arg`.
     pub fn new(arg: &str) -> LocalDir {
-        LocalDir { arg: arg.to_string() }
+        LocalDir {
+            arg: arg.to_string(),
+        }
     }
 }
 
@@ -26,7 +28,9 @@ impl Source for LocalDir {
         };
         let meta = std::fs::metadata(&path).map_err(|e| not_dir(e.to_string()))?;
         if !meta.is_dir() {
-            return Err(not_dir("it is a file; a package is a directory holding manifest.json".into()));
+            return Err(not_dir(
+                "it is a file; a package is a directory holding manifest.json".into(),
+            ));
         }
         let dir = std::fs::canonicalize(&path).map_err(|e| not_dir(e.to_string()))?;
         Ok(Fetched {

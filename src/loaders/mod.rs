@@ -22,7 +22,9 @@ pub struct Fetched {
 #[derive(Debug, Error)]
 pub enum SourceError {
     /// The argument names a kind of source this build cannot read yet.
-    #[error("`{arg}` is {what}, which this version of pkg cannot load yet; download it and pass the package directory")]
+    #[error(
+        "`{arg}` is {what}, which this version of pkg cannot load yet; download it and pass the package directory"
+    )]
     Unsupported {
         /// The argument.
         arg: String,
@@ -58,7 +60,10 @@ pub fn resolve(arg: &str) -> Result<Box<dyn Source>, SourceError> {
     if lower.starts_with("http://") || lower.starts_with("https://") {
         return Err(unsupported("a URL"));
     }
-    if [".tar.gz", ".tgz", ".zip"].iter().any(|ext| lower.ends_with(ext)) {
+    if [".tar.gz", ".tgz", ".zip"]
+        .iter()
+        .any(|ext| lower.ends_with(ext))
+    {
         return Err(unsupported("an archive"));
     }
     Ok(Box::new(local::LocalDir::new(arg)))

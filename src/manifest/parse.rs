@@ -18,12 +18,12 @@ pub fn parse_manifest(bytes: &[u8]) -> (Option<Manifest>, Vec<Problem>) {
     let value: Value = match serde_json::from_slice(bytes) {
         Ok(v) => v,
         Err(e) => {
-            let what = if e.is_eof() { "is truncated" } else { "is not valid JSON" };
-            problems.push(Problem::new(
-                MANIFEST_FILE,
-                "",
-                format!("{what}: {e}"),
-            ));
+            let what = if e.is_eof() {
+                "is truncated"
+            } else {
+                "is not valid JSON"
+            };
+            problems.push(Problem::new(MANIFEST_FILE, "", format!("{what}: {e}")));
             return (None, problems);
         }
     };
@@ -31,18 +31,31 @@ pub fn parse_manifest(bytes: &[u8]) -> (Option<Manifest>, Vec<Problem>) {
         problems.push(Problem::new(MANIFEST_FILE, "", "must be a JSON object"));
         return (None, problems);
     };
-    let mut p = Parser { problems };
-    let manifest = p.manifest(&top);
+    let mut p = Parser {
+        problems,
+        named: Vec::new(),
+    };
+    let mut manifest = p.manifest(&top);
+    let accepted: HashSet<&str> = manifest.named_paths().collect();
+    let rejected: Vec<String> = p
+        .named
+        .iter()
+        .filter(|l| !accepted.contains(l.as_str()))
+        .cloned()
+        .collect();
+    manifest.rejected_locs = rejected;
     (Some(manifest), p.problems)
 }
 
 struct Parser {
     problems: Vec<Problem>,
+    named: Vec<String>,
 }
 
 impl Parser {
     fn problem(&mut self, field: impl Into<String>, message: impl Into<String>) {
-        self.problems.push(Problem::new(MANIFEST_FILE, field, message));
+        self.problems
+            .push(Problem::new(MANIFEST_FILE, field, message));
     }
 
     fn opt_string(&mut self, top: &Map<String, Value>, key: &str) -> Option<String> {
@@ -73,7 +86,10 @@ impl Parser {
         m.version = self.opt_string(top, "version");
         if let Some(v) = &m.version {
             if let Err(e) = semver::Version::parse(v) {
-                self.problem("version", format!("`{}` is not a semver version: {e}", esc(v)));
+                self.problem(
+                    "version",
+                    format!("`{}` is not a semver version: {e}", esc(v)),
+                );
             }
         }
         m.description = self.opt_string(top, "description");
@@ -88,13 +104,19 @@ impl Parser {
                             Ok(_) => {
                                 m.dependencies.insert(name.clone(), r.to_string());
                             }
-                            Err(e) => self.problem(field, format!("`{}` is not a semver requirement: {e}", esc(r))),
+                            Err(e) => self.problem(
+                                field,
+                                format!("`{}` is not a semver requirement: {e}", esc(r)),
+                            ),
                         },
                         None => self.problem(field, "must be a string"),
                     }
                 }
             }
-            Some(_) => self.problem("dependencies", "must be an object of name to semver requirement"),
+            Some(_) => self.problem(
+                "dependencies",
+                "must be an object of name to semver requirement",
+            ),
         }
         match top.get("environments") {
             None | Some(Value::Null) => {}
@@ -126,7 +148,10 @@ impl Parser {
                         Some(d) if is_sha256(d) => {
                             out.insert(path.clone(), d.to_string());
                         }
-                        _ => self.problem(field, "must be `sha256:` followed by 64 lower-case hex digits"),
+                        _ => self.problem(
+                            field,
+                            "must be `sha256:` followed by 64 lower-case hex digits",
+                        ),
                     }
                 }
                 m.digests = Some(out);
@@ -149,7 +174,11 @@ impl Parser {
                             if !seen.insert(entry.key.clone()) {
                                 self.problem(
                                     format!("{field}.slug"),
-                                    format!("duplicate {}: `{}` appears more than once", kind, esc(&entry.key.path())),
+                                    format!(
+                                        "duplicate {}: `{}` appears more than once",
+                                        kind,
+                                        esc(&entry.key.path())
+                                    ),
                                 );
                                 continue;
                             }
@@ -163,7 +192,13 @@ impl Parser {
         m
     }
 
-    fn field_str<'a>(&mut self, obj: &'a Map<String, Value>, field: &str, key: &str, required: bool) -> Option<&'a str> {
+    fn field_str<'a>(
+        &mut self,
+        obj: &'a Map<String, Value>,
+        field: &str,
+        key: &str,
+        required: bool,
+    ) -> Option<&'a str> {
         match obj.get(key) {
             Some(Value::String(s)) if !s.is_empty() => Some(s),
             Some(Value::String(_)) | None | Some(Value::Null) => {
@@ -199,7 +234,12 @@ impl Parser {
         }
     }
 
-    fn entry(&mut self, kind: ResourceKind, field: &str, obj: &Map<String, Value>) -> Option<Entry> {
+    fn entry(
+        &mut self,
+        kind: ResourceKind,
+        field: &str,
+        obj: &Map<String, Value>,
+    ) -> Option<Entry> {
         let slug = self.field_str(obj, field, "slug", true);
         let space = if kind.is_space_scoped() {
             self.field_str(obj, field, "space_slug", true)
@@ -212,6 +252,12 @@ impl Parser {
         } else {
             None
         };
+        self.named.extend(
+            details_loc
+                .iter()
+                .chain(data_loc.iter())
+                .map(|s| s.to_string()),
+        );
         let mut ok = slug.is_some() && space.is_some() && details_loc.is_some();
         if let Some(s) = slug {
             ok &= self.slug(format!("{field}.slug"), s);
@@ -247,7 +293,10 @@ impl Parser {
                 continue;
             }
             let Some((ref_space, ref_slug)) = split_reference(value) else {
-                self.problem(path, format!("`{}` must have the form `<space>/<slug>`", esc(value)));
+                self.problem(
+                    path,
+                    format!("`{}` must have the form `<space>/<slug>`", esc(value)),
+                );
                 ok = false;
                 continue;
             };
@@ -257,7 +306,14 @@ impl Parser {
                 continue;
             }
             if ref_field == RefField::FromUnit && Some(ref_space) != space {
-                self.problem(path, format!("`{}` must be a unit in the link's own space `{}`", esc(value), esc(space.unwrap_or(""))));
+                self.problem(
+                    path,
+                    format!(
+                        "`{}` must be a unit in the link's own space `{}`",
+                        esc(value),
+                        esc(space.unwrap_or(""))
+                    ),
+                );
                 ok = false;
                 continue;
             }
@@ -276,8 +332,12 @@ impl Parser {
 }
 
 fn is_sha256(d: &str) -> bool {
-    d.strip_prefix("sha256:")
-        .is_some_and(|hex| hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+    d.strip_prefix("sha256:").is_some_and(|hex| {
+        hex.len() == 64
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
 }
 
 fn esc(s: &str) -> String {
@@ -289,7 +349,11 @@ mod tests {
     use super::*;
 
     fn problems(json: &str) -> Vec<String> {
-        parse_manifest(json.as_bytes()).1.iter().map(ToString::to_string).collect()
+        parse_manifest(json.as_bytes())
+            .1
+            .iter()
+            .map(ToString::to_string)
+            .collect()
     }
 
     #[test]
@@ -329,7 +393,9 @@ mod tests {
 
     #[test]
     fn reports_duplicates_and_bad_json() {
-        let p = problems(r#"{"spaces":[{"slug":"a","details_loc":"/a"},{"slug":"a","details_loc":"/b"}]}"#);
+        let p = problems(
+            r#"{"spaces":[{"slug":"a","details_loc":"/a"},{"slug":"a","details_loc":"/b"}]}"#,
+        );
         assert!(p[0].contains("duplicate space: `a`"), "{p:?}");
         assert!(problems("{\"spaces\": [").join("").contains("truncated"));
         assert!(problems("[]").join("").contains("must be a JSON object"));

@@ -11,10 +11,16 @@ pub const MAX_PATH_LEN: usize = 1024;
 /// Checks the syntax of a package path and returns its components.
 pub fn check_syntax(loc: &str) -> Result<Vec<&str>, String> {
     let Some(rest) = loc.strip_prefix('/') else {
-        return Err(format!("`{}` must start with `/` (paths are relative to the package root)", esc(loc)));
+        return Err(format!(
+            "`{}` must start with `/` (paths are relative to the package root)",
+            esc(loc)
+        ));
     };
     if loc.len() > MAX_PATH_LEN {
-        return Err(format!("path is {} bytes long; the limit is {MAX_PATH_LEN}", loc.len()));
+        return Err(format!(
+            "path is {} bytes long; the limit is {MAX_PATH_LEN}",
+            loc.len()
+        ));
     }
     if rest.is_empty() {
         return Err("`/` names the package root, not a file".into());
@@ -85,7 +91,10 @@ mod tests {
 
     #[test]
     fn syntax_rules() {
-        assert_eq!(check_syntax("/units/a/b.json"), Ok(vec!["units", "a", "b.json"]));
+        assert_eq!(
+            check_syntax("/units/a/b.json"),
+            Ok(vec!["units", "a", "b.json"])
+        );
         for bad in [
             "units/a.json",
             "/",
@@ -104,7 +113,10 @@ mod tests {
     #[test]
     fn within_compares_components() {
         assert!(is_within(Path::new("/p/pkgs"), Path::new("/p/pkgs/x")));
-        assert!(!is_within(Path::new("/p/pkgs"), Path::new("/p/pkgs-evil/x")));
+        assert!(!is_within(
+            Path::new("/p/pkgs"),
+            Path::new("/p/pkgs-evil/x")
+        ));
     }
 
     #[test]
@@ -117,9 +129,16 @@ mod tests {
         std::fs::write(root.join("ok"), "y").unwrap();
         std::os::unix::fs::symlink("ok", root.join("inner")).unwrap();
         let root = std::fs::canonicalize(&root).unwrap();
-        assert!(resolve(&root, "/link").unwrap_err().contains("out of the package"));
+        assert!(
+            resolve(&root, "/link")
+                .unwrap_err()
+                .contains("out of the package")
+        );
         assert!(resolve(&root, "/ok").is_ok());
         assert!(resolve(&root, "/inner").is_ok());
-        assert_eq!(resolve(&root, "/missing").unwrap_err(), "file does not exist");
+        assert_eq!(
+            resolve(&root, "/missing").unwrap_err(),
+            "file does not exist"
+        );
     }
 }

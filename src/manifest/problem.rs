@@ -18,7 +18,11 @@ pub struct Problem {
 
 impl Problem {
     /// A problem in `file` at `field`.
-    pub fn new(file: impl Into<String>, field: impl Into<String>, message: impl Into<String>) -> Problem {
+    pub fn new(
+        file: impl Into<String>,
+        field: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Problem {
         Problem {
             file: file.into(),
             field: field.into(),
@@ -33,7 +37,12 @@ impl fmt::Display for Problem {
         if self.field.is_empty() {
             write!(f, "{file}: {}", self.message)
         } else {
-            write!(f, "{file}: {}: {}", crate::model::slug::escape(&self.field), self.message)
+            write!(
+                f,
+                "{file}: {}: {}",
+                crate::model::slug::escape(&self.field),
+                self.message
+            )
         }
     }
 }

@@ -49,6 +49,9 @@ pub struct Manifest {
     pub digests: Option<BTreeMap<String, String>>,
     /// Every entry, in manifest order within each kind, kinds in load order.
     pub entries: Vec<Entry>,
+    /// Package paths named by entries that were rejected (never written;
+    /// kept so that validation does not report their files as unlisted).
+    pub rejected_locs: Vec<String>,
 }
 
 impl Manifest {
@@ -59,14 +62,17 @@ impl Manifest {
 
     /// Every package path an entry names (details and data files).
     pub fn named_paths(&self) -> impl Iterator<Item = &str> {
-        self.entries.iter().flat_map(|e| {
-            std::iter::once(e.details_loc.as_str()).chain(e.unit_data_loc.as_deref())
-        })
+        self.entries
+            .iter()
+            .flat_map(|e| std::iter::once(e.details_loc.as_str()).chain(e.unit_data_loc.as_deref()))
     }
 }
 
 /// The manifest key of the reference `field` and whether `cub` omits it when empty.
 pub fn ref_key(field: RefField) -> (&'static str, bool) {
-    let omit_empty = matches!(field, RefField::Filter | RefField::FromSpace | RefField::InvocationWorker);
+    let omit_empty = matches!(
+        field,
+        RefField::Filter | RefField::FromSpace | RefField::InvocationWorker
+    );
     (field.manifest_key(), omit_empty)
 }

@@ -142,7 +142,10 @@ pub fn manifest_bytes(manifest: &Manifest) -> Vec<u8> {
         ResourceKind::Tag,
         ResourceKind::Invocation,
     ];
-    for kind in always.into_iter().chain([ResourceKind::Trigger, ResourceKind::Attribute]) {
+    for kind in always
+        .into_iter()
+        .chain([ResourceKind::Trigger, ResourceKind::Attribute])
+    {
         let mut entries: Vec<&Entry> = manifest.entries_of(kind).collect();
         if entries.is_empty() && !always.contains(&kind) {
             continue;
@@ -152,11 +155,19 @@ pub fn manifest_bytes(manifest: &Manifest) -> Vec<u8> {
         top.push((kind.plural().to_string(), Node::Array(nodes)));
     }
     if !manifest.environments.is_empty() {
-        let envs = manifest.environments.iter().cloned().map(Node::Scalar).collect();
+        let envs = manifest
+            .environments
+            .iter()
+            .cloned()
+            .map(Node::Scalar)
+            .collect();
         top.push(("environments".into(), Node::Array(envs)));
     }
     if let Some(digests) = &manifest.digests {
-        let nodes = digests.iter().map(|(k, v)| (k.clone(), Node::str(v))).collect();
+        let nodes = digests
+            .iter()
+            .map(|(k, v)| (k.clone(), Node::str(v)))
+            .collect();
         top.push(("digests".into(), Node::Object(nodes)));
     }
     let mut out = String::new();
@@ -177,7 +188,13 @@ mod tests {
             format: Some(1),
             name: Some("demo".into()),
             version: Some("1.0.0".into()),
-            digests: Some([("/spaces/a.json".to_string(), format!("sha256:{}", "0".repeat(64)))].into()),
+            digests: Some(
+                [(
+                    "/spaces/a.json".to_string(),
+                    format!("sha256:{}", "0".repeat(64)),
+                )]
+                .into(),
+            ),
             entries: vec![
                 Entry {
                     key: ResourceKey::space("a"),
@@ -198,7 +215,10 @@ mod tests {
             ..Manifest::default()
         };
         let text = String::from_utf8(manifest_bytes(&manifest)).unwrap();
-        assert!(text.starts_with("{\n  \"format\": 1,\n  \"name\": \"demo\",\n"), "{text}");
+        assert!(
+            text.starts_with("{\n  \"format\": 1,\n  \"name\": \"demo\",\n"),
+            "{text}"
+        );
         assert!(text.contains(
             "\"links\": [\n    {\n      \"slug\": \"l\",\n      \"space_slug\": \"a\",\n      \"from_unit\": \"a/u\",\n      \"to_unit\": \"b/v\",\n      \"details_loc\": \"/links/a/l.json\"\n    }\n  ],"
         ), "{text}");

@@ -119,7 +119,9 @@ mod tests {
             "Data": "", "Secret": "s3cret", "TargetID": null, "Labels": {"a": "b"},
             "CreatedAt": "0001-01-01T00:00:00Z", "ToolchainType": "Kubernetes/YAML"
         });
-        let Value::Object(map) = details else { unreachable!() };
+        let Value::Object(map) = details else {
+            unreachable!()
+        };
         let out = canonicalize(map, "new");
         assert_eq!(
             to_canonical_json(&out),

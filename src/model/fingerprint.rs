@@ -24,7 +24,11 @@ pub fn hex(bytes: &[u8]) -> String {
 /// The fingerprint of a resource's whole content: its canonical details, its
 /// references and the digest of its data. Two resources with equal
 /// fingerprints are equal for a load.
-pub fn content_fingerprint(details_json: &str, refs: &[Reference], data_digest: Option<&str>) -> String {
+pub fn content_fingerprint(
+    details_json: &str,
+    refs: &[Reference],
+    data_digest: Option<&str>,
+) -> String {
     let mut hasher = Sha256::new();
     hasher.update(details_json.as_bytes());
     for reference in refs {

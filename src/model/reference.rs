@@ -75,7 +75,10 @@ impl RefField {
 
     /// Whether a resource of this kind must have this reference.
     pub fn is_required(self) -> bool {
-        matches!(self, RefField::Worker | RefField::FromUnit | RefField::ToUnit)
+        matches!(
+            self,
+            RefField::Worker | RefField::FromUnit | RefField::ToUnit
+        )
     }
 }
 

@@ -53,7 +53,8 @@ pub fn validate_slug(slug: &str) -> Result<(), SlugError> {
     let inner_ok = bytes
         .iter()
         .all(|b| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_');
-    let ends_ok = bytes[0].is_ascii_alphanumeric() && bytes[bytes.len() - 1].is_ascii_alphanumeric();
+    let ends_ok =
+        bytes[0].is_ascii_alphanumeric() && bytes[bytes.len() - 1].is_ascii_alphanumeric();
     if inner_ok && ends_ok {
         Ok(())
     } else {
@@ -94,8 +95,13 @@ mod tests {
     #[test]
     fn rejects_bad_slugs() {
         assert_eq!(validate_slug(""), Err(SlugError::Empty));
-        for bad in ["-a", "a-", "_a", "a b", "a/b", "..", ".", "é", "a\nb", "a.b"] {
-            assert!(matches!(validate_slug(bad), Err(SlugError::Invalid(_))), "{bad}");
+        for bad in [
+            "-a", "a-", "_a", "a b", "a/b", "..", ".", "é", "a\nb", "a.b",
+        ] {
+            assert!(
+                matches!(validate_slug(bad), Err(SlugError::Invalid(_))),
+                "{bad}"
+            );
         }
         assert!(matches!(
             validate_slug(&"x".repeat(129)),

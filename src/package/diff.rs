@@ -21,10 +21,15 @@ pub struct ResourceDiff {
 }
 
 fn details_text(details: &Details, refs: &[Reference]) -> String {
-    let mut text = serde_json::to_string_pretty(&Value::Object(details.clone())).unwrap_or_default();
+    let mut text =
+        serde_json::to_string_pretty(&Value::Object(details.clone())).unwrap_or_default();
     text.push('\n');
     for r in refs {
-        text.push_str(&format!("{}: {}\n", r.field.manifest_key(), r.manifest_value()));
+        text.push_str(&format!(
+            "{}: {}\n",
+            r.field.manifest_key(),
+            r.manifest_value()
+        ));
     }
     text
 }
@@ -44,7 +49,11 @@ fn unified(old: &str, new: &str, old_name: &str, new_name: &str) -> Option<Strin
 
 /// Diffs the hub's version of `step`'s resource against the package's.
 /// Returns an empty diff when the resource is not in the hub.
-pub fn diff_step(conn: &Connection, package: &Package, step: &Step) -> Result<ResourceDiff, PackageError> {
+pub fn diff_step(
+    conn: &Connection,
+    package: &Package,
+    step: &Step,
+) -> Result<ResourceDiff, PackageError> {
     let Some(current) = store::get(conn, &step.key)? else {
         return Ok(ResourceDiff::default());
     };

@@ -32,8 +32,8 @@ pub enum PackageError {
         report: Report,
     },
     /// The package refers to resources that are neither in it nor in the hub.
-    #[error("the package refers to resources that are neither in it nor in the hub:\n{}", .0.iter().map(|p| format!("  {p}")).collect::<Vec<_>>().join("\n"))]
-    Dangling(Vec<Problem>),
+    #[error("the package cannot be loaded here:\n{}", .0.iter().map(|p| format!("  {p}")).collect::<Vec<_>>().join("\n"))]
+    Unresolved(Vec<String>),
     /// Resources exist in the hub with other content and the policy is `fail`.
     #[error("{} resource{} already exist{} in the hub with different content:\n{}\nnothing was written; use --on-conflict update to overwrite them or --on-conflict skip to keep them",
         .0.len(), plural(.0.len()), if .0.len() == 1 { "s" } else { "" }, .0.iter().take(20).map(|k| format!("  {k}")).collect::<Vec<_>>().join("\n"))]
@@ -65,7 +65,11 @@ pub enum PackageError {
 
 impl PackageError {
     /// An I/O error on `path`.
-    pub fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> PackageError {
+    pub fn io(
+        action: &'static str,
+        path: impl Into<PathBuf>,
+        source: std::io::Error,
+    ) -> PackageError {
         PackageError::Io {
             action,
             path: path.into(),

@@ -67,7 +67,8 @@ impl Writer {
         path.extend(loc.trim_start_matches('/').split('/'));
         if let Some(parent) = path.parent() {
             if !self.dirs.contains(parent) {
-                std::fs::create_dir_all(parent).map_err(|e| PackageError::io("cannot create directory", parent, e))?;
+                std::fs::create_dir_all(parent)
+                    .map_err(|e| PackageError::io("cannot create directory", parent, e))?;
                 self.dirs.insert(parent.to_path_buf());
             }
         }
@@ -83,7 +84,8 @@ impl Writer {
         } else {
             format!("/{}/{}/{}.json", key.kind.plural(), key.space, key.slug)
         };
-        let mut text = serde_json::to_string_pretty(&Value::Object(resource.details.clone())).unwrap_or_default();
+        let mut text = serde_json::to_string_pretty(&Value::Object(resource.details.clone()))
+            .unwrap_or_default();
         text.push('\n');
         self.write(&loc, text.as_bytes())?;
         Ok(Entry {
@@ -118,7 +120,8 @@ fn check_destination(dir: &Path, force: bool) -> Result<(), PackageError> {
             dir.display()
         ))),
         Ok(_) => {
-            let mut entries = std::fs::read_dir(dir).map_err(|e| PackageError::io("cannot read", dir, e))?;
+            let mut entries =
+                std::fs::read_dir(dir).map_err(|e| PackageError::io("cannot read", dir, e))?;
             if entries.next().is_some() && !force {
                 return Err(PackageError::NotEmpty(dir.to_path_buf()));
             }
@@ -131,10 +134,14 @@ fn check_destination(dir: &Path, force: bool) -> Result<(), PackageError> {
 /// were killed before they finished (their process is gone).
 fn remove_stale_temps(parent: &Path, name: &str) {
     let prefix = format!(".{name}.pkg-tmp-");
-    let Ok(entries) = std::fs::read_dir(parent) else { return };
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return;
+    };
     for entry in entries.flatten() {
         let file_name = entry.file_name().to_string_lossy().to_string();
-        let Some(rest) = file_name.strip_prefix(&prefix) else { continue };
+        let Some(rest) = file_name.strip_prefix(&prefix) else {
+            continue;
+        };
         let pid = rest.split('-').next().unwrap_or("");
         let alive = !pid.is_empty() && Path::new("/proc").join(pid).exists();
         if !alive {
@@ -156,7 +163,10 @@ fn units_matching(
     for space in spaces {
         store::for_each(conn, ResourceKind::Unit, *space, true, |unit, data| {
             if let Some(filter) = &options.filter {
-                if !filter.matches(&ResourceSubject { resource: &unit, ids: &ids }) {
+                if !filter.matches(&ResourceSubject {
+                    resource: &unit,
+                    ids: &ids,
+                }) {
                     return Ok(());
                 }
             }
@@ -199,18 +209,29 @@ pub fn create(
         .file_name()
         .map(|n| n.to_string_lossy().to_string())
         .filter(|n| n != "." && n != "..")
-        .ok_or_else(|| PackageError::Other(format!("`{}` does not name a directory to create", dir.display())))?;
+        .ok_or_else(|| {
+            PackageError::Other(format!(
+                "`{}` does not name a directory to create",
+                dir.display()
+            ))
+        })?;
     let parent = match dir.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    std::fs::create_dir_all(&parent).map_err(|e| PackageError::io("cannot create directory", &parent, e))?;
+    std::fs::create_dir_all(&parent)
+        .map_err(|e| PackageError::io("cannot create directory", &parent, e))?;
     remove_stale_temps(&parent, &name);
     let temp = TempDir {
-        path: parent.join(format!(".{name}.pkg-tmp-{}-{}", std::process::id(), &store::new_id()[..8])),
+        path: parent.join(format!(
+            ".{name}.pkg-tmp-{}-{}",
+            std::process::id(),
+            &store::new_id()[..8]
+        )),
         keep: false,
     };
-    std::fs::create_dir(&temp.path).map_err(|e| PackageError::io("cannot create directory", &temp.path, e))?;
+    std::fs::create_dir(&temp.path)
+        .map_err(|e| PackageError::io("cannot create directory", &temp.path, e))?;
 
     let tx = hub.read()?;
     for space in &options.spaces {
@@ -235,13 +256,25 @@ pub fn create(
     let mut targets = BTreeSet::new();
     for entry in &entries {
         spaces.insert(entry.key.space.clone());
-        targets.extend(entry.refs.iter().filter(|r| r.field == RefField::Target).map(|r| r.to.clone()));
+        targets.extend(
+            entry
+                .refs
+                .iter()
+                .filter(|r| r.field == RefField::Target)
+                .map(|r| r.to.clone()),
+        );
     }
     let mut workers = BTreeSet::new();
     for key in &targets {
         if let Some(target) = store::get(&tx, key)? {
             spaces.insert(key.space.clone());
-            workers.extend(target.refs.iter().filter(|r| r.field == RefField::Worker).map(|r| r.to.clone()));
+            workers.extend(
+                target
+                    .refs
+                    .iter()
+                    .filter(|r| r.field == RefField::Worker)
+                    .map(|r| r.to.clone()),
+            );
             entries.push(writer.write_details(&target)?);
         }
     }
@@ -299,7 +332,8 @@ pub fn create(
     let bytes = manifest_bytes(&manifest);
     let digest = sha256_digest(&bytes);
     let manifest_path = temp.path.join(MANIFEST_FILE);
-    std::fs::write(&manifest_path, &bytes).map_err(|e| PackageError::io("cannot write", &manifest_path, e))?;
+    std::fs::write(&manifest_path, &bytes)
+        .map_err(|e| PackageError::io("cannot write", &manifest_path, e))?;
     drop(manifest);
 
     progress.phase("finishing", 0);
@@ -350,7 +384,9 @@ fn move_into_place(temp: &Path, dir: &Path) -> Result<(), PackageError> {
     // `dir` exists and is not empty (the caller checked --force).
     let old = dir.with_file_name(format!(
         ".{}.pkg-old-{}",
-        dir.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default(),
+        dir.file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default(),
         std::process::id()
     ));
     std::fs::rename(dir, &old).map_err(|e| PackageError::io("cannot move aside", dir, e))?;

@@ -6,9 +6,9 @@
 use super::error::PackageError;
 use super::plan::{Action, OnConflict, Plan, plan};
 use super::read::Package;
+use crate::hub::Hub;
 use crate::hub::history::{self, Counts, NewEntry};
 use crate::hub::store::{self, RowContent};
-use crate::hub::Hub;
 use crate::progress::Progress;
 
 /// How to load.
@@ -34,7 +34,11 @@ pub struct LoadOutcome {
 }
 
 /// Plans the load without writing anything (`pkg diff`, `load --dry-run`).
-pub fn dry_run(hub: &mut Hub, package: &Package, options: &LoadOptions) -> Result<Plan, PackageError> {
+pub fn dry_run(
+    hub: &mut Hub,
+    package: &Package,
+    options: &LoadOptions,
+) -> Result<Plan, PackageError> {
     let tx = hub.read()?;
     plan(&tx, package, options.prefix.as_deref(), options.on_conflict)
 }
@@ -69,8 +73,7 @@ pub fn load(
     )?;
     let writes = plan.counts.create + plan.counts.update;
     progress.phase("writing", writes);
-    let mut seq = 0_i64;
-    for step in plan.steps.iter().filter(|s| s.action.writes()) {
+    for (seq, step) in (0_i64..).zip(plan.steps.iter().filter(|s| s.action.writes())) {
         let item = &package.items[step.item];
         let data = match &item.data_loc {
             Some(_) => Some(package.read_data(item)?),
@@ -91,7 +94,6 @@ pub fn load(
             history::record_change(&tx, entry_id, seq, &step.key, Some(&step.fingerprint))?;
             store::update(&tx, &content, &now)?;
         }
-        seq += 1;
         progress.advance(1);
     }
     let counts = Counts {

@@ -8,7 +8,6 @@ use serde::Serialize;
 use super::error::PackageError;
 use super::read::Package;
 use crate::hub::store;
-use crate::manifest::Problem;
 use crate::model::fingerprint::content_fingerprint;
 use crate::model::slug::prefixed_space;
 use crate::model::{Reference, ResourceKey, validate_slug};
@@ -149,33 +148,32 @@ pub fn plan(
         if checked_spaces.insert(space) {
             let remapped = prefixed_space(prefix, space);
             if let Err(e) = validate_slug(&remapped) {
-                problems.push(Problem::new(&item.details_loc, "space_slug", format!("with the prefix: {e}")));
+                problems.push(format!("space `{space}` with the prefix: {e}"));
             }
         }
     }
     if !problems.is_empty() {
-        return Err(PackageError::Dangling(problems));
+        return Err(PackageError::Unresolved(problems));
     }
     for (from, to) in &package.external {
         let to = to.with_prefix(prefix);
         if !store::exists(conn, &to)? {
             let from = from.with_prefix(prefix);
-            problems.push(Problem::new(
-                from.to_string(),
-                "",
-                format!("refers to {to}, which is neither in the package nor in the hub"),
+            problems.push(format!(
+                "{from} refers to {to}, which is neither in the package nor in the hub"
             ));
         }
     }
     if !problems.is_empty() {
-        return Err(PackageError::Dangling(problems));
+        return Err(PackageError::Unresolved(problems));
     }
 
     let mut plan = Plan::default();
     for (index, item) in package.items.iter().enumerate() {
         let key = item.key.with_prefix(prefix);
         let refs: Vec<Reference> = item.refs.iter().map(|r| r.with_prefix(prefix)).collect();
-        let fingerprint = content_fingerprint(&item.details_json, &refs, item.data_digest.as_deref());
+        let fingerprint =
+            content_fingerprint(&item.details_json, &refs, item.data_digest.as_deref());
         let action = match store::fingerprint(conn, &key)? {
             None => Action::Create,
             Some(existing) if existing == fingerprint => Action::Unchanged,

@@ -106,7 +106,12 @@ struct Checked {
     problems: Vec<Problem>,
 }
 
-fn check_file(root: &Path, manifest: &Manifest, loc: &str, problems: &mut Vec<Problem>) -> Option<Vec<u8>> {
+fn check_file(
+    root: &Path,
+    manifest: &Manifest,
+    loc: &str,
+    problems: &mut Vec<Problem>,
+) -> Option<Vec<u8>> {
     let bytes = match resolve(root, loc).and_then(|p| read_capped(&p, MAX_FILE_BYTES)) {
         Ok(bytes) => bytes,
         Err(e) => {
@@ -116,7 +121,11 @@ fn check_file(root: &Path, manifest: &Manifest, loc: &str, problems: &mut Vec<Pr
     };
     if let Some(digests) = &manifest.digests {
         match digests.get(loc) {
-            None => problems.push(Problem::new(loc, "", "has no digest in manifest.json `digests`")),
+            None => problems.push(Problem::new(
+                loc,
+                "",
+                "has no digest in manifest.json `digests`",
+            )),
             Some(expected) => {
                 let actual = sha256_digest(&bytes);
                 if &actual != expected {
@@ -135,31 +144,42 @@ fn check_file(root: &Path, manifest: &Manifest, loc: &str, problems: &mut Vec<Pr
 
 fn check_entry(root: &Path, manifest: &Manifest, entry: &Entry) -> Checked {
     let mut problems = Vec::new();
-    let details_json = check_file(root, manifest, &entry.details_loc, &mut problems).and_then(|bytes| {
-        let loc = entry.details_loc.as_str();
-        let text = match String::from_utf8(bytes) {
-            Ok(t) => t,
-            Err(e) => {
-                problems.push(Problem::new(loc, "", format!("is not valid UTF-8 (byte {})", e.utf8_error().valid_up_to())));
-                return None;
+    let details_json =
+        check_file(root, manifest, &entry.details_loc, &mut problems).and_then(|bytes| {
+            let loc = entry.details_loc.as_str();
+            let text = match String::from_utf8(bytes) {
+                Ok(t) => t,
+                Err(e) => {
+                    problems.push(Problem::new(
+                        loc,
+                        "",
+                        format!("is not valid UTF-8 (byte {})", e.utf8_error().valid_up_to()),
+                    ));
+                    return None;
+                }
+            };
+            match serde_json::from_str::<Value>(&text) {
+                Ok(Value::Object(map)) => {
+                    Some(to_canonical_json(&canonicalize(map, &entry.key.slug)))
+                }
+                Ok(_) => {
+                    problems.push(Problem::new(loc, "", "must hold a JSON object"));
+                    None
+                }
+                Err(e) => {
+                    problems.push(Problem::new(loc, "", format!("is not valid JSON: {e}")));
+                    None
+                }
             }
-        };
-        match serde_json::from_str::<Value>(&text) {
-            Ok(Value::Object(map)) => Some(to_canonical_json(&canonicalize(map, &entry.key.slug))),
-            Ok(_) => {
-                problems.push(Problem::new(loc, "", "must hold a JSON object"));
-                None
-            }
-            Err(e) => {
-                problems.push(Problem::new(loc, "", format!("is not valid JSON: {e}")));
-                None
-            }
-        }
-    });
+        });
     let data_digest = entry.unit_data_loc.as_deref().and_then(|loc| {
         let bytes = check_file(root, manifest, loc, &mut problems)?;
         if let Err(e) = std::str::from_utf8(&bytes) {
-            problems.push(Problem::new(loc, "", format!("unit data is not valid UTF-8 (byte {})", e.valid_up_to())));
+            problems.push(Problem::new(
+                loc,
+                "",
+                format!("unit data is not valid UTF-8 (byte {})", e.valid_up_to()),
+            ));
             return None;
         }
         Some(sha256_digest(&bytes))
@@ -182,22 +202,34 @@ pub fn read_package(dir: &Path, progress: &dyn Progress) -> Result<Package, Pack
             ..Report::default()
         },
     };
-    let meta = std::fs::metadata(dir).map_err(|e| PackageError::io("cannot open package directory", dir, e))?;
+    let meta = std::fs::metadata(dir)
+        .map_err(|e| PackageError::io("cannot open package directory", dir, e))?;
     if !meta.is_dir() {
         return Err(PackageError::Other(format!(
             "`{}` is not a directory; a package is a directory holding manifest.json",
             dir.display()
         )));
     }
-    let root = std::fs::canonicalize(dir).map_err(|e| PackageError::io("cannot open package directory", dir, e))?;
+    let root = std::fs::canonicalize(dir)
+        .map_err(|e| PackageError::io("cannot open package directory", dir, e))?;
     let manifest_path = root.join(MANIFEST_FILE);
     let manifest_meta = std::fs::symlink_metadata(&manifest_path);
     let manifest_bytes = match manifest_meta {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(invalid(&root, vec![Problem::new(MANIFEST_FILE, "", "is missing: this directory is not a package")]));
+            return Err(invalid(
+                &root,
+                vec![Problem::new(
+                    MANIFEST_FILE,
+                    "",
+                    "is missing: this directory is not a package",
+                )],
+            ));
         }
         Ok(m) if !m.is_file() => {
-            return Err(invalid(&root, vec![Problem::new(MANIFEST_FILE, "", "is not a regular file")]));
+            return Err(invalid(
+                &root,
+                vec![Problem::new(MANIFEST_FILE, "", "is not a regular file")],
+            ));
         }
         _ => read_capped(&manifest_path, MAX_MANIFEST_BYTES)
             .map_err(|e| invalid(&root, vec![Problem::new(MANIFEST_FILE, "", e)]))?,
@@ -224,6 +256,7 @@ pub fn read_package(dir: &Path, progress: &dyn Progress) -> Result<Package, Pack
         }
     }
 
+    let unlisted = unlisted_files(&root, &manifest);
     let entries = std::mem::take(&mut manifest.entries);
     let keys: HashSet<ResourceKey> = entries.iter().map(|e| e.key.clone()).collect();
     let mut items = Vec::with_capacity(entries.len());
@@ -249,14 +282,13 @@ pub fn read_package(dir: &Path, progress: &dyn Progress) -> Result<Package, Pack
             });
         }
     }
-    let unlisted = unlisted_files(&root, &manifest, &items);
     if !problems.is_empty() {
         return Err(PackageError::Invalid {
             root,
             report: Report {
                 problems,
                 unlisted,
-                external: external_lines(&external),
+                external: Vec::new(),
             },
         });
     }
@@ -273,25 +305,38 @@ pub fn read_package(dir: &Path, progress: &dyn Progress) -> Result<Package, Pack
 
 /// `from -> to` lines for external references.
 pub fn external_lines(external: &BTreeSet<(ResourceKey, ResourceKey)>) -> Vec<String> {
-    external.iter().map(|(from, to)| format!("{from} -> {to}")).collect()
+    external
+        .iter()
+        .map(|(from, to)| format!("{from} -> {to}"))
+        .collect()
 }
 
-fn unlisted_files(root: &Path, manifest: &Manifest, items: &[Item]) -> Vec<String> {
-    let mut named: HashSet<String> = items
-        .iter()
-        .flat_map(|i| std::iter::once(i.details_loc.clone()).chain(i.data_loc.clone()))
-        .collect();
+fn unlisted_files(root: &Path, manifest: &Manifest) -> Vec<String> {
+    let mut named: HashSet<String> = HashSet::new();
     if let Some(digests) = &manifest.digests {
         named.extend(digests.keys().cloned());
     }
     named.insert(format!("/{MANIFEST_FILE}"));
+    named.extend(manifest.rejected_locs.iter().cloned());
+    named.extend(manifest.named_paths().map(str::to_string));
     let mut out = Vec::new();
-    for entry in walkdir::WalkDir::new(root).follow_links(false).max_depth(64).into_iter().flatten() {
+    for entry in walkdir::WalkDir::new(root)
+        .follow_links(false)
+        .max_depth(64)
+        .into_iter()
+        .flatten()
+    {
         if entry.file_type().is_dir() {
             continue;
         }
-        let Ok(rel) = entry.path().strip_prefix(root) else { continue };
-        let loc = format!("/{}", rel.to_string_lossy().replace(std::path::MAIN_SEPARATOR, "/"));
+        let Ok(rel) = entry.path().strip_prefix(root) else {
+            continue;
+        };
+        let loc = format!(
+            "/{}",
+            rel.to_string_lossy()
+                .replace(std::path::MAIN_SEPARATOR, "/")
+        );
         if !named.contains(&loc) {
             out.push(loc);
         }

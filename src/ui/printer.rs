@@ -6,8 +6,8 @@ use std::io::{IsTerminal, Write};
 
 use serde::Serialize;
 
-use crate::cli::OutputFormat;
 use super::Table;
+use crate::cli::OutputFormat;
 
 /// Prints results and status for one command run.
 #[derive(Debug, Clone, Copy)]
@@ -40,7 +40,10 @@ impl Printer {
     /// Writes result text to stdout. A closed pipe is not an error.
     pub fn out(&self, text: &str) -> anyhow::Result<()> {
         let mut stdout = std::io::stdout().lock();
-        match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+        match stdout
+            .write_all(text.as_bytes())
+            .and_then(|()| stdout.flush())
+        {
             Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
             other => Ok(other?),
         }
@@ -66,7 +69,11 @@ impl Printer {
     }
 
     /// Prints `value` as JSON or YAML, or `table` for the table format.
-    pub fn result<T: Serialize + ?Sized>(&self, value: &T, table: impl FnOnce() -> String) -> anyhow::Result<()> {
+    pub fn result<T: Serialize + ?Sized>(
+        &self,
+        value: &T,
+        table: impl FnOnce() -> String,
+    ) -> anyhow::Result<()> {
         match self.format {
             OutputFormat::Table => self.out(&table()),
             OutputFormat::Json => {

@@ -1,0 +1,11 @@
+//! Integration tests: they drive the real `pkg` binary against real SQLite
+//! hubs and real package directories.
+
+mod bad_input;
+mod common;
+mod crash;
+mod create;
+mod history;
+mod load;
+mod misc;
+mod resources;
