@@ -21,7 +21,13 @@ pub struct Cli {
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
     /// The hub file [default: ~/.local/share/pkg/hub.db]
-    #[arg(long, global = true, env = "PKG_HUB", value_name = "PATH")]
+    #[arg(
+        long,
+        global = true,
+        env = "PKG_HUB",
+        hide_env_values = true,
+        value_name = "PATH"
+    )]
     pub hub: Option<PathBuf>,
     /// Output format of read commands
     #[arg(short, long, global = true, value_enum, default_value_t = OutputFormat::Table)]
@@ -235,7 +241,7 @@ pub struct UnsetArgs {
 #[derive(Debug, Args)]
 pub struct ScopedName {
     /// The resource's space (or write SPACE/SLUG)
-    #[arg(long, env = "PKG_SPACE")]
+    #[arg(long, env = "PKG_SPACE", hide_env_values = true)]
     pub space: Option<String>,
     /// The resource's slug
     pub slug: String,

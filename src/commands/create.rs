@@ -54,7 +54,7 @@ pub fn run(ctx: &Context, args: &CreateArgs) -> Result<()> {
             .map(|(k, v)| (k.plural().to_string(), *v))
             .collect(),
     };
-    ctx.printer.result(&view, || {
+    ctx.printer.outcome(&view, || {
         let parts: Vec<String> = outcome
             .counts
             .iter()

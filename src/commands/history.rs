@@ -72,7 +72,7 @@ pub fn rollback(ctx: &Context, args: &RollbackArgs) -> Result<()> {
         reverted: outcome.reverted,
         counts: outcome.counts,
     };
-    ctx.printer.result(&view, || {
+    ctx.printer.outcome(&view, || {
         format!(
             "Rolled back entry {}: {} deleted, {} restored, {} re-created (history entry {})\n",
             view.reverted,

@@ -257,7 +257,7 @@ pub fn load(ctx: &Context, args: &LoadArgs) -> Result<ExitCode> {
             outcome.entry_id
         )
     };
-    ctx.printer.result(&view, || {
+    ctx.printer.outcome(&view, || {
         if ctx.printer.verbose {
             render_plan(ctx, &view) + &text
         } else {

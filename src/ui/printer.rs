@@ -85,6 +85,19 @@ impl Printer {
         }
     }
 
+    /// Prints the outcome of a command that changed something: `value` as
+    /// JSON or YAML, or the one-line `text` summary (which `-q` silences).
+    pub fn outcome<T: Serialize + ?Sized>(
+        &self,
+        value: &T,
+        text: impl FnOnce() -> String,
+    ) -> anyhow::Result<()> {
+        if self.format == OutputFormat::Table && self.quiet {
+            return Ok(());
+        }
+        self.result(value, text)
+    }
+
     /// Prints a table, or a note on stderr when it has no rows.
     pub fn table_text(&self, table: &Table, empty_note: &str) -> String {
         if table.is_empty() {

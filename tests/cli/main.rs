@@ -5,6 +5,7 @@ mod bad_input;
 mod common;
 mod crash;
 mod create;
+mod examples;
 mod history;
 mod load;
 mod misc;

@@ -58,3 +58,50 @@ fn unknown_command_is_a_usage_error() {
     let out = env.pkg(["frobnicate"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// Renders the help of every command, for docs/cli.md.
+fn cli_reference() -> String {
+    use clap::CommandFactory;
+    fn walk(cmd: &mut clap::Command, path: &str, out: &mut String) {
+        let name = if path.is_empty() {
+            cmd.get_name().to_string()
+        } else {
+            format!("{path} {}", cmd.get_name())
+        };
+        out.push_str(&format!("## `{name}`\n\n```text\n"));
+        let help = cmd.render_long_help().to_string();
+        for line in help.lines() {
+            out.push_str(line.trim_end());
+            out.push('\n');
+        }
+        out.push_str("```\n\n");
+        let mut subs: Vec<clap::Command> = cmd.get_subcommands().cloned().collect();
+        for sub in &mut subs {
+            if sub.get_name() != "help" {
+                walk(sub, &name, out);
+            }
+        }
+    }
+    let mut out = String::from(
+        "# CLI reference\n\nGenerated from the clap definitions by the test `misc::cli_reference_is_current`;\n\
+         run `UPDATE_DOCS=1 cargo test --test cli cli_reference` after changing a flag.\n\n",
+    );
+    let mut cmd = pkg::cli::Cli::command().term_width(100);
+    cmd.build();
+    walk(&mut cmd, "", &mut out);
+    out
+}
+
+#[test]
+fn cli_reference_is_current() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/cli.md");
+    let expected = cli_reference();
+    if std::env::var_os("UPDATE_DOCS").is_some() {
+        std::fs::write(&path, &expected).unwrap();
+    }
+    let actual = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        actual == expected,
+        "docs/cli.md is stale: run UPDATE_DOCS=1 cargo test --test cli cli_reference"
+    );
+}
