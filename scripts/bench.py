@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import os
 import platform
 import shutil
@@ -66,9 +67,15 @@ class Run:
     cmd: list[str]
     seconds: float
     maxrss_kb: int
+    user: float
+    sys: float
     rc: int
     stdout: str
     stderr: str
+
+    def cell(self) -> str:
+        """`wall (user+sys CPU)` in seconds."""
+        return f"{self.seconds:.2f} ({self.user:.2f}+{self.sys:.2f})"
 
     @property
     def rss_mb(self) -> float:
@@ -86,7 +93,7 @@ RSS_HELPER = (
     "import os,subprocess,sys\n"
     "p=subprocess.Popen(sys.argv[2:])\n"
     "_,s,u=os.wait4(p.pid,0)\n"
-    "open(sys.argv[1],'w').write(str(u.ru_maxrss))\n"
+    "open(sys.argv[1],'w').write('%d %.2f %.2f' % (u.ru_maxrss, u.ru_utime, u.ru_stime))\n"
     "sys.exit(os.waitstatus_to_exitcode(s) & 255)\n"
 )
 
@@ -113,7 +120,7 @@ def run(cmd: list[str], env: dict[str, str] | None = None, check: bool = True, s
     fd, rss_file = tempfile.mkstemp(prefix="pkg-bench-rss-")
     os.close(fd)
     if GNU_TIME:
-        wrapped = [GNU_TIME, "-f", "%M", "-o", rss_file, *cmd]
+        wrapped = [GNU_TIME, "-f", "%M %U %S", "-o", rss_file, *cmd]
     else:
         wrapped = [sys.executable, "-c", RSS_HELPER, rss_file, *cmd]
     try:
@@ -127,11 +134,14 @@ def run(cmd: list[str], env: dict[str, str] | None = None, check: bool = True, s
             stderr = err.read().decode("utf-8", "replace")
         with open(rss_file, encoding="utf-8") as f:
             # GNU time may write "Command exited with non-zero status N" first.
-            lines = f.read().split()
-        maxrss_kb = int(lines[-1]) if lines and lines[-1].isdigit() else 0
+            last = (f.read().strip().splitlines() or [""])[-1].split()
+        try:
+            maxrss_kb, user, sys_s = int(last[0]), float(last[1]), float(last[2])
+        except (IndexError, ValueError):
+            maxrss_kb, user, sys_s = 0, 0.0, 0.0
     finally:
         os.remove(rss_file)
-    r = Run(cmd, seconds, maxrss_kb, proc.returncode, stdout, stderr)
+    r = Run(cmd, seconds, maxrss_kb, user, sys_s, proc.returncode, stdout, stderr)
     if check and r.rc != 0:
         sys.stdout.flush()
         print(f"\nFAILED (exit {r.rc}): {' '.join(cmd)}", file=sys.stderr)
@@ -183,7 +193,7 @@ def cmd_output(cmd: list[str], cwd: str | None = None) -> str:
         return ""
 
 
-def machine_info(work: str, pkg: str) -> dict[str, str]:
+def machine_info(work: str, pkg: str, commit_label: str | None) -> dict[str, str]:
     info: dict[str, str] = {}
     cpu = "unknown"
     try:
@@ -223,9 +233,14 @@ def machine_info(work: str, pkg: str) -> dict[str, str]:
     info["Python"] = platform.python_version()
     tools = [(cmd_output([t, "--version"]).splitlines() or [""])[0] for t in ("tar", "cp")]
     info["Tools"] = "; ".join(t for t in tools if t) or "unknown"
-    commit = cmd_output(["git", "rev-parse", "HEAD"], cwd=ROOT) or "unknown"
-    dirty = cmd_output(["git", "status", "--porcelain", "--", "src", "Cargo.toml", "Cargo.lock"], cwd=ROOT)
-    info["pkg commit"] = commit + (" + uncommitted changes in src/Cargo files" if dirty else "")
+    if commit_label:
+        info["pkg commit"] = commit_label
+    else:
+        commit = cmd_output(["git", "rev-parse", "HEAD"], cwd=ROOT) or "unknown"
+        dirty = cmd_output(["git", "status", "--porcelain", "--", "src", "Cargo.toml", "Cargo.lock"], cwd=ROOT)
+        info["pkg commit"] = commit + (" + uncommitted changes in src/Cargo files" if dirty else "")
+        built = dt.datetime.fromtimestamp(os.path.getmtime(pkg), dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        info["pkg commit"] += f" (the binary was built {built}; check it matches)"
     info["pkg binary"] = f"{os.path.relpath(pkg, ROOT) if pkg.startswith(ROOT) else pkg} ({cmd_output([pkg, '--version']) or '?'})"
     info["Date"] = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     return info
@@ -285,7 +300,7 @@ def find_pkg(explicit: str | None) -> str:
 
 
 def benchmark(args: argparse.Namespace, work: str, pkg: str) -> Results:
-    machine = machine_info(work, pkg)
+    machine = machine_info(work, pkg, args.pkg_commit)
     load_before = os.getloadavg()
     setup: dict[str, str] = {}
     src = os.path.join(work, "source-pkg")
@@ -307,20 +322,22 @@ def benchmark(args: argparse.Namespace, work: str, pkg: str) -> Results:
     log(f"  {setup['generate source package']}")
 
     log("setup: loading the source package into the source hub ...")
-    r = run([pkg, "--hub", source_hub, "-q", "load", src])
+    r = run([pkg, "--hub", source_hub, "load", src])
     setup["load source package into the source hub (cub layout, no digests)"] = (
         f"{r.seconds:.2f} s, peak RSS {r.rss_mb:.0f} MB, hub {hub_size(source_hub) / 1e6:.0f} MB"
     )
     log(f"  {r.seconds:.2f} s, peak RSS {r.rss_mb:.0f} MB: {r.stdout.strip()}")
 
     log("setup: first create (reference package, also warms the source hub) ...")
-    r = run([pkg, "--hub", source_hub, "-q", "create", ref], env=epoch)
+    r = run([pkg, "--hub", source_hub, "create", ref], env=epoch)
     files, size = tree_size(ref)
     setup["first create (reference tree, warm-up)"] = f"{r.seconds:.2f} s, peak RSS {r.rss_mb:.0f} MB"
     setup["package written by create"] = f"{files} files, {size / 1e6:.0f} MB"
     log(f"  {r.seconds:.2f} s, peak RSS {r.rss_mb:.0f} MB, {files} files, {size / 1e6:.0f} MB: {r.stdout.strip()}")
-    if f"{args.units} units" not in r.stdout:
-        log(f"  WARNING: expected {args.units} units in the created package")
+    with open(os.path.join(ref, "manifest.json"), encoding="utf-8") as f:
+        exported = len(json.load(f).get("units", []))
+    if exported != args.units:
+        log(f"  WARNING: the created package holds {exported} units, expected {args.units}")
 
     log("setup: tar -cf of the reference tree ...")
     r = run(["tar", "-cf", archive, "-C", work, "ref"])
@@ -339,7 +356,7 @@ def benchmark(args: argparse.Namespace, work: str, pkg: str) -> Results:
         rm(out)
         create.baseline.append(b)
         create.pkg.append(p)
-        log(f"run {i + 1}/{args.runs}: tar -xf {b.seconds:.2f} s | pkg create {p.seconds:.2f} s "
+        log(f"run {i + 1}/{args.runs}: tar -xf {b.cell()} s | pkg create {p.cell()} s "
             f"(RSS {p.rss_mb:.0f} MB)")
 
     # -- load vs cp -r, and re-load --------------------------------------------
@@ -353,15 +370,17 @@ def benchmark(args: argparse.Namespace, work: str, pkg: str) -> Results:
         hub = os.path.join(work, f"hub-{i}.db")
         p = run([pkg, "--hub", hub, "-q", "load", ref])
         hub_bytes = hub_size(hub)
-        again = run([pkg, "--hub", hub, "-q", "load", ref, "--on-conflict", "update"])
+        # Not -q: the one summary line must say "No changes" (newer pkg
+        # builds print nothing at all under -q).
+        again = run([pkg, "--hub", hub, "load", ref, "--on-conflict", "update"])
         if "No changes" not in again.stdout:
             log(f"  WARNING: re-load did not report 'No changes': {again.stdout.strip()}")
         rm_hub(hub)
         load.baseline.append(b)
         load.pkg.append(p)
         reload.pkg.append(again)
-        log(f"run {i + 1}/{args.runs}: cp -r {b.seconds:.2f} s | pkg load {p.seconds:.2f} s "
-            f"(RSS {p.rss_mb:.0f} MB) | re-load {again.seconds:.2f} s (RSS {again.rss_mb:.0f} MB)")
+        log(f"run {i + 1}/{args.runs}: cp -r {b.cell()} s | pkg load {p.cell()} s "
+            f"(RSS {p.rss_mb:.0f} MB) | re-load {again.cell()} s (RSS {again.rss_mb:.0f} MB)")
     reload.baseline = list(load.pkg)
     setup["hub file after a load"] = f"{hub_bytes / 1e6:.0f} MB"
 
@@ -374,7 +393,7 @@ def benchmark(args: argparse.Namespace, work: str, pkg: str) -> Results:
         [pkg, "--hub", hub, "-q", "diff", ref], check=False)
     rm_hub(hub)
     for name, r in hints.items():
-        log(f"  {name}: {r.seconds:.2f} s, RSS {r.rss_mb:.0f} MB" + (f" (exit {r.rc})" if r.rc else ""))
+        log(f"  {name}: {r.cell()} s, RSS {r.rss_mb:.0f} MB" + (f" (exit {r.rc})" if r.rc else ""))
 
     res = Results(args, machine, setup, create, load, reload, hints)
     res.loadavg = (load_before, os.getloadavg())
@@ -441,9 +460,9 @@ def md_table(header: list[str], rows: list[list[str]]) -> str:
 def runs_rows(res: Results) -> list[list[str]]:
     rows = []
     for pair in (res.create, res.load):
-        rows.append([pair.baseline_label] + [f"{r.seconds:.2f}" for r in pair.baseline])
-        rows.append([pair.pkg_label] + [f"{r.seconds:.2f}" for r in pair.pkg])
-    rows.append(["pkg load again (no changes)"] + [f"{r.seconds:.2f}" for r in res.reload.pkg])
+        rows.append([pair.baseline_label] + [r.cell() for r in pair.baseline])
+        rows.append([pair.pkg_label] + [r.cell() for r in pair.pkg])
+    rows.append(["pkg load again (no changes)"] + [r.cell() for r in res.reload.pkg])
     return rows
 
 
@@ -459,13 +478,13 @@ def print_report(res: Results) -> None:
     for k, v in res.setup.items():
         print(f"  {k}: {v}")
     print()
-    print("Seconds per run (in the order run; baseline and pkg alternate):")
+    print("Seconds per run: wall (user+sys CPU). In each run the baseline ran just before pkg.")
     for r in runs_rows(res):
         print(f"  {r[0]:<28} " + "  ".join(r[1:]))
     print()
     print("Phase hints (one run each):")
     for k, r in res.hints.items():
-        print(f"  {k}: {r.seconds:.2f} s, peak RSS {r.rss_mb:.0f} MB")
+        print(f"  {k}: {r.cell()} s, peak RSS {r.rss_mb:.0f} MB")
     print()
     print(text_table(res.rows))
     print()
@@ -523,7 +542,8 @@ def write_doc(res: Results) -> None:
     else:
         add("All goals met.")
     add("")
-    add("Seconds per run, in the order they ran (baseline and pkg alternate):")
+    add("Seconds per run: wall clock (user + sys CPU). Within a run the baseline ran just before pkg, "
+        "so the columns alternate baseline, pkg, baseline, pkg, ...")
     add("")
     add(md_table(["command"] + [f"run {i + 1}" for i in range(a.runs)], runs_rows(res)))
     add("")
@@ -535,7 +555,7 @@ def write_doc(res: Results) -> None:
     add("Phase hints (one run each; `load` minus `diff` is roughly the cost of writing the hub):")
     add("")
     for k, r in res.hints.items():
-        add(f"* {k}: {r.seconds:.2f} s, peak RSS {r.rss_mb:.0f} MB")
+        add(f"* {k}: {r.cell()} s, peak RSS {r.rss_mb:.0f} MB")
     add("")
     add("## Machine")
     add("")
@@ -558,7 +578,8 @@ def write_doc(res: Results) -> None:
         "(the archive, the hub file) and write the same tree.")
     add("* **Load vs cp.** Each run times `cp -r ref <new dir>` and `pkg --hub <new hub> -q load ref`, "
         "both reading the same warm reference tree. Right after each first load, "
-        "`pkg --hub <same hub> -q load ref --on-conflict update` is timed (it must report \"No changes\"); "
+        "`pkg --hub <same hub> load ref --on-conflict update` is timed (without `-q`, so that its one summary "
+        "line can be checked for \"No changes\"); "
         "its ratio is taken against the median first load.")
     add("* **Runs.** Baseline and pkg alternate (baseline, pkg, baseline, pkg, ...), each on a fresh output "
         "directory or hub file, removed after the run (removal not timed). The table shows the median of each "
@@ -591,6 +612,7 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--quick", action="store_true", help="smoke run: --units 2000 --spaces 10 --runs 1")
     ap.add_argument("--work", help="work directory (default: a fresh one under /tmp)")
     ap.add_argument("--pkg", help="the pkg binary (default: target/release/pkg, built if missing)")
+    ap.add_argument("--pkg-commit", help="what to report as the pkg commit (default: git HEAD of this checkout)")
     ap.add_argument("--seed", type=int, default=1, help="seed of the synthetic data (default 1)")
     ap.add_argument("--write-doc", action="store_true", help="rewrite docs/performance.md")
     ap.add_argument("--note", default="", help="a sentence to add to the doc's Machine section")

@@ -3,7 +3,9 @@
 //! and never leave it: no `..`, no `.`, no empty, drive-letter or backslash
 //! components, and no symlink that resolves outside the root.
 
+use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
+use std::sync::Mutex;
 
 /// The longest package path accepted.
 pub const MAX_PATH_LEN: usize = 1024;
@@ -47,18 +49,77 @@ pub fn check_syntax(loc: &str) -> Result<Vec<&str>, String> {
 /// result is a regular file inside the root (symlinks are followed but may not
 /// lead out).
 pub fn resolve(root: &Path, loc: &str) -> Result<PathBuf, String> {
-    let parts = check_syntax(loc)?;
-    let mut path = root.to_path_buf();
-    path.extend(&parts);
-    let meta = std::fs::symlink_metadata(&path).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::NotFound {
-            "file does not exist".to_string()
-        } else {
-            format!("cannot read: {e}")
+    Resolver::new(root).resolve(loc)
+}
+
+/// Resolves many package paths under one root, remembering which
+/// directories are plain (no symlink between them and the root) so that each
+/// file costs one `lstat` unless a symlink is involved.
+#[derive(Debug)]
+pub struct Resolver {
+    root: PathBuf,
+    plain_dirs: Mutex<HashMap<PathBuf, bool>>,
+}
+
+impl Resolver {
+    /// A resolver for the canonical package `root`.
+    pub fn new(root: &Path) -> Resolver {
+        Resolver {
+            root: root.to_path_buf(),
+            plain_dirs: Mutex::new(HashMap::new()),
         }
-    })?;
-    let _ = meta;
-    let real = std::fs::canonicalize(&path).map_err(|e| match e.kind() {
+    }
+
+    /// Whether the directory `root/parts...` is a real directory reached
+    /// without any symlink.
+    fn is_plain_dir(&self, parts: &[&str]) -> bool {
+        let mut path = self.root.clone();
+        for part in parts {
+            path.push(part);
+            if let Some(known) = self
+                .plain_dirs
+                .lock()
+                .ok()
+                .and_then(|m| m.get(&path).copied())
+            {
+                if known {
+                    continue;
+                }
+                return false;
+            }
+            let plain = std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_dir());
+            if let Ok(mut map) = self.plain_dirs.lock() {
+                map.insert(path.clone(), plain);
+            }
+            if !plain {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Resolves `loc` (see [`resolve`]).
+    pub fn resolve(&self, loc: &str) -> Result<PathBuf, String> {
+        let parts = check_syntax(loc)?;
+        let mut path = self.root.clone();
+        path.extend(&parts);
+        let meta = std::fs::symlink_metadata(&path).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                "file does not exist".to_string()
+            } else {
+                format!("cannot read: {e}")
+            }
+        })?;
+        if meta.file_type().is_file() && self.is_plain_dir(&parts[..parts.len() - 1]) {
+            return Ok(path);
+        }
+        follow(&self.root, &path)
+    }
+}
+
+/// The slow path: follows symlinks and checks where they lead.
+fn follow(root: &Path, path: &Path) -> Result<PathBuf, String> {
+    let real = std::fs::canonicalize(path).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => "is a symlink to a file that does not exist".to_string(),
         _ => format!("cannot resolve: {e}"),
     })?;

@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use super::error::{PackageError, Report};
 use super::parallel::parallel_map;
-use crate::manifest::paths::resolve;
+use crate::manifest::paths::Resolver;
 use crate::manifest::{Entry, MANIFEST_FILE, Manifest, Problem, parse_manifest};
 use crate::model::details::{canonicalize, to_canonical_json};
 use crate::model::fingerprint::sha256_digest;
@@ -72,8 +72,9 @@ impl Package {
         let Some(loc) = &item.data_loc else {
             return Ok(Vec::new());
         };
-        let bytes = resolve(&self.root, loc)
-            .and_then(|p| read_capped(&p, MAX_FILE_BYTES))
+        // Validation resolved this path; whatever is there now must still
+        // have the digest validation saw, so a swapped file is caught below.
+        let bytes = read_capped(&self.path_of(loc), MAX_FILE_BYTES)
             .map_err(|_| PackageError::ChangedDuringLoad(loc.clone()))?;
         if item.data_digest.as_deref() != Some(sha256_digest(&bytes).as_str()) {
             return Err(PackageError::ChangedDuringLoad(loc.clone()));
@@ -84,8 +85,22 @@ impl Package {
 
 /// Reads at most `cap` bytes of a regular file; a larger file is an error.
 pub fn read_capped(path: &Path, cap: u64) -> Result<Vec<u8>, String> {
-    let file = std::fs::File::open(path).map_err(|e| format!("cannot read: {e}"))?;
-    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(target_os = "linux")]
+    {
+        // O_NONBLOCK: a FIFO swapped in after the check must not hang the read.
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(0o4000);
+    }
+    let file = options
+        .open(path)
+        .map_err(|e| format!("cannot read: {e}"))?;
+    let meta = file.metadata().map_err(|e| format!("cannot read: {e}"))?;
+    if !meta.is_file() {
+        return Err("is not a regular file".into());
+    }
+    let len = meta.len();
     if len > cap {
         return Err(format!("is {len} bytes; the limit is {cap}"));
     }
@@ -107,12 +122,15 @@ struct Checked {
 }
 
 fn check_file(
-    root: &Path,
+    root: &Resolver,
     manifest: &Manifest,
     loc: &str,
     problems: &mut Vec<Problem>,
 ) -> Option<Vec<u8>> {
-    let bytes = match resolve(root, loc).and_then(|p| read_capped(&p, MAX_FILE_BYTES)) {
+    let bytes = match root
+        .resolve(loc)
+        .and_then(|p| read_capped(&p, MAX_FILE_BYTES))
+    {
         Ok(bytes) => bytes,
         Err(e) => {
             problems.push(Problem::new(loc, "", e));
@@ -142,7 +160,7 @@ fn check_file(
     Some(bytes)
 }
 
-fn check_entry(root: &Path, manifest: &Manifest, entry: &Entry) -> Checked {
+fn check_entry(root: &Resolver, manifest: &Manifest, entry: &Entry) -> Checked {
     let mut problems = Vec::new();
     let details_json =
         check_file(root, manifest, &entry.details_loc, &mut problems).and_then(|bytes| {
@@ -242,8 +260,9 @@ pub fn read_package(dir: &Path, progress: &dyn Progress) -> Result<Package, Pack
     };
 
     progress.phase("checking", manifest.entries.len() as u64);
+    let resolver = Resolver::new(&root);
     let checked = parallel_map(&manifest.entries, |entry| {
-        let c = check_entry(&root, &manifest, entry);
+        let c = check_entry(&resolver, &manifest, entry);
         progress.advance(1);
         c
     });
@@ -252,7 +271,7 @@ pub fn read_package(dir: &Path, progress: &dyn Progress) -> Result<Package, Pack
     let named: HashSet<&str> = manifest.named_paths().collect();
     if let Some(digests) = &manifest.digests {
         for loc in digests.keys().filter(|l| !named.contains(l.as_str())) {
-            check_file(&root, &manifest, loc, &mut problems);
+            check_file(&resolver, &manifest, loc, &mut problems);
         }
     }
 
