@@ -12,6 +12,7 @@ use super::load::open_package;
 use crate::cli::InspectArgs;
 use crate::model::details::{map_field, str_field};
 use crate::model::{RefField, Reference, ResourceKind};
+use crate::progress::Progress;
 use crate::ui::Table;
 
 #[derive(Debug, Serialize)]
@@ -39,7 +40,9 @@ struct InspectView {
 
 /// `pkg inspect`.
 pub fn run(ctx: &Context, args: &InspectArgs) -> Result<()> {
-    let (package, origin) = open_package(ctx, &args.source)?;
+    let bar = ctx.progress();
+    let (package, origin) = open_package(&args.source, &bar)?;
+    bar.finish();
     let mut counts = BTreeMap::new();
     let mut units = Vec::new();
     for item in &package.items {

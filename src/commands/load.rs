@@ -15,6 +15,7 @@ use crate::package::diff::diff_step;
 use crate::package::load::{LoadOptions, dry_run, load as load_package};
 use crate::package::plan::{Action, PlanCounts, check_prefix};
 use crate::package::{OnConflict, Package, Plan, read_package};
+use crate::progress::Progress;
 use crate::ui::Table;
 
 /// One resource in a printed plan.
@@ -53,10 +54,9 @@ fn on_conflict(arg: OnConflictArg) -> OnConflict {
 }
 
 /// Fetches and checks the package named by `source`.
-pub fn open_package(ctx: &Context, source: &str) -> Result<(Package, String)> {
+pub fn open_package(source: &str, progress: &dyn Progress) -> Result<(Package, String)> {
     let fetched = loaders::resolve(source)?.fetch()?;
-    let bar = ctx.progress();
-    let package = read_package(&fetched.dir, &bar)?;
+    let package = read_package(&fetched.dir, progress)?;
     Ok((package, fetched.origin))
 }
 
@@ -201,11 +201,14 @@ fn render_plan(ctx: &Context, view: &PlanView) -> String {
 
 /// `pkg diff`.
 pub fn diff(ctx: &Context, args: &DiffArgs) -> Result<ExitCode> {
-    let (package, origin) = open_package(ctx, &args.plan.source)?;
+    let bar = ctx.progress();
+    let (package, origin) = open_package(&args.plan.source, &bar)?;
     let options = options(&args.plan, origin)?;
     let mut hub = ctx.open_hub()?;
+    bar.phase("planning", 0);
     let plan = dry_run(&mut hub, &package, &options)?;
     let view = view(&mut hub, &package, &options, &plan, true, true)?;
+    bar.finish();
     ctx.printer.result(&view, || render_plan(ctx, &view))?;
     if args.exit_code && !plan.is_noop() {
         return Ok(ExitCode::from(1));
@@ -215,10 +218,12 @@ pub fn diff(ctx: &Context, args: &DiffArgs) -> Result<ExitCode> {
 
 /// `pkg load`.
 pub fn load(ctx: &Context, args: &LoadArgs) -> Result<ExitCode> {
-    let (package, origin) = open_package(ctx, &args.plan.source)?;
+    let bar = ctx.progress();
+    let (package, origin) = open_package(&args.plan.source, &bar)?;
     let options = options(&args.plan, origin)?;
     let mut hub = ctx.open_hub()?;
     if args.dry_run {
+        bar.finish();
         let plan = dry_run(&mut hub, &package, &options)?;
         let view = view(&mut hub, &package, &options, &plan, true, true)?;
         ctx.printer.result(&view, || render_plan(ctx, &view))?;
@@ -230,7 +235,6 @@ pub fn load(ctx: &Context, args: &LoadArgs) -> Result<ExitCode> {
         ctx.printer.status("Dry run: nothing was written");
         return Ok(ExitCode::SUCCESS);
     }
-    let bar = ctx.progress();
     let outcome = load_package(&mut hub, &package, &options, &bar)?;
     drop(bar);
     let mut view = view(&mut hub, &package, &options, &outcome.plan, false, false)?;

@@ -45,7 +45,10 @@ impl Context {
 
     /// A progress reporter: a bar on a terminal, nothing otherwise or with `-q`.
     pub fn progress(&self) -> Bar {
-        Bar::new(self.printer.stderr_tty && !self.printer.quiet)
+        Bar::new(
+            self.printer.stderr_tty && !self.printer.quiet,
+            self.printer.verbose,
+        )
     }
 }
 

@@ -1,8 +1,14 @@
 //! Reading manifest.json: JSON shape, types, slugs, paths, references and
 //! duplicates, collecting every problem rather than stopping at the first.
+//!
+//! A well-typed manifest is deserialised straight into [`Raw`] (no JSON tree
+//! in memory, which matters for 100,000-entry manifests); one with type
+//! errors goes through a `serde_json::Value` so that each bad field can be
+//! reported with its path. Either way [`Validator`] then checks the values.
 
 use std::collections::{BTreeMap, HashSet};
 
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::paths::check_syntax;
@@ -11,10 +17,150 @@ use super::types::{Entry, FORMAT_VERSION, MANIFEST_FILE, Manifest};
 use crate::model::slug::split_reference;
 use crate::model::{RefField, Reference, ResourceKey, ResourceKind, validate_slug};
 
+/// One manifest entry as JSON types allow it.
+#[derive(Debug, Default, Deserialize)]
+struct RawEntry {
+    slug: Option<String>,
+    space_slug: Option<String>,
+    details_loc: Option<String>,
+    unit_data_loc: Option<String>,
+    target: Option<String>,
+    worker: Option<String>,
+    from_unit: Option<String>,
+    to_unit: Option<String>,
+    filter_slug: Option<String>,
+    from_space_slug: Option<String>,
+    worker_slug: Option<String>,
+    /// Fields that had the wrong JSON type (slow path only).
+    #[serde(skip)]
+    type_errors: Vec<&'static str>,
+}
+
+const ENTRY_FIELDS: [&str; 11] = [
+    "slug",
+    "space_slug",
+    "details_loc",
+    "unit_data_loc",
+    "target",
+    "worker",
+    "from_unit",
+    "to_unit",
+    "filter_slug",
+    "from_space_slug",
+    "worker_slug",
+];
+
+impl RawEntry {
+    fn get(&self, key: &str) -> Option<&str> {
+        let value = match key {
+            "slug" => &self.slug,
+            "space_slug" => &self.space_slug,
+            "details_loc" => &self.details_loc,
+            "unit_data_loc" => &self.unit_data_loc,
+            "target" => &self.target,
+            "worker" => &self.worker,
+            "from_unit" => &self.from_unit,
+            "to_unit" => &self.to_unit,
+            "filter_slug" => &self.filter_slug,
+            "from_space_slug" => &self.from_space_slug,
+            "worker_slug" => &self.worker_slug,
+            _ => &None,
+        };
+        value.as_deref()
+    }
+
+    fn set(&mut self, key: &str, value: String) {
+        let slot = match key {
+            "slug" => &mut self.slug,
+            "space_slug" => &mut self.space_slug,
+            "details_loc" => &mut self.details_loc,
+            "unit_data_loc" => &mut self.unit_data_loc,
+            "target" => &mut self.target,
+            "worker" => &mut self.worker,
+            "from_unit" => &mut self.from_unit,
+            "to_unit" => &mut self.to_unit,
+            "filter_slug" => &mut self.filter_slug,
+            "from_space_slug" => &mut self.from_space_slug,
+            "worker_slug" => &mut self.worker_slug,
+            _ => return,
+        };
+        *slot = Some(value);
+    }
+}
+
+/// The manifest as JSON types allow it.
+#[derive(Debug, Default, Deserialize)]
+struct Raw {
+    format: Option<u64>,
+    name: Option<String>,
+    version: Option<String>,
+    description: Option<String>,
+    created_at: Option<String>,
+    dependencies: Option<BTreeMap<String, String>>,
+    environments: Option<Vec<Value>>,
+    min_level: Option<u64>,
+    digests: Option<BTreeMap<String, String>>,
+    spaces: Option<Vec<RawEntry>>,
+    workers: Option<Vec<RawEntry>>,
+    targets: Option<Vec<RawEntry>>,
+    units: Option<Vec<RawEntry>>,
+    links: Option<Vec<RawEntry>>,
+    filters: Option<Vec<RawEntry>>,
+    views: Option<Vec<RawEntry>>,
+    tags: Option<Vec<RawEntry>>,
+    invocations: Option<Vec<RawEntry>>,
+    triggers: Option<Vec<RawEntry>>,
+    attributes: Option<Vec<RawEntry>>,
+}
+
+impl Raw {
+    fn entries_mut(&mut self, kind: ResourceKind) -> &mut Option<Vec<RawEntry>> {
+        match kind {
+            ResourceKind::Space => &mut self.spaces,
+            ResourceKind::Worker => &mut self.workers,
+            ResourceKind::Target => &mut self.targets,
+            ResourceKind::Unit => &mut self.units,
+            ResourceKind::Link => &mut self.links,
+            ResourceKind::Filter => &mut self.filters,
+            ResourceKind::View => &mut self.views,
+            ResourceKind::Tag => &mut self.tags,
+            ResourceKind::Invocation => &mut self.invocations,
+            ResourceKind::Trigger => &mut self.triggers,
+            ResourceKind::Attribute => &mut self.attributes,
+        }
+    }
+}
+
 /// Parses manifest bytes. Returns the manifest (when its shape allowed one to
 /// be built) and every problem found.
 pub fn parse_manifest(bytes: &[u8]) -> (Option<Manifest>, Vec<Problem>) {
-    let mut problems = Vec::new();
+    let mut v = Validator {
+        problems: Vec::new(),
+        named: Vec::new(),
+    };
+    let raw = match serde_json::from_slice::<Raw>(bytes) {
+        Ok(raw) if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') => raw,
+        _ => match slow_path(bytes, &mut v.problems) {
+            Some(raw) => raw,
+            None => return (None, v.problems),
+        },
+    };
+    let mut manifest = v.manifest(raw);
+    let accepted: HashSet<&str> = manifest.named_paths().collect();
+    let rejected: Vec<String> = v
+        .named
+        .iter()
+        .filter(|l| !accepted.contains(l.as_str()))
+        .cloned()
+        .collect();
+    manifest.rejected_locs = rejected;
+    (Some(manifest), v.problems)
+}
+
+/// Parses through a JSON tree, recording every field of the wrong type.
+fn slow_path(bytes: &[u8], problems: &mut Vec<Problem>) -> Option<Raw> {
+    let mut problem =
+        |field: String, message: &str| problems.push(Problem::new(MANIFEST_FILE, field, message));
     let value: Value = match serde_json::from_slice(bytes) {
         Ok(v) => v,
         Err(e) => {
@@ -23,67 +169,131 @@ pub fn parse_manifest(bytes: &[u8]) -> (Option<Manifest>, Vec<Problem>) {
             } else {
                 "is not valid JSON"
             };
-            problems.push(Problem::new(MANIFEST_FILE, "", format!("{what}: {e}")));
-            return (None, problems);
+            problem(String::new(), &format!("{what}: {e}"));
+            return None;
         }
     };
-    let Value::Object(top) = value else {
-        problems.push(Problem::new(MANIFEST_FILE, "", "must be a JSON object"));
-        return (None, problems);
+    let Value::Object(mut top) = value else {
+        problem(String::new(), "must be a JSON object");
+        return None;
     };
-    let mut p = Parser {
-        problems,
-        named: Vec::new(),
-    };
-    let mut manifest = p.manifest(&top);
-    let accepted: HashSet<&str> = manifest.named_paths().collect();
-    let rejected: Vec<String> = p
-        .named
-        .iter()
-        .filter(|l| !accepted.contains(l.as_str()))
-        .cloned()
-        .collect();
-    manifest.rejected_locs = rejected;
-    (Some(manifest), p.problems)
+    let mut raw = Raw::default();
+    let string =
+        |top: &Map<String, Value>, key: &str, problem: &mut dyn FnMut(String, &str)| match top
+            .get(key)
+        {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(_) => {
+                problem(key.to_string(), "must be a string");
+                None
+            }
+        };
+    raw.name = string(&top, "name", &mut problem);
+    raw.version = string(&top, "version", &mut problem);
+    raw.description = string(&top, "description", &mut problem);
+    raw.created_at = string(&top, "created_at", &mut problem);
+    match top.get("format") {
+        None | Some(Value::Null) => {}
+        Some(v) => match v.as_u64() {
+            Some(n) => raw.format = Some(n),
+            None => problem("format".into(), "must be an integer"),
+        },
+    }
+    match top.get("min_level") {
+        None | Some(Value::Null) => {}
+        Some(v) => match v.as_u64() {
+            Some(n) => raw.min_level = Some(n),
+            None => problem("min_level".into(), "must be an integer from 1 to 6"),
+        },
+    }
+    match top.remove("environments") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(envs)) => raw.environments = Some(envs),
+        Some(_) => problem("environments".into(), "must be an array"),
+    }
+    for key in ["dependencies", "digests"] {
+        match top.get(key) {
+            None | Some(Value::Null) => {}
+            Some(Value::Object(map)) => {
+                let mut out = BTreeMap::new();
+                for (k, v) in map {
+                    match v.as_str() {
+                        Some(s) => {
+                            out.insert(k.clone(), s.to_string());
+                        }
+                        None => problem(format!("{key}.{k}"), "must be a string"),
+                    }
+                }
+                if key == "digests" {
+                    raw.digests = Some(out);
+                } else {
+                    raw.dependencies = Some(out);
+                }
+            }
+            Some(_) => problem(key.to_string(), "must be an object"),
+        }
+    }
+    for kind in ResourceKind::ALL {
+        let key = kind.plural();
+        match top.remove(key) {
+            None | Some(Value::Null) => {}
+            Some(Value::Array(items)) => {
+                let mut entries = Vec::with_capacity(items.len());
+                for (i, item) in items.into_iter().enumerate() {
+                    let Value::Object(obj) = item else {
+                        problem(format!("{key}[{i}]"), "must be an object");
+                        entries.push(RawEntry {
+                            type_errors: vec!["*"],
+                            ..RawEntry::default()
+                        });
+                        continue;
+                    };
+                    let mut entry = RawEntry::default();
+                    for field in ENTRY_FIELDS {
+                        match obj.get(field) {
+                            None | Some(Value::Null) => {}
+                            Some(Value::String(s)) => entry.set(field, s.clone()),
+                            Some(_) => {
+                                problem(format!("{key}[{i}].{field}"), "must be a string");
+                                entry.type_errors.push(field);
+                            }
+                        }
+                    }
+                    entries.push(entry);
+                }
+                *raw.entries_mut(kind) = Some(entries);
+            }
+            Some(_) => problem(key.to_string(), "must be an array"),
+        }
+    }
+    Some(raw)
 }
 
-struct Parser {
+/// Checks the values of a [`Raw`] manifest and builds the [`Manifest`].
+struct Validator {
     problems: Vec<Problem>,
     named: Vec<String>,
 }
 
-impl Parser {
+impl Validator {
     fn problem(&mut self, field: impl Into<String>, message: impl Into<String>) {
         self.problems
             .push(Problem::new(MANIFEST_FILE, field, message));
     }
 
-    fn opt_string(&mut self, top: &Map<String, Value>, key: &str) -> Option<String> {
-        match top.get(key) {
-            None | Some(Value::Null) => None,
-            Some(Value::String(s)) => Some(s.clone()),
-            Some(_) => {
-                self.problem(key, "must be a string");
-                None
-            }
-        }
-    }
-
-    fn manifest(&mut self, top: &Map<String, Value>) -> Manifest {
+    fn manifest(&mut self, mut raw: Raw) -> Manifest {
         let mut m = Manifest::default();
-        match top.get("format") {
-            None | Some(Value::Null) => {}
-            Some(v) => match v.as_u64() {
-                Some(FORMAT_VERSION) => m.format = Some(FORMAT_VERSION),
-                Some(n) => self.problem(
-                    "format",
-                    format!("format {n} is not supported; this pkg reads format {FORMAT_VERSION} (upgrade pkg)"),
-                ),
-                None => self.problem("format", "must be an integer"),
-            },
+        match raw.format {
+            None => {}
+            Some(FORMAT_VERSION) => m.format = Some(FORMAT_VERSION),
+            Some(n) => self.problem(
+                "format",
+                format!("format {n} is not supported; this pkg reads format {FORMAT_VERSION} (upgrade pkg)"),
+            ),
         }
-        m.name = self.opt_string(top, "name");
-        m.version = self.opt_string(top, "version");
+        m.name = raw.name.take();
+        m.version = raw.version.take();
         if let Some(v) = &m.version {
             if let Err(e) = semver::Version::parse(v) {
                 self.problem(
@@ -92,123 +302,90 @@ impl Parser {
                 );
             }
         }
-        m.description = self.opt_string(top, "description");
-        m.created_at = self.opt_string(top, "created_at");
-        match top.get("dependencies") {
-            None | Some(Value::Null) => {}
-            Some(Value::Object(deps)) => {
-                for (name, req) in deps {
-                    let field = format!("dependencies.{name}");
-                    match req.as_str() {
-                        Some(r) => match semver::VersionReq::parse(r) {
-                            Ok(_) => {
-                                m.dependencies.insert(name.clone(), r.to_string());
-                            }
-                            Err(e) => self.problem(
-                                field,
-                                format!("`{}` is not a semver requirement: {e}", esc(r)),
-                            ),
-                        },
-                        None => self.problem(field, "must be a string"),
-                    }
+        m.description = raw.description.take();
+        m.created_at = raw.created_at.take();
+        for (name, req) in raw.dependencies.take().unwrap_or_default() {
+            match semver::VersionReq::parse(&req) {
+                Ok(_) => {
+                    m.dependencies.insert(name, req);
+                }
+                Err(e) => self.problem(
+                    format!("dependencies.{name}"),
+                    format!("`{}` is not a semver requirement: {e}", esc(&req)),
+                ),
+            }
+        }
+        m.environments = raw.environments.take().unwrap_or_default();
+        match raw.min_level {
+            None => {}
+            Some(n @ 1..=6) => m.min_level = u8::try_from(n).ok(),
+            Some(_) => self.problem("min_level", "must be an integer from 1 to 6"),
+        }
+        if let Some(digests) = raw.digests.take() {
+            let mut out = BTreeMap::new();
+            for (path, digest) in digests {
+                let field = format!("digests.{path}");
+                if path == "/manifest.json" {
+                    self.problem(field, "manifest.json cannot carry its own digest");
+                } else if let Err(e) = check_syntax(&path) {
+                    self.problem(field, e);
+                } else if !is_sha256(&digest) {
+                    self.problem(
+                        field,
+                        "must be `sha256:` followed by 64 lower-case hex digits",
+                    );
+                } else {
+                    out.insert(path, digest);
                 }
             }
-            Some(_) => self.problem(
-                "dependencies",
-                "must be an object of name to semver requirement",
-            ),
-        }
-        match top.get("environments") {
-            None | Some(Value::Null) => {}
-            Some(Value::Array(envs)) => m.environments = envs.clone(),
-            Some(_) => self.problem("environments", "must be an array"),
-        }
-        match top.get("min_level") {
-            None | Some(Value::Null) => {}
-            Some(v) => match v.as_u64() {
-                Some(n @ 1..=6) => m.min_level = u8::try_from(n).ok(),
-                _ => self.problem("min_level", "must be an integer from 1 to 6"),
-            },
-        }
-        match top.get("digests") {
-            None | Some(Value::Null) => {}
-            Some(Value::Object(digests)) => {
-                let mut out = BTreeMap::new();
-                for (path, digest) in digests {
-                    let field = format!("digests.{path}");
-                    if path == "/manifest.json" {
-                        self.problem(field, "manifest.json cannot carry its own digest");
-                        continue;
-                    }
-                    if let Err(e) = check_syntax(path) {
-                        self.problem(field, e);
-                        continue;
-                    }
-                    match digest.as_str() {
-                        Some(d) if is_sha256(d) => {
-                            out.insert(path.clone(), d.to_string());
-                        }
-                        _ => self.problem(
-                            field,
-                            "must be `sha256:` followed by 64 lower-case hex digits",
-                        ),
-                    }
-                }
-                m.digests = Some(out);
-            }
-            Some(_) => self.problem("digests", "must be an object of package path to digest"),
+            m.digests = Some(out);
         }
         let mut seen: HashSet<ResourceKey> = HashSet::new();
         for kind in ResourceKind::ALL {
+            let Some(items) = raw.entries_mut(kind).take() else {
+                continue;
+            };
             let key = kind.plural();
-            match top.get(key) {
-                None | Some(Value::Null) => {}
-                Some(Value::Array(items)) => {
-                    for (i, item) in items.iter().enumerate() {
-                        let field = format!("{key}[{i}]");
-                        let Value::Object(obj) = item else {
-                            self.problem(field, "must be an object");
-                            continue;
-                        };
-                        if let Some(entry) = self.entry(kind, &field, obj) {
-                            if !seen.insert(entry.key.clone()) {
-                                self.problem(
-                                    format!("{field}.slug"),
-                                    format!(
-                                        "duplicate {}: `{}` appears more than once",
-                                        kind,
-                                        esc(&entry.key.path())
-                                    ),
-                                );
-                                continue;
-                            }
-                            m.entries.push(entry);
-                        }
-                    }
+            for (i, item) in items.into_iter().enumerate() {
+                let field = format!("{key}[{i}]");
+                if item.type_errors.contains(&"*") {
+                    continue;
                 }
-                Some(_) => self.problem(key, "must be an array"),
+                if let Some(entry) = self.entry(kind, &field, &item) {
+                    if !seen.insert(entry.key.clone()) {
+                        self.problem(
+                            format!("{field}.slug"),
+                            format!(
+                                "duplicate {}: `{}` appears more than once",
+                                kind,
+                                esc(&entry.key.path())
+                            ),
+                        );
+                        continue;
+                    }
+                    m.entries.push(entry);
+                }
             }
         }
         m
     }
 
-    fn field_str<'a>(
+    fn field<'a>(
         &mut self,
-        obj: &'a Map<String, Value>,
+        item: &'a RawEntry,
         field: &str,
-        key: &str,
+        key: &'static str,
         required: bool,
     ) -> Option<&'a str> {
-        match obj.get(key) {
-            Some(Value::String(s)) if !s.is_empty() => Some(s),
-            Some(Value::String(_)) | None | Some(Value::Null) => {
+        if item.type_errors.contains(&key) {
+            return None;
+        }
+        match item.get(key) {
+            Some(s) if !s.is_empty() => Some(s),
+            _ => {
                 if required {
                     self.problem(format!("{field}.{key}"), "is required");
                 }
-                None
-            }
-            Some(_) => {
-                self.problem(format!("{field}.{key}"), "must be a string");
                 None
             }
         }
@@ -234,21 +411,16 @@ impl Parser {
         }
     }
 
-    fn entry(
-        &mut self,
-        kind: ResourceKind,
-        field: &str,
-        obj: &Map<String, Value>,
-    ) -> Option<Entry> {
-        let slug = self.field_str(obj, field, "slug", true);
+    fn entry(&mut self, kind: ResourceKind, field: &str, item: &RawEntry) -> Option<Entry> {
+        let slug = self.field(item, field, "slug", true);
         let space = if kind.is_space_scoped() {
-            self.field_str(obj, field, "space_slug", true)
+            self.field(item, field, "space_slug", true)
         } else {
             Some("")
         };
-        let details_loc = self.field_str(obj, field, "details_loc", true);
+        let details_loc = self.field(item, field, "details_loc", true);
         let data_loc = if kind == ResourceKind::Unit {
-            self.field_str(obj, field, "unit_data_loc", true)
+            self.field(item, field, "unit_data_loc", true)
         } else {
             None
         };
@@ -256,9 +428,12 @@ impl Parser {
             details_loc
                 .iter()
                 .chain(data_loc.iter())
-                .map(|s| s.to_string()),
+                .map(|s| (*s).to_string()),
         );
-        let mut ok = slug.is_some() && space.is_some() && details_loc.is_some();
+        let mut ok = slug.is_some()
+            && space.is_some()
+            && details_loc.is_some()
+            && item.type_errors.is_empty();
         if let Some(s) = slug {
             ok &= self.slug(format!("{field}.slug"), s);
         }
@@ -277,7 +452,7 @@ impl Parser {
         let mut refs = Vec::new();
         for &ref_field in RefField::fields_of(kind) {
             let key = ref_field.manifest_key();
-            let Some(value) = self.field_str(obj, field, key, ref_field.is_required()) else {
+            let Some(value) = self.field(item, field, key, ref_field.is_required()) else {
                 if ref_field.is_required() {
                     ok = false;
                 }
@@ -389,6 +564,25 @@ mod tests {
         ] {
             assert!(all.contains(needle), "missing {needle:?} in\n{all}");
         }
+    }
+
+    #[test]
+    fn reports_type_errors_with_their_paths() {
+        let p = problems(
+            r#"{"format":"1","min_level":9,"name":3,"spaces":[{"slug":1,"details_loc":"/a"},7],"units":{},"digests":{"/a":1}}"#,
+        );
+        let all = p.join("\n");
+        for needle in [
+            "format: must be an integer",
+            "name: must be a string",
+            "spaces[0].slug: must be a string",
+            "spaces[1]: must be an object",
+            "units: must be an array",
+            "digests./a: must be a string",
+        ] {
+            assert!(all.contains(needle), "missing {needle:?} in\n{all}");
+        }
+        assert!(!all.contains("spaces[0].slug: is required"), "{all}");
     }
 
     #[test]

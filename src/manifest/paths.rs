@@ -58,7 +58,7 @@ pub fn resolve(root: &Path, loc: &str) -> Result<PathBuf, String> {
 #[derive(Debug)]
 pub struct Resolver {
     root: PathBuf,
-    plain_dirs: Mutex<HashMap<PathBuf, bool>>,
+    plain_dirs: Mutex<HashMap<String, bool>>,
 }
 
 impl Resolver {
@@ -70,32 +70,33 @@ impl Resolver {
         }
     }
 
-    /// Whether the directory `root/parts...` is a real directory reached
-    /// without any symlink.
-    fn is_plain_dir(&self, parts: &[&str]) -> bool {
+    /// Whether the directory `root/parts...` (package path `parent`) is a real
+    /// directory reached without any symlink. Cached per directory.
+    fn is_plain_dir(&self, parent: &str, parts: &[&str]) -> bool {
+        if parts.is_empty() {
+            return true;
+        }
+        if let Some(known) = self
+            .plain_dirs
+            .lock()
+            .ok()
+            .and_then(|m| m.get(parent).copied())
+        {
+            return known;
+        }
         let mut path = self.root.clone();
+        let mut plain = true;
         for part in parts {
             path.push(part);
-            if let Some(known) = self
-                .plain_dirs
-                .lock()
-                .ok()
-                .and_then(|m| m.get(&path).copied())
-            {
-                if known {
-                    continue;
-                }
-                return false;
-            }
-            let plain = std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_dir());
-            if let Ok(mut map) = self.plain_dirs.lock() {
-                map.insert(path.clone(), plain);
-            }
-            if !plain {
-                return false;
+            if !std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_dir()) {
+                plain = false;
+                break;
             }
         }
-        true
+        if let Ok(mut map) = self.plain_dirs.lock() {
+            map.insert(parent.to_string(), plain);
+        }
+        plain
     }
 
     /// Resolves `loc` (see [`resolve`]).
@@ -103,17 +104,75 @@ impl Resolver {
         let parts = check_syntax(loc)?;
         let mut path = self.root.clone();
         path.extend(&parts);
-        let meta = std::fs::symlink_metadata(&path).map_err(|e| {
-            if e.kind() == std::io::ErrorKind::NotFound {
-                "file does not exist".to_string()
-            } else {
-                format!("cannot read: {e}")
-            }
-        })?;
-        if meta.file_type().is_file() && self.is_plain_dir(&parts[..parts.len() - 1]) {
+        let meta = std::fs::symlink_metadata(&path).map_err(not_found)?;
+        let parent = &loc[..loc.rfind('/').unwrap_or(0)];
+        if meta.file_type().is_file() && self.is_plain_dir(parent, &parts[..parts.len() - 1]) {
             return Ok(path);
         }
         follow(&self.root, &path)
+    }
+
+    /// Opens the regular file `loc` names, with the checks of [`resolve`]:
+    /// one `open` and one `fstat` per file when no symlink is involved, and
+    /// never blocking on a FIFO.
+    pub fn open(&self, loc: &str) -> Result<std::fs::File, String> {
+        let parts = check_syntax(loc)?;
+        let mut path = self.root.clone();
+        path.extend(&parts);
+        let parent = &loc[..loc.rfind('/').unwrap_or(0)];
+        if self.is_plain_dir(parent, &parts[..parts.len() - 1]) {
+            match open_file(&path, true) {
+                Ok(file) => return regular(file),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(not_found(e)),
+                // A symlink (ELOOP under O_NOFOLLOW): take the slow path.
+                Err(e) if e.raw_os_error() == Some(ELOOP) => {}
+                Err(e) => return Err(format!("cannot read: {e}")),
+            }
+        }
+        std::fs::symlink_metadata(&path).map_err(not_found)?;
+        let real = follow(&self.root, &path)?;
+        regular(open_file(&real, false).map_err(|e| format!("cannot read: {e}"))?)
+    }
+}
+
+#[cfg(target_os = "linux")]
+const ELOOP: i32 = 40;
+#[cfg(not(target_os = "linux"))]
+const ELOOP: i32 = 62;
+
+/// Opens `path` for reading without blocking on a FIFO and, with
+/// `no_follow`, refusing a symlink in the last component.
+pub fn open_file(path: &Path, no_follow: bool) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        const O_NONBLOCK: i32 = 0o4000;
+        const O_NOFOLLOW: i32 = 0o400_000;
+        options.custom_flags(O_NONBLOCK | if no_follow { O_NOFOLLOW } else { 0 });
+    }
+    #[cfg(not(target_os = "linux"))]
+    if no_follow && std::fs::symlink_metadata(path)?.file_type().is_symlink() {
+        return Err(std::io::Error::from_raw_os_error(ELOOP));
+    }
+    options.open(path)
+}
+
+fn regular(file: std::fs::File) -> Result<std::fs::File, String> {
+    let meta = file.metadata().map_err(|e| format!("cannot read: {e}"))?;
+    if meta.is_file() {
+        Ok(file)
+    } else {
+        Err("is not a regular file".into())
+    }
+}
+
+fn not_found(e: std::io::Error) -> String {
+    if e.kind() == std::io::ErrorKind::NotFound {
+        "file does not exist".to_string()
+    } else {
+        format!("cannot read: {e}")
     }
 }
 

@@ -50,6 +50,7 @@ pub fn load(
     options: &LoadOptions,
     progress: &dyn Progress,
 ) -> Result<LoadOutcome, PackageError> {
+    progress.phase("planning", package.items.len() as u64);
     let tx = hub.write()?;
     let plan = plan(&tx, package, options.prefix.as_deref(), options.on_conflict)?;
     let conflicts = plan.conflicts();

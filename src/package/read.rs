@@ -83,19 +83,15 @@ impl Package {
     }
 }
 
-/// Reads at most `cap` bytes of a regular file; a larger file is an error.
+/// Reads at most `cap` bytes of the regular file at `path`; a larger file is an error.
 pub fn read_capped(path: &Path, cap: u64) -> Result<Vec<u8>, String> {
-    let mut options = std::fs::OpenOptions::new();
-    options.read(true);
-    #[cfg(target_os = "linux")]
-    {
-        // O_NONBLOCK: a FIFO swapped in after the check must not hang the read.
-        use std::os::unix::fs::OpenOptionsExt;
-        options.custom_flags(0o4000);
-    }
-    let file = options
-        .open(path)
-        .map_err(|e| format!("cannot read: {e}"))?;
+    let file =
+        crate::manifest::paths::open_file(path, false).map_err(|e| format!("cannot read: {e}"))?;
+    read_file_capped(file, cap)
+}
+
+/// Reads at most `cap` bytes of an open regular file; a larger file is an error.
+pub fn read_file_capped(file: std::fs::File, cap: u64) -> Result<Vec<u8>, String> {
     let meta = file.metadata().map_err(|e| format!("cannot read: {e}"))?;
     if !meta.is_file() {
         return Err("is not a regular file".into());
@@ -104,7 +100,7 @@ pub fn read_capped(path: &Path, cap: u64) -> Result<Vec<u8>, String> {
     if len > cap {
         return Err(format!("is {len} bytes; the limit is {cap}"));
     }
-    let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+    let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0).saturating_add(1));
     file.take(cap + 1)
         .read_to_end(&mut bytes)
         .map_err(|e| format!("cannot read: {e}"))?;
@@ -230,6 +226,7 @@ pub fn read_package(dir: &Path, progress: &dyn Progress) -> Result<Package, Pack
     }
     let root = std::fs::canonicalize(dir)
         .map_err(|e| PackageError::io("cannot open package directory", dir, e))?;
+    progress.phase("reading manifest", 0);
     let manifest_path = root.join(MANIFEST_FILE);
     let manifest_meta = std::fs::symlink_metadata(&manifest_path);
     let manifest_bytes = match manifest_meta {

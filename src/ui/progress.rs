@@ -18,11 +18,13 @@ pub struct Bar {
     started: Instant,
     enabled: bool,
     shown: Mutex<bool>,
+    /// With `-v`: the current phase and when it started, to report timings.
+    timing: Option<Mutex<Option<(String, Instant)>>>,
 }
 
 impl Bar {
     /// A bar that may draw when `enabled` (stderr is a terminal and not `-q`).
-    pub fn new(enabled: bool) -> Bar {
+    pub fn new(enabled: bool, verbose: bool) -> Bar {
         let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
         let style =
             ProgressStyle::with_template("{spinner} {msg:>14} [{bar:30}] {pos}/{len} ({eta})")
@@ -34,7 +36,21 @@ impl Bar {
             started: Instant::now(),
             enabled,
             shown: Mutex::new(false),
+            timing: verbose.then(|| Mutex::new(None)),
         }
+    }
+
+    /// With `-v`, reports how long the phase that just ended took.
+    fn end_phase(&self, next: Option<&str>) {
+        let Some(timing) = &self.timing else { return };
+        let Ok(mut current) = timing.lock() else {
+            return;
+        };
+        if let Some((name, since)) = current.take() {
+            self.bar
+                .suspend(|| eprintln!("{name}: {:.2}s", since.elapsed().as_secs_f64()));
+        }
+        *current = next.map(|n| (n.to_string(), Instant::now()));
     }
 
     fn maybe_show(&self) {
@@ -52,6 +68,7 @@ impl Bar {
 
 impl Progress for Bar {
     fn phase(&self, name: &str, total: u64) {
+        self.end_phase(Some(name));
         self.bar.set_message(name.to_string());
         self.bar.set_length(total);
         self.bar.set_position(0);
@@ -64,6 +81,7 @@ impl Progress for Bar {
     }
 
     fn finish(&self) {
+        self.end_phase(None);
         self.bar.finish_and_clear();
     }
 }
