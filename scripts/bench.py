@@ -174,6 +174,15 @@ def tree_size(path: str) -> tuple[int, int]:
     return files, size
 
 
+def disk_usage(path: str) -> int:
+    """Bytes of disk blocks used under `path` (like du)."""
+    total = 0
+    for dirpath, dirs, names in os.walk(path):
+        for name in dirs + names:
+            total += os.lstat(os.path.join(dirpath, name)).st_blocks * 512
+    return total
+
+
 def hub_size(path: str) -> int:
     return sum(os.path.getsize(path + s) for s in ("", "-wal", "-shm") if os.path.exists(path + s))
 
@@ -222,10 +231,13 @@ def machine_info(work: str, pkg: str, commit_label: str | None) -> dict[str, str
         dev, fstype, blocks, _used, avail = df[1].split()[:5]
         disk = f"{dev}, {fstype}, {int(blocks) / 1024 / 1024:.0f} GiB ({int(avail) / 1024 / 1024:.0f} GiB free)"
         base = os.path.basename(dev)
+        if fstype == "ext4" and os.path.isdir("/proc/fs/jbd2"):
+            journaled = any(j.startswith(base + "-") for j in os.listdir("/proc/fs/jbd2"))
+            disk += ", with a journal" if journaled else ", without a journal"
         rot_path = f"/sys/class/block/{base}/queue/rotational"
         if os.path.exists(rot_path):
             with open(rot_path, encoding="utf-8") as f:
-                disk += ", rotational" if f.read().strip() == "1" else ", non-rotational"
+                disk += f", queue/rotational={f.read().strip()}"
         info["Disk (work dir)"] = f"{disk}; work dir {work}"
     else:
         info["Disk (work dir)"] = work
@@ -344,16 +356,24 @@ def benchmark(args: argparse.Namespace, work: str, pkg: str) -> Results:
     setup["tar -cf of it (uncompressed)"] = f"{r.seconds:.2f} s, {os.path.getsize(archive) / 1e6:.0f} MB"
     log(f"  {setup['tar -cf of it (uncompressed)']}")
 
+    # Outputs are kept until the end: deleting a 200,000-file tree makes
+    # ext4 skip the "recently deleted" inodes (about a minute) when it
+    # allocates new ones, which made the next run's file creation several
+    # times slower. Check there is room for all of them.
+    need = args.runs * (3 * disk_usage(ref) + os.path.getsize(source_hub))
+    free = shutil.disk_usage(work).free
+    log(f"the measured runs keep their outputs: about {need / 1e9:.1f} GB needed, {free / 1e9:.1f} GB free")
+    if need > free * 0.9:
+        raise SystemExit("bench: not enough free disk space in the work dir for the measured runs")
+
     # -- create vs tar -xf ---------------------------------------------------
     create = Pair("create all units", "tar -xf", "pkg create", GOAL_CREATE_RATIO)
     for i in range(args.runs):
         out = os.path.join(work, f"tar-{i}")
         os.mkdir(out)
         b = run(["tar", "-xf", archive, "-C", out])
-        rm(out)
         out = os.path.join(work, f"create-{i}")
         p = run([pkg, "--hub", source_hub, "-q", "create", out], env=epoch)
-        rm(out)
         create.baseline.append(b)
         create.pkg.append(p)
         log(f"run {i + 1}/{args.runs}: tar -xf {b.cell()} s | pkg create {p.cell()} s "
@@ -366,7 +386,6 @@ def benchmark(args: argparse.Namespace, work: str, pkg: str) -> Results:
     for i in range(args.runs):
         out = os.path.join(work, f"cp-{i}")
         b = run(["cp", "-r", ref, out])
-        rm(out)
         hub = os.path.join(work, f"hub-{i}.db")
         p = run([pkg, "--hub", hub, "-q", "load", ref])
         hub_bytes = hub_size(hub)
@@ -375,7 +394,6 @@ def benchmark(args: argparse.Namespace, work: str, pkg: str) -> Results:
         again = run([pkg, "--hub", hub, "load", ref, "--on-conflict", "update"])
         if "No changes" not in again.stdout:
             log(f"  WARNING: re-load did not report 'No changes': {again.stdout.strip()}")
-        rm_hub(hub)
         load.baseline.append(b)
         load.pkg.append(p)
         reload.pkg.append(again)
@@ -391,7 +409,6 @@ def benchmark(args: argparse.Namespace, work: str, pkg: str) -> Results:
     hub = os.path.join(work, "hint.db")
     hints["pkg diff into an empty hub (read + check + plan, no writes)"] = run(
         [pkg, "--hub", hub, "-q", "diff", ref], check=False)
-    rm_hub(hub)
     for name, r in hints.items():
         log(f"  {name}: {r.cell()} s, RSS {r.rss_mb:.0f} MB" + (f" (exit {r.rc})" if r.rc else ""))
 
@@ -582,8 +599,12 @@ def write_doc(res: Results) -> None:
         "line can be checked for \"No changes\"); "
         "its ratio is taken against the median first load.")
     add("* **Runs.** Baseline and pkg alternate (baseline, pkg, baseline, pkg, ...), each on a fresh output "
-        "directory or hub file, removed after the run (removal not timed). The table shows the median of each "
-        "side and median(pkg) / median(baseline).")
+        "directory or hub file. The table shows the median of each side and median(pkg) / median(baseline). "
+        "Outputs are kept until the end of the benchmark and removed then: on ext4 without a journal (as "
+        "here), deleting a large tree makes inode allocation skip the recently deleted inodes for one to six "
+        "minutes (`recently_deleted()` in `find_inode_bit()`), and when outputs were removed between runs this made the next run's file "
+        "creation 5-15x slower, for tar and pkg alike (seen with `perf`). Other processes deleting many "
+        "files on the same file system during the benchmark can still cause it.")
     add("* **Caches.** The page cache is not dropped (that needs root, and both sides would pay it alike); "
         "instead every timed command starts after `sync()` (not timed), so that writeback of an earlier step does "
         "not land in a later measurement. Neither side's own dirty data is flushed inside its timing; pkg's "

@@ -48,10 +48,11 @@ pub fn run(ctx: &Context, args: &InspectArgs) -> Result<()> {
     for item in &package.items {
         *counts.entry(item.key.kind).or_insert(0) += 1;
         if item.key.kind == ResourceKind::Unit {
-            let details: crate::model::Details = match serde_json::from_str(&item.details_json) {
-                Ok(Value::Object(map)) => map,
-                _ => crate::model::Details::new(),
-            };
+            let details: crate::model::Details =
+                match serde_json::from_str(&package.read_details(item)?) {
+                    Ok(Value::Object(map)) => map,
+                    _ => crate::model::Details::new(),
+                };
             units.push(UnitView {
                 space: item.key.space.clone(),
                 slug: item.key.slug.clone(),

@@ -8,7 +8,7 @@ use anyhow::{Context as _, Result};
 use serde::Serialize;
 
 use super::Context;
-use crate::cli::{DiffArgs, LoadArgs, OnConflictArg, PlanArgs};
+use crate::cli::{DiffArgs, LoadArgs, OnConflictArg, OutputFormat, PlanArgs};
 use crate::hub::Hub;
 use crate::loaders;
 use crate::package::diff::diff_step;
@@ -237,8 +237,6 @@ pub fn load(ctx: &Context, args: &LoadArgs) -> Result<ExitCode> {
     }
     let outcome = load_package(&mut hub, &package, &options, &bar)?;
     drop(bar);
-    let mut view = view(&mut hub, &package, &options, &outcome.plan, false, false)?;
-    view.history_id = Some(outcome.entry_id);
     let c = &outcome.counts;
     let text = if outcome.plan.is_noop() && c.skipped == 0 {
         format!(
@@ -261,12 +259,16 @@ pub fn load(ctx: &Context, args: &LoadArgs) -> Result<ExitCode> {
             outcome.entry_id
         )
     };
-    ctx.printer.outcome(&view, || {
-        if ctx.printer.verbose {
-            render_plan(ctx, &view) + &text
-        } else {
-            text.clone()
-        }
-    })?;
+    if ctx.printer.format == OutputFormat::Table && !ctx.printer.verbose {
+        // The one-line summary needs no per-resource view (a load may hold 100,000 resources).
+        return ctx
+            .printer
+            .outcome(&(), || text)
+            .map(|()| ExitCode::SUCCESS);
+    }
+    let mut view = view(&mut hub, &package, &options, &outcome.plan, false, false)?;
+    view.history_id = Some(outcome.entry_id);
+    ctx.printer
+        .outcome(&view, || render_plan(ctx, &view) + &text)?;
     Ok(ExitCode::SUCCESS)
 }

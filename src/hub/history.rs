@@ -170,9 +170,9 @@ pub fn record_change(
         .prepare_cached(
             "INSERT INTO history_changes (history_id, seq, kind, space, slug, after_fingerprint, prior_present,
                 prior_id, prior_details, prior_ref1, prior_ref2, prior_data_digest, prior_fingerprint,
-                prior_version, prior_created_at, prior_updated_at, prior_data)
+                prior_source_fingerprint, prior_version, prior_created_at, prior_updated_at, prior_data)
              SELECT ?1, ?2, kind, space, slug, ?6, 1, id, details, ref1, ref2, data_digest, fingerprint,
-                version, created_at, updated_at, data
+                source_fingerprint, version, created_at, updated_at, data
              FROM resources WHERE kind = ?3 AND space = ?4 AND slug = ?5",
         )?
         .execute(params![history_id, seq, key.kind.name(), key.space, key.slug, after])?;

@@ -141,9 +141,10 @@ fn prior_fingerprint(conn: &Connection, id: i64, seq: i64) -> Result<Option<Stri
 fn restore_prior(conn: &Connection, id: i64, seq: i64) -> Result<(), HubError> {
     conn.execute(
         "INSERT INTO resources (kind, space, slug, id, details, ref1, ref2, data_digest, fingerprint,
-                                version, created_at, updated_at, data)
+                                source_fingerprint, version, created_at, updated_at, data)
          SELECT kind, space, slug, prior_id, prior_details, prior_ref1, prior_ref2, prior_data_digest,
-                prior_fingerprint, prior_version, prior_created_at, prior_updated_at, prior_data
+                prior_fingerprint, prior_source_fingerprint, prior_version, prior_created_at,
+                prior_updated_at, prior_data
          FROM history_changes WHERE history_id = ?1 AND seq = ?2",
         params![id, seq],
     )?;

@@ -70,6 +70,9 @@ pub struct RowContent<'a> {
     pub data_digest: Option<&'a str>,
     /// Fingerprint of the whole content.
     pub fingerprint: &'a str,
+    /// Fingerprint of the package files the content came from (loads only):
+    /// lets a re-load recognise unchanged files without parsing them.
+    pub source_fingerprint: Option<&'a str>,
 }
 
 impl NewResource {
@@ -85,6 +88,7 @@ impl NewResource {
             data: self.data.as_deref(),
             data_digest: data_digest.as_deref(),
             fingerprint: &fingerprint,
+            source_fingerprint: None,
         })
     }
 }
@@ -192,6 +196,20 @@ pub fn fingerprint(conn: &Connection, key: &ResourceKey) -> Result<Option<String
         .optional()?)
 }
 
+/// The content fingerprint of `key` and the fingerprint of the package files
+/// it was loaded from, if it exists.
+pub fn fingerprints(
+    conn: &Connection,
+    key: &ResourceKey,
+) -> Result<Option<(String, Option<String>)>, HubError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT fingerprint, source_fingerprint FROM resources WHERE kind = ?1 AND space = ?2 AND slug = ?3",
+        )?
+        .query_row(params![key.kind.name(), key.space, key.slug], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?)
+}
+
 /// Whether `key` exists.
 pub fn exists(conn: &Connection, key: &ResourceKey) -> Result<bool, HubError> {
     Ok(fingerprint(conn, key)?.is_some())
@@ -261,8 +279,8 @@ pub fn insert(
     let (ref1, ref2) = ref_columns(key.kind, content.refs);
     let result = conn
         .prepare_cached(
-            "INSERT INTO resources (kind, space, slug, id, details, ref1, ref2, data_digest, fingerprint, version, created_at, updated_at, data)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 1, ?10, ?10, ?11)",
+            "INSERT INTO resources (kind, space, slug, id, details, ref1, ref2, data_digest, fingerprint, source_fingerprint, version, created_at, updated_at, data)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?12, 1, ?10, ?10, ?11)",
         )?
         .execute(params![
             key.kind.name(),
@@ -276,6 +294,7 @@ pub fn insert(
             content.fingerprint,
             now,
             content.data,
+            content.source_fingerprint,
         ]);
     match result {
         Ok(_) => Ok(()),
@@ -296,7 +315,7 @@ pub fn update(conn: &Connection, content: &RowContent<'_>, now: &str) -> Result<
     let changed = conn
         .prepare_cached(
             "UPDATE resources SET details = ?4, ref1 = ?5, ref2 = ?6, data_digest = ?7, fingerprint = ?8,
-                    version = version + 1, updated_at = ?9, data = ?10
+                    version = version + 1, updated_at = ?9, data = ?10, source_fingerprint = ?11
              WHERE kind = ?1 AND space = ?2 AND slug = ?3",
         )?
         .execute(params![
@@ -310,6 +329,7 @@ pub fn update(conn: &Connection, content: &RowContent<'_>, now: &str) -> Result<
             content.fingerprint,
             now,
             content.data,
+            content.source_fingerprint,
         ])?;
     if changed == 0 {
         return Err(HubError::NotFound(key.clone()));

@@ -424,12 +424,6 @@ impl Validator {
         } else {
             None
         };
-        self.named.extend(
-            details_loc
-                .iter()
-                .chain(data_loc.iter())
-                .map(|s| (*s).to_string()),
-        );
         let mut ok = slug.is_some()
             && space.is_some()
             && details_loc.is_some()
@@ -495,6 +489,12 @@ impl Validator {
             refs.push(Reference::new(ref_field, ref_space, ref_slug));
         }
         if !ok {
+            self.named.extend(
+                details_loc
+                    .iter()
+                    .chain(data_loc.iter())
+                    .map(|s| (*s).to_string()),
+            );
             return None;
         }
         Some(Entry {

@@ -2,134 +2,163 @@
 //! keys first, `digests` last), entries sorted, two-space indentation and a
 //! trailing newline, so that the same content always gives the same bytes.
 
+use std::io::{self, Write};
+
 use serde_json::Value;
 
 use super::types::{Entry, Manifest, ref_key};
 use crate::model::ResourceKind;
 
-/// An ordered JSON tree: objects keep the order their keys were added in.
-enum Node {
-    Object(Vec<(String, Node)>),
-    Array(Vec<Node>),
-    Scalar(Value),
+/// Streams pretty JSON in pkg's layout: two-space indentation, `[]` and `{}`
+/// for empty containers.
+struct Out<'w, W: Write> {
+    w: &'w mut W,
+    /// Per open container: whether it has had an item yet.
+    open: Vec<bool>,
 }
 
-impl Node {
-    fn str(s: &str) -> Node {
-        Node::Scalar(Value::String(s.to_string()))
+impl<W: Write> Out<'_, W> {
+    fn pad(&mut self) -> io::Result<()> {
+        for _ in 0..self.open.len() {
+            self.w.write_all(b"  ")?;
+        }
+        Ok(())
     }
 
-    fn write(&self, out: &mut String, indent: usize) {
-        match self {
-            Node::Scalar(v) => write_value(out, v, indent),
-            Node::Array(items) if items.is_empty() => out.push_str("[]"),
-            Node::Object(fields) if fields.is_empty() => out.push_str("{}"),
-            Node::Array(items) => {
-                out.push('[');
-                for (i, item) in items.iter().enumerate() {
-                    out.push_str(if i == 0 { "\n" } else { ",\n" });
-                    pad(out, indent + 1);
-                    item.write(out, indent + 1);
-                }
-                out.push('\n');
-                pad(out, indent);
-                out.push(']');
+    /// Starts the next item of the current container.
+    fn item(&mut self) -> io::Result<()> {
+        let first = self.open.last().copied().unwrap_or(false);
+        self.w.write_all(if first { b",\n" } else { b"\n" })?;
+        if let Some(last) = self.open.last_mut() {
+            *last = true;
+        }
+        self.pad()
+    }
+
+    fn key(&mut self, key: &str) -> io::Result<()> {
+        self.item()?;
+        self.scalar(&Value::String(key.to_string()))?;
+        self.w.write_all(b": ")
+    }
+
+    fn open(&mut self, bracket: u8) -> io::Result<()> {
+        self.w.write_all(&[bracket])?;
+        self.open.push(false);
+        Ok(())
+    }
+
+    fn close(&mut self, bracket: u8) -> io::Result<()> {
+        let had_items = self.open.pop().unwrap_or(false);
+        if had_items {
+            self.w.write_all(b"\n")?;
+            self.pad()?;
+        }
+        self.w.write_all(&[bracket])
+    }
+
+    fn scalar(&mut self, value: &Value) -> io::Result<()> {
+        serde_json::to_writer(&mut *self.w, value).map_err(io::Error::other)
+    }
+
+    fn str_field(&mut self, key: &str, value: &str) -> io::Result<()> {
+        self.key(key)?;
+        self.scalar(&Value::String(value.to_string()))
+    }
+
+    /// Any JSON value, pretty-printed at the current depth.
+    fn value(&mut self, value: &Value) -> io::Result<()> {
+        let text = serde_json::to_string_pretty(value).map_err(io::Error::other)?;
+        for (i, line) in text.lines().enumerate() {
+            if i > 0 {
+                self.w.write_all(b"\n")?;
+                self.pad()?;
             }
-            Node::Object(fields) => {
-                out.push('{');
-                for (i, (key, value)) in fields.iter().enumerate() {
-                    out.push_str(if i == 0 { "\n" } else { ",\n" });
-                    pad(out, indent + 1);
-                    write_value(out, &Value::String(key.clone()), 0);
-                    out.push_str(": ");
-                    value.write(out, indent + 1);
-                }
-                out.push('\n');
-                pad(out, indent);
-                out.push('}');
+            self.w.write_all(line.as_bytes())?;
+        }
+        Ok(())
+    }
+
+    fn entry(&mut self, entry: &Entry) -> io::Result<()> {
+        let kind = entry.key.kind;
+        self.item()?;
+        self.open(b'{')?;
+        self.str_field("slug", &entry.key.slug)?;
+        if kind.is_space_scoped() {
+            self.str_field("space_slug", &entry.key.space)?;
+        }
+        let details_last = matches!(
+            kind,
+            ResourceKind::Link
+                | ResourceKind::View
+                | ResourceKind::Filter
+                | ResourceKind::Invocation
+        );
+        if !details_last {
+            self.str_field("details_loc", &entry.details_loc)?;
+        }
+        if let Some(loc) = &entry.unit_data_loc {
+            self.str_field("unit_data_loc", loc)?;
+        }
+        for &field in crate::model::RefField::fields_of(kind) {
+            let (key, omit_empty) = ref_key(field);
+            let value = entry
+                .refs
+                .iter()
+                .find(|r| r.field == field)
+                .map(crate::model::Reference::manifest_value)
+                .unwrap_or_default();
+            if !(value.is_empty() && omit_empty) {
+                self.str_field(key, &value)?;
             }
         }
-    }
-}
-
-fn pad(out: &mut String, indent: usize) {
-    for _ in 0..indent {
-        out.push_str("  ");
-    }
-}
-
-/// Writes any JSON value pretty-printed at `indent` (keys sorted, as serde_json orders maps).
-fn write_value(out: &mut String, value: &Value, indent: usize) {
-    let text = serde_json::to_string_pretty(value).unwrap_or_default();
-    for (i, line) in text.lines().enumerate() {
-        if i > 0 {
-            out.push('\n');
-            pad(out, indent);
+        if details_last {
+            self.str_field("details_loc", &entry.details_loc)?;
         }
-        out.push_str(line);
+        self.close(b'}')
     }
 }
 
-fn entry_node(entry: &Entry) -> Node {
-    let kind = entry.key.kind;
-    let mut fields = vec![("slug".to_string(), Node::str(&entry.key.slug))];
-    if kind.is_space_scoped() {
-        fields.push(("space_slug".into(), Node::str(&entry.key.space)));
-    }
-    let details_last = matches!(
-        kind,
-        ResourceKind::Link | ResourceKind::View | ResourceKind::Filter | ResourceKind::Invocation
-    );
-    if !details_last {
-        fields.push(("details_loc".into(), Node::str(&entry.details_loc)));
-    }
-    if let Some(loc) = &entry.unit_data_loc {
-        fields.push(("unit_data_loc".into(), Node::str(loc)));
-    }
-    for &field in crate::model::RefField::fields_of(kind) {
-        let (key, omit_empty) = ref_key(field);
-        let value = entry
-            .refs
-            .iter()
-            .find(|r| r.field == field)
-            .map(crate::model::Reference::manifest_value)
-            .unwrap_or_default();
-        if value.is_empty() && omit_empty {
-            continue;
-        }
-        fields.push((key.to_string(), Node::str(&value)));
-    }
-    if details_last {
-        fields.push(("details_loc".into(), Node::str(&entry.details_loc)));
-    }
-    Node::Object(fields)
-}
+/// A stream of `(package path, digest)` pairs in path order.
+pub type DigestIter<'a> = &'a mut dyn Iterator<Item = (String, String)>;
 
-/// The bytes of `manifest` as pkg writes manifest.json.
-pub fn manifest_bytes(manifest: &Manifest) -> Vec<u8> {
-    let mut top: Vec<(String, Node)> = Vec::new();
-    let mut opt = |key: &str, value: &Option<String>| {
-        if let Some(v) = value {
-            top.push((key.to_string(), Node::str(v)));
-        }
+/// Streams `manifest` to `w` as pkg writes manifest.json. `digests`, when
+/// given, are written as the `digests` key (they must come sorted by path);
+/// `manifest.digests` is ignored here so that a caller can stream them.
+pub fn write_manifest<W: Write>(
+    w: &mut W,
+    manifest: &Manifest,
+    digests: Option<DigestIter<'_>>,
+) -> io::Result<()> {
+    let mut out = Out {
+        w,
+        open: Vec::new(),
     };
-    opt("name", &manifest.name);
-    opt("version", &manifest.version);
-    opt("description", &manifest.description);
-    opt("created_at", &manifest.created_at);
+    out.open(b'{')?;
     if let Some(format) = manifest.format {
-        top.insert(0, ("format".into(), Node::Scalar(Value::from(format))));
+        out.key("format")?;
+        out.scalar(&Value::from(format))?;
+    }
+    for (key, value) in [
+        ("name", &manifest.name),
+        ("version", &manifest.version),
+        ("description", &manifest.description),
+        ("created_at", &manifest.created_at),
+    ] {
+        if let Some(v) = value {
+            out.str_field(key, v)?;
+        }
     }
     if !manifest.dependencies.is_empty() {
-        let deps = manifest
-            .dependencies
-            .iter()
-            .map(|(k, v)| (k.clone(), Node::str(v)))
-            .collect();
-        top.push(("dependencies".into(), Node::Object(deps)));
+        out.key("dependencies")?;
+        out.open(b'{')?;
+        for (name, req) in &manifest.dependencies {
+            out.str_field(name, req)?;
+        }
+        out.close(b'}')?;
     }
     if let Some(level) = manifest.min_level {
-        top.push(("min_level".into(), Node::Scalar(Value::from(level))));
+        out.key("min_level")?;
+        out.scalar(&Value::from(level))?;
     }
     let always = [
         ResourceKind::Space,
@@ -151,29 +180,49 @@ pub fn manifest_bytes(manifest: &Manifest) -> Vec<u8> {
             continue;
         }
         entries.sort_by(|a, b| a.key.cmp(&b.key));
-        let nodes = entries.into_iter().map(entry_node).collect();
-        top.push((kind.plural().to_string(), Node::Array(nodes)));
+        out.key(kind.plural())?;
+        out.open(b'[')?;
+        for entry in entries {
+            out.entry(entry)?;
+        }
+        out.close(b']')?;
     }
     if !manifest.environments.is_empty() {
-        let envs = manifest
-            .environments
-            .iter()
-            .cloned()
-            .map(Node::Scalar)
-            .collect();
-        top.push(("environments".into(), Node::Array(envs)));
+        out.key("environments")?;
+        out.open(b'[')?;
+        for env in &manifest.environments {
+            out.item()?;
+            out.value(env)?;
+        }
+        out.close(b']')?;
     }
-    if let Some(digests) = &manifest.digests {
-        let nodes = digests
-            .iter()
-            .map(|(k, v)| (k.clone(), Node::str(v)))
-            .collect();
-        top.push(("digests".into(), Node::Object(nodes)));
+    if let Some(digests) = digests {
+        out.key("digests")?;
+        out.open(b'{')?;
+        for (path, digest) in digests {
+            out.str_field(&path, &digest)?;
+        }
+        out.close(b'}')?;
     }
-    let mut out = String::new();
-    Node::Object(top).write(&mut out, 0);
-    out.push('\n');
-    out.into_bytes()
+    out.close(b'}')?;
+    out.w.write_all(b"\n")
+}
+
+/// The bytes of `manifest` (with its own `digests`) as pkg writes manifest.json.
+pub fn manifest_bytes(manifest: &Manifest) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    let mut digests = manifest
+        .digests
+        .iter()
+        .flatten()
+        .map(|(k, v)| (k.clone(), v.clone()));
+    let digests: Option<DigestIter<'_>> = match manifest.digests {
+        Some(_) => Some(&mut digests),
+        None => None,
+    };
+    // Writing to memory cannot fail.
+    let _ = write_manifest(&mut bytes, manifest, digests);
+    bytes
 }
 
 #[cfg(test)]

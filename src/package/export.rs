@@ -8,8 +8,11 @@
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 
+use std::io::Write;
+
 use rusqlite::Connection;
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 
 use super::error::PackageError;
 use crate::filter::WhereFilter;
@@ -17,10 +20,10 @@ use crate::hub::history::{self, NewEntry};
 use crate::hub::subject::{IdLookup, ResourceSubject};
 use crate::hub::{Hub, HubError, HubResource, store};
 use crate::manifest::types::FORMAT_VERSION;
-use crate::manifest::write::manifest_bytes;
+use crate::manifest::write::write_manifest;
 use crate::manifest::{Entry, MANIFEST_FILE, Manifest};
 use crate::model::details::{data_extension, str_field};
-use crate::model::fingerprint::sha256_digest;
+use crate::model::fingerprint::hex;
 use crate::model::{RefField, ResourceKey, ResourceKind};
 use crate::progress::Progress;
 
@@ -57,7 +60,7 @@ pub struct CreateOutcome {
 /// Writes files under a temporary root and records their digests.
 struct Writer {
     root: PathBuf,
-    digests: BTreeMap<String, String>,
+    digests: Vec<(String, [u8; 32])>,
     dirs: HashSet<PathBuf>,
 }
 
@@ -73,7 +76,8 @@ impl Writer {
             }
         }
         std::fs::write(&path, bytes).map_err(|e| PackageError::io("cannot write", &path, e))?;
-        self.digests.insert(loc.to_string(), sha256_digest(bytes));
+        self.digests
+            .push((loc.to_string(), Sha256::digest(bytes).into()));
         Ok(())
     }
 
@@ -95,6 +99,44 @@ impl Writer {
             refs: resource.refs.clone(),
         })
     }
+}
+
+/// A writer that hashes what passes through it.
+struct Hashing<W: Write> {
+    inner: W,
+    hasher: Sha256,
+}
+
+impl<W: Write> Write for Hashing<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Streams manifest.json to `path` (never the whole text in memory) and
+/// returns its digest.
+fn write_manifest_file(
+    path: &Path,
+    manifest: &Manifest,
+    digests: &[(String, [u8; 32])],
+) -> std::io::Result<String> {
+    let file = std::fs::File::create(path)?;
+    let mut out = Hashing {
+        inner: std::io::BufWriter::with_capacity(1 << 16, file),
+        hasher: Sha256::new(),
+    };
+    let mut iter = digests
+        .iter()
+        .map(|(loc, d)| (loc.clone(), format!("sha256:{}", hex(d))));
+    write_manifest(&mut out, manifest, Some(&mut iter))?;
+    out.flush()?;
+    Ok(format!("sha256:{}", hex(&out.hasher.finalize())))
 }
 
 /// Removes the temporary directory unless the package was moved into place.
@@ -245,7 +287,7 @@ pub fn create(
     };
     let mut writer = Writer {
         root: temp.path.clone(),
-        digests: BTreeMap::new(),
+        digests: Vec::new(),
         dirs: HashSet::new(),
     };
     progress.phase("writing units", store::count(&tx, ResourceKind::Unit)?);
@@ -325,16 +367,15 @@ pub fn create(
         version: options.version.clone(),
         description: options.description.clone(),
         created_at: Some(crate::time::source_date_rfc3339()),
-        digests: Some(std::mem::take(&mut writer.digests)),
         entries,
         ..Manifest::default()
     };
-    let bytes = manifest_bytes(&manifest);
-    let digest = sha256_digest(&bytes);
+    let mut digests = std::mem::take(&mut writer.digests);
+    digests.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     let manifest_path = temp.path.join(MANIFEST_FILE);
-    std::fs::write(&manifest_path, &bytes)
+    let digest = write_manifest_file(&manifest_path, &manifest, &digests)
         .map_err(|e| PackageError::io("cannot write", &manifest_path, e))?;
-    drop(manifest);
+    drop((manifest, digests));
 
     progress.phase("finishing", 0);
     move_into_place(&temp.path, dir)?;

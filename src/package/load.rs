@@ -4,11 +4,12 @@
 //! exactly as it was.
 
 use super::error::PackageError;
-use super::plan::{Action, OnConflict, Plan, plan};
+use super::plan::{Action, OnConflict, Plan, plan, source_fingerprint};
 use super::read::Package;
 use crate::hub::Hub;
 use crate::hub::history::{self, Counts, NewEntry};
 use crate::hub::store::{self, RowContent};
+use crate::model::fingerprint::content_fingerprint;
 use crate::progress::Progress;
 
 /// How to load.
@@ -76,23 +77,27 @@ pub fn load(
     progress.phase("writing", writes);
     for (seq, step) in (0_i64..).zip(plan.steps.iter().filter(|s| s.action.writes())) {
         let item = &package.items[step.item];
+        let details = package.read_details(item)?;
         let data = match &item.data_loc {
             Some(_) => Some(package.read_data(item)?),
             None => None,
         };
+        let fingerprint = content_fingerprint(&details, &step.refs, item.data_digest.as_deref());
+        let source = source_fingerprint(item, &step.refs);
         let content = RowContent {
             key: &step.key,
-            details_json: &item.details_json,
+            details_json: &details,
             refs: &step.refs,
             data: data.as_deref(),
             data_digest: item.data_digest.as_deref(),
-            fingerprint: &step.fingerprint,
+            fingerprint: &fingerprint,
+            source_fingerprint: Some(&source),
         };
         if step.action == Action::Create {
-            history::record_creation(&tx, entry_id, seq, &step.key, Some(&step.fingerprint))?;
+            history::record_creation(&tx, entry_id, seq, &step.key, Some(&fingerprint))?;
             store::insert(&tx, &content, &store::new_id(), &now)?;
         } else {
-            history::record_change(&tx, entry_id, seq, &step.key, Some(&step.fingerprint))?;
+            history::record_change(&tx, entry_id, seq, &step.key, Some(&fingerprint))?;
             store::update(&tx, &content, &now)?;
         }
         progress.advance(1);

@@ -6,7 +6,7 @@ use rusqlite::Connection;
 use serde::Serialize;
 
 use super::error::PackageError;
-use super::read::Package;
+use super::read::{Item, Package};
 use crate::hub::store;
 use crate::model::fingerprint::content_fingerprint;
 use crate::model::slug::prefixed_space;
@@ -79,8 +79,6 @@ pub struct Step {
     pub key: ResourceKey,
     /// Its references in the hub (prefix applied).
     pub refs: Vec<Reference>,
-    /// Fingerprint of the content the load writes.
-    pub fingerprint: String,
     /// What happens to it.
     pub action: Action,
 }
@@ -123,6 +121,12 @@ impl Plan {
             .map(|s| s.key.clone())
             .collect()
     }
+}
+
+/// The fingerprint of the package files behind `item` with references
+/// `refs`: equal fingerprints mean byte-identical details and data.
+pub fn source_fingerprint(item: &Item, refs: &[Reference]) -> String {
+    content_fingerprint(&item.details_digest, refs, item.data_digest.as_deref())
 }
 
 /// Checks a load prefix: it must be a slug, and `P-<space>` must stay one.
@@ -172,16 +176,24 @@ pub fn plan(
     for (index, item) in package.items.iter().enumerate() {
         let key = item.key.with_prefix(prefix);
         let refs: Vec<Reference> = item.refs.iter().map(|r| r.with_prefix(prefix)).collect();
-        let fingerprint =
-            content_fingerprint(&item.details_json, &refs, item.data_digest.as_deref());
-        let action = match store::fingerprint(conn, &key)? {
+        let action = match store::fingerprints(conn, &key)? {
             None => Action::Create,
-            Some(existing) if existing == fingerprint => Action::Unchanged,
-            Some(_) => match on_conflict {
-                OnConflict::Fail => Action::Conflict,
-                OnConflict::Skip => Action::Skip,
-                OnConflict::Update => Action::Update,
-            },
+            // The same package files as the last load wrote: no need to parse them.
+            Some((_, Some(source))) if source == source_fingerprint(item, &refs) => {
+                Action::Unchanged
+            }
+            Some((existing, _)) => {
+                let details = package.read_details(item)?;
+                if existing == content_fingerprint(&details, &refs, item.data_digest.as_deref()) {
+                    Action::Unchanged
+                } else {
+                    match on_conflict {
+                        OnConflict::Fail => Action::Conflict,
+                        OnConflict::Skip => Action::Skip,
+                        OnConflict::Update => Action::Update,
+                    }
+                }
+            }
         };
         let counter = match action {
             Action::Create => &mut plan.counts.create,
@@ -195,7 +207,6 @@ pub fn plan(
             item: index,
             key,
             refs,
-            fingerprint,
             action,
         });
     }

@@ -35,8 +35,8 @@ pub struct Item {
     pub details_loc: String,
     /// Package path of the data file (units).
     pub data_loc: Option<String>,
-    /// Canonical compact details JSON.
-    pub details_json: String,
+    /// `sha256:` digest of the details file's bytes.
+    pub details_digest: String,
     /// `sha256:` digest of the data (units).
     pub data_digest: Option<String>,
 }
@@ -64,6 +64,18 @@ impl Package {
         let mut path = self.root.clone();
         path.extend(loc.trim_start_matches('/').split('/'));
         path
+    }
+
+    /// Reads the details file of `item` again, checks it still has the digest
+    /// validation saw, and returns the canonical compact details JSON.
+    pub fn read_details(&self, item: &Item) -> Result<String, PackageError> {
+        let changed = || PackageError::ChangedDuringLoad(item.details_loc.clone());
+        let bytes =
+            read_capped(&self.path_of(&item.details_loc), MAX_FILE_BYTES).map_err(|_| changed())?;
+        if sha256_digest(&bytes) != item.details_digest {
+            return Err(changed());
+        }
+        canonical_details(&bytes, &item.key.slug).map_err(|_| changed())
     }
 
     /// Reads the data file of `item` again, checking it still has the digest
@@ -112,20 +124,22 @@ pub fn read_file_capped(file: std::fs::File, cap: u64) -> Result<Vec<u8>, String
 
 /// What checking one entry's files produced.
 struct Checked {
-    details_json: Option<String>,
+    details_digest: Option<String>,
     data_digest: Option<String>,
     problems: Vec<Problem>,
 }
 
+/// Opens, reads and (when the manifest has digests) verifies one file.
+/// Returns its bytes and their digest.
 fn check_file(
     root: &Resolver,
     manifest: &Manifest,
     loc: &str,
     problems: &mut Vec<Problem>,
-) -> Option<Vec<u8>> {
+) -> Option<(Vec<u8>, String)> {
     let bytes = match root
-        .resolve(loc)
-        .and_then(|p| read_capped(&p, MAX_FILE_BYTES))
+        .open(loc)
+        .and_then(|f| read_file_capped(f, MAX_FILE_BYTES))
     {
         Ok(bytes) => bytes,
         Err(e) => {
@@ -133,6 +147,7 @@ fn check_file(
             return None;
         }
     };
+    let actual = sha256_digest(&bytes);
     if let Some(digests) = &manifest.digests {
         match digests.get(loc) {
             None => problems.push(Problem::new(
@@ -140,54 +155,56 @@ fn check_file(
                 "",
                 "has no digest in manifest.json `digests`",
             )),
-            Some(expected) => {
-                let actual = sha256_digest(&bytes);
-                if &actual != expected {
-                    problems.push(Problem::new(
-                        loc,
-                        "",
-                        format!("digest mismatch: manifest says {expected}, file has {actual}"),
-                    ));
-                    return None;
-                }
+            Some(expected) if *expected != actual => {
+                problems.push(Problem::new(
+                    loc,
+                    "",
+                    format!("digest mismatch: manifest says {expected}, file has {actual}"),
+                ));
+                return None;
             }
+            Some(_) => {}
         }
     }
-    Some(bytes)
+    Some((bytes, actual))
+}
+
+/// Checks that `bytes` are a UTF-8 JSON object, without building it.
+fn check_details(bytes: &[u8]) -> Result<(), String> {
+    if let Err(e) = std::str::from_utf8(bytes) {
+        return Err(format!("is not valid UTF-8 (byte {})", e.valid_up_to()));
+    }
+    if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
+        return Err(format!("is not valid JSON: {e}"));
+    }
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err("must hold a JSON object".into());
+    }
+    Ok(())
+}
+
+/// Parses details file bytes into canonical compact JSON for `slug`.
+pub fn canonical_details(bytes: &[u8], slug: &str) -> Result<String, String> {
+    match serde_json::from_slice::<Value>(bytes) {
+        Ok(Value::Object(map)) => Ok(to_canonical_json(&canonicalize(map, slug))),
+        Ok(_) => Err("must hold a JSON object".into()),
+        Err(e) => Err(format!("is not valid JSON: {e}")),
+    }
 }
 
 fn check_entry(root: &Resolver, manifest: &Manifest, entry: &Entry) -> Checked {
     let mut problems = Vec::new();
-    let details_json =
-        check_file(root, manifest, &entry.details_loc, &mut problems).and_then(|bytes| {
-            let loc = entry.details_loc.as_str();
-            let text = match String::from_utf8(bytes) {
-                Ok(t) => t,
-                Err(e) => {
-                    problems.push(Problem::new(
-                        loc,
-                        "",
-                        format!("is not valid UTF-8 (byte {})", e.utf8_error().valid_up_to()),
-                    ));
-                    return None;
-                }
-            };
-            match serde_json::from_str::<Value>(&text) {
-                Ok(Value::Object(map)) => {
-                    Some(to_canonical_json(&canonicalize(map, &entry.key.slug)))
-                }
-                Ok(_) => {
-                    problems.push(Problem::new(loc, "", "must hold a JSON object"));
-                    None
-                }
-                Err(e) => {
-                    problems.push(Problem::new(loc, "", format!("is not valid JSON: {e}")));
-                    None
-                }
+    let details_digest = check_file(root, manifest, &entry.details_loc, &mut problems).and_then(
+        |(bytes, digest)| match check_details(&bytes) {
+            Ok(()) => Some(digest),
+            Err(e) => {
+                problems.push(Problem::new(&entry.details_loc, "", e));
+                None
             }
-        });
+        },
+    );
     let data_digest = entry.unit_data_loc.as_deref().and_then(|loc| {
-        let bytes = check_file(root, manifest, loc, &mut problems)?;
+        let (bytes, digest) = check_file(root, manifest, loc, &mut problems)?;
         if let Err(e) = std::str::from_utf8(&bytes) {
             problems.push(Problem::new(
                 loc,
@@ -196,10 +213,10 @@ fn check_entry(root: &Resolver, manifest: &Manifest, entry: &Entry) -> Checked {
             ));
             return None;
         }
-        Some(sha256_digest(&bytes))
+        Some(digest)
     });
     Checked {
-        details_json,
+        details_digest,
         data_digest,
         problems,
     }
@@ -287,13 +304,13 @@ pub fn read_package(dir: &Path, progress: &dyn Progress) -> Result<Package, Pack
                 external.insert((entry.key.clone(), reference.to.clone()));
             }
         }
-        if let Some(details_json) = check.details_json {
+        if let Some(details_digest) = check.details_digest {
             items.push(Item {
                 key: entry.key,
                 refs: entry.refs,
                 details_loc: entry.details_loc,
                 data_loc: entry.unit_data_loc,
-                details_json,
+                details_digest,
                 data_digest: check.data_digest,
             });
         }
