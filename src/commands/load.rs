@@ -85,16 +85,17 @@ fn view(
                 step.action,
                 Action::Update | Action::Conflict | Action::Skip
             ) {
-            let diff = diff_step(&tx, package, step)?;
+            let diff = diff_step(&tx, package, plan, step)?;
             (diff.details, diff.data)
         } else {
             (None, None)
         };
+        let key = plan.key(package, step);
         changes.push(ChangeView {
             action: step.action,
-            kind: step.key.kind.name().to_string(),
-            space: step.key.space.clone(),
-            slug: step.key.slug.clone(),
+            kind: key.kind.name().to_string(),
+            space: key.space,
+            slug: key.slug,
             details_diff,
             data_diff,
         });
@@ -227,7 +228,7 @@ pub fn load(ctx: &Context, args: &LoadArgs) -> Result<ExitCode> {
         let plan = dry_run(&mut hub, &package, &options)?;
         let view = view(&mut hub, &package, &options, &plan, true, true)?;
         ctx.printer.result(&view, || render_plan(ctx, &view))?;
-        let conflicts = plan.conflicts();
+        let conflicts = plan.conflicts(&package);
         if !conflicts.is_empty() {
             return Err(crate::package::PackageError::Conflicts(conflicts))
                 .context("the load would fail (dry run; nothing was written)");

@@ -10,6 +10,19 @@ pub fn sha256_digest(bytes: &[u8]) -> String {
     format!("sha256:{}", hex(&Sha256::digest(bytes)))
 }
 
+/// A raw sha256 digest.
+pub type RawDigest = [u8; 32];
+
+/// The sha256 of `bytes`, raw.
+pub fn sha256(bytes: &[u8]) -> RawDigest {
+    Sha256::digest(bytes).into()
+}
+
+/// `sha256:<hex>` of a raw digest.
+pub fn digest_text(digest: &RawDigest) -> String {
+    format!("sha256:{}", hex(digest))
+}
+
 /// Lower-case hex of `bytes`.
 pub fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";

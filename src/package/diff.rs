@@ -6,7 +6,7 @@ use serde_json::Value;
 use similar::TextDiff;
 
 use super::error::PackageError;
-use super::plan::Step;
+use super::plan::{Plan, Step};
 use super::read::Package;
 use crate::hub::store;
 use crate::model::{Details, Reference};
@@ -52,9 +52,11 @@ fn unified(old: &str, new: &str, old_name: &str, new_name: &str) -> Option<Strin
 pub fn diff_step(
     conn: &Connection,
     package: &Package,
+    plan: &Plan,
     step: &Step,
 ) -> Result<ResourceDiff, PackageError> {
-    let Some(current) = store::get(conn, &step.key)? else {
+    let key = plan.key(package, step);
+    let Some(current) = store::get(conn, &key)? else {
         return Ok(ResourceDiff::default());
     };
     let item = &package.items[step.item];
@@ -62,17 +64,17 @@ pub fn diff_step(
         Ok(Value::Object(map)) => map,
         _ => Details::new(),
     };
-    let old_name = format!("hub: {}", step.key);
+    let old_name = format!("hub: {key}");
     let details = unified(
         &details_text(&current.details, &current.refs),
-        &details_text(&new_details, &step.refs),
+        &details_text(&new_details, &plan.refs(package, step)),
         &old_name,
         &format!("package: {}", item.details_loc),
     );
     let mut data = None;
     if let Some(loc) = &item.data_loc {
-        if current.data_digest != item.data_digest {
-            let old = store::data(conn, &step.key)?.unwrap_or_default();
+        if current.data_digest != item.data_digest_text() {
+            let old = store::data(conn, &key)?.unwrap_or_default();
             let new = package.read_data(item)?;
             data = unified(
                 &String::from_utf8_lossy(&old),

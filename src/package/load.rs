@@ -54,7 +54,7 @@ pub fn load(
     progress.phase("planning", package.items.len() as u64);
     let tx = hub.write()?;
     let plan = plan(&tx, package, options.prefix.as_deref(), options.on_conflict)?;
-    let conflicts = plan.conflicts();
+    let conflicts = plan.conflicts(package);
     if !conflicts.is_empty() {
         return Err(PackageError::Conflicts(conflicts));
     }
@@ -77,27 +77,30 @@ pub fn load(
     progress.phase("writing", writes);
     for (seq, step) in (0_i64..).zip(plan.steps.iter().filter(|s| s.action.writes())) {
         let item = &package.items[step.item];
+        let key = plan.key(package, step);
+        let refs = plan.refs(package, step);
+        let data_digest = item.data_digest_text();
         let details = package.read_details(item)?;
         let data = match &item.data_loc {
             Some(_) => Some(package.read_data(item)?),
             None => None,
         };
-        let fingerprint = content_fingerprint(&details, &step.refs, item.data_digest.as_deref());
-        let source = source_fingerprint(item, &step.refs);
+        let fingerprint = content_fingerprint(&details, &refs, data_digest.as_deref());
+        let source = source_fingerprint(item, &refs);
         let content = RowContent {
-            key: &step.key,
+            key: &key,
             details_json: &details,
-            refs: &step.refs,
+            refs: &refs,
             data: data.as_deref(),
-            data_digest: item.data_digest.as_deref(),
+            data_digest: data_digest.as_deref(),
             fingerprint: &fingerprint,
             source_fingerprint: Some(&source),
         };
         if step.action == Action::Create {
-            history::record_creation(&tx, entry_id, seq, &step.key, Some(&fingerprint))?;
+            history::record_creation(&tx, entry_id, seq, &key, Some(&fingerprint))?;
             store::insert(&tx, &content, &store::new_id(), &now)?;
         } else {
-            history::record_change(&tx, entry_id, seq, &step.key, Some(&fingerprint))?;
+            history::record_change(&tx, entry_id, seq, &key, Some(&fingerprint))?;
             store::update(&tx, &content, &now)?;
         }
         progress.advance(1);

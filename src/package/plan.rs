@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::error::PackageError;
 use super::read::{Item, Package};
 use crate::hub::store;
-use crate::model::fingerprint::content_fingerprint;
+use crate::model::fingerprint::{content_fingerprint, digest_text};
 use crate::model::slug::prefixed_space;
 use crate::model::{Reference, ResourceKey, validate_slug};
 
@@ -70,15 +70,12 @@ impl Action {
     }
 }
 
-/// The plan for one resource.
-#[derive(Debug, Clone)]
+/// The plan for one resource. Kept small (a load may plan 100,000): the
+/// key and references in the hub are derived on demand, see [`Plan::key`].
+#[derive(Debug, Clone, Copy)]
 pub struct Step {
     /// Index into [`Package::items`].
     pub item: usize,
-    /// The resource's key in the hub (prefix applied).
-    pub key: ResourceKey,
-    /// Its references in the hub (prefix applied).
-    pub refs: Vec<Reference>,
     /// What happens to it.
     pub action: Action,
 }
@@ -101,6 +98,8 @@ pub struct PlanCounts {
 /// A whole load plan, in load order.
 #[derive(Debug, Clone, Default)]
 pub struct Plan {
+    /// The prefix applied to space slugs.
+    pub prefix: Option<String>,
     /// One step per package resource.
     pub steps: Vec<Step>,
     /// Totals per action.
@@ -108,17 +107,33 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// The key `step`'s resource has in the hub (prefix applied).
+    pub fn key(&self, package: &Package, step: &Step) -> ResourceKey {
+        package.items[step.item]
+            .key
+            .with_prefix(self.prefix.as_deref())
+    }
+
+    /// The references `step`'s resource has in the hub (prefix applied).
+    pub fn refs(&self, package: &Package, step: &Step) -> Vec<Reference> {
+        package.items[step.item]
+            .refs
+            .iter()
+            .map(|r| r.with_prefix(self.prefix.as_deref()))
+            .collect()
+    }
+
     /// Whether the load would change nothing.
     pub fn is_noop(&self) -> bool {
         self.counts.create == 0 && self.counts.update == 0
     }
 
     /// The keys of conflicting resources.
-    pub fn conflicts(&self) -> Vec<ResourceKey> {
+    pub fn conflicts(&self, package: &Package) -> Vec<ResourceKey> {
         self.steps
             .iter()
             .filter(|s| s.action == Action::Conflict)
-            .map(|s| s.key.clone())
+            .map(|s| self.key(package, s))
             .collect()
     }
 }
@@ -126,7 +141,11 @@ impl Plan {
 /// The fingerprint of the package files behind `item` with references
 /// `refs`: equal fingerprints mean byte-identical details and data.
 pub fn source_fingerprint(item: &Item, refs: &[Reference]) -> String {
-    content_fingerprint(&item.details_digest, refs, item.data_digest.as_deref())
+    content_fingerprint(
+        &digest_text(&item.details_digest),
+        refs,
+        item.data_digest_text().as_deref(),
+    )
 }
 
 /// Checks a load prefix: it must be a slug, and `P-<space>` must stay one.
@@ -172,7 +191,10 @@ pub fn plan(
         return Err(PackageError::Unresolved(problems));
     }
 
-    let mut plan = Plan::default();
+    let mut plan = Plan {
+        prefix: prefix.map(str::to_string),
+        ..Plan::default()
+    };
     for (index, item) in package.items.iter().enumerate() {
         let key = item.key.with_prefix(prefix);
         let refs: Vec<Reference> = item.refs.iter().map(|r| r.with_prefix(prefix)).collect();
@@ -184,7 +206,9 @@ pub fn plan(
             }
             Some((existing, _)) => {
                 let details = package.read_details(item)?;
-                if existing == content_fingerprint(&details, &refs, item.data_digest.as_deref()) {
+                if existing
+                    == content_fingerprint(&details, &refs, item.data_digest_text().as_deref())
+                {
                     Action::Unchanged
                 } else {
                     match on_conflict {
@@ -205,8 +229,6 @@ pub fn plan(
         *counter += 1;
         plan.steps.push(Step {
             item: index,
-            key,
-            refs,
             action,
         });
     }

@@ -15,7 +15,7 @@ use super::parallel::parallel_map;
 use crate::manifest::paths::Resolver;
 use crate::manifest::{Entry, MANIFEST_FILE, Manifest, Problem, parse_manifest};
 use crate::model::details::{canonicalize, to_canonical_json};
-use crate::model::fingerprint::sha256_digest;
+use crate::model::fingerprint::{RawDigest, digest_text, sha256, sha256_digest};
 use crate::model::{Reference, ResourceKey};
 use crate::progress::Progress;
 
@@ -35,10 +35,17 @@ pub struct Item {
     pub details_loc: String,
     /// Package path of the data file (units).
     pub data_loc: Option<String>,
-    /// `sha256:` digest of the details file's bytes.
-    pub details_digest: String,
-    /// `sha256:` digest of the data (units).
-    pub data_digest: Option<String>,
+    /// sha256 of the details file's bytes.
+    pub details_digest: RawDigest,
+    /// sha256 of the data (units).
+    pub data_digest: Option<RawDigest>,
+}
+
+impl Item {
+    /// `sha256:` text of the data digest (units).
+    pub fn data_digest_text(&self) -> Option<String> {
+        self.data_digest.as_ref().map(digest_text)
+    }
 }
 
 /// A package that passed every check that does not need a hub.
@@ -72,7 +79,7 @@ impl Package {
         let changed = || PackageError::ChangedDuringLoad(item.details_loc.clone());
         let bytes =
             read_capped(&self.path_of(&item.details_loc), MAX_FILE_BYTES).map_err(|_| changed())?;
-        if sha256_digest(&bytes) != item.details_digest {
+        if sha256(&bytes) != item.details_digest {
             return Err(changed());
         }
         canonical_details(&bytes, &item.key.slug).map_err(|_| changed())
@@ -88,7 +95,7 @@ impl Package {
         // have the digest validation saw, so a swapped file is caught below.
         let bytes = read_capped(&self.path_of(loc), MAX_FILE_BYTES)
             .map_err(|_| PackageError::ChangedDuringLoad(loc.clone()))?;
-        if item.data_digest.as_deref() != Some(sha256_digest(&bytes).as_str()) {
+        if item.data_digest != Some(sha256(&bytes)) {
             return Err(PackageError::ChangedDuringLoad(loc.clone()));
         }
         Ok(bytes)
@@ -124,8 +131,8 @@ pub fn read_file_capped(file: std::fs::File, cap: u64) -> Result<Vec<u8>, String
 
 /// What checking one entry's files produced.
 struct Checked {
-    details_digest: Option<String>,
-    data_digest: Option<String>,
+    details_digest: Option<RawDigest>,
+    data_digest: Option<RawDigest>,
     problems: Vec<Problem>,
 }
 
@@ -136,7 +143,7 @@ fn check_file(
     manifest: &Manifest,
     loc: &str,
     problems: &mut Vec<Problem>,
-) -> Option<(Vec<u8>, String)> {
+) -> Option<(Vec<u8>, RawDigest)> {
     let bytes = match root
         .open(loc)
         .and_then(|f| read_file_capped(f, MAX_FILE_BYTES))
@@ -147,8 +154,9 @@ fn check_file(
             return None;
         }
     };
-    let actual = sha256_digest(&bytes);
+    let raw = sha256(&bytes);
     if let Some(digests) = &manifest.digests {
+        let actual = digest_text(&raw);
         match digests.get(loc) {
             None => problems.push(Problem::new(
                 loc,
@@ -166,7 +174,7 @@ fn check_file(
             Some(_) => {}
         }
     }
-    Some((bytes, actual))
+    Some((bytes, raw))
 }
 
 /// Checks that `bytes` are a UTF-8 JSON object, without building it.
