@@ -134,17 +134,24 @@ impl Raw {
 /// Parses manifest bytes. Returns the manifest (when its shape allowed one to
 /// be built) and every problem found.
 pub fn parse_manifest(bytes: &[u8]) -> (Option<Manifest>, Vec<Problem>) {
+    parse_manifest_owned(bytes.to_vec())
+}
+
+/// [`parse_manifest`], freeing the bytes as soon as they are parsed (a large
+/// manifest's text and its entries need not be in memory together).
+pub fn parse_manifest_owned(bytes: Vec<u8>) -> (Option<Manifest>, Vec<Problem>) {
     let mut v = Validator {
         problems: Vec::new(),
         named: Vec::new(),
     };
-    let raw = match serde_json::from_slice::<Raw>(bytes) {
+    let raw = match serde_json::from_slice::<Raw>(&bytes) {
         Ok(raw) if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') => raw,
-        _ => match slow_path(bytes, &mut v.problems) {
+        _ => match slow_path(&bytes, &mut v.problems) {
             Some(raw) => raw,
             None => return (None, v.problems),
         },
     };
+    drop(bytes);
     let mut manifest = v.manifest(raw);
     let accepted: HashSet<&str> = manifest.named_paths().collect();
     let rejected: Vec<String> = v

@@ -12,8 +12,9 @@ use serde_json::Value;
 
 use super::error::{PackageError, Report};
 use super::parallel::parallel_map;
+use crate::manifest::parse::parse_manifest_owned;
 use crate::manifest::paths::Resolver;
-use crate::manifest::{Entry, MANIFEST_FILE, Manifest, Problem, parse_manifest};
+use crate::manifest::{Entry, MANIFEST_FILE, Manifest, Problem};
 use crate::model::details::{canonicalize, to_canonical_json};
 use crate::model::fingerprint::{RawDigest, digest_text, sha256, sha256_digest};
 use crate::model::{Reference, ResourceKey};
@@ -275,8 +276,7 @@ pub fn read_package(dir: &Path, progress: &dyn Progress) -> Result<Package, Pack
             .map_err(|e| invalid(&root, vec![Problem::new(MANIFEST_FILE, "", e)]))?,
     };
     let digest = sha256_digest(&manifest_bytes);
-    let (manifest, mut problems) = parse_manifest(&manifest_bytes);
-    drop(manifest_bytes);
+    let (manifest, mut problems) = parse_manifest_owned(manifest_bytes);
     let Some(mut manifest) = manifest else {
         return Err(invalid(&root, problems));
     };
