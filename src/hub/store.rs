@@ -420,3 +420,82 @@ pub fn count(conn: &Connection, kind: ResourceKind) -> Result<u64, HubError> {
         .query_row([kind.name()], |r| r.get(0))?;
     Ok(u64::try_from(n).unwrap_or(0))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hub::Hub;
+    use serde_json::json;
+
+    fn details(v: Value) -> Details {
+        match v {
+            Value::Object(map) => map,
+            _ => Details::new(),
+        }
+    }
+
+    #[test]
+    fn reference_columns_round_trip() {
+        let refs = vec![
+            Reference::new(RefField::FromUnit, "a", "u"),
+            Reference::new(RefField::ToUnit, "b", "v"),
+        ];
+        let (r1, r2) = ref_columns(ResourceKind::Link, &refs);
+        assert_eq!(r1.as_deref(), Some("unit:a/u"));
+        assert_eq!(r2.as_deref(), Some("unit:b/v"));
+        assert_eq!(decode_refs(ResourceKind::Link, r1, r2).unwrap(), refs);
+        let space_ref = vec![Reference::new(RefField::FromSpace, "", "s")];
+        let (r1, r2) = ref_columns(ResourceKind::Filter, &space_ref);
+        assert_eq!(
+            decode_refs(ResourceKind::Filter, r1, r2).unwrap(),
+            space_ref
+        );
+        assert!(decode_refs(ResourceKind::Unit, Some("garbage".into()), None).is_err());
+    }
+
+    #[test]
+    fn insert_update_delete_and_users() {
+        let dir = tempfile::tempdir().unwrap();
+        let hub = Hub::open(&dir.path().join("hub.db")).unwrap();
+        let conn = hub.conn();
+        let now = "2026-01-01T00:00:00Z";
+        let space = NewResource {
+            key: ResourceKey::space("s"),
+            details: details(json!({"Slug": "s"})),
+            refs: vec![],
+            data: None,
+        };
+        space
+            .with_content(|c| insert(conn, c, "id-1", now))
+            .unwrap();
+        assert!(matches!(
+            space.with_content(|c| insert(conn, c, "id-2", now)),
+            Err(HubError::AlreadyExists(_))
+        ));
+        let unit = NewResource {
+            key: ResourceKey::new(ResourceKind::Unit, "s", "u"),
+            details: details(json!({"Slug": "u", "ToolchainType": "Kubernetes/YAML"})),
+            refs: vec![],
+            data: Some(b"a: 1\n".to_vec()),
+        };
+        check_references(conn, &unit.key, &unit.refs).unwrap();
+        unit.with_content(|c| insert(conn, c, "id-3", now)).unwrap();
+        assert_eq!(data(conn, &unit.key).unwrap().unwrap(), b"a: 1\n");
+        assert_eq!(users_of(conn, &space.key).unwrap(), vec![unit.key.clone()]);
+        let stored = require(conn, &unit.key).unwrap();
+        assert_eq!(stored.version, 1);
+        let mut changed = unit.clone();
+        changed.data = Some(b"a: 2\n".to_vec());
+        changed.with_content(|c| update(conn, c, now)).unwrap();
+        let after = require(conn, &unit.key).unwrap();
+        assert_eq!(after.version, 2);
+        assert_eq!(after.id, "id-3");
+        assert_ne!(after.fingerprint, stored.fingerprint);
+        delete(conn, &unit.key).unwrap();
+        assert!(matches!(
+            delete(conn, &unit.key),
+            Err(HubError::NotFound(_))
+        ));
+        assert!(users_of(conn, &space.key).unwrap().is_empty());
+    }
+}
