@@ -43,6 +43,8 @@ from dataclasses import dataclass, field
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
+sys.dont_write_bytecode = True  # no scripts/__pycache__ from importing the sibling
+
 
 import gen_package  # noqa: E402  (a sibling script)
 
@@ -537,7 +539,7 @@ def write_doc(res: Results) -> None:
     add("```")
     add("")
     add("Options: `--units N`, `--spaces N`, `--runs K`, `--work DIR` (default: a fresh directory under /tmp, "
-        "removed at the end unless `--keep`), `--pkg PATH`, `--seed S`. Python 3.11 standard library only; "
+        "removed at the end unless `--keep`), `--pkg PATH` (with `--pkg-commit TEXT` to say which commit it was built from), `--seed S`, `--note TEXT` (added to the Machine section). Python 3.11 standard library only; "
         "the synthetic package comes from `scripts/gen_package.py`, which can also be run on its own.")
     add("")
     add("## Goals")
@@ -610,7 +612,7 @@ def write_doc(res: Results) -> None:
         "not land in a later measurement. Neither side's own dirty data is flushed inside its timing; pkg's "
         "SQLite commit may fsync, which `tar` and `cp` never do.")
     add("* **Time and memory.** Wall-clock time (monotonic clock) around the whole command. Each command runs "
-        + ("under `/usr/bin/time -f %M`, which adds about a millisecond" if GNU_TIME else
+        + ("under `/usr/bin/time -f '%M %U %S'` (peak RSS, user and sys CPU), which adds about a millisecond" if GNU_TIME else
            "under a small Python helper (no GNU time on this machine), which adds its start-up time, "
            "about 20-30 ms")
         + "; the peak RSS is that command's own `ru_maxrss`, not the running maximum over every child that "
