@@ -35,7 +35,7 @@ pub fn run(ctx: &Context, args: &SourceArgs) -> Result<ExitCode> {
             resources: package.items.len(),
             report: Report {
                 problems: Vec::new(),
-                unlisted: package.unlisted.clone(),
+                unlisted: package.unlisted_files(),
                 external: external_lines(&package.external.iter().cloned().collect()),
             },
         },

@@ -23,6 +23,8 @@ CREATE TABLE resources (
     data        BLOB,
     UNIQUE (kind, space, slug)
 );
+-- Covers the per-resource lookups of planning a load (a row also holds unit data).
+CREATE INDEX resources_state ON resources (kind, space, slug, fingerprint, source_fingerprint);
 CREATE INDEX resources_ref1 ON resources (ref1) WHERE ref1 IS NOT NULL;
 CREATE INDEX resources_ref2 ON resources (ref2) WHERE ref2 IS NOT NULL;
 

@@ -204,9 +204,12 @@ pub fn fingerprints(
 ) -> Result<Option<(String, Option<String>)>, HubError> {
     Ok(conn
         .prepare_cached(
-            "SELECT fingerprint, source_fingerprint FROM resources WHERE kind = ?1 AND space = ?2 AND slug = ?3",
+            "SELECT fingerprint, source_fingerprint FROM resources INDEXED BY resources_state
+             WHERE kind = ?1 AND space = ?2 AND slug = ?3",
         )?
-        .query_row(params![key.kind.name(), key.space, key.slug], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_row(params![key.kind.name(), key.space, key.slug], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
         .optional()?)
 }
 

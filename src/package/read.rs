@@ -60,13 +60,21 @@ pub struct Package {
     pub digest: String,
     /// Every resource, in load order (kind, then space and slug).
     pub items: Vec<Item>,
-    /// Files no entry names.
-    pub unlisted: Vec<String>,
     /// References (and spaces) that the package does not hold.
     pub external: Vec<(ResourceKey, ResourceKey)>,
 }
 
 impl Package {
+    /// Files in the package directory that no entry names (never read by a
+    /// load; `pkg validate` lists them). Walks the whole tree.
+    pub fn unlisted_files(&self) -> Vec<String> {
+        let named = self
+            .items
+            .iter()
+            .flat_map(|i| std::iter::once(i.details_loc.as_str()).chain(i.data_loc.as_deref()));
+        unlisted_files(&self.root, &self.manifest, named)
+    }
+
     /// The absolute path of package path `loc`.
     pub fn path_of(&self, loc: &str) -> PathBuf {
         let mut path = self.root.clone();
@@ -297,8 +305,8 @@ pub fn read_package(dir: &Path, progress: &dyn Progress) -> Result<Package, Pack
         }
     }
 
-    let unlisted = unlisted_files(&root, &manifest);
     let entries = std::mem::take(&mut manifest.entries);
+    let mut failed_locs: Vec<String> = Vec::new();
     let keys: HashSet<ResourceKey> = entries.iter().map(|e| e.key.clone()).collect();
     let mut items = Vec::with_capacity(entries.len());
     let mut external = BTreeSet::new();
@@ -312,6 +320,10 @@ pub fn read_package(dir: &Path, progress: &dyn Progress) -> Result<Package, Pack
                 external.insert((entry.key.clone(), reference.to.clone()));
             }
         }
+        if check.details_digest.is_none() {
+            failed_locs.extend(std::iter::once(entry.details_loc).chain(entry.unit_data_loc));
+            continue;
+        }
         if let Some(details_digest) = check.details_digest {
             items.push(Item {
                 key: entry.key,
@@ -324,6 +336,11 @@ pub fn read_package(dir: &Path, progress: &dyn Progress) -> Result<Package, Pack
         }
     }
     if !problems.is_empty() {
+        let named = items
+            .iter()
+            .flat_map(|i| std::iter::once(i.details_loc.as_str()).chain(i.data_loc.as_deref()))
+            .chain(failed_locs.iter().map(String::as_str));
+        let unlisted = unlisted_files(&root, &manifest, named);
         return Err(PackageError::Invalid {
             root,
             report: Report {
@@ -339,7 +356,6 @@ pub fn read_package(dir: &Path, progress: &dyn Progress) -> Result<Package, Pack
         manifest,
         digest,
         items,
-        unlisted,
         external: external.into_iter().collect(),
     })
 }
@@ -352,14 +368,20 @@ pub fn external_lines(external: &BTreeSet<(ResourceKey, ResourceKey)>) -> Vec<St
         .collect()
 }
 
-fn unlisted_files(root: &Path, manifest: &Manifest) -> Vec<String> {
-    let mut named: HashSet<String> = HashSet::new();
+/// Files under `root` that neither `named` nor the manifest's digests name,
+/// sorted (the package's extras: README, LICENSE, leftovers).
+fn unlisted_files<'a>(
+    root: &Path,
+    manifest: &'a Manifest,
+    named: impl Iterator<Item = &'a str>,
+) -> Vec<String> {
+    let mut named: HashSet<&str> = named.collect();
     if let Some(digests) = &manifest.digests {
-        named.extend(digests.keys().cloned());
+        named.extend(digests.keys().map(String::as_str));
     }
-    named.insert(format!("/{MANIFEST_FILE}"));
-    named.extend(manifest.rejected_locs.iter().cloned());
-    named.extend(manifest.named_paths().map(str::to_string));
+    let manifest_loc = format!("/{MANIFEST_FILE}");
+    named.insert(&manifest_loc);
+    named.extend(manifest.rejected_locs.iter().map(String::as_str));
     let mut out = Vec::new();
     for entry in walkdir::WalkDir::new(root)
         .follow_links(false)
@@ -378,7 +400,7 @@ fn unlisted_files(root: &Path, manifest: &Manifest) -> Vec<String> {
             rel.to_string_lossy()
                 .replace(std::path::MAIN_SEPARATOR, "/")
         );
-        if !named.contains(&loc) {
+        if !named.contains(loc.as_str()) {
             out.push(loc);
         }
     }
