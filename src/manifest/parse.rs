@@ -13,7 +13,8 @@ use serde_json::{Map, Value};
 
 use super::paths::check_syntax;
 use super::problem::Problem;
-use super::types::{Entry, FORMAT_VERSION, MANIFEST_FILE, Manifest};
+use super::types::{Digests, Entry, FORMAT_VERSION, MANIFEST_FILE, Manifest, parse_digest};
+use crate::model::fingerprint::RawDigest;
 use crate::model::slug::split_reference;
 use crate::model::{RefField, Reference, ResourceKey, ResourceKind, validate_slug};
 
@@ -88,6 +89,35 @@ impl RawEntry {
     }
 }
 
+/// The `digests` object as read: each path with its digest, or `None` when
+/// the value is not a well-formed sha256 digest.
+#[derive(Debug, Default)]
+struct RawDigests(Vec<(String, Option<RawDigest>)>);
+
+impl<'de> Deserialize<'de> for RawDigests {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = RawDigests;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an object of package path to digest")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RawDigests, A::Error> {
+                let mut out = Vec::with_capacity(map.size_hint().unwrap_or(0));
+                while let Some(path) = map.next_key::<String>()? {
+                    let text: String = map.next_value()?;
+                    out.push((path, parse_digest(&text)));
+                }
+                Ok(RawDigests(out))
+            }
+        }
+        deserializer.deserialize_map(Visitor)
+    }
+}
+
 /// The manifest as JSON types allow it.
 #[derive(Debug, Default, Deserialize)]
 struct Raw {
@@ -99,7 +129,7 @@ struct Raw {
     dependencies: Option<BTreeMap<String, String>>,
     environments: Option<Vec<Value>>,
     min_level: Option<u64>,
-    digests: Option<BTreeMap<String, String>>,
+    digests: Option<RawDigests>,
     spaces: Option<Vec<RawEntry>>,
     workers: Option<Vec<RawEntry>>,
     targets: Option<Vec<RawEntry>>,
@@ -233,7 +263,14 @@ fn slow_path(bytes: &[u8], problems: &mut Vec<Problem>) -> Option<Raw> {
                     }
                 }
                 if key == "digests" {
-                    raw.digests = Some(out);
+                    raw.digests = Some(RawDigests(
+                        out.into_iter()
+                            .map(|(path, text)| {
+                                let d = parse_digest(&text);
+                                (path, d)
+                            })
+                            .collect(),
+                    ));
                 } else {
                     raw.dependencies = Some(out);
                 }
@@ -328,24 +365,26 @@ impl Validator {
             Some(n @ 1..=6) => m.min_level = u8::try_from(n).ok(),
             Some(_) => self.problem("min_level", "must be an integer from 1 to 6"),
         }
-        if let Some(digests) = raw.digests.take() {
-            let mut out = BTreeMap::new();
+        if let Some(RawDigests(digests)) = raw.digests.take() {
+            let mut out = Vec::with_capacity(digests.len());
             for (path, digest) in digests {
-                let field = format!("digests.{path}");
                 if path == "/manifest.json" {
-                    self.problem(field, "manifest.json cannot carry its own digest");
-                } else if let Err(e) = check_syntax(&path) {
-                    self.problem(field, e);
-                } else if !is_sha256(&digest) {
                     self.problem(
-                        field,
+                        format!("digests.{path}"),
+                        "manifest.json cannot carry its own digest",
+                    );
+                } else if let Err(e) = check_syntax(&path) {
+                    self.problem(format!("digests.{path}"), e);
+                } else if let Some(digest) = digest {
+                    out.push((path.into_boxed_str(), digest));
+                } else {
+                    self.problem(
+                        format!("digests.{path}"),
                         "must be `sha256:` followed by 64 lower-case hex digits",
                     );
-                } else {
-                    out.insert(path, digest);
                 }
             }
-            m.digests = Some(out);
+            m.digests = Some(Digests::new(out));
         }
         let mut seen: HashSet<ResourceKey> = HashSet::new();
         for kind in ResourceKind::ALL {
@@ -511,15 +550,6 @@ impl Validator {
             refs,
         })
     }
-}
-
-fn is_sha256(d: &str) -> bool {
-    d.strip_prefix("sha256:").is_some_and(|hex| {
-        hex.len() == 64
-            && hex
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    })
 }
 
 fn esc(s: &str) -> String {

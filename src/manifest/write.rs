@@ -6,8 +6,9 @@ use std::io::{self, Write};
 
 use serde_json::Value;
 
-use super::types::{Entry, Manifest, ref_key};
+use super::types::{Digests, Entry, Manifest, ref_key};
 use crate::model::ResourceKind;
+use crate::model::fingerprint::digest_text;
 
 /// Streams pretty JSON in pkg's layout: two-space indentation, `[]` and `{}`
 /// for empty containers.
@@ -214,8 +215,8 @@ pub fn manifest_bytes(manifest: &Manifest) -> Vec<u8> {
     let mut digests = manifest
         .digests
         .iter()
-        .flatten()
-        .map(|(k, v)| (k.clone(), v.clone()));
+        .flat_map(Digests::iter)
+        .map(|(path, digest)| (path.to_string(), digest_text(digest)));
     let digests: Option<DigestIter<'_>> = match manifest.digests {
         Some(_) => Some(&mut digests),
         None => None,
@@ -237,13 +238,7 @@ mod tests {
             format: Some(1),
             name: Some("demo".into()),
             version: Some("1.0.0".into()),
-            digests: Some(
-                [(
-                    "/spaces/a.json".to_string(),
-                    format!("sha256:{}", "0".repeat(64)),
-                )]
-                .into(),
-            ),
+            digests: Some(Digests::new(vec![("/spaces/a.json".into(), [0; 32])])),
             entries: vec![
                 Entry {
                     key: ResourceKey::space("a"),

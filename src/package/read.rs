@@ -165,18 +165,21 @@ fn check_file(
     };
     let raw = sha256(&bytes);
     if let Some(digests) = &manifest.digests {
-        let actual = digest_text(&raw);
         match digests.get(loc) {
             None => problems.push(Problem::new(
                 loc,
                 "",
                 "has no digest in manifest.json `digests`",
             )),
-            Some(expected) if *expected != actual => {
+            Some(expected) if *expected != raw => {
                 problems.push(Problem::new(
                     loc,
                     "",
-                    format!("digest mismatch: manifest says {expected}, file has {actual}"),
+                    format!(
+                        "digest mismatch: manifest says {}, file has {}",
+                        digest_text(expected),
+                        digest_text(&raw)
+                    ),
                 ));
                 return None;
             }
@@ -300,7 +303,7 @@ pub fn read_package(dir: &Path, progress: &dyn Progress) -> Result<Package, Pack
     // Digested files that no entry names (environments, extras) must match too.
     let named: HashSet<&str> = manifest.named_paths().collect();
     if let Some(digests) = &manifest.digests {
-        for loc in digests.keys().filter(|l| !named.contains(l.as_str())) {
+        for loc in digests.paths().filter(|l| !named.contains(l)) {
             check_file(&resolver, &manifest, loc, &mut problems);
         }
     }
@@ -377,7 +380,7 @@ fn unlisted_files<'a>(
 ) -> Vec<String> {
     let mut named: HashSet<&str> = named.collect();
     if let Some(digests) = &manifest.digests {
-        named.extend(digests.keys().map(String::as_str));
+        named.extend(digests.paths());
     }
     let manifest_loc = format!("/{MANIFEST_FILE}");
     named.insert(&manifest_loc);

@@ -46,19 +46,7 @@ impl Env {
         I: IntoIterator<Item = S>,
         S: AsRef<std::ffi::OsStr>,
     {
-        let mut cmd = Command::cargo_bin("pkg").expect("pkg binary");
-        cmd.env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", self.path("home"))
-            .env("XDG_DATA_HOME", self.path("data"))
-            .env("XDG_CACHE_HOME", self.path("cache"))
-            .env("XDG_CONFIG_HOME", self.path("config"))
-            .env("PKG_HUB", self.hub())
-            .env("NO_COLOR", "1")
-            .env("SOURCE_DATE_EPOCH", "1700000000")
-            .current_dir(self.root())
-            .args(args);
-        cmd
+        Command::from_std(self.spawnable(args))
     }
 
     /// The same as [`Env::pkg`], as a plain `std::process::Command` (to spawn and kill).
@@ -72,8 +60,11 @@ impl Env {
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", self.path("home"))
             .env("XDG_DATA_HOME", self.path("data"))
+            .env("XDG_CACHE_HOME", self.path("cache"))
+            .env("XDG_CONFIG_HOME", self.path("config"))
             .env("PKG_HUB", self.hub())
             .env("NO_COLOR", "1")
+            .env("SOURCE_DATE_EPOCH", "1700000000")
             .current_dir(self.root())
             .args(args);
         cmd
