@@ -51,7 +51,7 @@ impl Hub {
             let _: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
             conn.pragma_update(None, "synchronous", "FULL")?;
             conn.pragma_update(None, "foreign_keys", "ON")?;
-            conn.pragma_update(None, "cache_size", -16_000)?;
+            conn.pragma_update(None, "cache_size", -4_000)?;
             Ok(())
         };
         configure(&conn).map_err(|e| open_error(Box::new(e)))?;

@@ -21,20 +21,20 @@ use crate::model::{RefField, Reference, ResourceKey, ResourceKind, validate_slug
 /// One manifest entry as JSON types allow it.
 #[derive(Debug, Default, Deserialize)]
 struct RawEntry {
-    slug: Option<String>,
-    space_slug: Option<String>,
-    details_loc: Option<String>,
-    unit_data_loc: Option<String>,
-    target: Option<String>,
-    worker: Option<String>,
-    from_unit: Option<String>,
-    to_unit: Option<String>,
-    filter_slug: Option<String>,
-    from_space_slug: Option<String>,
-    worker_slug: Option<String>,
+    slug: Option<Box<str>>,
+    space_slug: Option<Box<str>>,
+    details_loc: Option<Box<str>>,
+    unit_data_loc: Option<Box<str>>,
+    target: Option<Box<str>>,
+    worker: Option<Box<str>>,
+    from_unit: Option<Box<str>>,
+    to_unit: Option<Box<str>>,
+    filter_slug: Option<Box<str>>,
+    from_space_slug: Option<Box<str>>,
+    worker_slug: Option<Box<str>>,
     /// Fields that had the wrong JSON type (slow path only).
     #[serde(skip)]
-    type_errors: Vec<&'static str>,
+    type_errors: u16,
 }
 
 const ENTRY_FIELDS: [&str; 11] = [
@@ -85,8 +85,19 @@ impl RawEntry {
             "worker_slug" => &mut self.worker_slug,
             _ => return,
         };
-        *slot = Some(value);
+        *slot = Some(value.into_boxed_str());
     }
+}
+
+/// `type_errors` bit: the entry is not a JSON object at all.
+const NOT_OBJECT: u16 = 1 << 15;
+
+/// `type_errors` bit of an entry field.
+fn field_bit(key: &str) -> u16 {
+    ENTRY_FIELDS
+        .iter()
+        .position(|f| *f == key)
+        .map_or(0, |i| 1 << i)
 }
 
 /// The `digests` object as read: each path with its digest, or `None` when
@@ -288,7 +299,7 @@ fn slow_path(bytes: &[u8], problems: &mut Vec<Problem>) -> Option<Raw> {
                     let Value::Object(obj) = item else {
                         problem(format!("{key}[{i}]"), "must be an object");
                         entries.push(RawEntry {
-                            type_errors: vec!["*"],
+                            type_errors: NOT_OBJECT,
                             ..RawEntry::default()
                         });
                         continue;
@@ -300,7 +311,7 @@ fn slow_path(bytes: &[u8], problems: &mut Vec<Problem>) -> Option<Raw> {
                             Some(Value::String(s)) => entry.set(field, s.clone()),
                             Some(_) => {
                                 problem(format!("{key}[{i}].{field}"), "must be a string");
-                                entry.type_errors.push(field);
+                                entry.type_errors |= field_bit(field);
                             }
                         }
                     }
@@ -394,7 +405,7 @@ impl Validator {
             let key = kind.plural();
             for (i, item) in items.into_iter().enumerate() {
                 let field = format!("{key}[{i}]");
-                if item.type_errors.contains(&"*") {
+                if item.type_errors & NOT_OBJECT != 0 {
                     continue;
                 }
                 if let Some(entry) = self.entry(kind, &field, &item) {
@@ -423,7 +434,7 @@ impl Validator {
         key: &'static str,
         required: bool,
     ) -> Option<&'a str> {
-        if item.type_errors.contains(&key) {
+        if item.type_errors & field_bit(key) != 0 {
             return None;
         }
         match item.get(key) {
@@ -470,10 +481,8 @@ impl Validator {
         } else {
             None
         };
-        let mut ok = slug.is_some()
-            && space.is_some()
-            && details_loc.is_some()
-            && item.type_errors.is_empty();
+        let mut ok =
+            slug.is_some() && space.is_some() && details_loc.is_some() && item.type_errors == 0;
         if let Some(s) = slug {
             ok &= self.slug(format!("{field}.slug"), s);
         }

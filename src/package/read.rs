@@ -310,19 +310,24 @@ pub fn read_package(dir: &Path, progress: &dyn Progress) -> Result<Package, Pack
 
     let entries = std::mem::take(&mut manifest.entries);
     let mut failed_locs: Vec<String> = Vec::new();
-    let keys: HashSet<ResourceKey> = entries.iter().map(|e| e.key.clone()).collect();
-    let mut items = Vec::with_capacity(entries.len());
     let mut external = BTreeSet::new();
-    for (entry, check) in entries.into_iter().zip(checked) {
-        problems.extend(check.problems);
-        if entry.key.kind.is_space_scoped() && !keys.contains(&entry.key.space_key()) {
-            external.insert((entry.key.clone(), entry.key.space_key()));
-        }
-        for reference in &entry.refs {
-            if !keys.contains(&reference.to) {
-                external.insert((entry.key.clone(), reference.to.clone()));
+    {
+        let keys: HashSet<&ResourceKey> = entries.iter().map(|e| &e.key).collect();
+        for entry in &entries {
+            let space = entry.key.space_key();
+            if entry.key.kind.is_space_scoped() && !keys.contains(&space) {
+                external.insert((entry.key.clone(), space));
+            }
+            for reference in &entry.refs {
+                if !keys.contains(&reference.to) {
+                    external.insert((entry.key.clone(), reference.to.clone()));
+                }
             }
         }
+    }
+    let mut items = Vec::with_capacity(entries.len());
+    for (entry, check) in entries.into_iter().zip(checked) {
+        problems.extend(check.problems);
         if check.details_digest.is_none() {
             failed_locs.extend(std::iter::once(entry.details_loc).chain(entry.unit_data_loc));
             continue;
