@@ -14,6 +14,7 @@ use super::error::{PackageError, Report};
 use super::parallel::parallel_map;
 use crate::manifest::parse::parse_manifest_owned;
 use crate::manifest::paths::Resolver;
+use crate::manifest::types::Digests;
 use crate::manifest::{Entry, MANIFEST_FILE, Manifest, Problem};
 use crate::model::details::{canonicalize, to_canonical_json};
 use crate::model::fingerprint::{RawDigest, digest_text, sha256, sha256_digest};
@@ -62,6 +63,11 @@ pub struct Package {
     pub items: Vec<Item>,
     /// References (and spaces) that the package does not hold.
     pub external: Vec<(ResourceKey, ResourceKey)>,
+    /// Whether the manifest had `digests` (all verified). The map itself is
+    /// not kept: each item holds its own raw digests.
+    pub has_digests: bool,
+    /// Digested files no entry names (verified too; not unlisted).
+    pub extra_digested: Vec<String>,
 }
 
 impl Package {
@@ -71,7 +77,8 @@ impl Package {
         let named = self
             .items
             .iter()
-            .flat_map(|i| std::iter::once(i.details_loc.as_str()).chain(i.data_loc.as_deref()));
+            .flat_map(|i| std::iter::once(i.details_loc.as_str()).chain(i.data_loc.as_deref()))
+            .chain(self.extra_digested.iter().map(String::as_str));
         unlisted_files(&self.root, &self.manifest, named)
     }
 
@@ -301,12 +308,20 @@ pub fn read_package(dir: &Path, progress: &dyn Progress) -> Result<Package, Pack
     });
 
     // Digested files that no entry names (environments, extras) must match too.
-    let named: HashSet<&str> = manifest.named_paths().collect();
+    let mut extra_digested = Vec::new();
     if let Some(digests) = &manifest.digests {
+        let named: HashSet<&str> = manifest.named_paths().collect();
         for loc in digests.paths().filter(|l| !named.contains(l)) {
             check_file(&resolver, &manifest, loc, &mut problems);
+            extra_digested.push(loc.to_string());
         }
     }
+    // Every file is verified; the items keep their own raw digests. The map
+    // is kept only to report unlisted files when the package is invalid.
+    let has_digests = manifest.digests.is_some();
+    let valid = problems.is_empty() && checked.iter().all(|c| c.problems.is_empty());
+    let digests = if valid { None } else { manifest.digests.take() };
+    manifest.digests = None;
 
     let entries = std::mem::take(&mut manifest.entries);
     let mut failed_locs: Vec<String> = Vec::new();
@@ -348,6 +363,7 @@ pub fn read_package(dir: &Path, progress: &dyn Progress) -> Result<Package, Pack
             .iter()
             .flat_map(|i| std::iter::once(i.details_loc.as_str()).chain(i.data_loc.as_deref()))
             .chain(failed_locs.iter().map(String::as_str));
+        let named = named.chain(digests.iter().flat_map(Digests::paths));
         let unlisted = unlisted_files(&root, &manifest, named);
         return Err(PackageError::Invalid {
             root,
@@ -365,6 +381,8 @@ pub fn read_package(dir: &Path, progress: &dyn Progress) -> Result<Package, Pack
         digest,
         items,
         external: external.into_iter().collect(),
+        has_digests,
+        extra_digested,
     })
 }
 
@@ -384,9 +402,6 @@ fn unlisted_files<'a>(
     named: impl Iterator<Item = &'a str>,
 ) -> Vec<String> {
     let mut named: HashSet<&str> = named.collect();
-    if let Some(digests) = &manifest.digests {
-        named.extend(digests.paths());
-    }
     let manifest_loc = format!("/{MANIFEST_FILE}");
     named.insert(&manifest_loc);
     named.extend(manifest.rejected_locs.iter().map(String::as_str));
