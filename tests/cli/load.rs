@@ -220,3 +220,61 @@ fn inspect_lists_kinds_units_and_label_columns() {
     assert_eq!(json["units"][0]["labels"]["app"], "shop");
     assert!(!env.hub().exists());
 }
+
+#[test]
+fn digested_extra_files_are_verified_and_not_unlisted() {
+    let env = Env::new();
+    let full = env.fixture("cub-full");
+    env.ok(["load", full.to_str().unwrap()]);
+    env.ok(["create", "made"]);
+    let made = env.path("made");
+    let extra = "[workspace]\nname = \"app\"\n";
+    env.write("made/environments/app/pixi.toml", extra);
+    let manifest = made.join("manifest.json");
+    let mut json = read_json(&manifest);
+    json["digests"]["/environments/app/pixi.toml"] =
+        pkg::model::fingerprint::sha256_digest(extra.as_bytes()).into();
+    crate::common::write_json(&manifest, &json);
+    let out = env.ok(["validate", made.to_str().unwrap()]);
+    assert!(
+        !out.contains("pixi.toml"),
+        "a digested file is not unlisted: {out}"
+    );
+    env.write("made/environments/app/pixi.toml", "tampered");
+    let out = env
+        .pkg(["validate", made.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("/environments/app/pixi.toml: digest mismatch"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn no_progress_bars_or_colours_in_pipes() {
+    let env = Env::new();
+    let full = env.fixture("cub-full");
+    let out = env
+        .pkg(["load", full.to_str().unwrap()])
+        .env_remove("NO_COLOR")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = env
+        .pkg(["diff", full.to_str().unwrap(), "--prefix", "x"])
+        .env_remove("NO_COLOR")
+        .output()
+        .unwrap();
+    assert!(
+        !out.stdout.contains(&0x1b),
+        "no escape codes off a terminal"
+    );
+}
