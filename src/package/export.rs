@@ -378,7 +378,7 @@ pub fn create(
     drop((manifest, digests));
 
     progress.phase("finishing", 0);
-    move_into_place(&temp.path, dir)?;
+    move_into_place(&temp.path, dir, options.force)?;
     let mut temp = temp;
     temp.keep = true;
 
@@ -418,11 +418,14 @@ pub fn create(
 
 /// Renames the finished temporary directory to `dir`, replacing an empty or
 /// (when forced) existing directory.
-fn move_into_place(temp: &Path, dir: &Path) -> Result<(), PackageError> {
-    if std::fs::rename(temp, dir).is_ok() {
-        return Ok(());
+fn move_into_place(temp: &Path, dir: &Path, force: bool) -> Result<(), PackageError> {
+    match std::fs::rename(temp, dir) {
+        Ok(()) => return Ok(()),
+        // Another process filled `dir` since it was checked.
+        Err(_) if !force => return Err(PackageError::NotEmpty(dir.to_path_buf())),
+        Err(_) => {}
     }
-    // `dir` exists and is not empty (the caller checked --force).
+    // `dir` exists and is not empty, and --force replaces it.
     let old = dir.with_file_name(format!(
         ".{}.pkg-old-{}",
         dir.file_name()
