@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a fresh machine: checks the toolchain,
 # installs what the tests need when it is missing, then runs every test
-# (unit, integration, doc) with the lock file as committed.
+# (unit, integration and doc tests) with the lock file as committed, and
+# ends with one line that sums them up.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,5 +27,12 @@ need cc || apt_install gcc libc6-dev
 need mkfifo || apt_install coreutils
 
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
-cargo test --locked --all-targets
-cargo test --locked --doc
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+status=0
+cargo test --locked 2>&1 | tee "$log" || status=$?
+passed=$(grep -Eo '^test result: .* ([0-9]+) passed' "$log" | grep -Eo '[0-9]+ passed' | awk '{s+=$1} END {print s+0}')
+failed=$(grep -Eo '^test result: .*; ([0-9]+) failed' "$log" | grep -Eo '[0-9]+ failed' | awk '{s+=$1} END {print s+0}')
+echo
+echo "$passed passed, $failed failed"
+exit "$status"

@@ -100,6 +100,11 @@ pub fn map_entry<'a>(details: &'a Details, map: &str, key: &str) -> Option<&'a s
 
 /// The extension of a unit's data file for `toolchain`: `.<lowercased part
 /// after "/">`, or nothing when there is no `/` (as `cub` names it).
+///
+/// ```
+/// use pkg::model::details::data_extension;
+/// assert_eq!(data_extension("AppConfig/Properties"), ".properties");
+/// ```
 pub fn data_extension(toolchain: &str) -> String {
     match toolchain.split_once('/') {
         Some((_, format)) if !format.is_empty() => format!(".{}", format.to_lowercase()),

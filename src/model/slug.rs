@@ -39,6 +39,13 @@ pub fn escape(s: &str) -> String {
 
 /// Checks `slug` against ConfigHub's slug rule:
 /// `^[A-Za-z0-9]([-_A-Za-z0-9]*[A-Za-z0-9])?$`, at most 128 characters.
+///
+/// ```
+/// use pkg::model::validate_slug;
+/// assert!(validate_slug("app-dev").is_ok());
+/// assert!(validate_slug("-app").is_err());
+/// assert!(validate_slug("../etc").is_err());
+/// ```
 pub fn validate_slug(slug: &str) -> Result<(), SlugError> {
     if slug.is_empty() {
         return Err(SlugError::Empty);
@@ -74,6 +81,12 @@ pub fn split_reference(reference: &str) -> Option<(&str, &str)> {
 }
 
 /// The space slug a load writes for `space` under `prefix`: `P-<space>`, as `cub` does.
+///
+/// ```
+/// use pkg::model::slug::prefixed_space;
+/// assert_eq!(prefixed_space(Some("staging"), "shop"), "staging-shop");
+/// assert_eq!(prefixed_space(None, "shop"), "shop");
+/// ```
 pub fn prefixed_space(prefix: Option<&str>, space: &str) -> String {
     match prefix {
         Some(p) if !p.is_empty() => format!("{p}-{space}"),
