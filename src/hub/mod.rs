@@ -94,19 +94,4 @@ impl Hub {
             .conn
             .transaction_with_behavior(TransactionBehavior::Deferred)?)
     }
-
-    /// Runs SQLite's own consistency check; `Ok(())` when the file is sound.
-    pub fn integrity_check(&self) -> Result<(), HubError> {
-        let result: String = self
-            .conn
-            .query_row("PRAGMA integrity_check", [], |row| row.get(0))?;
-        if result == "ok" {
-            Ok(())
-        } else {
-            Err(HubError::Corrupt {
-                key: self.path.display().to_string(),
-                reason: result,
-            })
-        }
-    }
 }

@@ -255,7 +255,7 @@ pub fn for_each(
     kind: ResourceKind,
     space: Option<&str>,
     with_data: bool,
-    mut f: impl FnMut(HubResource, Option<&[u8]>) -> Result<(), HubError>,
+    mut f: impl FnMut(HubResource, Option<Vec<u8>>) -> Result<(), HubError>,
 ) -> Result<(), HubError> {
     let data_column = if with_data { "data" } else { "NULL" };
     let sql = format!(
@@ -266,7 +266,7 @@ pub fn for_each(
     while let Some(row) = rows.next()? {
         let resource = from_row(row)??;
         let data: Option<Vec<u8>> = row.get(12)?;
-        f(resource, data.as_deref())?;
+        f(resource, data)?;
     }
     Ok(())
 }

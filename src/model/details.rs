@@ -93,11 +93,6 @@ pub fn map_field<'a>(details: &'a Details, key: &str) -> Vec<(&'a str, &'a str)>
     }
 }
 
-/// One entry of a string map field, if present.
-pub fn map_entry<'a>(details: &'a Details, map: &str, key: &str) -> Option<&'a str> {
-    details.get(map)?.as_object()?.get(key)?.as_str()
-}
-
 /// The extension of a unit's data file for `toolchain`: `.<lowercased part
 /// after "/">`, or nothing when there is no `/` (as `cub` names it).
 ///

@@ -15,6 +15,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::error::PackageError;
+use super::file_sink::FileSink;
 use crate::filter::WhereFilter;
 use crate::hub::history::{self, NewEntry};
 use crate::hub::subject::{IdLookup, ResourceSubject};
@@ -61,24 +62,16 @@ pub struct CreateOutcome {
 struct Writer {
     root: PathBuf,
     digests: Vec<(String, [u8; 32])>,
-    dirs: HashSet<PathBuf>,
+    sink: FileSink,
 }
 
 impl Writer {
-    fn write(&mut self, loc: &str, bytes: &[u8]) -> Result<(), PackageError> {
+    fn write(&mut self, loc: &str, bytes: Vec<u8>) -> Result<(), PackageError> {
         let mut path = self.root.clone();
         path.extend(loc.trim_start_matches('/').split('/'));
-        if let Some(parent) = path.parent() {
-            if !self.dirs.contains(parent) {
-                std::fs::create_dir_all(parent)
-                    .map_err(|e| PackageError::io("cannot create directory", parent, e))?;
-                self.dirs.insert(parent.to_path_buf());
-            }
-        }
-        std::fs::write(&path, bytes).map_err(|e| PackageError::io("cannot write", &path, e))?;
         self.digests
-            .push((loc.to_string(), Sha256::digest(bytes).into()));
-        Ok(())
+            .push((loc.to_string(), Sha256::digest(&bytes).into()));
+        self.sink.write(&path, bytes)
     }
 
     fn write_details(&mut self, resource: &HubResource) -> Result<Entry, PackageError> {
@@ -91,7 +84,7 @@ impl Writer {
         let mut text = serde_json::to_string_pretty(&Value::Object(resource.details.clone()))
             .unwrap_or_default();
         text.push('\n');
-        self.write(&loc, text.as_bytes())?;
+        self.write(&loc, text.into_bytes())?;
         Ok(Entry {
             key: key.clone(),
             details_loc: loc,
@@ -288,7 +281,7 @@ pub fn create(
     let mut writer = Writer {
         root: temp.path.clone(),
         digests: Vec::new(),
-        dirs: HashSet::new(),
+        sink: FileSink::start(),
     };
     progress.phase("writing units", store::count(&tx, ResourceKind::Unit)?);
     let mut entries = units_matching(&tx, options, &requested, &mut writer, progress)?;
@@ -372,6 +365,7 @@ pub fn create(
     };
     let mut digests = std::mem::take(&mut writer.digests);
     digests.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    writer.sink.finish()?;
     let manifest_path = temp.path.join(MANIFEST_FILE);
     let digest = write_manifest_file(&manifest_path, &manifest, &digests)
         .map_err(|e| PackageError::io("cannot write", &manifest_path, e))?;

@@ -6,6 +6,7 @@
 pub mod diff;
 pub mod error;
 pub mod export;
+pub mod file_sink;
 pub mod load;
 pub mod parallel;
 pub mod plan;
