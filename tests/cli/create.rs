@@ -11,26 +11,18 @@ fn load_full(env: &Env) {
 fn round_trip_is_byte_identical_and_loads_back() {
     let env = Env::new();
     load_full(&env);
-    env.ok([
-        "create",
-        "out1",
-        "--version",
-        "1.0.0",
-        "--name",
-        "shop",
-        "--description",
-        "the shop",
-    ]);
-    env.ok([
-        "create",
-        "out2",
-        "--version",
-        "1.0.0",
-        "--name",
-        "shop",
-        "--description",
-        "the shop",
-    ]);
+    for out in ["out1", "out2"] {
+        env.ok([
+            "create",
+            out,
+            "--version",
+            "1.0.0",
+            "--name",
+            "shop",
+            "--description",
+            "the shop",
+        ]);
+    }
     assert_dirs_equal(&env.path("out1"), &env.path("out2"));
 
     let manifest = read_json(&env.path("out1/manifest.json"));
