@@ -250,22 +250,24 @@ pub fn list(
 /// Calls `f` with every resource of `kind` (in `space`, when given) in space
 /// and slug order, one at a time, with its data when `with_data` is set, so
 /// that a large hub is never held in memory at once.
-pub fn for_each(
+pub fn for_each<E: From<HubError>>(
     conn: &Connection,
     kind: ResourceKind,
     space: Option<&str>,
     with_data: bool,
-    mut f: impl FnMut(HubResource, Option<Vec<u8>>) -> Result<(), HubError>,
-) -> Result<(), HubError> {
+    mut f: impl FnMut(HubResource, Option<Vec<u8>>) -> Result<(), E>,
+) -> Result<(), E> {
     let data_column = if with_data { "data" } else { "NULL" };
     let sql = format!(
         "SELECT {COLUMNS}, {data_column} FROM resources WHERE kind = ?1 AND (?2 IS NULL OR space = ?2) ORDER BY space, slug"
     );
-    let mut stmt = conn.prepare(&sql)?;
-    let mut rows = stmt.query(params![kind.name(), space])?;
-    while let Some(row) = rows.next()? {
-        let resource = from_row(row)??;
-        let data: Option<Vec<u8>> = row.get(12)?;
+    let mut stmt = conn.prepare(&sql).map_err(HubError::from)?;
+    let mut rows = stmt
+        .query(params![kind.name(), space])
+        .map_err(HubError::from)?;
+    while let Some(row) = rows.next().map_err(HubError::from)? {
+        let resource = from_row(row).map_err(HubError::from)??;
+        let data: Option<Vec<u8>> = row.get(12).map_err(HubError::from)?;
         f(resource, data)?;
     }
     Ok(())

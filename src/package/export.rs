@@ -25,7 +25,7 @@ use crate::manifest::write::write_manifest;
 use crate::manifest::{Entry, MANIFEST_FILE, Manifest};
 use crate::model::details::{data_extension, str_field};
 use crate::model::fingerprint::hex;
-use crate::model::{RefField, ResourceKey, ResourceKind};
+use crate::model::{RefField, Reference, ResourceKey, ResourceKind};
 use crate::progress::Progress;
 
 /// What to put in the package.
@@ -194,42 +194,40 @@ fn units_matching(
 ) -> Result<Vec<Entry>, PackageError> {
     let ids = IdLookup::new(conn);
     let mut entries = Vec::new();
-    let mut failure: Option<PackageError> = None;
     for space in spaces {
-        store::for_each(conn, ResourceKind::Unit, *space, true, |unit, data| {
-            if let Some(filter) = &options.filter {
-                if !filter.matches(&ResourceSubject {
-                    resource: &unit,
-                    ids: &ids,
-                }) {
-                    return Ok(());
+        store::for_each(
+            conn,
+            ResourceKind::Unit,
+            *space,
+            true,
+            |unit, data| -> Result<(), PackageError> {
+                if let Some(filter) = &options.filter {
+                    if !filter.matches(&ResourceSubject {
+                        resource: &unit,
+                        ids: &ids,
+                    }) {
+                        return Ok(());
+                    }
                 }
-            }
-            let result = writer.write_details(&unit).and_then(|mut entry| {
+                let mut entry = writer.write_details(&unit)?;
                 let ext = data_extension(str_field(&unit.details, "ToolchainType"));
                 let loc = format!("/units/{}/{}.data{ext}", unit.key.space, unit.key.slug);
                 writer.write(&loc, data.unwrap_or_default())?;
                 entry.unit_data_loc = Some(loc);
-                Ok(entry)
-            });
-            match result {
-                Ok(entry) => {
-                    entries.push(entry);
-                    progress.advance(1);
-                    Ok(())
-                }
-                Err(e) => {
-                    failure = Some(e);
-                    Err(HubError::Corrupt {
-                        key: unit.key.to_string(),
-                        reason: "write failed".into(),
-                    })
-                }
-            }
-        })
-        .map_err(|e| failure.take().unwrap_or(PackageError::Hub(e)))?;
+                entries.push(entry);
+                progress.advance(1);
+                Ok(())
+            },
+        )?;
     }
     Ok(entries)
+}
+
+/// The resources `refs` point at through `field`.
+fn referenced(refs: &[Reference], field: RefField) -> impl Iterator<Item = ResourceKey> + '_ {
+    refs.iter()
+        .filter(move |r| r.field == field)
+        .map(|r| r.to.clone())
 }
 
 /// Writes the package selected by `options` from `hub` into `dir`.
@@ -291,25 +289,13 @@ pub fn create(
     let mut targets = BTreeSet::new();
     for entry in &entries {
         spaces.insert(entry.key.space.clone());
-        targets.extend(
-            entry
-                .refs
-                .iter()
-                .filter(|r| r.field == RefField::Target)
-                .map(|r| r.to.clone()),
-        );
+        targets.extend(referenced(&entry.refs, RefField::Target));
     }
     let mut workers = BTreeSet::new();
     for key in &targets {
         if let Some(target) = store::get(&tx, key)? {
             spaces.insert(key.space.clone());
-            workers.extend(
-                target
-                    .refs
-                    .iter()
-                    .filter(|r| r.field == RefField::Worker)
-                    .map(|r| r.to.clone()),
-            );
+            workers.extend(referenced(&target.refs, RefField::Worker));
             entries.push(writer.write_details(&target)?);
         }
     }
