@@ -119,7 +119,7 @@ fn paint_action(ctx: &Context, action: Action) -> String {
         Action::Conflict => "31",
         Action::Skip | Action::Unchanged => "2",
     };
-    ctx.printer.paint(&format!("{:<9}", action.as_str()), code)
+    ctx.printer.paint(action.as_str(), code)
 }
 
 fn paint_diff(ctx: &Context, diff: &str) -> String {
@@ -175,9 +175,10 @@ fn render_plan(ctx: &Context, view: &PlanView) -> String {
         let rendered = table.render();
         for (i, line) in rendered.lines().enumerate() {
             if i > 0 && ctx.printer.color {
-                let change = shown[i - 1];
-                out.push_str(&paint_action(ctx, change.action));
-                out.push_str(line.get(9..).unwrap_or(""));
+                // Each row starts with its action word; colour just that word.
+                let action = shown[i - 1].action;
+                out.push_str(&paint_action(ctx, action));
+                out.push_str(line.get(action.as_str().len()..).unwrap_or(""));
             } else {
                 out.push_str(line);
             }
@@ -272,4 +273,53 @@ pub fn load(ctx: &Context, args: &LoadArgs) -> Result<ExitCode> {
     ctx.printer
         .outcome(&view, || render_plan(ctx, &view) + &text)?;
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ui::Printer;
+
+    fn ctx(color: bool, verbose: bool) -> Context {
+        Context {
+            printer: Printer {
+                format: OutputFormat::Table,
+                quiet: false,
+                verbose,
+                color,
+                stderr_tty: false,
+            },
+            hub_path: None,
+        }
+    }
+
+    #[test]
+    fn colour_changes_nothing_but_escape_codes() {
+        let change = |action, slug: &str| ChangeView {
+            action,
+            kind: "unit".into(),
+            space: "s".into(),
+            slug: slug.into(),
+            details_diff: None,
+            data_diff: Some("--- a\n+++ b\n@@ -1 +1 @@\n-x\n+y\n".into()),
+        };
+        let view = PlanView {
+            source: "src".into(),
+            digest: String::new(),
+            prefix: String::new(),
+            on_conflict: OnConflict::Fail,
+            dry_run: true,
+            history_id: None,
+            counts: PlanCounts::default(),
+            changes: vec![change(Action::Create, "a"), change(Action::Unchanged, "b")],
+        };
+        let ansi = regex::Regex::new("\u{1b}\\[[0-9;]*m").unwrap();
+        for verbose in [false, true] {
+            let plain = render_plan(&ctx(false, verbose), &view);
+            let coloured = render_plan(&ctx(true, verbose), &view);
+            assert_ne!(plain, coloured);
+            let stripped = ansi.replace_all(&coloured, "");
+            assert_eq!(stripped, plain);
+        }
+    }
 }

@@ -15,6 +15,7 @@ use super::paths::check_syntax;
 use super::problem::Problem;
 use super::types::{Digests, Entry, FORMAT_VERSION, MANIFEST_FILE, Manifest, parse_digest};
 use crate::model::fingerprint::RawDigest;
+use crate::model::slug::escape;
 use crate::model::slug::split_reference;
 use crate::model::{RefField, Reference, ResourceKey, ResourceKind, validate_slug};
 
@@ -353,7 +354,7 @@ impl Validator {
             if let Err(e) = semver::Version::parse(v) {
                 self.problem(
                     "version",
-                    format!("`{}` is not a semver version: {e}", esc(v)),
+                    format!("`{}` is not a semver version: {e}", escape(v)),
                 );
             }
         }
@@ -366,7 +367,7 @@ impl Validator {
                 }
                 Err(e) => self.problem(
                     format!("dependencies.{name}"),
-                    format!("`{}` is not a semver requirement: {e}", esc(&req)),
+                    format!("`{}` is not a semver requirement: {e}", escape(&req)),
                 ),
             }
         }
@@ -415,7 +416,7 @@ impl Validator {
                             format!(
                                 "duplicate {}: `{}` appears more than once",
                                 kind,
-                                esc(&entry.key.path())
+                                escape(&entry.key.path())
                             ),
                         );
                         continue;
@@ -519,7 +520,7 @@ impl Validator {
             let Some((ref_space, ref_slug)) = split_reference(value) else {
                 self.problem(
                     path,
-                    format!("`{}` must have the form `<space>/<slug>`", esc(value)),
+                    format!("`{}` must have the form `<space>/<slug>`", escape(value)),
                 );
                 ok = false;
                 continue;
@@ -534,8 +535,8 @@ impl Validator {
                     path,
                     format!(
                         "`{}` must be a unit in the link's own space `{}`",
-                        esc(value),
-                        esc(space.unwrap_or(""))
+                        escape(value),
+                        escape(space.unwrap_or(""))
                     ),
                 );
                 ok = false;
@@ -559,10 +560,6 @@ impl Validator {
             refs,
         })
     }
-}
-
-fn esc(s: &str) -> String {
-    crate::model::slug::escape(s)
 }
 
 #[cfg(test)]

@@ -7,6 +7,8 @@ use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Mutex;
 
+use crate::model::slug::escape;
+
 /// The longest package path accepted.
 pub const MAX_PATH_LEN: usize = 1024;
 
@@ -15,7 +17,7 @@ pub fn check_syntax(loc: &str) -> Result<Vec<&str>, String> {
     let Some(rest) = loc.strip_prefix('/') else {
         return Err(format!(
             "`{}` must start with `/` (paths are relative to the package root)",
-            esc(loc)
+            escape(loc)
         ));
     };
     if loc.len() > MAX_PATH_LEN {
@@ -39,7 +41,7 @@ pub fn check_syntax(loc: &str) -> Result<Vec<&str>, String> {
             _ => None,
         };
         if let Some(why) = bad {
-            return Err(format!("`{}` {why}", esc(loc)));
+            return Err(format!("`{}` {why}", escape(loc)));
         }
     }
     Ok(parts)
@@ -199,10 +201,6 @@ pub fn is_within(root: &Path, path: &Path) -> bool {
         && !path
             .components()
             .any(|c| matches!(c, Component::ParentDir | Component::CurDir))
-}
-
-fn esc(s: &str) -> String {
-    crate::model::slug::escape(s)
 }
 
 #[cfg(test)]

@@ -32,9 +32,18 @@ fn truncate(s: &str) -> String {
     escape(&s.chars().take(40).collect::<String>())
 }
 
-/// Escapes control characters so that hostile names cannot drive the terminal.
+/// Escapes control characters (newlines, ANSI escapes, ...) so that hostile
+/// names cannot drive the terminal; everything else is kept as written.
 pub fn escape(s: &str) -> String {
-    s.chars().flat_map(char::escape_debug).collect::<String>()
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c.is_control() {
+            out.extend(c.escape_debug());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Checks `slug` against ConfigHub's slug rule:
@@ -120,6 +129,12 @@ mod tests {
             validate_slug(&"x".repeat(129)),
             Err(SlugError::TooLong { len: 129, .. })
         ));
+    }
+
+    #[test]
+    fn escape_keeps_printable_text() {
+        assert_eq!(escape("it's \"é\" \\ ok"), "it's \"é\" \\ ok");
+        assert_eq!(escape("a\nb\u{1b}"), "a\\nb\\u{1b}");
     }
 
     #[test]

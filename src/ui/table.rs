@@ -24,7 +24,7 @@ impl Table {
         self.rows.push(
             cells
                 .into_iter()
-                .map(|c| crate_escape(c.as_ref()))
+                .map(|c| crate::model::slug::escape(c.as_ref()))
                 .collect(),
         );
     }
@@ -57,14 +57,6 @@ impl Table {
             out.push('\n');
         }
         out
-    }
-}
-
-fn crate_escape(s: &str) -> String {
-    if s.chars().any(char::is_control) {
-        s.chars().flat_map(char::escape_debug).collect()
-    } else {
-        s.to_string()
     }
 }
 
