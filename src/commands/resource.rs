@@ -108,7 +108,12 @@ impl KindFields for LinkFields {
         require(self.to_unit.as_ref(), "--to", creating)?;
         if let Some(from) = &self.from_unit {
             set_ref(new, RefField::FromUnit, from, "--from")?;
-            if new.reference_space(RefField::FromUnit) != Some(new.key.space.as_str()) {
+            let from_space = new
+                .refs
+                .iter()
+                .find(|r| r.field == RefField::FromUnit)
+                .map(|r| r.to.space.as_str());
+            if from_space != Some(new.key.space.as_str()) {
                 bail!(
                     "--from must name a unit in the link's own space `{}`",
                     new.key.space
@@ -216,19 +221,6 @@ impl KindFields for ViewFields {
     }
 }
 
-trait ReferenceSpace {
-    fn reference_space(&self, field: RefField) -> Option<&str>;
-}
-
-impl ReferenceSpace for NewResource {
-    fn reference_space(&self, field: RefField) -> Option<&str> {
-        self.refs
-            .iter()
-            .find(|r| r.field == field)
-            .map(|r| r.to.space.as_str())
-    }
-}
-
 fn parse_pairs(values: &[String], flag: &str) -> Result<Vec<(String, String)>> {
     values
         .iter()
@@ -323,7 +315,8 @@ pub fn scoped_key(kind: ResourceKind, name: &ScopedName) -> Result<ResourceKey> 
     Ok(ResourceKey::new(kind, &space, &slug))
 }
 
-fn space_key(slug: &str) -> Result<ResourceKey> {
+/// The key of the space `slug`, checked.
+pub fn space(slug: &str) -> Result<ResourceKey> {
     validate_slug(slug).context("invalid space slug")?;
     Ok(ResourceKey::space(slug))
 }
@@ -582,9 +575,4 @@ pub fn get(ctx: &Context, key: ResourceKey, data_only: bool) -> Result<()> {
         }
         table.render()
     })
-}
-
-/// Helpers for dispatch: keys of spaces.
-pub fn space(slug: &str) -> Result<ResourceKey> {
-    space_key(slug)
 }
