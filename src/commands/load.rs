@@ -9,7 +9,6 @@ use serde::Serialize;
 
 use super::Context;
 use crate::cli::{DiffArgs, LoadArgs, OnConflictArg, OutputFormat, PlanArgs};
-use crate::hub::Hub;
 use crate::loaders;
 use crate::package::diff::diff_step;
 use crate::package::load::{LoadOptions, dry_run, load as load_package};
@@ -70,14 +69,13 @@ fn options(args: &PlanArgs, origin: String) -> Result<LoadOptions> {
 }
 
 fn view(
-    hub: &mut Hub,
+    conn: &rusqlite::Connection,
     package: &Package,
     options: &LoadOptions,
     plan: &Plan,
     with_diffs: bool,
     dry_run: bool,
 ) -> Result<PlanView> {
-    let tx = hub.read()?;
     let mut changes = Vec::with_capacity(plan.steps.len());
     for step in &plan.steps {
         let (details_diff, data_diff) = if with_diffs
@@ -85,7 +83,7 @@ fn view(
                 step.action,
                 Action::Update | Action::Conflict | Action::Skip
             ) {
-            let diff = diff_step(&tx, package, plan, step)?;
+            let diff = diff_step(conn, package, plan, step)?;
             (diff.details, diff.data)
         } else {
             (None, None)
@@ -208,8 +206,10 @@ pub fn diff(ctx: &Context, args: &DiffArgs) -> Result<ExitCode> {
     let options = options(&args.plan, origin)?;
     let mut hub = ctx.open_hub()?;
     bar.phase("planning", 0);
-    let plan = dry_run(&mut hub, &package, &options)?;
-    let view = view(&mut hub, &package, &options, &plan, true, true)?;
+    let tx = hub.read()?;
+    let plan = dry_run(&tx, &package, &options)?;
+    let view = view(&tx, &package, &options, &plan, true, true)?;
+    drop(tx);
     bar.finish();
     ctx.printer.result(&view, || render_plan(ctx, &view))?;
     if args.exit_code && !plan.is_noop() {
@@ -226,8 +226,10 @@ pub fn load(ctx: &Context, args: &LoadArgs) -> Result<ExitCode> {
     let mut hub = ctx.open_hub()?;
     if args.dry_run {
         bar.finish();
-        let plan = dry_run(&mut hub, &package, &options)?;
-        let view = view(&mut hub, &package, &options, &plan, true, true)?;
+        let tx = hub.read()?;
+        let plan = dry_run(&tx, &package, &options)?;
+        let view = view(&tx, &package, &options, &plan, true, true)?;
+        drop(tx);
         ctx.printer.result(&view, || render_plan(ctx, &view))?;
         let conflicts = plan.conflicts(&package);
         if !conflicts.is_empty() {
@@ -268,7 +270,7 @@ pub fn load(ctx: &Context, args: &LoadArgs) -> Result<ExitCode> {
             .outcome(&(), || text)
             .map(|()| ExitCode::SUCCESS);
     }
-    let mut view = view(&mut hub, &package, &options, &outcome.plan, false, false)?;
+    let mut view = view(hub.conn(), &package, &options, &outcome.plan, false, false)?;
     view.history_id = Some(outcome.entry_id);
     ctx.printer
         .outcome(&view, || render_plan(ctx, &view) + &text)?;

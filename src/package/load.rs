@@ -35,13 +35,19 @@ pub struct LoadOutcome {
 }
 
 /// Plans the load without writing anything (`pkg diff`, `load --dry-run`).
+/// Run it in a read transaction ([`Hub::read`]) shared with whatever shows
+/// the plan, so that both see the same hub.
 pub fn dry_run(
-    hub: &mut Hub,
+    conn: &rusqlite::Connection,
     package: &Package,
     options: &LoadOptions,
 ) -> Result<Plan, PackageError> {
-    let tx = hub.read()?;
-    plan(&tx, package, options.prefix.as_deref(), options.on_conflict)
+    plan(
+        conn,
+        package,
+        options.prefix.as_deref(),
+        options.on_conflict,
+    )
 }
 
 /// Loads `package` into `hub` in one transaction and records it.
