@@ -1,10 +1,10 @@
 //! Reading manifest.json: JSON shape, types, slugs, paths, references and
 //! duplicates, collecting every problem rather than stopping at the first.
 //!
-//! A well-typed manifest is deserialised straight into [`Raw`] (no JSON tree
+//! A well-typed manifest is deserialised straight into `Raw` (no JSON tree
 //! in memory, which matters for 100,000-entry manifests); one with type
 //! errors goes through a `serde_json::Value` so that each bad field can be
-//! reported with its path. Either way [`Validator`] then checks the values.
+//! reported with its path. Either way `Validator` then checks the values.
 
 use std::collections::{BTreeMap, HashSet};
 
