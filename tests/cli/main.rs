@@ -10,3 +10,5 @@ mod history;
 mod load;
 mod misc;
 mod resources;
+mod archive;
+mod servers;
