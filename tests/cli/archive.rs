@@ -1,0 +1,1 @@
+//! Archive sources and `pkg pack`: hostile archives, determinism, loads from archives.
