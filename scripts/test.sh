@@ -22,9 +22,17 @@ if ! need cargo; then
   echo "error: cargo is not installed; install Rust (https://rustup.rs) and run again" >&2
   exit 1
 fi
-# The tests build SQLite from source (rusqlite, bundled) and make FIFOs.
+# The tests build SQLite and libgit2 from source (rusqlite and git2,
+# vendored) against the system OpenSSL, and make FIFOs.
 need cc || apt_install gcc libc6-dev
 need mkfifo || apt_install coreutils
+need pkg-config || apt_install pkg-config
+pkg-config --exists openssl 2>/dev/null || apt_install libssl-dev
+# The git tests run real git servers on 127.0.0.1: `git http-backend` behind
+# the tests' own HTTP server, and `git daemon`. Both come with git.
+if ! need git || [ ! -x "$(git --exec-path)/git-http-backend" ] || [ ! -x "$(git --exec-path)/git-daemon" ]; then
+  apt_install git
+fi
 
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
 log=$(mktemp)

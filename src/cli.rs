@@ -29,15 +29,18 @@ pub struct GlobalArgs {
         value_name = "PATH"
     )]
     pub hub: Option<PathBuf>,
-    /// Output format of read commands
-    #[arg(short, long, global = true, value_enum, default_value_t = OutputFormat::Table)]
-    pub output: OutputFormat,
+    /// Output format: table, json or yaml (`pkg pack`: the archive to write)
+    #[arg(short, long, global = true, value_name = "FORMAT", value_parser = OutputParser)]
+    pub output: Option<OutputArg>,
     /// Print only results and errors (no progress, no status lines)
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
     /// Print more detail (every resource a load touches)
     #[arg(short, long, global = true)]
     pub verbose: bool,
+    /// Use no network: git sources resolve from the cache only
+    #[arg(long, global = true, env = "PKG_OFFLINE", value_parser = clap::builder::FalseyValueParser::new())]
+    pub offline: bool,
 }
 
 /// How results are printed.
@@ -49,6 +52,56 @@ pub enum OutputFormat {
     Json,
     /// YAML for scripts
     Yaml,
+}
+
+/// The value of `-o`: an output format, or (for `pkg pack`) a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OutputArg {
+    /// `table`, `json` or `yaml`.
+    Format(OutputFormat),
+    /// Anything else: the file `pkg pack` writes.
+    File(PathBuf),
+}
+
+impl GlobalArgs {
+    /// The output format (`table` unless `-o` named one).
+    pub fn format(&self) -> OutputFormat {
+        match &self.output {
+            Some(OutputArg::Format(format)) => *format,
+            _ => OutputFormat::Table,
+        }
+    }
+}
+
+/// Parses `-o`: the three formats (offered for completion), else a file.
+#[derive(Debug, Clone, Copy)]
+pub struct OutputParser;
+
+impl clap::builder::TypedValueParser for OutputParser {
+    type Value = OutputArg;
+
+    fn parse_ref(
+        &self,
+        _cmd: &clap::Command,
+        _arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<OutputArg, clap::Error> {
+        let text = value.to_string_lossy();
+        Ok(match OutputFormat::from_str(&text, true) {
+            Ok(format) => OutputArg::Format(format),
+            Err(_) => OutputArg::File(PathBuf::from(value)),
+        })
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(
+            OutputFormat::value_variants()
+                .iter()
+                .filter_map(ValueEnum::to_possible_value),
+        ))
+    }
 }
 
 /// What to do with resources that exist in the hub with other content.
@@ -111,6 +164,14 @@ pub enum Command {
     History,
     /// Undo a load (or a rollback) recorded in the history
     Rollback(RollbackArgs),
+    /// Write a package as a deterministic .tar.gz or .zip
+    Pack(PackArgs),
+    /// Commit a package to a git repository and tag the release
+    Publish(PublishArgs),
+    /// List the release tags of a git repository, newest first
+    Versions(VersionsArgs),
+    /// Pin sources to commits and digests in a lock file
+    Lock(LockArgs),
     /// Print shell completions
     Completions(CompletionsArgs),
     /// Print the man page
@@ -120,7 +181,7 @@ pub enum Command {
 /// A package source.
 #[derive(Debug, Args)]
 pub struct SourceArgs {
-    /// The package: a directory holding manifest.json
+    /// The package: a directory, an archive (.tar.gz, .tgz, .zip), an http(s) URL, a GitHub URL, github:OWNER/REPO/PATH@REF, or git+https://HOST/REPO.git//PATH@REF
     pub source: String,
 }
 
@@ -152,7 +213,7 @@ pub struct CreateArgs {
 /// Options shared by `load` and `diff`.
 #[derive(Debug, Args)]
 pub struct PlanArgs {
-    /// The package: a directory holding manifest.json
+    /// The package: a directory, an archive (.tar.gz, .tgz, .zip), an http(s) URL, a GitHub URL, github:OWNER/REPO/PATH@REF, or git+https://HOST/REPO.git//PATH@REF
     pub source: String,
     /// Load spaces as `PREFIX-<space>` (references follow)
     #[arg(long)]
@@ -160,6 +221,9 @@ pub struct PlanArgs {
     /// What to do with resources that exist with other content
     #[arg(long, value_enum, default_value_t = OnConflictArg::Fail)]
     pub on_conflict: OnConflictArg,
+    /// Refuse content that differs from this lock file (`pkg lock` writes it)
+    #[arg(long, value_name = "LOCKFILE")]
+    pub locked: Option<PathBuf>,
 }
 
 /// `pkg load`.
@@ -187,7 +251,7 @@ pub struct DiffArgs {
 /// `pkg inspect`.
 #[derive(Debug, Args)]
 pub struct InspectArgs {
-    /// The package: a directory holding manifest.json
+    /// The package: a directory, an archive (.tar.gz, .tgz, .zip), an http(s) URL, a GitHub URL, github:OWNER/REPO/PATH@REF, or git+https://HOST/REPO.git//PATH@REF
     pub source: String,
     /// Add a column per label key (comma-separated)
     #[arg(long, value_delimiter = ',', value_name = "KEYS")]
@@ -202,6 +266,77 @@ pub struct RollbackArgs {
     /// Roll back even if resources changed since
     #[arg(long)]
     pub force: bool,
+}
+
+/// Archive formats `pkg pack` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PackFormatArg {
+    /// gzip-compressed tar
+    #[value(name = "tar.gz")]
+    TarGz,
+    /// zip
+    Zip,
+}
+
+/// `pkg pack`.
+#[derive(Debug, Args)]
+pub struct PackArgs {
+    /// The package directory
+    pub dir: PathBuf,
+    /// The archive to write (.tar.gz, .tgz or .zip); `-o FILE` works too
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// The format [default: from the file name]
+    #[arg(long, value_enum)]
+    pub format: Option<PackFormatArg>,
+}
+
+/// `pkg publish`.
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    /// The package directory
+    pub dir: PathBuf,
+    /// The git repository (https://, ssh://, git://, file://, or a GitHub URL)
+    #[arg(long, value_name = "GIT_URL")]
+    pub repo: String,
+    /// The sub-directory of the repository the package goes to (replaced wholesale) [default: the repository root]
+    #[arg(long, value_name = "SUBDIR")]
+    pub path: Option<String>,
+    /// The branch to commit to
+    #[arg(long, default_value = "main")]
+    pub branch: String,
+    /// Tag `<name>/v<version>` instead of `v<version>`
+    #[arg(long)]
+    pub tag_prefix: bool,
+    /// The commit and tag message [default: "Release <name> <version>"]
+    #[arg(short, long)]
+    pub message: Option<String>,
+    /// Say what would be pushed and push nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// `pkg versions`.
+#[derive(Debug, Args)]
+pub struct VersionsArgs {
+    /// The repository: a GitHub URL, github:OWNER/REPO[/PATH], or a git URL
+    pub source: String,
+}
+
+/// `pkg lock`.
+#[derive(Debug, Args)]
+pub struct LockArgs {
+    /// The sources to pin (as they will be given to `pkg load`)
+    #[arg(required = true)]
+    pub sources: Vec<String>,
+    /// The lock file to write (entries for other sources are kept)
+    #[arg(
+        short = 'f',
+        long = "file",
+        default_value = "pkg.lock",
+        value_name = "LOCKFILE"
+    )]
+    pub file: PathBuf,
 }
 
 /// `pkg completions`.

@@ -18,6 +18,7 @@ pub mod backends;
 pub mod cli;
 pub mod commands;
 pub mod filter;
+pub mod git;
 pub mod hub;
 pub mod loaders;
 pub mod manifest;

@@ -8,7 +8,6 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::Context;
-use super::load::open_package;
 use crate::cli::InspectArgs;
 use crate::model::details::{map_field, str_field};
 use crate::model::{RefField, Reference, ResourceKind};
@@ -27,6 +26,8 @@ struct UnitView {
 #[derive(Debug, Serialize)]
 struct InspectView {
     source: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    commit: Option<String>,
     digest: String,
     name: Option<String>,
     version: Option<String>,
@@ -41,7 +42,12 @@ struct InspectView {
 /// `pkg inspect`.
 pub fn run(ctx: &Context, args: &InspectArgs) -> Result<()> {
     let bar = ctx.progress();
-    let (package, origin) = open_package(&args.source, &bar)?;
+    let opened = ctx.open(&args.source, None, &bar)?;
+    let (package, origin, commit) = (
+        opened.package,
+        opened.fetched.origin.clone(),
+        opened.fetched.commit.clone(),
+    );
     bar.finish();
     let mut counts = BTreeMap::new();
     let mut units = Vec::new();
@@ -73,6 +79,7 @@ pub fn run(ctx: &Context, args: &InspectArgs) -> Result<()> {
     let m = &package.manifest;
     let view = InspectView {
         source: origin,
+        commit,
         digest: package.digest.clone(),
         name: m.name.clone(),
         version: m.version.clone(),
@@ -99,6 +106,9 @@ pub fn run(ctx: &Context, args: &InspectArgs) -> Result<()> {
         ));
         if let Some(d) = &view.description {
             out.push_str(&format!("Description: {}\n", crate::model::slug::escape(d)));
+        }
+        if let Some(commit) = &view.commit {
+            out.push_str(&format!("Source: {}\nCommit: {commit}\n", view.source));
         }
         out.push_str(&format!("Digest: {}\n\n", view.digest));
         let mut kinds = Table::new(["KIND", "COUNT"]);

@@ -8,12 +8,13 @@ use anyhow::{Context as _, Result};
 use serde::Serialize;
 
 use super::Context;
+use super::source::Opened;
 use crate::cli::{DiffArgs, LoadArgs, OnConflictArg, OutputFormat, PlanArgs};
-use crate::loaders;
+use crate::loaders::Fetched;
 use crate::package::diff::diff_step;
 use crate::package::load::{LoadOptions, dry_run, load as load_package};
 use crate::package::plan::{Action, PlanCounts, check_prefix};
-use crate::package::{OnConflict, Package, Plan, read_package};
+use crate::package::{OnConflict, Package, Plan};
 use crate::progress::Progress;
 use crate::ui::Table;
 
@@ -52,19 +53,13 @@ fn on_conflict(arg: OnConflictArg) -> OnConflict {
     }
 }
 
-/// Fetches and checks the package named by `source`.
-pub fn open_package(source: &str, progress: &dyn Progress) -> Result<(Package, String)> {
-    let fetched = loaders::resolve(source)?.fetch()?;
-    let package = read_package(&fetched.dir, progress)?;
-    Ok((package, fetched.origin))
-}
-
-fn options(args: &PlanArgs, origin: String) -> Result<LoadOptions> {
+fn options(args: &PlanArgs, fetched: &Fetched) -> Result<LoadOptions> {
     check_prefix(args.prefix.as_deref())?;
     Ok(LoadOptions {
         prefix: args.prefix.clone().filter(|p| !p.is_empty()),
         on_conflict: on_conflict(args.on_conflict),
-        source: origin,
+        source: fetched.origin.clone(),
+        commit: fetched.commit.clone(),
     })
 }
 
@@ -202,8 +197,10 @@ fn render_plan(ctx: &Context, view: &PlanView) -> String {
 /// `pkg diff`.
 pub fn diff(ctx: &Context, args: &DiffArgs) -> Result<ExitCode> {
     let bar = ctx.progress();
-    let (package, origin) = open_package(&args.plan.source, &bar)?;
-    let options = options(&args.plan, origin)?;
+    check_prefix(args.plan.prefix.as_deref())?;
+    let Opened { package, fetched } =
+        ctx.open(&args.plan.source, args.plan.locked.as_deref(), &bar)?;
+    let options = options(&args.plan, &fetched)?;
     let mut hub = ctx.open_hub()?;
     bar.phase("planning", 0);
     let tx = hub.read()?;
@@ -221,8 +218,10 @@ pub fn diff(ctx: &Context, args: &DiffArgs) -> Result<ExitCode> {
 /// `pkg load`.
 pub fn load(ctx: &Context, args: &LoadArgs) -> Result<ExitCode> {
     let bar = ctx.progress();
-    let (package, origin) = open_package(&args.plan.source, &bar)?;
-    let options = options(&args.plan, origin)?;
+    check_prefix(args.plan.prefix.as_deref())?;
+    let Opened { package, fetched } =
+        ctx.open(&args.plan.source, args.plan.locked.as_deref(), &bar)?;
+    let options = options(&args.plan, &fetched)?;
     let mut hub = ctx.open_hub()?;
     if args.dry_run {
         bar.finish();
@@ -292,6 +291,7 @@ mod tests {
                 stderr_tty: false,
             },
             hub_path: None,
+            offline: false,
         }
     }
 

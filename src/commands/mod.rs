@@ -6,8 +6,13 @@ pub mod create;
 pub mod history;
 pub mod inspect;
 pub mod load;
+pub mod lock;
+pub mod pack;
+pub mod publish;
 pub mod resource;
+pub mod source;
 pub mod validate;
+pub mod versions;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -29,6 +34,8 @@ pub struct Context {
     pub printer: Printer,
     /// `--hub` / `$PKG_HUB`, if given.
     pub hub_path: Option<PathBuf>,
+    /// `--offline`: no network.
+    pub offline: bool,
 }
 
 impl Context {
@@ -54,10 +61,19 @@ impl Context {
 
 /// Runs a parsed command line; the exit code says how it went.
 pub fn run(cli: Cli) -> Result<ExitCode> {
-    let printer = Printer::new(cli.global.output, cli.global.quiet, cli.global.verbose);
+    if let (Some(crate::cli::OutputArg::File(file)), false) =
+        (&cli.global.output, matches!(cli.command, Command::Pack(_)))
+    {
+        anyhow::bail!(
+            "-o `{}`: the output format must be table, json or yaml",
+            file.display()
+        );
+    }
+    let printer = Printer::new(cli.global.format(), cli.global.quiet, cli.global.verbose);
     let ctx = Context {
         printer,
         hub_path: cli.global.hub.clone(),
+        offline: cli.global.offline,
     };
     let ok = Ok(ExitCode::SUCCESS);
     match &cli.command {
@@ -77,6 +93,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Rollback(args) => history::rollback(&ctx, args).and(ok),
         Command::Completions(args) => completions::completions(&ctx, args.shell).and(ok),
         Command::Man => completions::man(&ctx).and(ok),
+        Command::Pack(args) => pack::run(&ctx, args, cli.global.output.as_ref()).and(ok),
+        Command::Publish(args) => publish::run(&ctx, args).and(ok),
+        Command::Versions(args) => versions::run(&ctx, args).and(ok),
+        Command::Lock(args) => lock::run(&ctx, args).and(ok),
     }
 }
 

@@ -8,7 +8,6 @@ use serde::Serialize;
 
 use super::Context;
 use crate::cli::SourceArgs;
-use crate::loaders;
 use crate::package::read::external_lines;
 use crate::package::{PackageError, Report, read_package};
 
@@ -25,8 +24,8 @@ struct ValidateView {
 
 /// `pkg validate`.
 pub fn run(ctx: &Context, args: &SourceArgs) -> Result<ExitCode> {
-    let fetched = loaders::resolve(&args.source)?.fetch()?;
     let bar = ctx.progress();
+    let fetched = ctx.fetch(&args.source, &bar)?;
     let view = match read_package(&fetched.dir, &bar) {
         Ok(package) => ValidateView {
             source: fetched.origin,

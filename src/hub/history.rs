@@ -68,6 +68,9 @@ pub struct HistoryEntry {
     pub source: String,
     /// The package digest (`sha256:` of manifest.json), if any.
     pub digest: String,
+    /// The git commit the package was read from (git sources).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
     /// The prefix the load applied (empty for none).
     pub prefix: String,
     /// The conflict policy of a load.
@@ -92,6 +95,8 @@ pub struct NewEntry {
     pub source: String,
     /// The package digest.
     pub digest: String,
+    /// The git commit it was read from.
+    pub commit: Option<String>,
     /// The prefix applied.
     pub prefix: String,
     /// The conflict policy.
@@ -113,8 +118,8 @@ pub fn record(
 ) -> Result<i64, HubError> {
     conn.prepare_cached(
         "INSERT INTO history (action, time, source, digest, prefix, on_conflict, name, version,
-                              created, updated, unchanged, skipped, deleted, reverts)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, 0, 0, 0, 0, ?9)",
+                              created, updated, unchanged, skipped, deleted, reverts, git_commit)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, 0, 0, 0, 0, ?9, ?10)",
     )?
     .execute(params![
         action.as_str(),
@@ -125,7 +130,8 @@ pub fn record(
         entry.on_conflict,
         entry.name,
         entry.version,
-        entry.reverts
+        entry.reverts,
+        entry.commit
     ])?;
     Ok(conn.last_insert_rowid())
 }
@@ -199,7 +205,7 @@ pub fn record_creation(
 }
 
 const ENTRY_COLUMNS: &str = "id, action, time, source, digest, prefix, on_conflict, name, version,
-    created, updated, unchanged, skipped, deleted, reverts, reverted_by";
+    created, updated, unchanged, skipped, deleted, reverts, reverted_by, git_commit";
 
 fn entry_from_row(row: &Row<'_>) -> rusqlite::Result<HistoryEntry> {
     let action: String = row.get(1)?;
@@ -212,6 +218,7 @@ fn entry_from_row(row: &Row<'_>) -> rusqlite::Result<HistoryEntry> {
         time: row.get(2)?,
         source: row.get(3)?,
         digest: row.get(4)?,
+        commit: row.get(16)?,
         prefix: row.get(5)?,
         on_conflict: row.get(6)?,
         name: row.get(7)?,

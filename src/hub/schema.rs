@@ -3,7 +3,7 @@
 use rusqlite::Connection;
 
 /// The schema version this build writes (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA_V1: &str = "
 CREATE TABLE resources (
@@ -70,6 +70,9 @@ CREATE TABLE history_changes (
 );
 ";
 
+/// Version 2: the git commit a load was read from.
+const SCHEMA_V2: &str = "ALTER TABLE history ADD COLUMN git_commit TEXT;";
+
 /// Creates or upgrades the schema. Returns an error when the file was written
 /// by a newer pkg.
 pub fn migrate(conn: &mut Connection) -> Result<(), super::HubError> {
@@ -88,8 +91,11 @@ pub fn migrate(conn: &mut Connection) -> Result<(), super::HubError> {
     }
     if version < 1 {
         tx.execute_batch(SCHEMA_V1)?;
-        tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     }
+    if version < 2 {
+        tx.execute_batch(SCHEMA_V2)?;
+    }
+    tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     tx.commit()?;
     Ok(())
 }

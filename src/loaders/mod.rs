@@ -1,13 +1,29 @@
 //! Sources: where a package is read from. One [`Source`] trait, one
-//! implementation per kind of argument; [`resolve`] picks it. This version
-//! reads local directories; archives, HTTP and git sources build on the same
-//! trait.
+//! implementation per kind of argument (DESIGN §5); [`resolve`] parses the
+//! argument ([`spec`]) and picks the implementation. Every remote source
+//! lands in a fresh temporary directory through [`tree::TreeWriter`], which
+//! refuses unsafe paths, links and oversized content; the directory is
+//! removed when the [`Fetched`] is dropped, also on any failure.
 
+pub mod archive;
+pub mod archive_source;
+pub mod git_source;
+pub mod http;
+pub mod http_package;
 pub mod local;
+pub mod lock;
+pub mod settings;
+pub mod spec;
+pub mod tree;
 
 use std::path::PathBuf;
 
 use thiserror::Error;
+
+use crate::git::GitError;
+use crate::progress::Progress;
+pub use settings::SourceSettings;
+pub use spec::{SourceSpec, parse};
 
 /// A package made available on the local file system for reading.
 #[derive(Debug)]
@@ -16,21 +32,19 @@ pub struct Fetched {
     pub dir: PathBuf,
     /// A canonical description of where it came from, for the history.
     pub origin: String,
+    /// The git commit the package was read from, for git sources.
+    pub commit: Option<String>,
+    /// The temporary directory holding a downloaded or extracted package
+    /// (removed on drop).
+    pub temp: Option<tempfile::TempDir>,
 }
 
 /// Why a source could not be used.
 #[derive(Debug, Error)]
 pub enum SourceError {
-    /// The argument names a kind of source this build cannot read yet.
-    #[error(
-        "`{arg}` is {what}, which this version of pkg cannot load yet; download it and pass the package directory"
-    )]
-    Unsupported {
-        /// The argument.
-        arg: String,
-        /// What kind of source it looks like.
-        what: &'static str,
-    },
+    /// The argument is not a source pkg reads.
+    #[error(transparent)]
+    Spec(#[from] spec::SpecError),
     /// The local path does not exist or is not a directory.
     #[error("`{arg}` is not a package directory: {reason}")]
     NotADirectory {
@@ -39,32 +53,52 @@ pub enum SourceError {
         /// Why.
         reason: String,
     },
+    /// The environment's settings are unusable.
+    #[error(transparent)]
+    Settings(#[from] settings::SettingsError),
+    /// A git source failed.
+    #[error(transparent)]
+    Git(#[from] GitError),
+    /// An HTTP download failed.
+    #[error(transparent)]
+    Http(#[from] http::HttpError),
+    /// An archive could not be extracted.
+    #[error(transparent)]
+    Archive(#[from] archive::ArchiveError),
+    /// A downloaded tree was refused.
+    #[error(transparent)]
+    Tree(#[from] tree::TreeError),
+    /// A remote package's manifest is unusable.
+    #[error("{url}: {reason}")]
+    BadRemotePackage {
+        /// Where the package is.
+        url: String,
+        /// What is wrong.
+        reason: String,
+    },
 }
 
 /// A place a package can be read from.
 pub trait Source {
     /// Makes the package available as a local directory.
-    fn fetch(&self) -> Result<Fetched, SourceError>;
+    fn fetch(&self, progress: &dyn Progress) -> Result<Fetched, SourceError>;
 }
 
 /// Picks the source for a command-line argument.
-pub fn resolve(arg: &str) -> Result<Box<dyn Source>, SourceError> {
-    let lower = arg.to_ascii_lowercase();
-    let unsupported = |what| SourceError::Unsupported {
-        arg: arg.to_string(),
-        what,
-    };
-    if lower.starts_with("git+") || lower.starts_with("github:") || lower.starts_with("file://") {
-        return Err(unsupported("a git repository"));
-    }
-    if lower.starts_with("http://") || lower.starts_with("https://") {
-        return Err(unsupported("a URL"));
-    }
-    if [".tar.gz", ".tgz", ".zip"]
-        .iter()
-        .any(|ext| lower.ends_with(ext))
-    {
-        return Err(unsupported("an archive"));
-    }
-    Ok(Box::new(local::LocalDir::new(arg)))
+pub fn resolve(arg: &str, settings: &SourceSettings) -> Result<Box<dyn Source>, SourceError> {
+    Ok(match parse(arg, settings)? {
+        SourceSpec::Local(path) => Box::new(local::LocalDir::new(arg, path)),
+        SourceSpec::ArchiveFile(path, format) => Box::new(archive_source::ArchiveSource::file(
+            path,
+            format,
+            settings.clone(),
+        )),
+        SourceSpec::ArchiveUrl(url, format) => Box::new(archive_source::ArchiveSource::url(
+            url,
+            format,
+            settings.clone(),
+        )),
+        SourceSpec::Http(url) => Box::new(http_package::HttpPackage::new(url, settings.clone())),
+        SourceSpec::Git(spec) => Box::new(git_source::GitSource::new(spec, settings.clone())),
+    })
 }

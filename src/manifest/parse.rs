@@ -350,13 +350,13 @@ impl Validator {
         }
         m.name = raw.name.take();
         m.version = raw.version.take();
-        if let Some(v) = &m.version {
-            if let Err(e) = semver::Version::parse(v) {
-                self.problem(
-                    "version",
-                    format!("`{}` is not a semver version: {e}", escape(v)),
-                );
-            }
+        if let Some(v) = &m.version
+            && let Err(e) = semver::Version::parse(v)
+        {
+            self.problem(
+                "version",
+                format!("`{}` is not a semver version: {e}", escape(v)),
+            );
         }
         m.description = raw.description.take();
         m.created_at = raw.created_at.take();

@@ -72,17 +72,17 @@ pub fn diff_step(
         &format!("package: {}", item.details_loc),
     );
     let mut data = None;
-    if let Some(loc) = &item.data_loc {
-        if current.data_digest != item.data_digest_text() {
-            let old = store::data(conn, &key)?.unwrap_or_default();
-            let new = package.read_data(item)?;
-            data = unified(
-                &String::from_utf8_lossy(&old),
-                &String::from_utf8_lossy(&new),
-                &old_name,
-                &format!("package: {loc}"),
-            );
-        }
+    if let Some(loc) = &item.data_loc
+        && current.data_digest != item.data_digest_text()
+    {
+        let old = store::data(conn, &key)?.unwrap_or_default();
+        let new = package.read_data(item)?;
+        data = unified(
+            &String::from_utf8_lossy(&old),
+            &String::from_utf8_lossy(&new),
+            &old_name,
+            &format!("package: {loc}"),
+        );
     }
     Ok(ResourceDiff { details, data })
 }

@@ -201,13 +201,13 @@ fn units_matching(
             *space,
             true,
             |unit, data| -> Result<(), PackageError> {
-                if let Some(filter) = &options.filter {
-                    if !filter.matches(&ResourceSubject {
+                if let Some(filter) = &options.filter
+                    && !filter.matches(&ResourceSubject {
                         resource: &unit,
                         ids: &ids,
-                    }) {
-                        return Ok(());
-                    }
+                    })
+                {
+                    return Ok(());
                 }
                 let mut entry = writer.write_details(&unit)?;
                 let ext = data_extension(str_field(&unit.details, "ToolchainType"));

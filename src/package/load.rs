@@ -21,6 +21,8 @@ pub struct LoadOptions {
     pub on_conflict: OnConflict,
     /// The source as the user gave it, for the history.
     pub source: String,
+    /// The git commit the package was read from, for the history.
+    pub commit: Option<String>,
 }
 
 /// What a load did.
@@ -71,6 +73,7 @@ pub fn load(
         &NewEntry {
             source: options.source.clone(),
             digest: package.digest.clone(),
+            commit: options.commit.clone(),
             prefix: options.prefix.clone().unwrap_or_default(),
             on_conflict: options.on_conflict.as_str().to_string(),
             name: package.manifest.name.clone().unwrap_or_default(),

@@ -8,6 +8,7 @@ pub mod error;
 pub mod export;
 pub mod file_sink;
 pub mod load;
+pub mod pack;
 pub mod parallel;
 pub mod plan;
 pub mod read;

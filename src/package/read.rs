@@ -57,7 +57,9 @@ pub struct Package {
     pub root: PathBuf,
     /// The manifest's metadata (its entries are in `items`).
     pub manifest: Manifest,
-    /// `sha256:` of manifest.json's bytes: the package digest.
+    /// The package digest: `sha256:` of manifest.json's bytes when the
+    /// manifest has `digests` (which cover every file), else the digest of
+    /// the manifest's digest and every file's digest (see docs/format.md).
     pub digest: String,
     /// Every resource, in load order (kind, then space and slug).
     pub items: Vec<Item>,
@@ -80,6 +82,24 @@ impl Package {
             .flat_map(|i| std::iter::once(i.details_loc.as_str()).chain(i.data_loc.as_deref()))
             .chain(self.extra_digested.iter().map(String::as_str));
         unlisted_files(&self.root, &self.manifest, named)
+    }
+
+    /// Every file of the package as package paths (`/manifest.json`, then
+    /// each file an entry names or the digests list), sorted and without
+    /// duplicates: what `pack` and `publish` copy.
+    pub fn files(&self) -> Vec<String> {
+        let mut files: Vec<String> =
+            std::iter::once(format!("/{}", crate::manifest::types::MANIFEST_FILE))
+                .chain(
+                    self.items.iter().flat_map(|i| {
+                        std::iter::once(i.details_loc.clone()).chain(i.data_loc.clone())
+                    }),
+                )
+                .chain(self.extra_digested.iter().cloned())
+                .collect();
+        files.sort();
+        files.dedup();
+        files
     }
 
     /// The absolute path of package path `loc`.
@@ -375,6 +395,11 @@ pub fn read_package(dir: &Path, progress: &dyn Progress) -> Result<Package, Pack
         });
     }
     items.sort_by(|a, b| a.key.cmp(&b.key));
+    let digest = if has_digests {
+        digest
+    } else {
+        content_digest(&digest, &items)
+    };
     Ok(Package {
         root,
         manifest,
@@ -384,6 +409,35 @@ pub fn read_package(dir: &Path, progress: &dyn Progress) -> Result<Package, Pack
         has_digests,
         extra_digested,
     })
+}
+
+/// The digest of a package whose manifest has no `digests`: sha256 over
+/// the manifest's digest and one `PATH DIGEST` line per file, sorted by
+/// path, so that it covers every byte a load reads.
+fn content_digest(manifest_digest: &str, items: &[Item]) -> String {
+    let mut lines: Vec<String> = items
+        .iter()
+        .flat_map(|i| {
+            std::iter::once(format!(
+                "{} {}",
+                i.details_loc,
+                digest_text(&i.details_digest)
+            ))
+            .chain(
+                i.data_loc
+                    .iter()
+                    .zip(&i.data_digest)
+                    .map(|(loc, d)| format!("{loc} {}", digest_text(d))),
+            )
+        })
+        .collect();
+    lines.sort();
+    let mut text = format!("pkg-content-v1\n/manifest.json {manifest_digest}\n");
+    for line in lines {
+        text.push_str(&line);
+        text.push('\n');
+    }
+    sha256_digest(text.as_bytes())
 }
 
 /// `from -> to` lines for external references.

@@ -57,11 +57,11 @@ impl Bar {
         if !self.enabled || self.started.elapsed() < SHOW_AFTER {
             return;
         }
-        if let Ok(mut shown) = self.shown.lock() {
-            if !*shown {
-                self.bar.set_draw_target(ProgressDrawTarget::stderr());
-                *shown = true;
-            }
+        if let Ok(mut shown) = self.shown.lock()
+            && !*shown
+        {
+            self.bar.set_draw_target(ProgressDrawTarget::stderr());
+            *shown = true;
         }
     }
 }

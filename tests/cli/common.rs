@@ -12,17 +12,22 @@ use tempfile::TempDir;
 pub struct Env {
     /// Holds everything the test writes.
     pub dir: TempDir,
+    /// Extra environment variables for every `pkg` run.
+    vars: std::cell::RefCell<Vec<(String, String)>>,
 }
 
 impl Env {
     /// A fresh environment.
     pub fn new() -> Env {
-        Env {
+        let env = Env {
             dir: tempfile::Builder::new()
                 .prefix("pkg-test-")
                 .tempdir()
                 .expect("temp dir"),
-        }
+            vars: std::cell::RefCell::new(Vec::new()),
+        };
+        std::fs::create_dir_all(env.tmp()).expect("mkdir tmp");
+        env
     }
 
     /// The test's root directory.
@@ -33,6 +38,28 @@ impl Env {
     /// A path under the root.
     pub fn path(&self, rel: &str) -> PathBuf {
         self.root().join(rel)
+    }
+
+    /// `TMPDIR` of every `pkg` run (so tests can see leftovers).
+    pub fn tmp(&self) -> PathBuf {
+        self.path("tmp")
+    }
+
+    /// Entries left in [`Env::tmp`].
+    pub fn tmp_entries(&self) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(self.tmp())
+            .expect("read tmp")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// Sets an environment variable for every later `pkg` run.
+    pub fn set_var(&self, name: &str, value: impl Into<String>) {
+        let mut vars = self.vars.borrow_mut();
+        vars.retain(|(n, _)| n != name);
+        vars.push((name.to_string(), value.into()));
     }
 
     /// The hub file.
@@ -65,6 +92,13 @@ impl Env {
             .env("PKG_HUB", self.hub())
             .env("NO_COLOR", "1")
             .env("SOURCE_DATE_EPOCH", "1700000000")
+            .env("TMPDIR", self.tmp())
+            .envs(
+                self.vars
+                    .borrow()
+                    .iter()
+                    .map(|(n, v)| (n.as_str(), v.as_str())),
+            )
             .current_dir(self.root())
             .args(args);
         cmd

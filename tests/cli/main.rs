@@ -1,14 +1,16 @@
 //! Integration tests: they drive the real `pkg` binary against real SQLite
 //! hubs and real package directories.
 
+mod archive;
 mod bad_input;
 mod common;
 mod crash;
 mod create;
 mod examples;
+mod git;
 mod history;
+mod http;
 mod load;
 mod misc;
 mod resources;
-mod archive;
 mod servers;

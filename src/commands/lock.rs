@@ -1,0 +1,50 @@
+//! `pkg lock`: fetch each source, and pin its commit and package digest in
+//! a lock file that `pkg load --locked` enforces.
+
+use anyhow::{Context as _, Result};
+
+use super::Context;
+use crate::cli::LockArgs;
+use crate::loaders::lock::{LockEntry, LockFile};
+use crate::ui::Table;
+
+/// `pkg lock`.
+pub fn run(ctx: &Context, args: &LockArgs) -> Result<()> {
+    let mut lock = LockFile::read_or_default(&args.file)?;
+    let bar = ctx.progress();
+    let mut written = Vec::new();
+    for source in &args.sources {
+        let opened = ctx
+            .open(source, None, &bar)
+            .with_context(|| format!("cannot lock `{}`", crate::model::slug::escape(source)))?;
+        let entry = LockEntry {
+            source: source.clone(),
+            origin: opened.fetched.origin.clone(),
+            commit: opened.fetched.commit.clone(),
+            digest: opened.package.digest.clone(),
+            name: opened.package.manifest.name.clone(),
+            version: opened.package.manifest.version.clone(),
+        };
+        written.push(entry.clone());
+        lock.upsert(entry);
+    }
+    drop(bar);
+    lock.write(&args.file)?;
+    ctx.printer.outcome(&written, || {
+        let mut table = Table::new(["SOURCE", "COMMIT", "DIGEST"]);
+        for e in &written {
+            table.row(vec![
+                e.source.clone(),
+                e.commit.clone().unwrap_or_else(|| "-".into()),
+                e.digest.clone(),
+            ]);
+        }
+        format!(
+            "{}Locked {} source{} in {}\n",
+            table.render(),
+            written.len(),
+            if written.len() == 1 { "" } else { "s" },
+            args.file.display()
+        )
+    })
+}

@@ -1,0 +1,140 @@
+//! `pkg publish`: validate the package, take its semver version, commit it
+//! into a git repository and push the branch with an annotated release tag.
+
+use std::path::Path;
+
+use anyhow::{Context as _, Result, bail};
+
+use super::Context;
+use crate::cli::PublishArgs;
+use crate::git::publish::{PublishOutcome, PublishRequest, publish};
+use crate::loaders::SourceSpec;
+use crate::loaders::spec::RefQuery;
+use crate::manifest::paths::check_syntax;
+use crate::model::slug::escape;
+use crate::package::read_package;
+
+/// `pkg publish`.
+pub fn run(ctx: &Context, args: &PublishArgs) -> Result<()> {
+    let settings = ctx.source_settings()?;
+    let repo = repository_url(&args.repo, &settings)?;
+    let path = args
+        .path
+        .as_deref()
+        .unwrap_or("")
+        .trim_matches('/')
+        .to_string();
+    if !path.is_empty() {
+        check_syntax(&format!("/{path}"))
+            .map_err(|e| anyhow::anyhow!("--path `{}`: {e}", escape(&path)))?;
+    }
+    let bar = ctx.progress();
+    let package = read_package(&args.dir, &bar)
+        .with_context(|| format!("refusing to publish `{}`", args.dir.display()))?;
+    let manifest = &package.manifest;
+    let version_text = manifest.version.as_deref().unwrap_or_default();
+    let version = semver::Version::parse(version_text.strip_prefix('v').unwrap_or(version_text))
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "refusing to publish `{}`: manifest.json `version` {} is not a semver version ({e}); set it, e.g. \"1.0.0\"",
+                args.dir.display(),
+                if version_text.is_empty() { "is missing, so it".to_string() } else { format!("`{}`", escape(version_text)) }
+            )
+        })?;
+    let name = manifest.name.clone().unwrap_or_default();
+    let tag = if args.tag_prefix {
+        if name.is_empty() {
+            bail!("--tag-prefix needs a package name; set `name` in manifest.json");
+        }
+        format!("{name}/v{version}")
+    } else {
+        format!("v{version}")
+    };
+    let message = args.message.clone().unwrap_or_else(|| {
+        format!(
+            "Release {} {version}",
+            if name.is_empty() { "package" } else { &name }
+        )
+    });
+    let files = package.files();
+    let request = PublishRequest {
+        root: &package.root,
+        files: &files,
+        repo: &repo,
+        path: &path,
+        branch: &args.branch,
+        tag: &tag,
+        message: &message,
+        dry_run: args.dry_run,
+    };
+    let outcome = publish(&settings, &request, &bar)
+        .with_context(|| format!("cannot publish `{}` to `{repo}`", args.dir.display()))?;
+    drop(bar);
+    ctx.printer
+        .outcome(&outcome, || render(&outcome, &path, args.dry_run))
+}
+
+fn render(o: &PublishOutcome, path: &str, dry_run: bool) -> String {
+    let place = if path.is_empty() {
+        "/".to_string()
+    } else {
+        format!("{path}/")
+    };
+    let commit = if o.committed {
+        format!(
+            "commit {} ({} files at {place}, parent {})",
+            short(&o.commit),
+            o.files,
+            o.parent
+                .as_deref()
+                .map_or("none: a new branch".to_string(), |p| short(p).to_string())
+        )
+    } else {
+        format!(
+            "the branch tip {} (the package is unchanged there)",
+            short(&o.commit)
+        )
+    };
+    if dry_run {
+        format!(
+            "Dry run: would push branch {} with {commit} and tag {} to {}; nothing was pushed\n",
+            o.branch, o.tag, o.repo
+        )
+    } else {
+        format!(
+            "Published {} to {}: branch {} at {commit}, tag {}\n",
+            o.tag, o.repo, o.branch, o.tag
+        )
+    }
+}
+
+fn short(commit: &str) -> &str {
+    commit.get(..12).unwrap_or(commit)
+}
+
+/// The repository URL for `--repo`: a git URL, a GitHub repository URL, or
+/// a local repository directory.
+fn repository_url(arg: &str, settings: &crate::loaders::SourceSettings) -> Result<String> {
+    if !arg.contains("://") && !arg.contains(':') && Path::new(arg).is_dir() {
+        let dir = std::fs::canonicalize(arg)?;
+        return Ok(format!("file://{}", dir.display()));
+    }
+    match crate::loaders::parse(arg, settings)? {
+        SourceSpec::Git(spec) => {
+            if !spec.path.is_empty() || spec.reference != RefQuery::Default {
+                bail!(
+                    "--repo `{}` names a path or ref; give the repository only and use --path and --branch",
+                    escape(arg)
+                );
+            }
+            Ok(spec.repo)
+        }
+        SourceSpec::Http(url) if url.path().ends_with(".git") && url.scheme() == "https" => {
+            Ok(url.to_string())
+        }
+        _ => bail!(
+            "--repo `{}` is not a git repository URL (https://HOST/REPO.git, ssh://, git://, file://, or a GitHub URL)",
+            escape(arg)
+        ),
+    }
+}

@@ -1,0 +1,60 @@
+//! Opening a source for a command: the settings from the environment and
+//! `--offline`, fetching, reading the package, and the `--locked` check.
+
+use std::path::Path;
+
+use anyhow::{Context as _, Result};
+
+use super::Context;
+use crate::loaders::lock::LockFile;
+use crate::loaders::{self, Fetched, SourceSettings};
+use crate::package::{Package, read_package};
+use crate::progress::Progress;
+
+/// A fetched and checked package. The fetched directory (a temporary one
+/// for remote sources) lives as long as this.
+pub struct Opened {
+    /// The package.
+    pub package: Package,
+    /// Where it came from; holds the temporary directory.
+    pub fetched: Fetched,
+}
+
+impl Context {
+    /// The source settings: environment plus `--offline`.
+    pub fn source_settings(&self) -> Result<SourceSettings> {
+        Ok(SourceSettings::from_env(self.offline)?)
+    }
+
+    /// Fetches `source` (without reading the package).
+    pub fn fetch(&self, source: &str, progress: &dyn Progress) -> Result<Fetched> {
+        let settings = self.source_settings()?;
+        let fetched = loaders::resolve(source, &settings)?
+            .fetch(progress)
+            .with_context(|| format!("cannot load `{}`", crate::model::slug::escape(source)))?;
+        Ok(fetched)
+    }
+
+    /// Fetches and reads `source`; with `locked`, refuses content that
+    /// differs from the lock file's entry for it.
+    pub fn open(
+        &self,
+        source: &str,
+        locked: Option<&Path>,
+        progress: &dyn Progress,
+    ) -> Result<Opened> {
+        let lock = locked.map(LockFile::read).transpose()?;
+        if let (Some(lock), Some(path)) = (&lock, locked)
+            && lock.find(source).is_none()
+        {
+            // Refuse before any network access.
+            lock.check(path, source, None, "")?;
+        }
+        let fetched = self.fetch(source, progress)?;
+        let package = read_package(&fetched.dir, progress)?;
+        if let (Some(lock), Some(path)) = (&lock, locked) {
+            lock.check(path, source, fetched.commit.as_deref(), &package.digest)?;
+        }
+        Ok(Opened { package, fetched })
+    }
+}

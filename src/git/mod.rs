@@ -1,0 +1,16 @@
+//! Git, through libgit2: listing a remote's refs, resolving a ref query
+//! (branch, tag, commit, semver requirement, or a `REF/PATH` to split), a
+//! cache of shallow single-ref fetches keyed by URL, writing one package
+//! sub-directory of a commit out of the cache, and publishing a package as
+//! a commit plus an annotated release tag. No `git` process is run, nothing
+//! prompts, and credentials follow the rule in
+//! [`crate::loaders::settings::SourceSettings::token_for`].
+
+pub mod auth;
+pub mod cache;
+pub mod checkout;
+pub mod error;
+pub mod publish;
+pub mod refs;
+
+pub use error::GitError;

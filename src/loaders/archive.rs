@@ -1,0 +1,1556 @@
+//! Extraction of package archives (`.tar.gz`/`.tgz` and `.zip`) into a
+//! [`TreeWriter`], and finding the package root inside them. This module
+//! owns the archive-level rules: only regular files and directories (every
+//! link, device, FIFO, sparse or unknown entry is an error, never a silent
+//! skip), no encrypted zip entries, strict header parsing (malformed or
+//! truncated archives, damaged gzip streams and malformed PAX records are
+//! errors), and a bound on the bytes decompressed
+//! ([`decompression_limit`]) that counts what is actually inflated and
+//! checks declared sizes before anything is written. Modes, owners and
+//! times in the archive are ignored. The tree rules (paths, collisions,
+//! limits) are [`TreeWriter`]'s.
+
+use std::cell::Cell;
+use std::fmt;
+use std::io::{BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+use thiserror::Error;
+
+use super::tree::{Limits, TreeError, TreeWriter, shown};
+use crate::manifest::MANIFEST_FILE;
+
+/// A supported archive format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ArchiveFormat {
+    /// A gzip-compressed tar archive (`.tar.gz`, `.tgz`).
+    TarGz,
+    /// A zip archive (`.zip`), entries stored or deflated.
+    Zip,
+}
+
+impl ArchiveFormat {
+    /// The format a file name (or URL path) ends with, ignoring case.
+    pub fn from_name(name: &str) -> Option<ArchiveFormat> {
+        let lower = name.to_ascii_lowercase();
+        if lower.ends_with(".tar.gz") || lower.ends_with(".tgz") {
+            Some(ArchiveFormat::TarGz)
+        } else if lower.ends_with(".zip") {
+            Some(ArchiveFormat::Zip)
+        } else {
+            None
+        }
+    }
+
+    /// The format the first bytes of a file show: the gzip magic number
+    /// (assumed to hold a tar archive) or a zip local-file or
+    /// end-of-central-directory signature.
+    pub fn sniff(first_bytes: &[u8]) -> Option<ArchiveFormat> {
+        if first_bytes.starts_with(&[0x1f, 0x8b]) {
+            Some(ArchiveFormat::TarGz)
+        } else if first_bytes.starts_with(b"PK\x03\x04") || first_bytes.starts_with(b"PK\x05\x06") {
+            Some(ArchiveFormat::Zip)
+        } else {
+            None
+        }
+    }
+
+    /// The usual file extension, without the leading dot (`tar.gz`, `zip`).
+    pub fn extension(self) -> &'static str {
+        match self {
+            ArchiveFormat::TarGz => "tar.gz",
+            ArchiveFormat::Zip => "zip",
+        }
+    }
+}
+
+impl fmt::Display for ArchiveFormat {
+    /// The extension, as in messages ("not a valid tar.gz archive").
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.extension())
+    }
+}
+
+/// An extracted archive.
+#[derive(Debug)]
+pub struct Extracted {
+    /// The temporary directory holding everything extracted; dropping it
+    /// removes the files.
+    pub dir: tempfile::TempDir,
+    /// The package root inside `dir` (the directory holding manifest.json).
+    pub root: PathBuf,
+}
+
+/// Why an archive could not be extracted. Every variant names the archive;
+/// entry names are escaped and shortened for display.
+#[derive(Debug, Error)]
+pub enum ArchiveError {
+    /// The archive file could not be opened or read.
+    #[error("cannot read archive `{}`", .archive.display())]
+    Open {
+        /// The archive.
+        archive: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The archive is not a regular file.
+    #[error("archive `{}` is not a regular file", .archive.display())]
+    NotAFile {
+        /// The archive.
+        archive: PathBuf,
+    },
+    /// The archive is damaged, truncated or not an archive of its format.
+    #[error(
+        "`{}` is not a valid {format} archive{}: {detail}; check that the file is complete and really is a {format} archive",
+        .archive.display(),
+        .entry.as_deref().map(|e| format!(" (at entry `{e}`)")).unwrap_or_default()
+    )]
+    Corrupt {
+        /// The archive.
+        archive: PathBuf,
+        /// Its format.
+        format: ArchiveFormat,
+        /// The entry being read, when known.
+        entry: Option<String>,
+        /// What is wrong.
+        detail: String,
+    },
+    /// An entry is neither a regular file nor a directory.
+    #[error(
+        "entry `{entry}` in `{}` is {kind}; package archives may hold only regular files and directories, so the archive was rejected",
+        .archive.display()
+    )]
+    UnsupportedEntry {
+        /// The archive.
+        archive: PathBuf,
+        /// The entry.
+        entry: String,
+        /// What it is ("a symlink", "a hard link", ...).
+        kind: String,
+    },
+    /// A zip entry is encrypted.
+    #[error(
+        "entry `{entry}` in `{}` is encrypted; pkg cannot read encrypted archives, make the archive without a password",
+        .archive.display()
+    )]
+    Encrypted {
+        /// The archive.
+        archive: PathBuf,
+        /// The entry.
+        entry: String,
+    },
+    /// The archive inflates to more than the decompression limit, or an
+    /// entry to more than it declares.
+    #[error(
+        "`{}` expands to more than {limit} bytes ({}) and was rejected as a possible decompression bomb",
+        .archive.display(),
+        .entry.as_deref().map(|e| format!("at entry `{e}`")).unwrap_or_else(|| "after the last entry".into())
+    )]
+    Bomb {
+        /// The archive.
+        archive: PathBuf,
+        /// The entry at which the limit was hit (`None` past the last one).
+        entry: Option<String>,
+        /// The limit, in bytes.
+        limit: u64,
+    },
+    /// An entry was refused by the tree rules (unsafe path, collision,
+    /// limits) or could not be written.
+    #[error("cannot extract `{}`", .archive.display())]
+    Tree {
+        /// The archive.
+        archive: PathBuf,
+        /// Why.
+        #[source]
+        source: TreeError,
+    },
+    /// Neither the top level nor a single top-level directory holds
+    /// manifest.json.
+    #[error(
+        "no {MANIFEST_FILE} at the top of the archive `{}` or in its single top-level directory; a package archive holds {MANIFEST_FILE} at its root (as `pkg pack` makes it) or inside one top-level directory",
+        .archive.display()
+    )]
+    NoManifest {
+        /// The archive.
+        archive: PathBuf,
+    },
+}
+
+/// The decompression limit is at least this many bytes (as cargo's).
+pub const MIN_DECOMPRESSION_LIMIT: u64 = 512 << 20;
+/// ... or this many times the compressed size, whichever is larger.
+pub const DECOMPRESSION_RATIO: u64 = 20;
+
+/// How many bytes an archive of `compressed` bytes may inflate to:
+/// `max(512 MiB, 20 × compressed)`, but never more than `max_total_bytes`.
+/// For tar archives the count includes the tar headers.
+pub fn decompression_limit(compressed: u64, max_total_bytes: u64) -> u64 {
+    MIN_DECOMPRESSION_LIMIT
+        .max(compressed.saturating_mul(DECOMPRESSION_RATIO))
+        .min(max_total_bytes)
+}
+
+/// Extracts the archive `file` of `format` into a fresh temporary
+/// directory under `limits` and finds the package root in it. On any error
+/// the temporary directory is removed.
+pub fn extract(
+    file: &Path,
+    format: ArchiveFormat,
+    limits: Limits,
+) -> Result<Extracted, ArchiveError> {
+    let open_error = |source| ArchiveError::Open {
+        archive: file.to_path_buf(),
+        source,
+    };
+    let handle = crate::manifest::paths::open_file(file, false).map_err(open_error)?;
+    let meta = handle.metadata().map_err(open_error)?;
+    if !meta.is_file() {
+        return Err(ArchiveError::NotAFile {
+            archive: file.to_path_buf(),
+        });
+    }
+    let tree = TreeWriter::new(limits).map_err(|source| ArchiveError::Tree {
+        archive: file.to_path_buf(),
+        source,
+    })?;
+    extract_into(file, handle, meta.len(), format, tree)
+}
+
+/// Extracts the open archive `handle` (`compressed` bytes) into `tree`.
+/// Every error drops `tree`, which removes its directory.
+fn extract_into(
+    file: &Path,
+    handle: std::fs::File,
+    compressed: u64,
+    format: ArchiveFormat,
+    tree: TreeWriter,
+) -> Result<Extracted, ArchiveError> {
+    let limit = decompression_limit(compressed, tree.limits().max_total_bytes);
+    let mut x = Extraction {
+        archive: file,
+        format,
+        tree,
+        counter: Counter::new(limit),
+        entry: None,
+    };
+    match format {
+        ArchiveFormat::TarGz => x.tar_gz(handle)?,
+        ArchiveFormat::Zip => x.zip(handle)?,
+    }
+    let dir = x.tree.finish();
+    let root = find_root(dir.path()).ok_or_else(|| ArchiveError::NoManifest {
+        archive: file.to_path_buf(),
+    })?;
+    Ok(Extracted { dir, root })
+}
+
+/// The package root: the top level if it holds manifest.json, else its
+/// only entry if that is a directory holding manifest.json.
+fn find_root(top: &Path) -> Option<PathBuf> {
+    let is_manifest = |dir: &Path| {
+        std::fs::symlink_metadata(dir.join(MANIFEST_FILE)).is_ok_and(|m| m.file_type().is_file())
+    };
+    if is_manifest(top) {
+        return Some(top.to_path_buf());
+    }
+    let mut entries = std::fs::read_dir(top).ok()?;
+    let only = entries.next()?.ok()?;
+    if entries.next().is_some() {
+        return None;
+    }
+    let path = only.path();
+    let is_dir = std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_dir());
+    (is_dir && is_manifest(&path)).then_some(path)
+}
+
+/// Counts decompressed bytes across a whole archive.
+#[derive(Debug, Clone)]
+struct Counter {
+    read: Rc<Cell<u64>>,
+    exceeded: Rc<Cell<bool>>,
+    limit: u64,
+}
+
+impl Counter {
+    fn new(limit: u64) -> Counter {
+        Counter {
+            read: Rc::new(Cell::new(0)),
+            exceeded: Rc::new(Cell::new(false)),
+            limit,
+        }
+    }
+
+    fn remaining(&self) -> u64 {
+        self.limit.saturating_sub(self.read.get())
+    }
+
+    fn wrap<R: Read>(&self, inner: R) -> Counted<R> {
+        Counted {
+            inner,
+            counter: self.clone(),
+        }
+    }
+}
+
+/// A reader that fails once more than the counter's limit has been read
+/// through all its wrappers together.
+struct Counted<R> {
+    inner: R,
+    counter: Counter,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let total = self.counter.read.get().saturating_add(n as u64);
+        self.counter.read.set(total);
+        if total > self.counter.limit {
+            self.counter.exceeded.set(true);
+            return Err(std::io::Error::other(format!(
+                "more than {} bytes decompressed",
+                self.counter.limit
+            )));
+        }
+        Ok(n)
+    }
+}
+
+/// The largest PAX global header accepted (git writes a commit id in one).
+const MAX_GLOBAL_HEADER: u64 = 64 << 10;
+
+/// One extraction in progress.
+struct Extraction<'a> {
+    archive: &'a Path,
+    format: ArchiveFormat,
+    tree: TreeWriter,
+    counter: Counter,
+    /// The entry being read, for messages.
+    entry: Option<String>,
+}
+
+impl Extraction<'_> {
+    fn corrupt(&self, detail: impl fmt::Display) -> ArchiveError {
+        if self.counter.exceeded.get() {
+            return self.bomb();
+        }
+        ArchiveError::Corrupt {
+            archive: self.archive.to_path_buf(),
+            format: self.format,
+            entry: self.entry.clone(),
+            detail: detail.to_string(),
+        }
+    }
+
+    fn bomb(&self) -> ArchiveError {
+        ArchiveError::Bomb {
+            archive: self.archive.to_path_buf(),
+            entry: self.entry.clone(),
+            limit: self.counter.limit,
+        }
+    }
+
+    fn tree_error(&self, source: TreeError) -> ArchiveError {
+        if self.counter.exceeded.get() {
+            return self.bomb();
+        }
+        ArchiveError::Tree {
+            archive: self.archive.to_path_buf(),
+            source,
+        }
+    }
+
+    fn unsupported(&self, kind: impl Into<String>) -> ArchiveError {
+        ArchiveError::UnsupportedEntry {
+            archive: self.archive.to_path_buf(),
+            entry: self.entry.clone().unwrap_or_default(),
+            kind: kind.into(),
+        }
+    }
+
+    /// Checks a declared file size against every limit before reading it.
+    fn check_declared(&self, name: &str, size: u64) -> Result<(), ArchiveError> {
+        self.tree
+            .check_declared(name, size)
+            .map_err(|e| self.tree_error(e))?;
+        if size > self.counter.remaining() {
+            return Err(self.bomb());
+        }
+        Ok(())
+    }
+
+    /// Writes one file and checks it holds exactly its declared size.
+    fn write_file(
+        &mut self,
+        name: &str,
+        declared: u64,
+        reader: &mut dyn Read,
+    ) -> Result<(), ArchiveError> {
+        self.check_declared(name, declared)?;
+        let mut limited = reader.take(declared.saturating_add(1));
+        let written = self
+            .tree
+            .add_file(name, &mut limited)
+            .map_err(|e| self.tree_error(e))?;
+        if written > declared {
+            return Err(self.bomb_for_size(declared));
+        }
+        if written < declared {
+            return Err(self.corrupt(format!(
+                "the entry is truncated: it declares {declared} bytes but holds {written}"
+            )));
+        }
+        Ok(())
+    }
+
+    fn bomb_for_size(&self, declared: u64) -> ArchiveError {
+        ArchiveError::Bomb {
+            archive: self.archive.to_path_buf(),
+            entry: self.entry.clone(),
+            limit: declared,
+        }
+    }
+
+    fn tar_gz(&mut self, file: std::fs::File) -> Result<(), ArchiveError> {
+        let gz = flate2::bufread::GzDecoder::new(BufReader::new(file));
+        let mut tar = tar::Archive::new(self.counter.wrap(gz));
+        {
+            let entries = tar.entries().map_err(|e| self.corrupt(e))?;
+            for entry in entries {
+                let mut entry = entry.map_err(|e| self.corrupt(e))?;
+                let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+                self.entry = Some(shown(&name));
+                if std::str::from_utf8(&entry.path_bytes()).is_err() {
+                    return Err(self.tree_error(TreeError::UnsafePath {
+                        path: shown(&name),
+                        reason: "is not valid UTF-8".into(),
+                    }));
+                }
+                let kind = entry.header().entry_type();
+                if kind.is_pax_global_extensions() {
+                    self.check_global_header(&mut entry)?;
+                    continue;
+                }
+                self.check_pax(&mut entry)?;
+                match kind {
+                    tar::EntryType::Regular => {
+                        let size = entry.size();
+                        self.write_file(&name, size, &mut entry)?;
+                    }
+                    tar::EntryType::Directory => {
+                        if entry.size() != 0 {
+                            return Err(self.corrupt("a directory entry has content"));
+                        }
+                        self.tree.add_dir(&name).map_err(|e| self.tree_error(e))?;
+                    }
+                    other => return Err(self.unsupported(tar_kind(other))),
+                }
+            }
+        }
+        self.entry = None;
+        // Read the rest of the gzip stream so that its checksum and length
+        // are verified, and refuse anything after it.
+        let mut rest = tar.into_inner();
+        std::io::copy(&mut rest, &mut std::io::sink())
+            .map_err(|e| self.corrupt(format!("the gzip stream is damaged: {e}")))?;
+        let mut after = rest.inner.into_inner();
+        let mut byte = [0_u8; 1];
+        match after.read(&mut byte) {
+            Ok(0) => Ok(()),
+            Ok(_) => Err(self.corrupt(
+                "there is data after the end of the gzip stream (a second gzip member or trailing garbage)",
+            )),
+            Err(e) => Err(self.corrupt(e)),
+        }
+    }
+
+    /// Validates the PAX records that describe an entry: each must parse,
+    /// `size` and `path` must be usable and given once, and `path` must be
+    /// the name the entry gets (not overridden by a GNU long name). The tar
+    /// crate would otherwise skip a bad record silently or pick another
+    /// name than other tools, so the archive would mean different things to
+    /// different readers. Other records (times, xattrs) are ignored.
+    fn check_pax<R: Read>(&self, entry: &mut tar::Entry<'_, R>) -> Result<(), ArchiveError> {
+        let size = entry.size();
+        let name = entry.path_bytes().into_owned();
+        let Some(records) = entry.pax_extensions().map_err(|e| self.corrupt(e))? else {
+            return Ok(());
+        };
+        let mut seen: Vec<&str> = Vec::new();
+        for record in records {
+            let record = record.map_err(|e| self.corrupt(format!("malformed PAX record: {e}")))?;
+            let Ok(key) = record.key() else {
+                return Err(self.corrupt("a PAX record key is not valid UTF-8"));
+            };
+            if key.starts_with("GNU.sparse.") {
+                return Err(self.unsupported("a sparse file"));
+            }
+            if !matches!(key, "path" | "size" | "linkpath") {
+                continue;
+            }
+            if seen.contains(&key) {
+                return Err(self.corrupt(format!("PAX record `{key}` appears twice")));
+            }
+            seen.push(key);
+            let Ok(value) = record.value() else {
+                return Err(self.corrupt(format!("PAX record `{key}` is not valid UTF-8")));
+            };
+            if key == "size" && value.parse::<u64>().ok() != Some(size) {
+                return Err(self.corrupt(format!("PAX size `{}` is not valid", shown(value))));
+            }
+            if key == "path" && value.as_bytes() != name.as_slice() {
+                return Err(self.corrupt(
+                    "the entry has two different names (a PAX path and a GNU long name)",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// A PAX global header carries no file; it is accepted if small and
+    /// well-formed and if it does not try to rename or resize entries
+    /// (which other tools would honour and the tar crate ignores).
+    fn check_global_header<R: Read>(
+        &self,
+        entry: &mut tar::Entry<'_, R>,
+    ) -> Result<(), ArchiveError> {
+        if entry.size() > MAX_GLOBAL_HEADER {
+            return Err(self.corrupt(format!(
+                "a PAX global header is larger than {MAX_GLOBAL_HEADER} bytes"
+            )));
+        }
+        let Some(records) = entry.pax_extensions().map_err(|e| self.corrupt(e))? else {
+            return Ok(());
+        };
+        for record in records {
+            let record = record.map_err(|e| self.corrupt(format!("malformed PAX record: {e}")))?;
+            let key = record
+                .key()
+                .map_err(|_| self.corrupt("a PAX record key is not valid UTF-8"))?;
+            if matches!(key, "path" | "linkpath" | "size") || key.starts_with("GNU.sparse.") {
+                return Err(self.corrupt(format!(
+                    "a PAX global header sets `{}` for every entry",
+                    shown(key)
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn zip(&mut self, file: std::fs::File) -> Result<(), ArchiveError> {
+        let mut zip =
+            zip::ZipArchive::new(BufReader::new(file)).map_err(|e| self.corrupt(zip_detail(&e)))?;
+        let limits = self.tree.limits();
+        if zip.len() as u64 > limits.max_entries {
+            return Err(self.tree_error(TreeError::TooManyEntries {
+                limit: limits.max_entries,
+            }));
+        }
+        for i in 0..zip.len() {
+            let (name, encrypted, mode, size, is_dir) = {
+                let raw = zip
+                    .by_index_raw(i)
+                    .map_err(|e| self.corrupt(zip_detail(&e)))?;
+                (
+                    raw.name().to_string(),
+                    raw.encrypted(),
+                    raw.unix_mode(),
+                    raw.size(),
+                    raw.is_dir(),
+                )
+            };
+            self.entry = Some(shown(&name));
+            if encrypted {
+                return Err(ArchiveError::Encrypted {
+                    archive: self.archive.to_path_buf(),
+                    entry: shown(&name),
+                });
+            }
+            match mode.map(|m| m & 0o170_000) {
+                None | Some(0) | Some(0o100_000) => {}
+                Some(0o040_000) if is_dir => {}
+                Some(0o040_000) => {
+                    return Err(self.corrupt(
+                        "the entry is marked as a directory but its name does not end with `/`",
+                    ));
+                }
+                Some(kind) => return Err(self.unsupported(unix_kind(kind))),
+            }
+            if is_dir {
+                if size != 0 {
+                    return Err(self.corrupt("a directory entry has content"));
+                }
+                self.tree.add_dir(&name).map_err(|e| self.tree_error(e))?;
+                continue;
+            }
+            self.check_declared(&name, size)?;
+            let counter = self.counter.clone();
+            let entry = zip.by_index(i).map_err(|e| self.corrupt(zip_detail(&e)))?;
+            let mut reader = counter.wrap(entry);
+            self.write_file(&name, size, &mut reader)?;
+        }
+        Ok(())
+    }
+}
+
+/// Describes a zip error without repeating "invalid Zip archive" noise.
+fn zip_detail(e: &zip::result::ZipError) -> String {
+    match e {
+        zip::result::ZipError::UnsupportedArchive(what) => {
+            format!(
+                "{what} (pkg reads zip entries that are stored or deflated, without encryption)"
+            )
+        }
+        other => other.to_string(),
+    }
+}
+
+/// What a tar entry type is, for messages.
+fn tar_kind(kind: tar::EntryType) -> String {
+    match kind {
+        tar::EntryType::Symlink => "a symlink".into(),
+        tar::EntryType::Link => "a hard link".into(),
+        tar::EntryType::Char => "a character device".into(),
+        tar::EntryType::Block => "a block device".into(),
+        tar::EntryType::Fifo => "a FIFO (named pipe)".into(),
+        tar::EntryType::Continuous => "a contiguous file (tar type `7`)".into(),
+        tar::EntryType::GNUSparse => "a GNU sparse file".into(),
+        tar::EntryType::XHeader => "a stray PAX header".into(),
+        tar::EntryType::GNULongName | tar::EntryType::GNULongLink => {
+            "a stray GNU long-name header".into()
+        }
+        other => {
+            let byte = other.as_byte();
+            if byte.is_ascii_graphic() {
+                format!("an entry of unknown type `{}`", byte as char)
+            } else {
+                format!("an entry of unknown type {byte:#04x}")
+            }
+        }
+    }
+}
+
+/// What a unix file type (mode & 0o170000) is, for messages.
+fn unix_kind(kind: u32) -> String {
+    match kind {
+        0o120_000 => "a symlink".into(),
+        0o010_000 => "a FIFO (named pipe)".into(),
+        0o020_000 => "a character device".into(),
+        0o060_000 => "a block device".into(),
+        0o140_000 => "a socket".into(),
+        other => format!("an entry of unknown file type {other:#o}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+
+    /// A tar header for `name` written byte for byte (so that names the
+    /// tar crate refuses to set can be tested).
+    fn raw_header(name: &[u8], kind: tar::EntryType, size: u64, link: &[u8]) -> tar::Header {
+        let mut header = tar::Header::new_ustar();
+        header.as_old_mut().name[..name.len()].copy_from_slice(name);
+        header.as_old_mut().linkname[..link.len()].copy_from_slice(link);
+        header.set_entry_type(kind);
+        header.set_size(size);
+        header.set_mode(0o644);
+        header.set_cksum();
+        header
+    }
+
+    /// Entries: (name, type, content, link target).
+    type TarEntry<'a> = (&'a str, tar::EntryType, &'a [u8], &'a str);
+
+    fn tar_bytes(entries: &[TarEntry<'_>]) -> Vec<u8> {
+        let mut builder = tar::Builder::new(Vec::new());
+        for (name, kind, data, link) in entries {
+            let header = raw_header(name.as_bytes(), *kind, data.len() as u64, link.as_bytes());
+            builder.append(&header, *data).unwrap();
+        }
+        builder.into_inner().unwrap()
+    }
+
+    fn gzip(bytes: &[u8]) -> Vec<u8> {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(bytes).unwrap();
+        gz.finish().unwrap()
+    }
+
+    struct Archive {
+        _dir: tempfile::TempDir,
+        path: PathBuf,
+    }
+
+    fn archive_file(name: &str, bytes: &[u8]) -> Archive {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        Archive { _dir: dir, path }
+    }
+
+    fn tgz(entries: &[TarEntry<'_>]) -> Archive {
+        archive_file("p.tar.gz", &gzip(&tar_bytes(entries)))
+    }
+
+    const FILE: tar::EntryType = tar::EntryType::Regular;
+    const DIR: tar::EntryType = tar::EntryType::Directory;
+    const MANIFEST: TarEntry<'static> = ("manifest.json", FILE, b"{}", "");
+
+    fn extract_tgz(entries: &[TarEntry<'_>]) -> Result<Extracted, ArchiveError> {
+        let archive = tgz(entries);
+        extract(&archive.path, ArchiveFormat::TarGz, Limits::default())
+    }
+
+    fn zip_bytes(build: impl FnOnce(&mut zip::ZipWriter<std::io::Cursor<Vec<u8>>>)) -> Vec<u8> {
+        let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        build(&mut writer);
+        writer.finish().unwrap().into_inner()
+    }
+
+    fn zip_options() -> zip::write::SimpleFileOptions {
+        zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated)
+            .last_modified_time(zip::DateTime::default())
+    }
+
+    fn extract_zip(bytes: &[u8], limits: Limits) -> Result<Extracted, ArchiveError> {
+        let archive = archive_file("p.zip", bytes);
+        extract(&archive.path, ArchiveFormat::Zip, limits)
+    }
+
+    /// Every `.pkg-fetch-` directory in the temp dir, to check nothing is left.
+    fn fetch_dirs() -> Vec<PathBuf> {
+        std::fs::read_dir(std::env::temp_dir())
+            .unwrap()
+            .filter_map(Result::ok)
+            .filter(|e| e.file_name().to_string_lossy().starts_with(".pkg-fetch-"))
+            .map(|e| e.path())
+            .collect()
+    }
+
+    /// Whether any symlink exists under any extraction directory.
+    fn no_symlink_anywhere() -> bool {
+        fetch_dirs().iter().all(|d| {
+            walkdir::WalkDir::new(d)
+                .into_iter()
+                .filter_map(Result::ok)
+                .all(|e| !e.path_is_symlink())
+        })
+    }
+
+    #[test]
+    fn formats_from_names_and_bytes() {
+        assert_eq!(
+            ArchiveFormat::from_name("x.TAR.GZ"),
+            Some(ArchiveFormat::TarGz)
+        );
+        assert_eq!(
+            ArchiveFormat::from_name("x.tgz"),
+            Some(ArchiveFormat::TarGz)
+        );
+        assert_eq!(
+            ArchiveFormat::from_name("/a/x.zip"),
+            Some(ArchiveFormat::Zip)
+        );
+        assert_eq!(ArchiveFormat::from_name("x.tar"), None);
+        assert_eq!(
+            ArchiveFormat::sniff(&gzip(b"x")),
+            Some(ArchiveFormat::TarGz)
+        );
+        let zip = zip_bytes(|_| {});
+        assert_eq!(ArchiveFormat::sniff(&zip), Some(ArchiveFormat::Zip));
+        assert_eq!(ArchiveFormat::sniff(b"{\"spaces\""), None);
+        assert_eq!(ArchiveFormat::sniff(b""), None);
+        assert_eq!(ArchiveFormat::TarGz.extension(), "tar.gz");
+        assert_eq!(ArchiveFormat::Zip.extension(), "zip");
+    }
+
+    #[test]
+    fn decompression_limit_follows_cargo_and_the_total() {
+        let gib = 1 << 30;
+        assert_eq!(decompression_limit(1000, 2 * gib), 512 << 20);
+        assert_eq!(decompression_limit(100 << 20, 4 * gib), 2000 << 20);
+        assert_eq!(decompression_limit(100 << 20, gib), gib);
+        assert_eq!(decompression_limit(u64::MAX, u64::MAX), u64::MAX);
+    }
+
+    #[test]
+    fn manifest_at_the_top_is_the_root() {
+        let x = extract_tgz(&[
+            ("./", DIR, b"", ""),
+            ("./manifest.json", FILE, b"{}", ""),
+            ("./units/", DIR, b"", ""),
+            ("./units/a.json", FILE, b"{\"Slug\":\"a\"}", ""),
+        ])
+        .unwrap();
+        assert_eq!(x.root, x.dir.path());
+        assert_eq!(
+            std::fs::read_to_string(x.root.join("units/a.json")).unwrap(),
+            "{\"Slug\":\"a\"}"
+        );
+    }
+
+    #[test]
+    fn a_single_top_level_directory_is_the_root() {
+        let x = extract_tgz(&[
+            ("repo-abc123/", DIR, b"", ""),
+            ("repo-abc123/manifest.json", FILE, b"{}", ""),
+            ("repo-abc123/units/a.json", FILE, b"{}", ""),
+        ])
+        .unwrap();
+        assert_eq!(x.root, x.dir.path().join("repo-abc123"));
+        let bytes = zip_bytes(|w| {
+            w.add_directory("repo-abc123/", zip_options()).unwrap();
+            w.start_file("repo-abc123/manifest.json", zip_options())
+                .unwrap();
+            w.write_all(b"{}").unwrap();
+        });
+        let x = extract_zip(&bytes, Limits::default()).unwrap();
+        assert_eq!(x.root, x.dir.path().join("repo-abc123"));
+    }
+
+    /// Extracts `archive` into a writer whose directory is returned too, so
+    /// that a test can check it is gone after a failure.
+    fn extract_watched(
+        archive: &Archive,
+        format: ArchiveFormat,
+        limits: Limits,
+    ) -> (Result<Extracted, ArchiveError>, PathBuf) {
+        let tree = TreeWriter::new(limits).unwrap();
+        let dir = tree.root().to_path_buf();
+        let handle = std::fs::File::open(&archive.path).unwrap();
+        let len = handle.metadata().unwrap().len();
+        (extract_into(&archive.path, handle, len, format, tree), dir)
+    }
+
+    #[test]
+    fn no_manifest_is_an_error() {
+        for entries in [
+            &[
+                ("a/manifest.json", FILE, &b"{}"[..], ""),
+                ("b/x", FILE, b"", ""),
+            ][..],
+            &[("a/b/manifest.json", FILE, b"{}", "")],
+            &[("readme", FILE, b"", "")],
+            &[("manifest.json/", DIR, b"", "")],
+        ] {
+            let (result, dir) =
+                extract_watched(&tgz(entries), ArchiveFormat::TarGz, Limits::default());
+            let err = result.unwrap_err();
+            assert!(matches!(err, ArchiveError::NoManifest { .. }), "{err}");
+            assert!(err.to_string().contains("p.tar.gz"), "{err}");
+            assert!(!dir.exists());
+        }
+    }
+
+    #[test]
+    fn failures_remove_the_extraction_directory() {
+        let outside = tempfile::tempdir().unwrap();
+        let target = outside.path().to_string_lossy().into_owned();
+        let cases: Vec<Vec<TarEntry<'_>>> = vec![
+            vec![
+                MANIFEST,
+                ("units/a.json", FILE, b"{}", ""),
+                ("../x", FILE, b"e", ""),
+            ],
+            vec![
+                MANIFEST,
+                ("up", tar::EntryType::Symlink, b"", &target),
+                ("up/x", FILE, b"e", ""),
+            ],
+            vec![MANIFEST, ("a", FILE, b"1", ""), ("A", FILE, b"2", "")],
+        ];
+        for entries in cases {
+            let (result, dir) =
+                extract_watched(&tgz(&entries), ArchiveFormat::TarGz, Limits::default());
+            assert!(result.is_err(), "{entries:?}");
+            assert!(!dir.exists(), "{entries:?} left {}", dir.display());
+        }
+        assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn traversal_names_are_errors() {
+        for name in [
+            "../x",
+            "a/../../x",
+            "..\\x",
+            "C:\\x",
+            "/etc/x",
+            "a/./b",
+            "a\nb",
+        ] {
+            let err = extract_tgz(&[MANIFEST, (name, FILE, b"evil", "")]).unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    ArchiveError::Tree {
+                        source: TreeError::UnsafePath { .. },
+                        ..
+                    }
+                ),
+                "{name:?}: {err}"
+            );
+        }
+        let err = extract_tgz(&[MANIFEST, ("/etc/x", FILE, b"evil", "")]).unwrap_err();
+        let chain = format!("{err}: {}", std::error::Error::source(&err).unwrap());
+        assert!(
+            chain.contains("p.tar.gz") && chain.contains("`/etc/x`"),
+            "{chain}"
+        );
+        assert!(chain.contains("absolute"), "{chain}");
+    }
+
+    #[test]
+    fn links_are_errors_and_leave_no_symlink() {
+        let outside = tempfile::tempdir().unwrap();
+        let target = outside.path().to_string_lossy().into_owned();
+        let cases: Vec<Vec<TarEntry<'_>>> = vec![
+            vec![
+                MANIFEST,
+                ("up", tar::EntryType::Symlink, b"", &target),
+                ("up/x", FILE, b"evil", ""),
+            ],
+            vec![
+                MANIFEST,
+                ("up", tar::EntryType::Symlink, b"", "../.."),
+                ("up/x", FILE, b"e", ""),
+            ],
+            vec![
+                ("manifest.json", tar::EntryType::Symlink, b"", "/etc/passwd"),
+                MANIFEST,
+            ],
+            vec![
+                MANIFEST,
+                ("d", DIR, b"", ""),
+                ("d", tar::EntryType::Symlink, b"", &target),
+                ("d/x", FILE, b"evil", ""),
+            ],
+            vec![MANIFEST, ("h", tar::EntryType::Link, b"", "/etc/passwd")],
+            vec![MANIFEST, ("h", tar::EntryType::Link, b"", "manifest.json")],
+        ];
+        for entries in cases {
+            let err = extract_tgz(&entries).unwrap_err();
+            assert!(
+                matches!(err, ArchiveError::UnsupportedEntry { .. }),
+                "{entries:?}: {err}"
+            );
+            let message = err.to_string();
+            assert!(message.contains("link"), "{message}");
+            assert!(message.contains("p.tar.gz"), "{message}");
+        }
+        assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 0);
+        assert!(no_symlink_anywhere());
+    }
+
+    #[test]
+    fn devices_fifos_and_unknown_types_are_errors() {
+        for (kind, word) in [
+            (tar::EntryType::Fifo, "FIFO"),
+            (tar::EntryType::Char, "character device"),
+            (tar::EntryType::Block, "block device"),
+            (tar::EntryType::Continuous, "contiguous"),
+            (tar::EntryType::new(b'Z'), "unknown type `Z`"),
+        ] {
+            let err = extract_tgz(&[MANIFEST, ("dev", kind, b"", "")]).unwrap_err();
+            assert!(err.to_string().contains(word), "{err}");
+            assert!(err.to_string().contains("`dev`"), "{err}");
+        }
+    }
+
+    #[test]
+    fn gnu_sparse_entries_are_errors() {
+        let mut header = tar::Header::new_gnu();
+        header.set_path("sparse").unwrap();
+        header.set_entry_type(tar::EntryType::GNUSparse);
+        header.set_size(0);
+        if let Some(gnu) = header.as_gnu_mut() {
+            gnu.set_real_size(0);
+        }
+        header.set_cksum();
+        let mut builder = tar::Builder::new(Vec::new());
+        builder
+            .append(&raw_header(b"manifest.json", FILE, 2, b""), &b"{}"[..])
+            .unwrap();
+        builder.append(&header, std::io::empty()).unwrap();
+        let archive = archive_file("p.tgz", &gzip(&builder.into_inner().unwrap()));
+        let err = extract(&archive.path, ArchiveFormat::TarGz, Limits::default()).unwrap_err();
+        assert!(err.to_string().contains("sparse"), "{err}");
+    }
+
+    #[test]
+    fn collisions_are_errors() {
+        let err = extract_tgz(&[
+            MANIFEST,
+            ("Units/a.json", FILE, b"1", ""),
+            ("units/a.json", FILE, b"2", ""),
+        ])
+        .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ArchiveError::Tree {
+                    source: TreeError::Collision { .. },
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        let err = extract_tgz(&[
+            MANIFEST,
+            ("caf\u{e9}.json", FILE, b"1", ""),
+            ("cafe\u{301}.json", FILE, b"2", ""),
+        ])
+        .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ArchiveError::Tree {
+                    source: TreeError::Collision { .. },
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        let err =
+            extract_tgz(&[MANIFEST, ("x", FILE, b"1", ""), ("x", FILE, b"2", "")]).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ArchiveError::Tree {
+                    source: TreeError::Duplicate { .. },
+                    ..
+                }
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn long_names_are_supported() {
+        let long = format!("units/{}/a.json", "d".repeat(150));
+        let mut builder = tar::Builder::new(Vec::new());
+        let mut header = tar::Header::new_gnu();
+        header.set_size(2);
+        header.set_mode(0o644);
+        builder
+            .append_data(&mut header, "manifest.json", &b"{}"[..])
+            .unwrap();
+        let mut header = tar::Header::new_gnu();
+        header.set_size(1);
+        builder.append_data(&mut header, &long, &b"x"[..]).unwrap();
+        let archive = archive_file("p.tgz", &gzip(&builder.into_inner().unwrap()));
+        let x = extract(&archive.path, ArchiveFormat::TarGz, Limits::default()).unwrap();
+        assert_eq!(std::fs::read(x.root.join(&long)).unwrap(), b"x");
+    }
+
+    /// Appends a PAX `x` header holding `records` before the next entry.
+    fn pax_header(builder: &mut tar::Builder<Vec<u8>>, records: &[u8]) {
+        let header = raw_header(
+            b"PaxHeader",
+            tar::EntryType::XHeader,
+            records.len() as u64,
+            b"",
+        );
+        builder.append(&header, records).unwrap();
+    }
+
+    #[test]
+    fn pax_path_is_used_and_malformed_records_are_errors() {
+        let mut builder = tar::Builder::new(Vec::new());
+        builder
+            .append(&raw_header(b"manifest.json", FILE, 2, b""), &b"{}"[..])
+            .unwrap();
+        pax_header(&mut builder, b"17 path=real.txt\n");
+        builder
+            .append(&raw_header(b"decoy", FILE, 1, b""), &b"x"[..])
+            .unwrap();
+        let archive = archive_file("p.tgz", &gzip(&builder.into_inner().unwrap()));
+        let x = extract(&archive.path, ArchiveFormat::TarGz, Limits::default()).unwrap();
+        assert!(x.root.join("real.txt").is_file());
+        assert!(!x.root.join("decoy").exists());
+
+        for records in [&b"99 path=real.txt\n"[..], b"garbage", b"12 size=abc\n"] {
+            let mut builder = tar::Builder::new(Vec::new());
+            builder
+                .append(&raw_header(b"manifest.json", FILE, 2, b""), &b"{}"[..])
+                .unwrap();
+            pax_header(&mut builder, records);
+            builder
+                .append(&raw_header(b"decoy", FILE, 1, b""), &b"x"[..])
+                .unwrap();
+            let archive = archive_file("p.tgz", &gzip(&builder.into_inner().unwrap()));
+            let err = extract(&archive.path, ArchiveFormat::TarGz, Limits::default()).unwrap_err();
+            assert!(
+                matches!(err, ArchiveError::Corrupt { .. }),
+                "{records:?}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn ambiguous_names_are_errors() {
+        // Two PAX paths: tools disagree on which wins.
+        let mut builder = tar::Builder::new(Vec::new());
+        builder
+            .append(&raw_header(b"manifest.json", FILE, 2, b""), &b"{}"[..])
+            .unwrap();
+        pax_header(&mut builder, b"12 path=one\n12 path=two\n");
+        builder
+            .append(&raw_header(b"decoy", FILE, 1, b""), &b"x"[..])
+            .unwrap();
+        let archive = archive_file("p.tgz", &gzip(&builder.into_inner().unwrap()));
+        let err = extract(&archive.path, ArchiveFormat::TarGz, Limits::default()).unwrap_err();
+        assert!(err.to_string().contains("twice"), "{err}");
+
+        // A GNU long name and a PAX path that disagree.
+        let mut builder = tar::Builder::new(Vec::new());
+        builder
+            .append(&raw_header(b"manifest.json", FILE, 2, b""), &b"{}"[..])
+            .unwrap();
+        let long = b"gnu-name\0";
+        let header = raw_header(
+            b"././@LongLink",
+            tar::EntryType::GNULongName,
+            long.len() as u64,
+            b"",
+        );
+        builder.append(&header, &long[..]).unwrap();
+        pax_header(&mut builder, b"17 path=pax-name\n");
+        builder
+            .append(&raw_header(b"decoy", FILE, 1, b""), &b"x"[..])
+            .unwrap();
+        let archive = archive_file("p.tgz", &gzip(&builder.into_inner().unwrap()));
+        let err = extract(&archive.path, ArchiveFormat::TarGz, Limits::default()).unwrap_err();
+        assert!(err.to_string().contains("two different names"), "{err}");
+
+        // Records pkg does not use may hold anything (macOS xattrs are binary).
+        let mut builder = tar::Builder::new(Vec::new());
+        pax_header(&mut builder, b"22 SCHILY.xattr.x=\xff\xfe\x00\n");
+        builder
+            .append(&raw_header(b"manifest.json", FILE, 2, b""), &b"{}"[..])
+            .unwrap();
+        let archive = archive_file("p.tgz", &gzip(&builder.into_inner().unwrap()));
+        extract(&archive.path, ArchiveFormat::TarGz, Limits::default()).unwrap();
+    }
+
+    #[test]
+    fn tar_modes_and_owners_are_ignored() {
+        let mut header = raw_header(b"manifest.json", FILE, 2, b"");
+        header.set_mode(0o7777);
+        header.set_uid(0);
+        header.set_cksum();
+        let mut dir = raw_header(b"d/", DIR, 0, b"");
+        dir.set_mode(0o7777);
+        dir.set_cksum();
+        let mut builder = tar::Builder::new(Vec::new());
+        builder.append(&header, &b"{}"[..]).unwrap();
+        builder.append(&dir, std::io::empty()).unwrap();
+        let archive = archive_file("p.tgz", &gzip(&builder.into_inner().unwrap()));
+        let x = extract(&archive.path, ArchiveFormat::TarGz, Limits::default()).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+            assert_eq!(mode(&x.root.join("manifest.json")) & !0o644, 0);
+            assert_eq!(mode(&x.root.join("d")) & !0o755, 0);
+        }
+    }
+
+    #[test]
+    fn pax_global_headers_are_accepted_unless_they_rename() {
+        // git archive writes a global header with the commit id.
+        let comment = b"52 comment=0123456789abcdef0123456789abcdef01234567\n";
+        let mut builder = tar::Builder::new(Vec::new());
+        let global = raw_header(
+            b"pax_global_header",
+            tar::EntryType::XGlobalHeader,
+            comment.len() as u64,
+            b"",
+        );
+        builder.append(&global, &comment[..]).unwrap();
+        builder
+            .append(&raw_header(b"manifest.json", FILE, 2, b""), &b"{}"[..])
+            .unwrap();
+        let archive = archive_file("p.tgz", &gzip(&builder.into_inner().unwrap()));
+        let x = extract(&archive.path, ArchiveFormat::TarGz, Limits::default()).unwrap();
+        assert!(!x.root.join("pax_global_header").exists());
+
+        let rename = b"17 path=evil.txt\n";
+        let mut builder = tar::Builder::new(Vec::new());
+        let global = raw_header(
+            b"pax_global_header",
+            tar::EntryType::XGlobalHeader,
+            rename.len() as u64,
+            b"",
+        );
+        builder.append(&global, &rename[..]).unwrap();
+        builder
+            .append(&raw_header(b"manifest.json", FILE, 2, b""), &b"{}"[..])
+            .unwrap();
+        let archive = archive_file("p.tgz", &gzip(&builder.into_inner().unwrap()));
+        let err = extract(&archive.path, ArchiveFormat::TarGz, Limits::default()).unwrap_err();
+        assert!(matches!(err, ArchiveError::Corrupt { .. }), "{err}");
+    }
+
+    #[test]
+    fn a_huge_declared_size_fails_before_writing() {
+        // One entry that claims 10 GiB; only its header is in the archive.
+        let header = raw_header(b"big", FILE, 10 << 30, b"");
+        let mut tar = tar_bytes(&[MANIFEST]);
+        tar.truncate(tar.len() - 1024); // drop the end-of-archive blocks
+        tar.extend_from_slice(header.as_bytes());
+        tar.extend_from_slice(&[0; 4096]);
+        let archive = archive_file("bomb.tgz", &gzip(&tar));
+        let err = extract(&archive.path, ArchiveFormat::TarGz, Limits::default()).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ArchiveError::Tree {
+                    source: TreeError::FileTooLarge { .. },
+                    ..
+                } | ArchiveError::Bomb { .. }
+            ),
+            "{err}"
+        );
+        // With a file limit above the size, the decompression limit stops it.
+        let limits = Limits {
+            max_file_bytes: u64::MAX,
+            max_total_bytes: u64::MAX,
+            ..Limits::default()
+        };
+        let err = extract(&archive.path, ArchiveFormat::TarGz, limits).unwrap_err();
+        assert!(matches!(err, ArchiveError::Bomb { .. }), "{err}");
+        assert!(err.to_string().contains("bomb.tgz"), "{err}");
+    }
+
+    #[test]
+    fn decompressed_bytes_are_counted_not_declared() {
+        // Many small entries of zeros: each is within the limits, the sum is not.
+        let zeros = vec![0_u8; 64 << 10];
+        let names: Vec<String> = (0..40).map(|i| format!("z{i}")).collect();
+        let mut entries = vec![MANIFEST];
+        entries.extend(names.iter().map(|n| (n.as_str(), FILE, &zeros[..], "")));
+        let archive = tgz(&entries);
+        let limits = Limits {
+            max_total_bytes: 1 << 20,
+            ..Limits::default()
+        };
+        let err = extract(&archive.path, ArchiveFormat::TarGz, limits).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ArchiveError::Bomb { .. }
+                    | ArchiveError::Tree {
+                        source: TreeError::TotalTooLarge { .. },
+                        ..
+                    }
+            ),
+            "{err}"
+        );
+        // Trailing zeros after the tar end count too.
+        let mut tar = tar_bytes(&[MANIFEST]);
+        tar.extend(std::iter::repeat_n(0, 2 << 20));
+        let archive = archive_file("p.tgz", &gzip(&tar));
+        let err = extract(&archive.path, ArchiveFormat::TarGz, limits).unwrap_err();
+        assert!(matches!(err, ArchiveError::Bomb { .. }), "{err}");
+    }
+
+    #[test]
+    fn too_many_entries_is_an_error() {
+        let names: Vec<String> = (0..20).map(|i| format!("f{i}")).collect();
+        let mut entries = vec![MANIFEST];
+        entries.extend(names.iter().map(|n| (n.as_str(), FILE, &b""[..], "")));
+        let archive = tgz(&entries);
+        let limits = Limits {
+            max_entries: 10,
+            ..Limits::default()
+        };
+        let err = extract(&archive.path, ArchiveFormat::TarGz, limits).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ArchiveError::Tree {
+                    source: TreeError::TooManyEntries { .. },
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        let bytes = zip_bytes(|w| {
+            for n in &names {
+                w.start_file(n.as_str(), zip_options()).unwrap();
+            }
+        });
+        let err = extract_zip(&bytes, limits).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ArchiveError::Tree {
+                    source: TreeError::TooManyEntries { .. },
+                    ..
+                }
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn truncated_and_damaged_archives_are_errors() {
+        let full = gzip(&tar_bytes(&[
+            MANIFEST,
+            ("units/a.json", FILE, &[b'x'; 5000], ""),
+        ]));
+        for cut in [10, full.len() / 2, full.len() - 4] {
+            let archive = archive_file("p.tgz", &full[..cut]);
+            let err = extract(&archive.path, ArchiveFormat::TarGz, Limits::default()).unwrap_err();
+            assert!(
+                matches!(err, ArchiveError::Corrupt { .. }),
+                "cut {cut}: {err}"
+            );
+        }
+        // A tar cut inside an entry's data, gzip intact.
+        let mut tar = tar_bytes(&[MANIFEST, ("a", FILE, &[b'x'; 5000], "")]);
+        tar.truncate(512 * 3);
+        let archive = archive_file("p.tgz", &gzip(&tar));
+        let err = extract(&archive.path, ArchiveFormat::TarGz, Limits::default()).unwrap_err();
+        assert!(matches!(err, ArchiveError::Corrupt { .. }), "{err}");
+        // A bad header checksum.
+        let mut tar = tar_bytes(&[MANIFEST]);
+        tar[0] ^= 1;
+        let archive = archive_file("p.tgz", &gzip(&tar));
+        let err = extract(&archive.path, ArchiveFormat::TarGz, Limits::default()).unwrap_err();
+        assert!(err.to_string().contains("checksum"), "{err}");
+        // Data after the gzip stream.
+        let mut bytes = full.clone();
+        bytes.extend_from_slice(&gzip(b"more"));
+        let archive = archive_file("p.tgz", &bytes);
+        let err = extract(&archive.path, ArchiveFormat::TarGz, Limits::default()).unwrap_err();
+        assert!(err.to_string().contains("after the end"), "{err}");
+        // A truncated zip.
+        let zip = zip_bytes(|w| {
+            w.start_file("manifest.json", zip_options()).unwrap();
+            w.write_all(b"{}").unwrap();
+        });
+        let err = extract_zip(&zip[..zip.len() - 10], Limits::default()).unwrap_err();
+        assert!(matches!(err, ArchiveError::Corrupt { .. }), "{err}");
+    }
+
+    #[test]
+    fn not_an_archive_is_an_error() {
+        let text = b"<html>not found</html>";
+        let archive = archive_file("p.tgz", text);
+        let err = extract(&archive.path, ArchiveFormat::TarGz, Limits::default()).unwrap_err();
+        assert!(matches!(err, ArchiveError::Corrupt { .. }), "{err}");
+        assert!(err.to_string().contains("tar.gz"), "{err}");
+        let err = extract_zip(text, Limits::default()).unwrap_err();
+        assert!(matches!(err, ArchiveError::Corrupt { .. }), "{err}");
+        let err = extract(
+            Path::new("/nonexistent/x.zip"),
+            ArchiveFormat::Zip,
+            Limits::default(),
+        )
+        .unwrap_err();
+        assert!(matches!(err, ArchiveError::Open { .. }), "{err}");
+    }
+
+    #[test]
+    fn zip_entries_are_extracted_and_modes_ignored() {
+        let mut bytes = zip_bytes(|w| {
+            w.start_file("manifest.json", zip_options()).unwrap();
+            w.write_all(b"{}").unwrap();
+            w.start_file("units/a.json", zip_options()).unwrap();
+            w.write_all(b"{\"Slug\":\"a\"}").unwrap();
+        });
+        // setuid, setgid, sticky, world-writable: all ignored.
+        patch_zip_mode(&mut bytes, 0o107_777);
+        let x = extract_zip(&bytes, Limits::default()).unwrap();
+        assert_eq!(x.root, x.dir.path());
+        assert_eq!(
+            std::fs::read(x.root.join("units/a.json")).unwrap(),
+            b"{\"Slug\":\"a\"}"
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(x.root.join("manifest.json"))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o7133, 0, "{mode:o}");
+        }
+    }
+
+    #[test]
+    fn zip_symlinks_and_special_files_are_errors() {
+        let bytes = zip_bytes(|w| {
+            w.start_file("manifest.json", zip_options()).unwrap();
+            w.write_all(b"{}").unwrap();
+            w.add_symlink("units", "/etc", zip_options()).unwrap();
+        });
+        let err = extract_zip(&bytes, Limits::default()).unwrap_err();
+        assert!(
+            matches!(err, ArchiveError::UnsupportedEntry { .. }),
+            "{err}"
+        );
+        assert!(err.to_string().contains("symlink"), "{err}");
+        assert!(no_symlink_anywhere());
+
+        for (mode, word) in [
+            (0o010_644, "FIFO"),
+            (0o020_644, "character device"),
+            (0o060_644, "block device"),
+            (0o140_644, "socket"),
+        ] {
+            let mut bytes = zip_bytes(|w| {
+                w.start_file("special", zip_options()).unwrap();
+            });
+            patch_zip_mode(&mut bytes, mode);
+            let err = extract_zip(&bytes, Limits::default()).unwrap_err();
+            assert!(err.to_string().contains(word), "{err}");
+            assert!(err.to_string().contains("`special`"), "{err}");
+        }
+    }
+
+    #[test]
+    fn zip_traversal_and_collisions_are_errors() {
+        for name in ["../x", "/etc/x", "a/../../x", "C:/x"] {
+            let bytes = zip_bytes(|w| {
+                w.start_file(name, zip_options()).unwrap();
+            });
+            let err = extract_zip(&bytes, Limits::default()).unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    ArchiveError::Tree {
+                        source: TreeError::UnsafePath { .. },
+                        ..
+                    }
+                ),
+                "{name}: {err}"
+            );
+        }
+        let bytes = zip_bytes(|w| {
+            w.start_file("Units/a.json", zip_options()).unwrap();
+            w.start_file("units/a.json", zip_options()).unwrap();
+        });
+        let err = extract_zip(&bytes, Limits::default()).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ArchiveError::Tree {
+                    source: TreeError::Collision { .. },
+                    ..
+                }
+            ),
+            "{err}"
+        );
+    }
+
+    /// Sets the unix mode (external attributes, made on unix) of every
+    /// central directory entry of a small zip.
+    fn patch_zip_mode(bytes: &mut [u8], mode: u32) {
+        let mut i = 0;
+        while i + 4 <= bytes.len() {
+            if &bytes[i..i + 4] == b"PK\x01\x02" {
+                bytes[i + 5] = 3;
+                bytes[i + 38..i + 42].copy_from_slice(&(mode << 16).to_le_bytes());
+            }
+            i += 1;
+        }
+    }
+
+    /// Patches the uncompressed size of every entry (local header and
+    /// central directory) of a small zip without zip64 records.
+    fn patch_zip_sizes(bytes: &mut [u8], size: u32) {
+        let mut i = 0;
+        while i + 4 <= bytes.len() {
+            match &bytes[i..i + 4] {
+                b"PK\x03\x04" => bytes[i + 22..i + 26].copy_from_slice(&size.to_le_bytes()),
+                b"PK\x01\x02" => bytes[i + 24..i + 28].copy_from_slice(&size.to_le_bytes()),
+                _ => {}
+            }
+            i += 1;
+        }
+    }
+
+    #[test]
+    fn a_zip_entry_inflating_beyond_its_declared_size_is_an_error() {
+        let zeros = vec![0_u8; 1 << 20];
+        let mut bytes = zip_bytes(|w| {
+            w.start_file("manifest.json", zip_options()).unwrap();
+            w.write_all(&zeros).unwrap();
+        });
+        patch_zip_sizes(&mut bytes, 100);
+        let err = extract_zip(&bytes, Limits::default()).unwrap_err();
+        assert!(matches!(err, ArchiveError::Bomb { .. }), "{err}");
+        // A declared size beyond the limits fails before reading.
+        let mut bytes = zip_bytes(|w| {
+            w.start_file("manifest.json", zip_options()).unwrap();
+            w.write_all(b"{}").unwrap();
+        });
+        patch_zip_sizes(&mut bytes, u32::MAX);
+        let limits = Limits {
+            max_file_bytes: 1 << 20,
+            ..Limits::default()
+        };
+        let err = extract_zip(&bytes, limits).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ArchiveError::Tree {
+                    source: TreeError::FileTooLarge { .. },
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        // Honest entries that together exceed the total are stopped too.
+        let bytes = zip_bytes(|w| {
+            for i in 0..8 {
+                w.start_file(format!("z{i}"), zip_options()).unwrap();
+                w.write_all(&zeros[..256 << 10]).unwrap();
+            }
+        });
+        let limits = Limits {
+            max_total_bytes: 1 << 20,
+            ..Limits::default()
+        };
+        let err = extract_zip(&bytes, limits).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ArchiveError::Bomb { .. }
+                    | ArchiveError::Tree {
+                        source: TreeError::TotalTooLarge { .. },
+                        ..
+                    }
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn encrypted_zip_entries_are_errors() {
+        // Set the encryption flag (general purpose bit 0) by hand.
+        let mut bytes = zip_bytes(|w| {
+            w.start_file("manifest.json", zip_options()).unwrap();
+            w.write_all(b"{}").unwrap();
+        });
+        let mut i = 0;
+        while i + 4 <= bytes.len() {
+            match &bytes[i..i + 4] {
+                b"PK\x03\x04" => bytes[i + 6] |= 1,
+                b"PK\x01\x02" => bytes[i + 8] |= 1,
+                _ => {}
+            }
+            i += 1;
+        }
+        let err = extract_zip(&bytes, Limits::default()).unwrap_err();
+        assert!(matches!(err, ArchiveError::Encrypted { .. }), "{err}");
+    }
+}
