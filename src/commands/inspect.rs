@@ -55,7 +55,7 @@ pub fn run(ctx: &Context, args: &InspectArgs) -> Result<()> {
         *counts.entry(item.key.kind).or_insert(0) += 1;
         if item.key.kind == ResourceKind::Unit {
             let details: crate::model::Details =
-                match serde_json::from_str(&package.read_details(item)?) {
+                match serde_json::from_str(&package.read_details(item, &item.key.slug)?) {
                     Ok(Value::Object(map)) => map,
                     _ => crate::model::Details::new(),
                 };

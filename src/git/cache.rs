@@ -101,8 +101,12 @@ impl CacheRepo {
         options
             .remote_callbacks(callbacks(settings, progress))
             .download_tags(AutotagOption::None)
-            .update_fetchhead(false)
-            .depth(1);
+            .update_fetchhead(false);
+        // libgit2's local transport cannot fetch shallowly; it copies
+        // objects from the disk anyway.
+        if !self.url.starts_with("file:") {
+            options.depth(1);
+        }
         remote
             .fetch(&[refspec.as_str()], Some(&mut options), None)
             .map_err(|e| GitError::remote(&self.url, &e))?;

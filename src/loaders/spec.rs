@@ -165,7 +165,7 @@ fn parse_http(arg: &str, settings: &SourceSettings) -> Result<SourceSpec, String
     let archive = ArchiveFormat::from_name(url.path());
     if on_github {
         if let Some(format) = archive {
-            return Ok(SourceSpec::ArchiveUrl(url, format));
+            return Ok(SourceSpec::ArchiveUrl(rebase_on(&url, settings)?, format));
         }
         return parse_github_url(&url, settings);
     }
@@ -176,6 +176,17 @@ fn parse_http(arg: &str, settings: &SourceSettings) -> Result<SourceSpec, String
         return Err("a package URL must not have a query or fragment".into());
     }
     Ok(SourceSpec::Http(url))
+}
+
+/// `https://github.com/PATH` on the configured GitHub base (the same URL
+/// when no other base is configured).
+fn rebase_on(url: &Url, settings: &SourceSettings) -> Result<Url, String> {
+    if settings.is_github_origin(url) {
+        return Ok(url.clone());
+    }
+    let base = settings.github_base.as_str().trim_end_matches('/');
+    Url::parse(&format!("{base}{}", url.path()))
+        .map_err(|e| format!("cannot rebase on PKG_GITHUB_URL ({e})"))
 }
 
 /// Parses a URL and refuses the tricks that make one URL mean another:

@@ -60,7 +60,7 @@ pub fn diff_step(
         return Ok(ResourceDiff::default());
     };
     let item = &package.items[step.item];
-    let new_details: Details = match serde_json::from_str(&package.read_details(item)?) {
+    let new_details: Details = match serde_json::from_str(&package.read_details(item, &key.slug)?) {
         Ok(Value::Object(map)) => map,
         _ => Details::new(),
     };

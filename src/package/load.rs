@@ -89,7 +89,7 @@ pub fn load(
         let key = plan.key(package, step);
         let refs = plan.refs(package, step);
         let data_digest = item.data_digest_text();
-        let details = package.read_details(item)?;
+        let details = package.read_details(item, &key.slug)?;
         let data = match &item.data_loc {
             Some(_) => Some(package.read_data(item)?),
             None => None,

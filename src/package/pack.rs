@@ -61,7 +61,7 @@ pub fn pack(
     // The manifest first: it must be the one validation saw, and it holds
     // the digests of the files no entry names.
     let manifest = reader.read(MANIFEST_FILE, MAX_MANIFEST_BYTES)?;
-    if sha256_digest(&manifest) != package.digest {
+    if sha256_digest(&manifest) != package.manifest_digest {
         return Err(changed(MANIFEST_FILE));
     }
     let files = expected_files(&package, &manifest)?;

@@ -205,7 +205,7 @@ pub fn plan(
                 Action::Unchanged
             }
             Some((existing, _)) => {
-                let details = package.read_details(item)?;
+                let details = package.read_details(item, &key.slug)?;
                 if existing
                     == content_fingerprint(&details, &refs, item.data_digest_text().as_deref())
                 {

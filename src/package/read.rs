@@ -61,6 +61,8 @@ pub struct Package {
     /// manifest has `digests` (which cover every file), else the digest of
     /// the manifest's digest and every file's digest (see docs/format.md).
     pub digest: String,
+    /// `sha256:` of manifest.json's bytes.
+    pub manifest_digest: String,
     /// Every resource, in load order (kind, then space and slug).
     pub items: Vec<Item>,
     /// References (and spaces) that the package does not hold.
@@ -110,15 +112,17 @@ impl Package {
     }
 
     /// Reads the details file of `item` again, checks it still has the digest
-    /// validation saw, and returns the canonical compact details JSON.
-    pub fn read_details(&self, item: &Item) -> Result<String, PackageError> {
+    /// validation saw, and returns the canonical compact details JSON with
+    /// `Slug` set to `slug` (the slug the resource gets: a space's slug
+    /// carries the load's prefix).
+    pub fn read_details(&self, item: &Item, slug: &str) -> Result<String, PackageError> {
         let changed = || PackageError::ChangedDuringLoad(item.details_loc.clone());
         let bytes =
             read_capped(&self.path_of(&item.details_loc), MAX_FILE_BYTES).map_err(|_| changed())?;
         if sha256(&bytes) != item.details_digest {
             return Err(changed());
         }
-        canonical_details(&bytes, &item.key.slug).map_err(|_| changed())
+        canonical_details(&bytes, slug).map_err(|_| changed())
     }
 
     /// Reads the data file of `item` again, checking it still has the digest
@@ -395,15 +399,16 @@ pub fn read_package(dir: &Path, progress: &dyn Progress) -> Result<Package, Pack
         });
     }
     items.sort_by(|a, b| a.key.cmp(&b.key));
-    let digest = if has_digests {
-        digest
+    let package_digest = if has_digests {
+        digest.clone()
     } else {
         content_digest(&digest, &items)
     };
     Ok(Package {
         root,
         manifest,
-        digest,
+        digest: package_digest,
+        manifest_digest: digest,
         items,
         external: external.into_iter().collect(),
         has_digests,

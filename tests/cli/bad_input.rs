@@ -368,18 +368,27 @@ fn fifo_and_directory_in_place_of_a_file() {
 }
 
 #[test]
-fn unsupported_sources_say_so() {
+fn unreachable_or_missing_sources_fail_cleanly() {
     let env = Env::new();
     for (src, needle) in [
-        ("https://example.com/pkg", "a URL"),
-        ("pkg.tar.gz", "an archive"),
-        ("git+https://example.com/r.git", "a git repository"),
+        ("missing.tar.gz", "cannot read the archive"),
+        ("missing-dir", "is not a package directory"),
+        (
+            "http://127.0.0.1:1/pkg",
+            "GET http://127.0.0.1:1/pkg/manifest.json",
+        ),
+        (
+            "http://127.0.0.1:1/pkg.zip",
+            "GET http://127.0.0.1:1/pkg.zip",
+        ),
+        (
+            "git+http://127.0.0.1:1/r.git",
+            "git remote `http://127.0.0.1:1/r.git`",
+        ),
     ] {
         let err = env.fails(["load", src]);
-        assert!(
-            err.contains(needle) && err.contains("cannot load yet"),
-            "{err}"
-        );
+        assert!(err.contains(needle), "{src}: {err}");
     }
     assert!(!env.hub().exists() || env.count("unit") == 0);
+    assert!(env.tmp_entries().is_empty(), "{:?}", env.tmp_entries());
 }

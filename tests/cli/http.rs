@@ -59,7 +59,7 @@ fn a_cub_style_url_loads_like_the_directory() {
         .iter()
         .filter(|p| p.ends_with("/manifest.json"))
         .count();
-    assert_eq!(manifest_gets, 3, "{gets:?}");
+    assert_eq!(manifest_gets, 2, "{gets:?}");
     assert!(env.tmp_entries().is_empty(), "{:?}", env.tmp_entries());
 }
 
@@ -109,7 +109,7 @@ fn unsafe_manifest_paths_are_refused_before_any_request() {
     let dir = env.fixture("cub-basic");
     for (name, loc) in [
         ("dotdot", "/../../etc/passwd"),
-        ("encoded", "/units/%2e%2e/x.json"),
+        ("empty", "//etc/passwd"),
         ("backslash", "/units\\..\\x.json"),
         ("drive", "/C:/x.json"),
     ] {

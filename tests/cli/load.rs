@@ -28,6 +28,11 @@ fn loads_cub_packages_with_a_prefix() {
         views.contains("\"Filter\": \"staging-shop/deployments\""),
         "{views}"
     );
+    // A space's own Slug field carries the prefix too (also in JSON output
+    // and in packages created from this hub).
+    let spaces = env.ok(["space", "list", "-o", "json"]);
+    assert!(spaces.contains("\"Slug\": \"staging-shop\""), "{spaces}");
+    assert!(!spaces.contains("\"Slug\": \"shop\""), "{spaces}");
     let filters = env.ok(["filter", "list", "-o", "json"]);
     assert!(
         filters.contains("\"FromSpace\": \"staging-shop\""),
