@@ -99,9 +99,12 @@ fn tar_header(name: &str, size: u64, kind: u8, link: &str) -> [u8; 512] {
     h
 }
 
-/// A gzip-compressed tar of `(name, kind, link, content)` entries; the
-/// declared size can differ from the content.
-fn tar_gz(entries: &[(&str, u8, &str, &[u8], Option<u64>)]) -> Vec<u8> {
+/// A tar entry: name, type flag, link target, content, and a declared size
+/// when it should differ from the content's.
+type TarEntry<'a> = (&'a str, u8, &'a str, &'a [u8], Option<u64>);
+
+/// A gzip-compressed tar of `entries`.
+fn tar_gz(entries: &[TarEntry<'_>]) -> Vec<u8> {
     let mut tar = Vec::new();
     for (name, kind, link, content, declared) in entries {
         let size = declared.unwrap_or(content.len() as u64);
@@ -121,7 +124,7 @@ fn hostile_tar_archives_are_refused() {
     let env = Env::new();
     let manifest: &[u8] = br#"{"spaces":[{"slug":"s","details_loc":"/spaces/s.json"}]}"#;
     let space: &[u8] = br#"{"Slug":"s"}"#;
-    let ok = |extra: (&'static str, u8, &'static str, &'static [u8], Option<u64>)| {
+    let ok = |extra: TarEntry<'static>| {
         vec![
             ("manifest.json", b'0', "", manifest, None),
             ("spaces/s.json", b'0', "", space, None),
