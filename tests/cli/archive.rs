@@ -245,7 +245,17 @@ fn hostile_zip_archives_are_refused() {
             .unwrap();
         zip.write_all(b"evil").unwrap();
     });
-    for (path, needle) in [(symlink, "x.json"), (dotdot, "evil.txt")] {
+    let long_name = format!("spaces/{}.json", "n".repeat(300));
+    let long = build("long.zip", &|zip| {
+        zip.start_file(long_name.as_str(), SimpleFileOptions::default())
+            .unwrap();
+        zip.write_all(b"{}").unwrap();
+    });
+    for (path, needle) in [
+        (symlink, "x.json"),
+        (dotdot, "evil.txt"),
+        (long, "longer than 255"),
+    ] {
         let err = env.fails(["load", &path]);
         assert!(err.contains(needle), "{path}: {err}");
         assert_eq!(env.hub_state(), before);
