@@ -33,6 +33,8 @@ pkg-config --exists openssl 2>/dev/null || apt_install libssl-dev
 if ! need git || [ ! -x "$(git --exec-path)/git-http-backend" ] || [ ! -x "$(git --exec-path)/git-daemon" ]; then
   apt_install git
 fi
+# The ssh source test runs a real OpenSSH server and agent on 127.0.0.1.
+[ -x /usr/sbin/sshd ] && need ssh-agent && need ssh-keygen || apt_install openssh-server openssh-client
 
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
 log=$(mktemp)

@@ -19,8 +19,13 @@ pub fn callbacks<'a>(
     callbacks.credentials(move |url, username, allowed| {
         attempts.set(attempts.get() + 1);
         if attempts.get() > 2 {
+            let hint = if url.starts_with("ssh:") {
+                "the ssh agent (SSH_AUTH_SOCK) holds no key the server accepts; add one with ssh-add"
+            } else {
+                "check GITHUB_TOKEN / PKG_GIT_TOKEN"
+            };
             return Err(git2::Error::from_str(&format!(
-                "authentication to {url} failed; check GITHUB_TOKEN / PKG_GIT_TOKEN or your ssh agent"
+                "authentication to {url} failed: {hint}"
             )));
         }
         credential(settings, url, username, allowed)

@@ -96,9 +96,15 @@ pub enum GitError {
 impl GitError {
     /// A remote failure, with libgit2's message cleaned of its class prefix.
     pub fn remote(url: &str, error: &git2::Error) -> GitError {
+        let mut message = error.message().to_string();
+        if message.contains("ssh hostkey") {
+            message.push_str(
+                "; pkg checks ssh host keys against ~/.ssh/known_hosts: verify the key, then add it (ssh-keyscan -p PORT HOST >> ~/.ssh/known_hosts)",
+            );
+        }
         GitError::Remote {
             url: url.to_string(),
-            message: error.message().to_string(),
+            message,
         }
     }
 }

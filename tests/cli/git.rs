@@ -7,7 +7,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use crate::common::{Env, copy_dir};
-use crate::servers::{GitDaemon, HttpServer, RepoBuilder, git_cli, git_ok};
+use crate::servers::{GitDaemon, HttpServer, RepoBuilder, SshServer, git_cli, git_ok};
 
 /// A test environment with a GitHub stand-in holding `acme/packages`:
 /// `main` has the cub-basic package at `packages/drift` (tagged v1.0.0,
@@ -604,4 +604,56 @@ fn publish_to_an_empty_repository_creates_the_branch() {
         "{refs}"
     );
     assert!(Path::new(&bare).exists());
+}
+
+#[test]
+fn ssh_sources_use_the_agent_and_check_the_host_key() {
+    let w = world();
+    let ssh = SshServer::start();
+    let user = std::process::Command::new("id")
+        .arg("-un")
+        .output()
+        .unwrap();
+    let user = String::from_utf8_lossy(&user.stdout).trim().to_string();
+    let bare = std::fs::canonicalize(&w.repo.bare).unwrap();
+    let source = format!(
+        "git+ssh://{user}@127.0.0.1:{}{}//packages/drift@v1.2.0",
+        ssh.port(),
+        bare.display()
+    );
+    w.env
+        .set_var("SSH_AUTH_SOCK", ssh.agent_socket().display().to_string());
+    let known_hosts = w.env.path("home/.ssh/known_hosts");
+    std::fs::create_dir_all(known_hosts.parent().unwrap()).unwrap();
+
+    // An unknown host is refused, and so is a host whose key changed.
+    let err = w.env.fails(["inspect", &source]);
+    assert!(
+        err.contains("hostkey") && err.contains("known_hosts"),
+        "{err}"
+    );
+    let other = "[127.0.0.1]:1 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIIYh9t3Tc0a5y8kJcBj1p2ukvMvD4PShh2o3oR4g2Jx9";
+    let changed = ssh.known_hosts_line().replace(
+        ssh.known_hosts_line().split_whitespace().nth(2).unwrap(),
+        other.split_whitespace().nth(2).unwrap(),
+    );
+    std::fs::write(&known_hosts, changed).unwrap();
+    let err = w.env.fails(["inspect", &source]);
+    assert!(err.contains("hostkey"), "{err}");
+
+    // Known host, key in the agent: it loads.
+    std::fs::write(&known_hosts, ssh.known_hosts_line()).unwrap();
+    assert_eq!(inspect(&w.env, &source)["version"], "1.2.0");
+    // Without the agent there is no key to offer.
+    w.env.set_var(
+        "SSH_AUTH_SOCK",
+        w.env.path("no-agent").display().to_string(),
+    );
+    let err = w
+        .env
+        .fails(["inspect", &source.replace("v1.2.0", "v1.0.0")]);
+    assert!(
+        err.contains("ssh agent") && err.contains("ssh-add"),
+        "{err}"
+    );
 }

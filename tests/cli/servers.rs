@@ -1178,6 +1178,143 @@ impl Drop for GitDaemon {
     }
 }
 
+/// A real OpenSSH server on 127.0.0.1 (Debian's `openssh-server`, which the
+/// README's test command installs) with its own host key, plus an
+/// `ssh-agent` holding the one key it accepts. Both stop on drop.
+pub struct SshServer {
+    sshd: Child,
+    agent: Child,
+    port: u16,
+    dir: TempDir,
+}
+
+impl SshServer {
+    /// Starts sshd and the agent; panics with the reason when it cannot.
+    pub fn start() -> SshServer {
+        let dir = tempfile::Builder::new()
+            .prefix("pkg-test-sshd-")
+            .tempdir()
+            .expect("temp dir");
+        let path = |name: &str| dir.path().join(name);
+        for key in ["host_key", "client_key"] {
+            let out = Command::new("ssh-keygen")
+                .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+                .arg(path(key))
+                .output()
+                .expect("ssh-keygen must be installed (openssh-client)");
+            assert!(out.status.success(), "ssh-keygen: {out:?}");
+        }
+        std::fs::copy(path("client_key.pub"), path("authorized_keys")).expect("authorized_keys");
+        // sshd refuses to start without its privilege separation directory.
+        let _ = std::fs::create_dir_all("/run/sshd");
+        let sshd_bin = ["/usr/sbin/sshd", "/usr/local/sbin/sshd"]
+            .into_iter()
+            .find(|p| Path::new(p).exists())
+            .expect("sshd is not installed: scripts/test.sh installs openssh-server");
+        let agent_sock = path("agent.sock");
+        let agent = Command::new("ssh-agent")
+            .arg("-D")
+            .arg("-a")
+            .arg(&agent_sock)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("ssh-agent");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !agent_sock.exists() {
+            assert!(Instant::now() < deadline, "ssh-agent did not start");
+            thread::sleep(Duration::from_millis(20));
+        }
+        let out = Command::new("ssh-add")
+            .arg("-q")
+            .arg(path("client_key"))
+            .env("SSH_AUTH_SOCK", &agent_sock)
+            .output()
+            .expect("ssh-add");
+        assert!(out.status.success(), "ssh-add: {out:?}");
+        let mut last_error = String::new();
+        for _attempt in 0..5 {
+            let port = {
+                let probe = TcpListener::bind("127.0.0.1:0").expect("bind probe");
+                probe.local_addr().expect("probe addr").port()
+            };
+            let config = format!(
+                "Port {port}\nListenAddress 127.0.0.1\nHostKey {}\nAuthorizedKeysFile {}\nPidFile {}\nUsePAM no\nStrictModes no\nPasswordAuthentication no\nKbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\nPubkeyAuthentication yes\n",
+                path("host_key").display(),
+                path("authorized_keys").display(),
+                path("sshd.pid").display()
+            );
+            std::fs::write(path("sshd_config"), config).expect("sshd_config");
+            let mut sshd = Command::new(sshd_bin)
+                .args(["-D", "-e", "-f"])
+                .arg(path("sshd_config"))
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(std::fs::File::create(path("sshd.log")).expect("log"))
+                .spawn()
+                .expect("spawn sshd");
+            let addr = SocketAddr::from(([127, 0, 0, 1], port));
+            let deadline = Instant::now() + Duration::from_secs(10);
+            loop {
+                if let Ok(Some(status)) = sshd.try_wait() {
+                    last_error = format!(
+                        "sshd exited with {status}: {}",
+                        std::fs::read_to_string(path("sshd.log")).unwrap_or_default()
+                    );
+                    break;
+                }
+                if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+                    return SshServer {
+                        sshd,
+                        agent,
+                        port,
+                        dir,
+                    };
+                }
+                if Instant::now() >= deadline {
+                    let _ = sshd.kill();
+                    let _ = sshd.wait();
+                    last_error = format!("sshd did not listen on port {port} in 10 s");
+                    break;
+                }
+                thread::sleep(Duration::from_millis(50));
+            }
+        }
+        panic!("cannot start sshd: {last_error}");
+    }
+
+    /// The port sshd listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// `SSH_AUTH_SOCK` of the agent holding the accepted key.
+    pub fn agent_socket(&self) -> PathBuf {
+        self.dir.path().join("agent.sock")
+    }
+
+    /// The `known_hosts` line for this server.
+    pub fn known_hosts_line(&self) -> String {
+        let key = std::fs::read_to_string(self.dir.path().join("host_key.pub")).expect("host key");
+        let mut parts = key.split_whitespace();
+        format!(
+            "[127.0.0.1]:{} {} {}\n",
+            self.port,
+            parts.next().unwrap_or_default(),
+            parts.next().unwrap_or_default()
+        )
+    }
+}
+
+impl Drop for SshServer {
+    fn drop(&mut self) {
+        let _ = self.sshd.kill();
+        let _ = self.sshd.wait();
+        let _ = self.agent.kill();
+        let _ = self.agent.wait();
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Repository builder and git CLI helpers
 // ---------------------------------------------------------------------------
