@@ -1183,7 +1183,7 @@ impl Drop for GitDaemon {
 /// `ssh-agent` holding the one key it accepts. Both stop on drop.
 pub struct SshServer {
     sshd: Child,
-    agent: Child,
+    agent: KillOnDrop,
     port: u16,
     dir: TempDir,
 }
@@ -1212,14 +1212,16 @@ impl SshServer {
             .find(|p| Path::new(p).exists())
             .expect("sshd is not installed: scripts/test.sh installs openssh-server");
         let agent_sock = path("agent.sock");
-        let agent = Command::new("ssh-agent")
-            .arg("-D")
-            .arg("-a")
-            .arg(&agent_sock)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("ssh-agent");
+        let agent = KillOnDrop(
+            Command::new("ssh-agent")
+                .arg("-D")
+                .arg("-a")
+                .arg(&agent_sock)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("ssh-agent"),
+        );
         let deadline = Instant::now() + Duration::from_secs(10);
         while !agent_sock.exists() {
             assert!(Instant::now() < deadline, "ssh-agent did not start");
@@ -1310,8 +1312,16 @@ impl Drop for SshServer {
     fn drop(&mut self) {
         let _ = self.sshd.kill();
         let _ = self.sshd.wait();
-        let _ = self.agent.kill();
-        let _ = self.agent.wait();
+    }
+}
+
+/// A child process killed and reaped on drop (also when a test panics).
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }
 
