@@ -79,7 +79,8 @@ impl CacheRepo {
     }
 
     /// Fetches `commit` with depth 1: by ref name when `refname` is given,
-    /// else by id (servers that refuse unadvertised ids say so).
+    /// else by id. A server that refuses unadvertised ids (the git protocol
+    /// v0 default) gets a second, full fetch of its branches and tags.
     pub fn fetch(
         &self,
         settings: &SourceSettings,
@@ -93,6 +94,38 @@ impl CacheRepo {
         };
         let source = refname.map_or_else(|| commit.to_string(), str::to_string);
         let refspec = format!("+{source}:{local}");
+        // libgit2's local transport cannot fetch shallowly; it copies
+        // objects from the disk anyway.
+        let depth = (!self.url.starts_with("file:")).then_some(1);
+        match self.fetch_refspecs(settings, &[&refspec], depth, progress) {
+            Err(_) if refname.is_none() => {
+                let all = [
+                    "+refs/heads/*:refs/pkg/heads/*",
+                    "+refs/tags/*:refs/pkg/tags/*",
+                ];
+                let unshallow = self.repo.is_shallow().then_some(i32::MAX);
+                self.fetch_refspecs(settings, &all, unshallow, progress)?;
+            }
+            other => other?,
+        }
+        if !self.has_commit(commit) {
+            return Err(GitError::Remote {
+                url: self.url.clone(),
+                message: format!(
+                    "the fetch of {source} did not bring commit {commit} (the ref moved while fetching, or no branch or tag holds that commit)"
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    fn fetch_refspecs(
+        &self,
+        settings: &SourceSettings,
+        refspecs: &[&str],
+        depth: Option<i32>,
+        progress: &dyn Progress,
+    ) -> Result<(), GitError> {
         let mut remote = self
             .repo
             .remote_anonymous(&self.url)
@@ -102,23 +135,12 @@ impl CacheRepo {
             .remote_callbacks(callbacks(settings, progress))
             .download_tags(AutotagOption::None)
             .update_fetchhead(false);
-        // libgit2's local transport cannot fetch shallowly; it copies
-        // objects from the disk anyway.
-        if !self.url.starts_with("file:") {
-            options.depth(1);
+        if let Some(depth) = depth {
+            options.depth(depth);
         }
         remote
-            .fetch(&[refspec.as_str()], Some(&mut options), None)
-            .map_err(|e| GitError::remote(&self.url, &e))?;
-        if !self.has_commit(commit) {
-            return Err(GitError::Remote {
-                url: self.url.clone(),
-                message: format!(
-                    "the fetch of {source} did not bring commit {commit} (the ref moved while fetching?); try again"
-                ),
-            });
-        }
-        Ok(())
+            .fetch(refspecs, Some(&mut options), None)
+            .map_err(|e| GitError::remote(&self.url, &e))
     }
 
     /// Remembers the remote's refs under `refs/pkg/` for offline use.

@@ -381,6 +381,23 @@ fn git_daemon_and_file_urls_work() {
         w.repo.bare.display()
     );
     assert_eq!(inspect(&w.env, &file)["version"], "1.0.0");
+
+    // A commit no ref points at (servers that refuse unadvertised ids make
+    // pkg fetch the branches and tags instead).
+    set_version(&w.repo, "1.3.0");
+    let hidden = w.repo.commit("untagged");
+    set_version(&w.repo, "1.4.0");
+    w.repo.commit("tip");
+    w.repo.push();
+    for base in [daemon.url(), w.server.url()] {
+        let source = format!("{base}/acme/packages.git//packages/drift@{hidden}");
+        let source = if base.starts_with("http") {
+            format!("git+{source}")
+        } else {
+            source
+        };
+        assert_eq!(inspect(&w.env, &source)["version"], "1.3.0", "{source}");
+    }
 }
 
 #[test]
@@ -656,4 +673,37 @@ fn ssh_sources_use_the_agent_and_check_the_host_key() {
         err.contains("ssh agent") && err.contains("ssh-add"),
         "{err}"
     );
+}
+
+#[test]
+fn concurrent_loads_share_the_cache_safely() {
+    let w = world();
+    let sources = [
+        "github:acme/packages/packages/drift@v1.0.0",
+        "github:acme/packages/packages/drift@v1.2.0",
+        "github:acme/packages/packages/drift@v2.0.0",
+        "github:acme/packages/packages/drift@v1.0.0",
+    ];
+    let children: Vec<_> = sources
+        .iter()
+        .map(|s| {
+            w.env
+                .spawnable(["inspect", s, "-o", "json"])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for (source, child) in sources.iter().zip(children) {
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{source}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let want = source.rsplit("@v").next().unwrap();
+        assert_eq!(json["version"], want, "{source}");
+    }
 }
