@@ -1107,52 +1107,33 @@ impl GitDaemon {
     pub fn start(base: &Path) -> GitDaemon {
         std::fs::create_dir_all(base).expect("create daemon base");
         let base = base.canonicalize().expect("canonical daemon base");
-        let mut last_error = String::new();
-        for _attempt in 0..5 {
-            let port = {
-                let probe = TcpListener::bind("127.0.0.1:0").expect("bind probe");
-                probe.local_addr().expect("probe addr").port()
-            };
-            let mut child = Command::new("git")
-                .arg("daemon")
-                .arg("--reuseaddr")
-                .arg("--export-all")
-                .arg("--informative-errors")
-                .arg(format!("--base-path={}", base.display()))
-                .arg("--listen=127.0.0.1")
-                .arg(format!("--port={port}"))
-                .arg("--enable=receive-pack")
-                .arg(&base)
-                .env_clear()
-                .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-                .env("HOME", &base)
-                .env("GIT_CONFIG_NOSYSTEM", "1")
-                .env("GIT_CONFIG_GLOBAL", "/dev/null")
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("spawn git daemon");
-            let addr = SocketAddr::from(([127, 0, 0, 1], port));
-            let deadline = Instant::now() + Duration::from_secs(10);
-            loop {
-                if let Ok(Some(status)) = child.try_wait() {
-                    last_error = format!("git daemon exited with {status} (port {port})");
-                    break;
-                }
-                if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
-                    return GitDaemon { child, port, base };
-                }
-                if Instant::now() >= deadline {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    last_error = format!("git daemon did not listen on port {port} in 10 s");
-                    break;
-                }
-                thread::sleep(Duration::from_millis(50));
-            }
-        }
-        panic!("cannot start git daemon: {last_error}");
+        let (child, port) = start_listening(
+            "git daemon",
+            |port| {
+                Command::new("git")
+                    .arg("daemon")
+                    .arg("--reuseaddr")
+                    .arg("--export-all")
+                    .arg("--informative-errors")
+                    .arg(format!("--base-path={}", base.display()))
+                    .arg("--listen=127.0.0.1")
+                    .arg(format!("--port={port}"))
+                    .arg("--enable=receive-pack")
+                    .arg(&base)
+                    .env_clear()
+                    .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+                    .env("HOME", &base)
+                    .env("GIT_CONFIG_NOSYSTEM", "1")
+                    .env("GIT_CONFIG_GLOBAL", "/dev/null")
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .expect("spawn git daemon")
+            },
+            String::new,
+        );
+        GitDaemon { child, port, base }
     }
 
     /// `git://127.0.0.1:PORT` (no trailing slash).
@@ -1234,55 +1215,33 @@ impl SshServer {
             .output()
             .expect("ssh-add");
         assert!(out.status.success(), "ssh-add: {out:?}");
-        let mut last_error = String::new();
-        for _attempt in 0..5 {
-            let port = {
-                let probe = TcpListener::bind("127.0.0.1:0").expect("bind probe");
-                probe.local_addr().expect("probe addr").port()
-            };
-            let config = format!(
-                "Port {port}\nListenAddress 127.0.0.1\nHostKey {}\nAuthorizedKeysFile {}\nPidFile {}\nUsePAM no\nStrictModes no\nPasswordAuthentication no\nKbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\nPubkeyAuthentication yes\n",
-                path("host_key").display(),
-                path("authorized_keys").display(),
-                path("sshd.pid").display()
-            );
-            std::fs::write(path("sshd_config"), config).expect("sshd_config");
-            let mut sshd = Command::new(sshd_bin)
-                .args(["-D", "-e", "-f"])
-                .arg(path("sshd_config"))
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(std::fs::File::create(path("sshd.log")).expect("log"))
-                .spawn()
-                .expect("spawn sshd");
-            let addr = SocketAddr::from(([127, 0, 0, 1], port));
-            let deadline = Instant::now() + Duration::from_secs(10);
-            loop {
-                if let Ok(Some(status)) = sshd.try_wait() {
-                    last_error = format!(
-                        "sshd exited with {status}: {}",
-                        std::fs::read_to_string(path("sshd.log")).unwrap_or_default()
-                    );
-                    break;
-                }
-                if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
-                    return SshServer {
-                        sshd,
-                        agent,
-                        port,
-                        dir,
-                    };
-                }
-                if Instant::now() >= deadline {
-                    let _ = sshd.kill();
-                    let _ = sshd.wait();
-                    last_error = format!("sshd did not listen on port {port} in 10 s");
-                    break;
-                }
-                thread::sleep(Duration::from_millis(50));
-            }
+        let (sshd, port) = start_listening(
+            "sshd",
+            |port| {
+                let config = format!(
+                    "Port {port}\nListenAddress 127.0.0.1\nHostKey {}\nAuthorizedKeysFile {}\nPidFile {}\nUsePAM no\nStrictModes no\nPasswordAuthentication no\nKbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\nPubkeyAuthentication yes\n",
+                    path("host_key").display(),
+                    path("authorized_keys").display(),
+                    path("sshd.pid").display()
+                );
+                std::fs::write(path("sshd_config"), config).expect("sshd_config");
+                Command::new(sshd_bin)
+                    .args(["-D", "-e", "-f"])
+                    .arg(path("sshd_config"))
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::null())
+                    .stderr(std::fs::File::create(path("sshd.log")).expect("log"))
+                    .spawn()
+                    .expect("spawn sshd")
+            },
+            || std::fs::read_to_string(path("sshd.log")).unwrap_or_default(),
+        );
+        SshServer {
+            sshd,
+            agent,
+            port,
+            dir,
         }
-        panic!("cannot start sshd: {last_error}");
     }
 
     /// The port sshd listens on.
@@ -1313,6 +1272,43 @@ impl Drop for SshServer {
         let _ = self.sshd.kill();
         let _ = self.sshd.wait();
     }
+}
+
+/// Starts a server with `spawn(port)` on a free port and waits until it
+/// accepts connections, trying up to five ports; panics with `log()` when
+/// it cannot.
+fn start_listening(
+    what: &str,
+    mut spawn: impl FnMut(u16) -> Child,
+    log: impl Fn() -> String,
+) -> (Child, u16) {
+    let mut last_error = String::new();
+    for _attempt in 0..5 {
+        let port = {
+            let probe = TcpListener::bind("127.0.0.1:0").expect("bind probe");
+            probe.local_addr().expect("probe addr").port()
+        };
+        let mut child = spawn(port);
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                last_error = format!("{what} exited with {status} (port {port}): {}", log());
+                break;
+            }
+            if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+                return (child, port);
+            }
+            if Instant::now() >= deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                last_error = format!("{what} did not listen on port {port} in 10 s");
+                break;
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+    }
+    panic!("cannot start {what}: {last_error}");
 }
 
 /// A child process killed and reaped on drop (also when a test panics).
