@@ -539,7 +539,7 @@ def write_doc(res: Results) -> None:
     add = lines.append
     add("# Performance")
     add("")
-    add("This file is written by `scripts/bench.py --write-doc`; edit the script, not the figures.")
+    add("This file is written by `scripts/bench.py --write-doc` (and its git section by `scripts/bench_git.py --write-doc`); edit the scripts, not the figures.")
     add("")
     add("## How to run")
     add("")
@@ -635,8 +635,16 @@ def write_doc(res: Results) -> None:
         "average above hints at that. Compare the per-run figures to judge the spread.")
     add("")
     os.makedirs(os.path.dirname(DOC), exist_ok=True)
+    # scripts/bench_git.py owns the section between its markers: keep it.
+    kept = ""
+    if os.path.exists(DOC):
+        with open(DOC, encoding="utf-8") as f:
+            old = f.read()
+        start, end = old.find("<!-- bench_git:start -->"), old.find("<!-- bench_git:end -->")
+        if start != -1 and end > start:
+            kept = "\n" + old[start:end + len("<!-- bench_git:end -->")] + "\n"
     with open(DOC, "w", encoding="utf-8") as f:
-        f.write("\n".join(lines))
+        f.write("\n".join(lines) + kept)
     log(f"wrote {DOC}")
 
 

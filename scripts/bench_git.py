@@ -591,6 +591,17 @@ def check_cold_load(pkg: str, env: dict[str, str], tip: str) -> int:
     return len(units)
 
 
+def tmpfs_dir() -> str | None:
+    """A new directory under /dev/shm when that is a tmpfs, else None."""
+    try:
+        with open("/proc/mounts", encoding="utf-8") as f:
+            if not any(line.split()[1:3] == ["/dev/shm", "tmpfs"] for line in f):
+                return None
+        return tempfile.mkdtemp(prefix="pkg-bench-git-", dir="/dev/shm")
+    except (OSError, IndexError):
+        return None
+
+
 def phase_lines(stderr: str) -> list[str]:
     """The non-empty lines of `pkg -v`'s stderr (its phase timings), progress
     redraws (carriage returns) reduced to their last state."""
@@ -693,7 +704,7 @@ def measure(args: argparse.Namespace, work: str, pkg: str, genv: dict[str, str],
 
     res = Results(args, machine, shape, url, source, cold, cached, offline)
     git_dir = os.path.join(clone_dir, ".git")
-    res.sizes["git clone: .git (the fetched pack)"] = mb(tree_size(git_dir)[1])
+    res.sizes["git clone: .git (mostly the fetched pack)"] = mb(tree_size(git_dir)[1])
     wt_files, wt_bytes = tree_size(clone_dir, skip=".git")
     res.sizes["git clone: checked-out files"] = f"{wt_files} files, {mb(wt_bytes)}"
     res.sizes["pkg cache (git/ under PKG_CACHE_DIR)"] = mb(tree_size(cache)[1])
@@ -702,13 +713,36 @@ def measure(args: argparse.Namespace, work: str, pkg: str, genv: dict[str, str],
         for s in ("", "-wal", "-shm") if os.path.exists(os.path.join(work, f"hub-{args.runs - 1}.db") + s)))
 
     # -- Phase hints (one run each, informational) ------------------------------
-    log("phase hints: git clone --no-checkout, pkg -v load (cold, cached) ...")
+    log("phase hints: git clone --no-checkout, pkg -v load (cold, cached), cached load with TMPDIR on tmpfs, "
+        "load from a directory ...")
     r = run([*clone_cmd[:2], "--no-checkout", *clone_cmd[2:], os.path.join(work, "clone-nocheckout")], genv)
     res.hints[f"git clone --no-checkout (fetch and index only): {r.cell()} s"] = ""
     hcache = os.path.join(work, "cache-hint")
     for label, hub in (("cold", "hub-hint-cold.db"), ("cached", "hub-hint-cached.db")):
         r = run([pkg, "-v", "load", source], penv(os.path.join(work, hub), hcache))
         res.hints[f"pkg -v load, {label}: {r.cell()} s"] = "\n".join(phase_lines(r.stderr))
+    # Where a cached load's time goes: the same load with its temporary
+    # package tree on tmpfs, and a load of the same package from a directory.
+    shm = tmpfs_dir()
+    if shm:
+        try:
+            env = penv("", hcache)
+            env["TMPDIR"] = shm
+            times = []
+            for k in range(3):
+                env["PKG_HUB"] = os.path.join(work, f"hub-hint-shm-{k}.db")
+                times.append(run(load_cmd, env).seconds)
+            res.hints[f"pkg load, cached, with TMPDIR on tmpfs (/dev/shm): median of 3 "
+                      f"{statistics.median(times):.2f} s"] = ""
+        finally:
+            shutil.rmtree(shm, ignore_errors=True)
+    times = []
+    package_dir = os.path.join(clone_dir, *PACKAGE_PATH.split("/"))
+    for k in range(3):
+        times.append(run([pkg, "load", package_dir, "-q"],
+                         penv(os.path.join(work, f"hub-hint-dir-{k}.db"), hcache)).seconds)
+    res.hints[f"pkg load of the same package from a local directory (the clone's {PACKAGE_PATH}): median of 3 "
+              f"{statistics.median(times):.2f} s"] = ""
     for k, v in res.hints.items():
         log(f"  {k}")
         for line in v.splitlines():
@@ -841,7 +875,7 @@ def doc_section(res: Results) -> str:
     add("### How to run")
     add("")
     add("```sh")
-    add("python3 scripts/bench_git.py --write-doc   # full run: 500 commits, 50 MB of other files, 5 runs (a few minutes)")
+    add("python3 scripts/bench_git.py --write-doc   # full run: 500 commits, 50 MB of other files, 5 runs (about a minute)")
     add("python3 scripts/bench_git.py --quick       # smoke run: --commits 50 --other-mb 5 --other-files 50 --runs 1")
     add("```")
     add("")
@@ -922,6 +956,13 @@ def doc_section(res: Results) -> str:
     add("* **Cached and offline loads.** Right after each cold load, the same load runs again on its warm cache "
         "with a new empty hub (it lists the remote's refs and finds the commit in the cache), then once more with "
         "`--offline`; their ratio is taken against the median cold load.")
+    add("* **What a load does.** pkg lists the remote's refs, fetches the tagged commit with depth 1 into "
+        "its cache unless the cache has it (the whole tree of that commit: the git protocol cannot send only a "
+        "sub-directory), writes the package sub-directory out of the cache into a temporary directory under "
+        "`TMPDIR`, loads it into the hub and removes the temporary directory. `git clone` fetches the same "
+        "pack and checks out the whole tree. The phase hints split the cached load into writing the temporary "
+        "tree (`checking out`; also shown with `TMPDIR` on tmpfs) and the load proper (a load of the same "
+        "package from a directory).")
     add("* **Caches.** The page cache is not dropped; one untimed warm-up of every command first reads the bare "
         "repository into it, so both sides are served from memory. Every timed command starts after `sync()` "
         "(not timed).")

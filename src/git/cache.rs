@@ -12,8 +12,10 @@ use git2::{AutotagOption, FetchOptions, Oid, Repository};
 
 use super::GitError;
 use super::auth::callbacks;
+use super::checkout::write_subtree;
 use super::refs::RemoteRefs;
 use crate::loaders::settings::SourceSettings;
+use crate::loaders::tree::{Limits, TreeWriter};
 use crate::model::fingerprint::{hex, sha256};
 use crate::progress::Progress;
 
@@ -141,6 +143,43 @@ impl CacheRepo {
         remote
             .fetch(refspecs, Some(&mut options), None)
             .map_err(|e| GitError::remote(&self.url, &e))
+    }
+
+    /// The package directory `path` of `commit`, written out once into
+    /// `<cache>/checkouts/` (through a temporary directory renamed into
+    /// place) and reused by every later load of the same commit and path.
+    pub fn checkout(
+        &self,
+        settings: &SourceSettings,
+        commit: Oid,
+        path: &str,
+    ) -> Result<PathBuf, GitError> {
+        let parent = settings
+            .cache_dir
+            .join("checkouts")
+            .join(cache_name(&self.url));
+        let name = format!("{commit}-{}", &hex(&sha256(path.as_bytes()))[..12]);
+        let target = parent.join(name);
+        if target.is_dir() {
+            return Ok(target);
+        }
+        let cache_err = |message: String| GitError::Cache {
+            path: parent.display().to_string(),
+            message,
+        };
+        std::fs::create_dir_all(&parent).map_err(|e| cache_err(e.to_string()))?;
+        let writer = TreeWriter::new_in(&parent, Limits::default())?;
+        let tree = write_subtree(&self.repo, &self.url, commit, path, writer)?;
+        let written = tree.keep();
+        if let Err(e) = std::fs::rename(&written, &target) {
+            let _ = std::fs::remove_dir_all(&written);
+            if !target.is_dir() {
+                return Err(cache_err(format!(
+                    "cannot rename the checkout into place: {e}"
+                )));
+            }
+        }
+        Ok(target)
     }
 
     /// Remembers the remote's refs under `refs/pkg/` for offline use.

@@ -8,16 +8,16 @@ use std::path::Path;
 use git2::{ObjectType, Oid, Repository, TreeWalkMode, TreeWalkResult};
 
 use super::GitError;
-use crate::loaders::tree::{Limits, TreeWriter};
+use crate::loaders::tree::TreeWriter;
 
-/// Writes directory `path` (`""` for the root) of `commit` into a new
-/// temporary tree.
+/// Writes directory `path` (`""` for the root) of `commit` with `writer`
+/// and returns the finished temporary tree.
 pub fn write_subtree(
     repo: &Repository,
     url: &str,
     commit: Oid,
     path: &str,
-    limits: Limits,
+    mut writer: TreeWriter,
 ) -> Result<tempfile::TempDir, GitError> {
     let bad_path = |reason: String| GitError::BadPath {
         url: url.to_string(),
@@ -37,7 +37,6 @@ pub fn write_subtree(
         }
         repo.find_tree(entry.id())?
     };
-    let mut writer = TreeWriter::new(limits)?;
     let odb = repo.odb()?;
     let mut failure: Option<GitError> = None;
     let forbidden = |name: String, what: &str| GitError::Forbidden {

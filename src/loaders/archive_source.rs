@@ -59,9 +59,9 @@ impl Source for ArchiveSource {
         let (path, origin) = match &self.location {
             Location::File(path) => {
                 let canonical =
-                    std::fs::canonicalize(path).map_err(|e| SourceError::NotADirectory {
+                    std::fs::canonicalize(path).map_err(|e| SourceError::Unreadable {
                         arg: path.display().to_string(),
-                        reason: format!("cannot read the archive: {e}"),
+                        reason: e.to_string(),
                     })?;
                 (canonical.clone(), canonical.display().to_string())
             }

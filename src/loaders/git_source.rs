@@ -5,11 +5,9 @@
 
 use super::settings::SourceSettings;
 use super::spec::GitSpec;
-use super::tree::Limits;
 use super::{Fetched, Source, SourceError};
 use crate::git::GitError;
 use crate::git::cache::CacheRepo;
-use crate::git::checkout::write_subtree;
 use crate::git::refs::{Resolved, full_commit_id, list_remote};
 use crate::loaders::spec::RefQuery;
 use crate::progress::Progress;
@@ -99,19 +97,13 @@ impl Source for GitSource {
             .clone()
             .unwrap_or_else(|| self.spec.path.clone());
         progress.phase("checking out", 0);
-        let temp = write_subtree(
-            &cache.repo,
-            &self.spec.repo,
-            resolved.commit,
-            &path,
-            Limits::default(),
-        )?;
+        let dir = cache.checkout(&self.settings, resolved.commit, &path)?;
         drop(cache);
         Ok(Fetched {
-            dir: temp.path().to_path_buf(),
+            dir,
             origin: self.origin(&path, &resolved),
             commit: Some(resolved.commit.to_string()),
-            temp: Some(temp),
+            temp: None,
         })
     }
 }

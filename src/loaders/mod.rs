@@ -53,6 +53,14 @@ pub enum SourceError {
         /// Why.
         reason: String,
     },
+    /// A local file could not be read.
+    #[error("cannot read `{arg}`: {reason}")]
+    Unreadable {
+        /// The argument.
+        arg: String,
+        /// Why.
+        reason: String,
+    },
     /// The environment's settings are unusable.
     #[error(transparent)]
     Settings(#[from] settings::SettingsError),

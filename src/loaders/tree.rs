@@ -168,12 +168,17 @@ impl TreeWriter {
     /// Creates the writer and its temporary directory (prefix
     /// `.pkg-fetch-`) under the system temporary directory.
     pub fn new(limits: Limits) -> Result<TreeWriter, TreeError> {
-        let parent = std::env::temp_dir();
+        TreeWriter::new_in(&std::env::temp_dir(), limits)
+    }
+
+    /// [`TreeWriter::new`] with the temporary directory under `parent`
+    /// (on the file system where the tree will be renamed to).
+    pub fn new_in(parent: &Path, limits: Limits) -> Result<TreeWriter, TreeError> {
         let dir = tempfile::Builder::new()
             .prefix(".pkg-fetch-")
-            .tempdir_in(&parent)
+            .tempdir_in(parent)
             .map_err(|source| TreeError::Io {
-                path: parent,
+                path: parent.to_path_buf(),
                 source,
             })?;
         Ok(TreeWriter {

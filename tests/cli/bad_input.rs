@@ -371,7 +371,7 @@ fn fifo_and_directory_in_place_of_a_file() {
 fn unreachable_or_missing_sources_fail_cleanly() {
     let env = Env::new();
     for (src, needle) in [
-        ("missing.tar.gz", "cannot read the archive"),
+        ("missing.tar.gz", "cannot read `missing.tar.gz`"),
         ("missing-dir", "is not a package directory"),
         (
             "http://127.0.0.1:1/pkg",

@@ -308,6 +308,18 @@ fn a_symlink_in_the_repository_is_refused() {
     assert!(err.contains("backend.data.yaml"), "{err}");
     assert_eq!(w.env.hub_state(), before);
     assert!(w.env.tmp_entries().is_empty(), "{:?}", w.env.tmp_entries());
+    // Nothing half-written stays in the cache either.
+    for entry in walkdir::WalkDir::new(w.env.path("cache/pkg/checkouts")) {
+        let entry = entry.unwrap();
+        assert!(
+            !entry
+                .file_name()
+                .to_string_lossy()
+                .starts_with(".pkg-fetch"),
+            "{}",
+            entry.path().display()
+        );
+    }
 }
 
 #[test]

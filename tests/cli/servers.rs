@@ -1110,8 +1110,9 @@ impl GitDaemon {
         let (child, port) = start_listening(
             "git daemon",
             |port| {
-                Command::new("git")
-                    .arg("daemon")
+                // The daemon binary itself: `git daemon` would run it as a
+                // child that outlives a kill of `git`.
+                Command::new(git_exec_path().join("git-daemon"))
                     .arg("--reuseaddr")
                     .arg("--export-all")
                     .arg("--informative-errors")
@@ -1272,6 +1273,15 @@ impl Drop for SshServer {
         let _ = self.sshd.kill();
         let _ = self.sshd.wait();
     }
+}
+
+/// `git --exec-path`: where git's own programs live.
+fn git_exec_path() -> PathBuf {
+    let out = Command::new("git")
+        .arg("--exec-path")
+        .output()
+        .expect("git must be installed");
+    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
 }
 
 /// Starts a server with `spawn(port)` on a free port and waits until it
