@@ -168,16 +168,22 @@ impl HttpClient {
             .get(LOCATION)
             .and_then(|v| v.to_str().ok())
             .ok_or_else(|| refuse("a redirect without a usable Location header".into()))?;
-        let next = current
-            .join(location)
-            .map_err(|e| refuse(format!("a redirect to an invalid URL ({e})")))?;
-        match (current.scheme(), next.scheme()) {
-            ("https", "https") | ("http", "http" | "https") => Ok(next),
-            ("https", "http") => Err(refuse(format!(
-                "refusing a redirect from https down to plain http ({next})"
-            ))),
-            (_, other) => Err(refuse(format!("refusing a redirect to scheme `{other}`"))),
-        }
+        redirect_target(current, location).map_err(refuse)
+    }
+}
+
+/// Where a redirect from `current` to `location` leads, refusing a step
+/// down from https to http and any scheme but http(s).
+pub fn redirect_target(current: &Url, location: &str) -> Result<Url, String> {
+    let next = current
+        .join(location)
+        .map_err(|e| format!("a redirect to an invalid URL ({e})"))?;
+    match (current.scheme(), next.scheme()) {
+        ("https", "https") | ("http", "http" | "https") => Ok(next),
+        ("https", "http") => Err(format!(
+            "refusing a redirect from https down to plain http ({next})"
+        )),
+        (_, other) => Err(format!("refusing a redirect to scheme `{other}`")),
     }
 }
 
@@ -214,4 +220,25 @@ fn error_text(error: &reqwest::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redirects_never_step_down_to_http() {
+        let https = Url::parse("https://github.com/a/b.tar.gz").unwrap();
+        let http = Url::parse("http://127.0.0.1:1/a").unwrap();
+        assert_eq!(
+            redirect_target(&https, "/c").unwrap().as_str(),
+            "https://github.com/c"
+        );
+        assert!(redirect_target(&https, "https://codeload.example/x").is_ok());
+        let down = redirect_target(&https, "http://evil.example/x").unwrap_err();
+        assert!(down.contains("down to plain http"), "{down}");
+        assert!(redirect_target(&http, "https://x.example/").is_ok());
+        assert!(redirect_target(&http, "file:///etc/passwd").is_err());
+        assert!(redirect_target(&http, "ftp://x/").is_err());
+    }
 }

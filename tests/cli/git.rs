@@ -703,3 +703,40 @@ fn concurrent_loads_share_the_cache_safely() {
         assert_eq!(json["version"], want, "{source}");
     }
 }
+
+#[test]
+fn publish_to_the_github_origin_authenticates_with_the_token() {
+    let w = world();
+    w.server.require_token("/acme/packages", "s3cret");
+    let pkg = w.env.fixture("cub-basic");
+    set_manifest(&pkg, &[("name", "basic"), ("version", "5.0.0")]);
+    let pkg_arg = pkg.display().to_string();
+    let args = [
+        "publish",
+        &pkg_arg,
+        "--repo",
+        "https://github.com/acme/packages",
+        "--path",
+        "packages/basic",
+    ];
+    let err = w.env.fails(args);
+    assert!(err.contains("GITHUB_TOKEN"), "{err}");
+    w.env.set_var("GITHUB_TOKEN", "s3cret");
+    let out = w.env.ok(args);
+    assert!(out.contains("Published v5.0.0"), "{out}");
+    let pushes: Vec<_> = w
+        .server
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.contains("git-receive-pack") && r.method == "POST")
+        .collect();
+    assert!(!pushes.is_empty());
+    assert!(pushes.iter().all(|r| r.header("authorization").is_some()));
+    let versions = w.env.ok(["versions", "github:acme/packages", "-o", "json"]);
+    assert!(versions.contains("v5.0.0"), "{versions}");
+    // The rest of the repository is untouched.
+    assert_eq!(
+        inspect(&w.env, "github:acme/packages/packages/drift@v5.0.0")["version"],
+        "1.2.0"
+    );
+}
