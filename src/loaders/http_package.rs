@@ -36,6 +36,12 @@ impl HttpPackage {
         if let Ok(mut segments) = root.path_segments_mut() {
             segments.pop_if_empty();
         }
+        // `URL/manifest.json` names the same package as `URL`.
+        if root.path().ends_with(&format!("/{MANIFEST_FILE}"))
+            && let Ok(mut segments) = root.path_segments_mut()
+        {
+            segments.pop();
+        }
         HttpPackage { root, settings }
     }
 

@@ -49,6 +49,10 @@ fn a_cub_style_url_loads_like_the_directory() {
     let remote: Value = serde_json::from_str(&env.ok(["inspect", &url, "-o", "json"])).unwrap();
     assert_eq!(local["digest"], remote["digest"]);
     assert_eq!(local["units"], remote["units"]);
+    let via_manifest: Value =
+        serde_json::from_str(&env.ok(["inspect", &format!("{url}/manifest.json"), "-o", "json"]))
+            .unwrap();
+    assert_eq!(via_manifest["digest"], local["digest"]);
     let out = env.ok(["load", &format!("{url}/"), "--prefix", "web"]);
     assert!(out.contains("Loaded"), "{out}");
     let history: Vec<Value> = serde_json::from_str(&env.ok(["history", "-o", "json"])).unwrap();
@@ -59,7 +63,7 @@ fn a_cub_style_url_loads_like_the_directory() {
         .iter()
         .filter(|p| p.ends_with("/manifest.json"))
         .count();
-    assert_eq!(manifest_gets, 2, "{gets:?}");
+    assert_eq!(manifest_gets, 3, "{gets:?}");
     assert!(env.tmp_entries().is_empty(), "{:?}", env.tmp_entries());
 }
 
