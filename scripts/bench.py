@@ -28,15 +28,10 @@ Python 3.11 standard library only.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
-import platform
 import shutil
-import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 
@@ -45,8 +40,12 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 sys.dont_write_bytecode = True  # no scripts/__pycache__ from importing the sibling
 
-
+import benchlib  # noqa: E402  (a sibling: what bench.py and bench_git.py share)
 import gen_package  # noqa: E402  (a sibling script)
+from benchlib import (  # noqa: E402
+    GNU_TIME, Pair, Run, add_pair_rows, cmd_output, find_pkg, hub_size, log, rm, run_cells, run_pair, tree_size,
+    verdict,
+)
 
 DOC = os.path.join(ROOT, "docs", "performance.md")
 SOURCE_DATE_EPOCH = "1700000000"
@@ -62,118 +61,19 @@ GOAL_RSS_MB = 150.0
 # Running commands
 
 
-@dataclass
-class Run:
-    """One finished command."""
-
-    cmd: list[str]
-    seconds: float
-    maxrss_kb: int
-    user: float
-    sys: float
-    rc: int
-    stdout: str
-    stderr: str
-
-    def cell(self) -> str:
-        """`wall (user+sys CPU)` in seconds."""
-        return f"{self.seconds:.2f} ({self.user:.2f}+{self.sys:.2f})"
-
-    @property
-    def rss_mb(self) -> float:
-        return self.maxrss_kb / 1024.0
-
-
-# GNU time reports the peak RSS of the command it runs; its own pre-exec
-# image (which the kernel counts into the child's ru_maxrss) is about 1 MB.
-GNU_TIME = "/usr/bin/time" if os.access("/usr/bin/time", os.X_OK) else None
-
-# Fallback without GNU time: a fresh Python helper runs the command and
-# reports wait4()'s ru_maxrss for it. That figure includes the helper's own
-# resident size at fork (about 10 MB), so it is an upper bound.
-RSS_HELPER = (
-    "import os,subprocess,sys\n"
-    "p=subprocess.Popen(sys.argv[2:])\n"
-    "_,s,u=os.wait4(p.pid,0)\n"
-    "open(sys.argv[1],'w').write('%d %.2f %.2f' % (u.ru_maxrss, u.ru_utime, u.ru_stime))\n"
-    "sys.exit(os.waitstatus_to_exitcode(s) & 255)\n"
-)
-
-
 def run(cmd: list[str], env: dict[str, str] | None = None, check: bool = True, sync: bool = True) -> Run:
-    """Runs `cmd`, timing it (wall clock, monotonic) and reading its peak RSS.
-
-    The peak RSS is NOT read with wait4() on our own child: on exec the
-    kernel folds the pre-exec image's high-water mark into the child's
-    ru_maxrss, so a child forked from this (possibly large) Python process
-    would report at least this process's size. Instead a tiny wrapper (GNU
-    time, else a fresh Python helper) runs the command and reports the
-    command's own ru_maxrss.
-
-    With `sync`, dirty pages left by earlier steps are flushed first (not
-    timed), so that their writeback does not land inside this measurement.
-    """
-    if sync:
-        os.sync()
+    """benchlib.run of `cmd` in our environment without PKG_HUB, plus `env`;
+    a failed command (with `check`) exits 2."""
     full_env = dict(os.environ)
     full_env.pop("PKG_HUB", None)
     if env:
         full_env.update(env)
-    fd, rss_file = tempfile.mkstemp(prefix="pkg-bench-rss-")
-    os.close(fd)
-    if GNU_TIME:
-        wrapped = [GNU_TIME, "-f", "%M %U %S", "-o", rss_file, *cmd]
-    else:
-        wrapped = [sys.executable, "-c", RSS_HELPER, rss_file, *cmd]
-    try:
-        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-            t0 = time.perf_counter()
-            proc = subprocess.run(wrapped, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=full_env)
-            seconds = time.perf_counter() - t0
-            out.seek(0)
-            err.seek(0)
-            stdout = out.read().decode("utf-8", "replace")
-            stderr = err.read().decode("utf-8", "replace")
-        with open(rss_file, encoding="utf-8") as f:
-            # GNU time may write "Command exited with non-zero status N" first.
-            last = (f.read().strip().splitlines() or [""])[-1].split()
-        try:
-            maxrss_kb, user, sys_s = int(last[0]), float(last[1]), float(last[2])
-        except (IndexError, ValueError):
-            maxrss_kb, user, sys_s = 0, 0.0, 0.0
-    finally:
-        os.remove(rss_file)
-    r = Run(cmd, seconds, maxrss_kb, user, sys_s, proc.returncode, stdout, stderr)
-    if check and r.rc != 0:
-        sys.stdout.flush()
-        print(f"\nFAILED (exit {r.rc}): {' '.join(cmd)}", file=sys.stderr)
-        print(r.stdout[-4000:], file=sys.stderr)
-        print(r.stderr[-4000:], file=sys.stderr)
-        raise SystemExit(2)
-    return r
-
-
-def rm(path: str) -> None:
-    if os.path.isdir(path) and not os.path.islink(path):
-        shutil.rmtree(path)
-    elif os.path.lexists(path):
-        os.remove(path)
+    return benchlib.run(cmd, full_env, check, sync)
 
 
 def rm_hub(path: str) -> None:
     for suffix in ("", "-wal", "-shm", "-journal"):
         rm(path + suffix)
-
-
-def tree_size(path: str) -> tuple[int, int]:
-    """(files, bytes) under `path`."""
-    files = 0
-    size = 0
-    for dirpath, _, names in os.walk(path):
-        for name in names:
-            files += 1
-            size += os.lstat(os.path.join(dirpath, name)).st_size
-    return files, size
 
 
 def disk_usage(path: str) -> int:
@@ -185,39 +85,11 @@ def disk_usage(path: str) -> int:
     return total
 
 
-def hub_size(path: str) -> int:
-    return sum(os.path.getsize(path + s) for s in ("", "-wal", "-shm") if os.path.exists(path + s))
-
-
-def log(msg: str) -> None:
-    print(msg, flush=True)
-
-
 # --------------------------------------------------------------------------
 # The machine
 
 
-def cmd_output(cmd: list[str], cwd: str | None = None) -> str:
-    try:
-        return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return ""
-
-
 def machine_info(work: str, pkg: str, commit_label: str | None) -> dict[str, str]:
-    info: dict[str, str] = {}
-    cpu = "unknown"
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    info["CPU"] = cpu
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    info["Cores"] = f"{os.cpu_count()} (usable by this process: {usable})"
     mem = "unknown"
     try:
         with open("/proc/meminfo", encoding="utf-8") as f:
@@ -227,7 +99,6 @@ def machine_info(work: str, pkg: str, commit_label: str | None) -> dict[str, str
                     break
     except OSError:
         pass
-    info["RAM"] = mem
     df = cmd_output(["df", "-PT", work]).splitlines()
     if len(df) >= 2:
         dev, fstype, blocks, _used, avail = df[1].split()[:5]
@@ -240,50 +111,26 @@ def machine_info(work: str, pkg: str, commit_label: str | None) -> dict[str, str
         if os.path.exists(rot_path):
             with open(rot_path, encoding="utf-8") as f:
                 disk += f", queue/rotational={f.read().strip()}"
-        info["Disk (work dir)"] = f"{disk}; work dir {work}"
+        disk = f"{disk}; work dir {work}"
     else:
-        info["Disk (work dir)"] = work
-    info["OS"] = f"{platform.system()} {platform.release()}"
-    info["Python"] = platform.python_version()
+        disk = work
     tools = [(cmd_output([t, "--version"]).splitlines() or [""])[0] for t in ("tar", "cp")]
-    info["Tools"] = "; ".join(t for t in tools if t) or "unknown"
     if commit_label:
-        info["pkg commit"] = commit_label
+        commit = commit_label
     else:
         commit = cmd_output(["git", "rev-parse", "HEAD"], cwd=ROOT) or "unknown"
         dirty = cmd_output(["git", "status", "--porcelain", "--", "src", "Cargo.toml", "Cargo.lock"], cwd=ROOT)
-        info["pkg commit"] = commit + (" + uncommitted changes in src/Cargo files" if dirty else "")
-        built = dt.datetime.fromtimestamp(os.path.getmtime(pkg), dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-        info["pkg commit"] += f" (the binary was built {built}; check it matches)"
-    info["pkg binary"] = f"{os.path.relpath(pkg, ROOT) if pkg.startswith(ROOT) else pkg} ({cmd_output([pkg, '--version']) or '?'})"
-    info["Date"] = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    return info
+        commit += " + uncommitted changes in src/Cargo files" if dirty else ""
+        commit += f" (the binary was built {benchlib.built_at(pkg)}; check it matches)"
+    return benchlib.machine_info(
+        pkg, commit,
+        after_cores={"RAM": mem, "Disk (work dir)": disk},
+        after_python={"Tools": "; ".join(t for t in tools if t) or "unknown"},
+    )
 
 
 # --------------------------------------------------------------------------
 # The benchmark
-
-
-@dataclass
-class Pair:
-    """Timings of one measure: baseline runs and pkg runs."""
-
-    name: str
-    baseline_label: str
-    pkg_label: str
-    goal: float
-    baseline: list[Run] = field(default_factory=list)
-    pkg: list[Run] = field(default_factory=list)
-
-    def bmed(self) -> float:
-        return statistics.median(r.seconds for r in self.baseline)
-
-    def pmed(self) -> float:
-        return statistics.median(r.seconds for r in self.pkg)
-
-    def ratio(self) -> float:
-        b = self.bmed()
-        return self.pmed() / b if b > 0 else float("inf")
 
 
 @dataclass
@@ -298,19 +145,6 @@ class Results:
     rows: list[list[str]] = field(default_factory=list)
     missed: list[str] = field(default_factory=list)
     loadavg: tuple[tuple[float, ...], tuple[float, ...]] = ((), ())
-
-
-def find_pkg(explicit: str | None) -> str:
-    if explicit:
-        path = os.path.abspath(explicit)
-        if not os.access(path, os.X_OK):
-            raise SystemExit(f"bench: {path} is not an executable")
-        return path
-    path = os.path.join(ROOT, "target", "release", "pkg")
-    if not os.access(path, os.X_OK):
-        log("target/release/pkg is missing: cargo build --release ...")
-        subprocess.run(["cargo", "build", "--release"], cwd=ROOT, check=True)
-    return path
 
 
 def benchmark(args: argparse.Namespace, work: str, pkg: str) -> Results:
@@ -377,12 +211,8 @@ def benchmark(args: argparse.Namespace, work: str, pkg: str) -> Results:
         tar_out = os.path.join(work, f"tar-{i}")
         os.mkdir(tar_out)
         create_out = os.path.join(work, f"create-{i}")
-        if i % 2 == 0:
-            b = run(["tar", "-xf", archive, "-C", tar_out])
-            p = run([pkg, "--hub", source_hub, "-q", "create", create_out], env=epoch)
-        else:
-            p = run([pkg, "--hub", source_hub, "-q", "create", create_out], env=epoch)
-            b = run(["tar", "-xf", archive, "-C", tar_out])
+        b, p = run_pair(i, lambda: run(["tar", "-xf", archive, "-C", tar_out]),
+                        lambda: run([pkg, "--hub", source_hub, "-q", "create", create_out], env=epoch))
         create.baseline.append(b)
         create.pkg.append(p)
         log(f"run {i + 1}/{args.runs}: tar -xf {b.cell()} s | pkg create {p.cell()} s "
@@ -395,12 +225,7 @@ def benchmark(args: argparse.Namespace, work: str, pkg: str) -> Results:
     for i in range(args.runs):
         out = os.path.join(work, f"cp-{i}")
         hub = os.path.join(work, f"hub-{i}.db")
-        if i % 2 == 0:
-            b = run(["cp", "-r", ref, out])
-            p = run([pkg, "--hub", hub, "-q", "load", ref])
-        else:
-            p = run([pkg, "--hub", hub, "-q", "load", ref])
-            b = run(["cp", "-r", ref, out])
+        b, p = run_pair(i, lambda: run(["cp", "-r", ref, out]), lambda: run([pkg, "--hub", hub, "-q", "load", ref]))
         hub_bytes = hub_size(hub)
         # Not -q: the one summary line must say "No changes" (newer pkg
         # builds print nothing at all under -q).
@@ -431,25 +256,9 @@ def benchmark(args: argparse.Namespace, work: str, pkg: str) -> Results:
     return res
 
 
-def verdict(ok: bool) -> str:
-    return "PASS" if ok else "FAIL"
-
-
 def build_rows(res: Results) -> None:
     rows = res.rows
-    for pair in (res.create, res.load, res.reload):
-        ratio = pair.ratio()
-        ok = ratio <= pair.goal
-        rows.append([
-            f"{pair.name}: {pair.pkg_label} vs {pair.baseline_label}",
-            f"{pair.bmed():.2f} s",
-            f"{pair.pmed():.2f} s",
-            f"{ratio:.2f}",
-            f"<= {pair.goal:g}",
-            verdict(ok),
-        ])
-        if not ok:
-            res.missed.append(f"{pair.name}: ratio {ratio:.2f} > {pair.goal:g}")
+    add_pair_rows((res.create, res.load, res.reload), rows, res.missed)
     for label, runs, baseline in (
         ("peak RSS of pkg create", res.create.pkg, res.create.baseline),
         ("peak RSS of pkg load", res.load.pkg, res.load.baseline),
@@ -469,30 +278,12 @@ def build_rows(res: Results) -> None:
             res.missed.append(f"{label}: {peak:.0f} MB >= {GOAL_RSS_MB:g} MB")
 
 
-HEADER = ["measure", "baseline (median)", "pkg (median)", "ratio", "goal", "result"]
-
-
-def text_table(rows: list[list[str]]) -> str:
-    widths = [max(len(r[i]) for r in [HEADER, *rows]) for i in range(len(HEADER))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(HEADER, widths)).rstrip()]
-    lines.append("  ".join("-" * w for w in widths))
-    for r in rows:
-        lines.append("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
-    return "\n".join(lines)
-
-
-def md_table(header: list[str], rows: list[list[str]]) -> str:
-    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    out += ["| " + " | ".join(c.replace("|", "\\|") for c in r) + " |" for r in rows]
-    return "\n".join(out)
-
-
 def runs_rows(res: Results) -> list[list[str]]:
     rows = []
     for pair in (res.create, res.load):
-        rows.append([pair.baseline_label] + [r.cell() for r in pair.baseline])
-        rows.append([pair.pkg_label] + [r.cell() for r in pair.pkg])
-    rows.append(["pkg load again (no changes)"] + [r.cell() for r in res.reload.pkg])
+        rows.append(run_cells(pair.baseline_label, pair.baseline))
+        rows.append(run_cells(pair.pkg_label, pair.pkg))
+    rows.append(run_cells("pkg load again (no changes)", res.reload.pkg))
     return rows
 
 
@@ -500,9 +291,7 @@ def print_report(res: Results) -> None:
     a = res.args
     print()
     print(f"pkg benchmark: {a.units} units, {a.spaces} spaces, {a.runs} run(s) per measure")
-    for k, v in res.machine.items():
-        print(f"  {k}: {v}")
-    print(f"  load average before/after: {fmt_load(res.loadavg[0])} / {fmt_load(res.loadavg[1])}")
+    benchlib.print_machine(res.machine, res.loadavg)
     print()
     print("Setup (not measured against a baseline):")
     for k, v in res.setup.items():
@@ -516,20 +305,7 @@ def print_report(res: Results) -> None:
     for k, r in res.hints.items():
         print(f"  {k}: {r.cell()} s, peak RSS {r.rss_mb:.0f} MB")
     print()
-    print(text_table(res.rows))
-    print()
-    if res.missed:
-        print("=" * 72)
-        print(f"MISSED {len(res.missed)} goal(s):")
-        for m in res.missed:
-            print(f"  MISSED: {m}")
-        print("=" * 72)
-    else:
-        print("All goals met.")
-
-
-def fmt_load(load: tuple[float, ...]) -> str:
-    return " ".join(f"{x:.2f}" for x in load) if load else "?"
+    benchlib.print_verdicts(res.rows, res.missed)
 
 
 def write_doc(res: Results) -> None:
@@ -565,17 +341,11 @@ def write_doc(res: Results) -> None:
     if quick:
         add(f"**Note: this is a reduced run ({a.units:,} units), not the 100,000-unit benchmark the goals are about.**")
         add("")
-    add(md_table(HEADER, res.rows))
-    add("")
-    if res.missed:
-        add("**MISSED:** " + "; ".join(res.missed) + ".")
-    else:
-        add("All goals met.")
-    add("")
+    lines += benchlib.doc_verdicts(res.rows, res.missed)
     add("Seconds per run: wall clock (user + sys CPU). Runs 1, 3, ... ran the baseline first and runs 2, 4, ... "
         "ran pkg first, so that neither side always meets the fuller file system.")
     add("")
-    add(md_table(["command"] + [f"run {i + 1}" for i in range(a.runs)], runs_rows(res)))
+    add(benchlib.doc_runs_table(a.runs, runs_rows(res)))
     add("")
     add("Setup steps (timed once, not compared with anything):")
     add("")
@@ -589,13 +359,7 @@ def write_doc(res: Results) -> None:
     add("")
     add("## Machine")
     add("")
-    for k, v in res.machine.items():
-        add(f"* {k}: {v}")
-    add(f"* Load average (1/5/15 min) before / after the run: {fmt_load(res.loadavg[0])} / {fmt_load(res.loadavg[1])}")
-    add("")
-    if a.note:
-        add(a.note)
-        add("")
+    lines += benchlib.doc_machine(res.machine, res.loadavg, "the run", a.note)
     add("## Method")
     add("")
     add("* **Data.** `scripts/gen_package.py` writes a package in the `cub package` layout (no `format` or `digests` "
@@ -631,8 +395,7 @@ def write_doc(res: Results) -> None:
         + "; the peak RSS is that command's own `ru_maxrss`, not the running maximum over every child that "
         "`RUSAGE_CHILDREN` gives, and not inflated by the benchmark's own Python process (the kernel counts "
         "the pre-exec image into a child's `ru_maxrss`, hence the small wrapper).")
-    add("* **Noise.** The machine may be shared (other builds can run at the same time on its cores); the load "
-        "average above hints at that. Compare the per-run figures to judge the spread.")
+    add(benchlib.NOISE)
     add("")
     os.makedirs(os.path.dirname(DOC), exist_ok=True)
     # scripts/bench_git.py owns the section between its markers: keep it.
@@ -654,13 +417,7 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--spaces", type=int, help="spaces (default 100)")
     ap.add_argument("--runs", type=int, help="runs per measure (default 3)")
     ap.add_argument("--quick", action="store_true", help="smoke run: --units 2000 --spaces 10 --runs 1")
-    ap.add_argument("--work", help="work directory (default: a fresh one under /tmp)")
-    ap.add_argument("--pkg", help="the pkg binary (default: target/release/pkg, built if missing)")
-    ap.add_argument("--pkg-commit", help="what to report as the pkg commit (default: git HEAD of this checkout)")
-    ap.add_argument("--seed", type=int, default=1, help="seed of the synthetic data (default 1)")
-    ap.add_argument("--write-doc", action="store_true", help="rewrite docs/performance.md")
-    ap.add_argument("--note", default="", help="a sentence to add to the doc's Machine section")
-    ap.add_argument("--keep", action="store_true", help="keep the work directory")
+    benchlib.add_common_args(ap, write_doc_help="rewrite docs/performance.md")
     args = ap.parse_args(argv)
     defaults = (2000, 10, 1) if args.quick else (100_000, 100, 3)
     args.units = defaults[0] if args.units is None else args.units
@@ -672,29 +429,12 @@ def main(argv: list[str]) -> int:
         if not shutil.which(tool):
             ap.error(f"{tool} is not on PATH")
 
-    pkg = find_pkg(args.pkg)
-    created_work = False
-    if args.work:
-        work = os.path.abspath(args.work)
-        if os.path.exists(work) and os.listdir(work):
-            ap.error(f"--work {work} must be absent or empty")
-        created_work = not os.path.exists(work)
-        os.makedirs(work, exist_ok=True)
-    else:
-        work = tempfile.mkdtemp(prefix="pkg-bench-", dir="/tmp")
-        created_work = True
+    pkg = find_pkg(args.pkg, "bench")
+    work, created_work = benchlib.make_work(ap, args.work, "pkg-bench-")
     try:
         res = benchmark(args, work, pkg)
     finally:
-        if args.keep:
-            log(f"kept {work}")
-        else:
-            log(f"removing {work} ...")
-            if created_work:
-                shutil.rmtree(work, ignore_errors=True)
-            else:
-                for name in os.listdir(work):
-                    rm(os.path.join(work, name))
+        benchlib.remove_work(work, created_work, args.keep)
     print_report(res)
     if args.write_doc:
         write_doc(res)

@@ -39,10 +39,8 @@ Python 3.11 standard library only.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
-import platform
 import random
 import shutil
 import signal
@@ -59,7 +57,11 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 sys.dont_write_bytecode = True  # no scripts/__pycache__ from importing the sibling
 
+import benchlib  # noqa: E402  (a sibling: what bench.py and bench_git.py share)
 import gen_package  # noqa: E402  (a sibling script)
+from benchlib import (  # noqa: E402
+    GNU_TIME, Pair, Run, add_pair_rows, cmd_output, find_pkg, hub_size, log, run_cells, run_pair, tree_size,
+)
 
 DOC = os.path.join(ROOT, "docs", "performance.md")
 FIXTURE = os.path.join(ROOT, "fixtures", "cub-full")
@@ -85,43 +87,6 @@ GOAL_CACHED_RATIO = 0.1
 # Running commands
 
 
-@dataclass
-class Run:
-    """One finished command."""
-
-    cmd: list[str]
-    seconds: float
-    maxrss_kb: int
-    user: float
-    sys: float
-    rc: int
-    stdout: str
-    stderr: str
-
-    def cell(self) -> str:
-        """`wall (user+sys CPU)` in seconds."""
-        return f"{self.seconds:.2f} ({self.user:.2f}+{self.sys:.2f})"
-
-    @property
-    def rss_mb(self) -> float:
-        return self.maxrss_kb / 1024.0
-
-
-# GNU time reports the peak RSS and CPU times of the command it runs (and of
-# its children it waited for, e.g. git clone's index-pack).
-GNU_TIME = "/usr/bin/time" if os.access("/usr/bin/time", os.X_OK) else None
-
-# Fallback without GNU time: a fresh Python helper runs the command and
-# reports wait4()'s figures for it (its RSS includes the helper's, ~10 MB).
-RSS_HELPER = (
-    "import os,subprocess,sys\n"
-    "p=subprocess.Popen(sys.argv[2:])\n"
-    "_,s,u=os.wait4(p.pid,0)\n"
-    "open(sys.argv[1],'w').write('%d %.2f %.2f' % (u.ru_maxrss, u.ru_utime, u.ru_stime))\n"
-    "sys.exit(os.waitstatus_to_exitcode(s) & 255)\n"
-)
-
-
 def clean_env(extra: dict[str, str]) -> dict[str, str]:
     """The environment of every command: ours without any GIT_*, PKG_* or
     XDG_* variable (they could point git or pkg elsewhere), plus `extra`."""
@@ -132,39 +97,9 @@ def clean_env(extra: dict[str, str]) -> dict[str, str]:
 
 def run(cmd: list[str], env: dict[str, str], check: bool = True, sync: bool = True,
         cwd: str | None = None) -> Run:
-    """Runs `cmd` in exactly `env`, timing it (wall clock, monotonic) under a
-    small wrapper that reports its peak RSS and CPU times. With `sync`, dirty
-    pages of earlier steps are flushed first (not timed)."""
-    if sync:
-        os.sync()
-    fd, rss_file = tempfile.mkstemp(prefix="pkg-bench-git-rss-")
-    os.close(fd)
-    if GNU_TIME:
-        wrapped = [GNU_TIME, "-f", "%M %U %S", "-o", rss_file, *cmd]
-    else:
-        wrapped = [sys.executable, "-c", RSS_HELPER, rss_file, *cmd]
-    try:
-        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-            t0 = time.perf_counter()
-            proc = subprocess.run(wrapped, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env, cwd=cwd)
-            seconds = time.perf_counter() - t0
-            out.seek(0)
-            err.seek(0)
-            stdout = out.read().decode("utf-8", "replace")
-            stderr = err.read().decode("utf-8", "replace")
-        with open(rss_file, encoding="utf-8") as f:
-            # GNU time may write "Command exited with non-zero status N" first.
-            last = (f.read().strip().splitlines() or [""])[-1].split()
-        try:
-            maxrss_kb, user, sys_s = int(last[0]), float(last[1]), float(last[2])
-        except (IndexError, ValueError):
-            maxrss_kb, user, sys_s = 0, 0.0, 0.0
-    finally:
-        os.remove(rss_file)
-    r = Run(cmd, seconds, maxrss_kb, user, sys_s, proc.returncode, stdout, stderr)
-    if check and r.rc != 0:
-        fail(f"exit {r.rc}: {' '.join(cmd)}\n{r.stdout[-4000:]}\n{r.stderr[-4000:]}")
-    return r
+    """benchlib.run of `cmd` in exactly `env`; a failed command (with
+    `check`) raises BenchError."""
+    return benchlib.run(cmd, env, check, sync, cwd, rss_prefix="pkg-bench-git-rss-", on_fail=failed)
 
 
 class BenchError(Exception):
@@ -176,35 +111,8 @@ def fail(msg: str) -> None:
     raise BenchError(msg)
 
 
-def log(msg: str) -> None:
-    print(msg, flush=True)
-
-
-def cmd_output(cmd: list[str], cwd: str | None = None, env: dict[str, str] | None = None) -> str:
-    try:
-        return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return ""
-
-
-def rm(path: str) -> None:
-    if os.path.isdir(path) and not os.path.islink(path):
-        shutil.rmtree(path)
-    elif os.path.lexists(path):
-        os.remove(path)
-
-
-def tree_size(path: str, skip: str | None = None) -> tuple[int, int]:
-    """(files, bytes) under `path`, not descending into directories named `skip`."""
-    files = 0
-    size = 0
-    for dirpath, dirs, names in os.walk(path):
-        if skip in dirs:
-            dirs.remove(skip)
-        for name in names:
-            files += 1
-            size += os.lstat(os.path.join(dirpath, name)).st_size
-    return files, size
+def failed(r: Run) -> None:
+    fail(f"exit {r.rc}: {' '.join(r.cmd)}\n{r.stdout[-4000:]}\n{r.stderr[-4000:]}")
 
 
 def mb(n: int) -> str:
@@ -223,48 +131,11 @@ def pkg_commit_label() -> str:
 
 
 def machine_info(pkg: str, commit_label: str | None) -> dict[str, str]:
-    info: dict[str, str] = {}
-    cpu = "unknown"
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    info["CPU"] = cpu
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    info["Cores"] = f"{os.cpu_count()} (usable by this process: {usable})"
-    info["OS"] = f"{platform.system()} {platform.release()}"
-    info["Python"] = platform.python_version()
-    info["git"] = cmd_output(["git", "--version"]) or "unknown"
     label = commit_label or pkg_commit_label()
-    built = dt.datetime.fromtimestamp(os.path.getmtime(pkg), dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    info["pkg commit"] = f"{label} (the binary was built {built})"
-    info["pkg binary"] = f"{os.path.relpath(pkg, ROOT) if pkg.startswith(ROOT) else pkg} ({cmd_output([pkg, '--version']) or '?'})"
-    info["Date"] = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    return info
-
-
-def find_pkg(explicit: str | None) -> str:
-    if explicit:
-        path = os.path.abspath(explicit)
-        if not os.access(path, os.X_OK):
-            raise SystemExit(f"bench_git: {path} is not an executable")
-        return path
-    path = os.path.join(ROOT, "target", "release", "pkg")
-    if not os.access(path, os.X_OK):
-        log("target/release/pkg is missing: cargo build --release ...")
-        subprocess.run(["cargo", "build", "--release"], cwd=ROOT, check=True)
-    else:
-        newest = max(
-            (os.path.getmtime(os.path.join(d, n)) for d, _, ns in os.walk(os.path.join(ROOT, "src")) for n in ns),
-            default=0.0,
-        )
-        if newest > os.path.getmtime(path):
-            log("WARNING: target/release/pkg is older than src/; run `cargo build --release` for current figures")
-    return path
+    return benchlib.machine_info(
+        pkg, f"{label} (the binary was built {benchlib.built_at(pkg)})",
+        after_python={"git": cmd_output(["git", "--version"]) or "unknown"},
+    )
 
 
 # --------------------------------------------------------------------------
@@ -528,28 +399,6 @@ def stop_daemon(proc: subprocess.Popen | None) -> None:
 
 
 @dataclass
-class Pair:
-    """Timings of one measure: baseline runs and pkg runs."""
-
-    name: str
-    baseline_label: str
-    pkg_label: str
-    goal: float | None
-    baseline: list[Run] = field(default_factory=list)
-    pkg: list[Run] = field(default_factory=list)
-
-    def bmed(self) -> float:
-        return statistics.median(r.seconds for r in self.baseline)
-
-    def pmed(self) -> float:
-        return statistics.median(r.seconds for r in self.pkg)
-
-    def ratio(self) -> float:
-        b = self.bmed()
-        return self.pmed() / b if b > 0 else float("inf")
-
-
-@dataclass
 class Results:
     args: argparse.Namespace
     machine: dict[str, str]
@@ -681,12 +530,7 @@ def measure(args: argparse.Namespace, work: str, pkg: str, genv: dict[str, str],
         clone_dir = os.path.join(work, f"clone-{i}")
         cache = os.path.join(work, f"cache-{i}")
         hub = os.path.join(work, f"hub-{i}.db")
-        if i % 2 == 0:
-            b = run([*clone_cmd, clone_dir], genv)
-            p = run(load_cmd, penv(hub, cache))
-        else:
-            p = run(load_cmd, penv(hub, cache))
-            b = run([*clone_cmd, clone_dir], genv)
+        b, p = run_pair(i, lambda: run([*clone_cmd, clone_dir], genv), lambda: run(load_cmd, penv(hub, cache)))
         check_cold_load(pkg, penv(hub, cache), tip)
         cache_before = tree_size(cache)
         again = run(load_cmd, penv(os.path.join(work, f"hub-{i}-cached.db"), cache))
@@ -708,9 +552,7 @@ def measure(args: argparse.Namespace, work: str, pkg: str, genv: dict[str, str],
     wt_files, wt_bytes = tree_size(clone_dir, skip=".git")
     res.sizes["git clone: checked-out files"] = f"{wt_files} files, {mb(wt_bytes)}"
     res.sizes["pkg cache (git/ under PKG_CACHE_DIR)"] = mb(tree_size(cache)[1])
-    res.sizes["pkg hub after the load"] = mb(sum(
-        os.path.getsize(os.path.join(work, f"hub-{args.runs - 1}.db") + s)
-        for s in ("", "-wal", "-shm") if os.path.exists(os.path.join(work, f"hub-{args.runs - 1}.db") + s)))
+    res.sizes["pkg hub after the load"] = mb(hub_size(os.path.join(work, f"hub-{args.runs - 1}.db")))
 
     # -- Phase hints (one run each, informational) ------------------------------
     log("phase hints: git clone --no-checkout, pkg -v load (cold, cached), cached load with TMPDIR on tmpfs, "
@@ -753,24 +595,8 @@ def measure(args: argparse.Namespace, work: str, pkg: str, genv: dict[str, str],
     return res
 
 
-def verdict(ok: bool) -> str:
-    return "PASS" if ok else "FAIL"
-
-
 def build_rows(res: Results) -> None:
-    for pair in (res.cold, res.cached, res.offline):
-        ratio = pair.ratio()
-        ok = pair.goal is None or ratio <= pair.goal
-        res.rows.append([
-            f"{pair.name}: {pair.pkg_label} vs {pair.baseline_label}",
-            f"{pair.bmed():.2f} s",
-            f"{pair.pmed():.2f} s",
-            f"{ratio:.2f}",
-            f"<= {pair.goal:g}" if pair.goal is not None else "(information)",
-            verdict(ok) if pair.goal is not None else "",
-        ])
-        if not ok:
-            res.missed.append(f"{pair.name}: ratio {ratio:.2f} > {pair.goal:g}")
+    add_pair_rows((res.cold, res.cached, res.offline), res.rows, res.missed)
     res.rows.append([
         "peak RSS of the cold pkg load (max over runs)",
         f"{max(r.rss_mb for r in res.cold.baseline):.0f} MB",
@@ -779,30 +605,12 @@ def build_rows(res: Results) -> None:
     ])
 
 
-HEADER = ["measure", "baseline (median)", "pkg (median)", "ratio", "goal", "result"]
-
-
-def text_table(rows: list[list[str]]) -> str:
-    widths = [max(len(r[i]) for r in [HEADER, *rows]) for i in range(len(HEADER))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(HEADER, widths)).rstrip()]
-    lines.append("  ".join("-" * w for w in widths))
-    for r in rows:
-        lines.append("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
-    return "\n".join(lines)
-
-
-def md_table(header: list[str], rows: list[list[str]]) -> str:
-    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    out += ["| " + " | ".join(c.replace("|", "\\|") for c in r) + " |" for r in rows]
-    return "\n".join(out)
-
-
 def runs_rows(res: Results) -> list[list[str]]:
     return [
-        [res.cold.baseline_label] + [r.cell() for r in res.cold.baseline],
-        ["pkg load (cold)"] + [r.cell() for r in res.cold.pkg],
-        ["pkg load (cached)"] + [r.cell() for r in res.cached.pkg],
-        ["pkg --offline load"] + [r.cell() for r in res.offline.pkg],
+        run_cells(res.cold.baseline_label, res.cold.baseline),
+        run_cells("pkg load (cold)", res.cold.pkg),
+        run_cells("pkg load (cached)", res.cached.pkg),
+        run_cells("pkg --offline load", res.offline.pkg),
     ]
 
 
@@ -830,9 +638,7 @@ def print_report(res: Results) -> None:
     print()
     print(f"pkg git benchmark: {a.commits} commits, {a.other_mb:g} MB of other files, {a.runs} run(s) per measure")
     print(f"  source: {res.source}")
-    for k, v in res.machine.items():
-        print(f"  {k}: {v}")
-    print(f"  load average before/after: {fmt_load(res.loadavg[0])} / {fmt_load(res.loadavg[1])}")
+    benchlib.print_machine(res.machine, res.loadavg)
     print()
     print("Repository:")
     for line in shape_lines(res):
@@ -846,20 +652,7 @@ def print_report(res: Results) -> None:
     for r in runs_rows(res):
         print(f"  {r[0]:<34} " + "  ".join(r[1:]))
     print()
-    print(text_table(res.rows))
-    print()
-    if res.missed:
-        print("=" * 72)
-        print(f"MISSED {len(res.missed)} goal(s):")
-        for m in res.missed:
-            print(f"  MISSED: {m}")
-        print("=" * 72)
-    else:
-        print("All goals met.")
-
-
-def fmt_load(load: tuple[float, ...]) -> str:
-    return " ".join(f"{x:.2f}" for x in load) if load else "?"
+    benchlib.print_verdicts(res.rows, res.missed)
 
 
 def doc_section(res: Results) -> str:
@@ -897,18 +690,12 @@ def doc_section(res: Results) -> str:
     if not full:
         add("**Note: this is a reduced run, not the 500-commit, 50 MB benchmark the goals are about.**")
         add("")
-    add(md_table(HEADER, res.rows))
-    add("")
-    if res.missed:
-        add("**MISSED:** " + "; ".join(res.missed) + ".")
-    else:
-        add("All goals met.")
-    add("")
+    lines += benchlib.doc_verdicts(res.rows, res.missed)
     add("Seconds per run: wall clock (user + sys CPU of the command and the children it waited for). Runs 1, 3, ... "
         "ran `git clone` first and runs 2, 4, ... the cold `pkg load` first; the cached and offline loads follow "
         "each cold load, on its cache.")
     add("")
-    add(md_table(["command"] + [f"run {i + 1}" for i in range(a.runs)], runs_rows(res)))
+    add(benchlib.doc_runs_table(a.runs, runs_rows(res)))
     add("")
     add("Repository shape:")
     add("")
@@ -933,14 +720,7 @@ def doc_section(res: Results) -> str:
     add("")
     add("### Machine")
     add("")
-    for k, v in res.machine.items():
-        add(f"* {k}: {v}")
-    add(f"* Load average (1/5/15 min) before / after the measured runs: "
-        f"{fmt_load(res.loadavg[0])} / {fmt_load(res.loadavg[1])}")
-    add("")
-    if a.note:
-        add(a.note)
-        add("")
+    lines += benchlib.doc_machine(res.machine, res.loadavg, "the measured runs", a.note)
     add("### Method")
     add("")
     add("* **Repository.** Built with `git fast-import` (isolated: `GIT_CONFIG_NOSYSTEM=1`, a temporary `HOME`, "
@@ -970,8 +750,7 @@ def doc_section(res: Results) -> str:
         + ("`/usr/bin/time -f '%M %U %S'`" if GNU_TIME else "a small Python helper")
         + " for the CPU times and peak RSS. The server (`git daemon` and the `git upload-pack` it forks) runs on "
         "the same machine and its CPU time is inside both sides' wall time, not in their CPU columns.")
-    add("* **Noise.** The machine may be shared (other builds can run at the same time on its cores); the load "
-        "average above hints at that. Compare the per-run figures to judge the spread.")
+    add(benchlib.NOISE)
     return "\n".join(lines)
 
 
@@ -1011,14 +790,7 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--runs", type=int, help="runs per measure (default 5)")
     ap.add_argument("--quick", action="store_true",
                     help="smoke run: --commits 50 --other-mb 5 --other-files 50 --runs 1")
-    ap.add_argument("--work", help="work directory (default: a fresh one under /tmp)")
-    ap.add_argument("--pkg", help="the pkg binary (default: target/release/pkg, built if missing)")
-    ap.add_argument("--pkg-commit", help="what to report as the pkg commit (default: git HEAD of this checkout)")
-    ap.add_argument("--seed", type=int, default=1, help="seed of the synthetic data (default 1)")
-    ap.add_argument("--write-doc", action="store_true",
-                    help="replace the bench_git section of docs/performance.md")
-    ap.add_argument("--note", default="", help="a sentence to add to the doc's Machine section")
-    ap.add_argument("--keep", action="store_true", help="keep the work directory")
+    benchlib.add_common_args(ap, write_doc_help="replace the bench_git section of docs/performance.md")
     args = ap.parse_args(argv)
     defaults = (50, 5.0, 50, 1) if args.quick else (500, 50.0, 200, 5)
     args.commits = defaults[0] if args.commits is None else args.commits
@@ -1034,31 +806,15 @@ def main(argv: list[str]) -> int:
     if not os.access(os.path.join(cmd_output(["git", "--exec-path"]), "git-daemon"), os.X_OK):
         ap.error("git daemon is not installed")
 
-    pkg = find_pkg(args.pkg)
-    if args.work:
-        work = os.path.abspath(args.work)
-        if os.path.exists(work) and os.listdir(work):
-            ap.error(f"--work {work} must be absent or empty")
-        created_work = not os.path.exists(work)
-        os.makedirs(work, exist_ok=True)
-    else:
-        work = tempfile.mkdtemp(prefix="pkg-bench-git-", dir="/tmp")
-        created_work = True
+    pkg = find_pkg(args.pkg, "bench_git", warn_stale=True)
+    work, created_work = benchlib.make_work(ap, args.work, "pkg-bench-git-")
     try:
         res = benchmark(args, work, pkg)
     except BenchError as e:
         print(f"\nbench_git: FAILED: {e}", file=sys.stderr)
         return 2
     finally:
-        if args.keep:
-            log(f"kept {work}")
-        else:
-            log(f"removing {work} ...")
-            if created_work:
-                shutil.rmtree(work, ignore_errors=True)
-            else:
-                for name in os.listdir(work):
-                    rm(os.path.join(work, name))
+        benchlib.remove_work(work, created_work, args.keep)
     print_report(res)
     if args.write_doc:
         write_doc(res)
