@@ -1,9 +1,11 @@
 //! Sources: where a package is read from. One [`Source`] trait, one
 //! implementation per kind of argument (DESIGN §5); [`resolve`] parses the
-//! argument ([`spec`]) and picks the implementation. Every remote source
-//! lands in a fresh temporary directory through [`tree::TreeWriter`], which
-//! refuses unsafe paths, links and oversized content; the directory is
-//! removed when the [`Fetched`] is dropped, also on any failure.
+//! argument ([`spec`]) and picks the implementation. Everything that
+//! arrives from outside is written through [`tree::TreeWriter`], which
+//! refuses unsafe paths, links and oversized content into a temporary
+//! directory that is removed on any failure: archives and HTTP packages
+//! stay there until the [`Fetched`] is dropped; a git package directory is
+//! renamed into the cache once per commit and read from there.
 
 pub mod archive;
 pub mod archive_source;
