@@ -1,8 +1,8 @@
 //! Publishing a package to a git repository: fetch the branch (whole, into
 //! a temporary bare repository), replace the package sub-directory with the
 //! package's files, commit, create the annotated release tag, and push the
-//! branch and the tag together. Refuses a tag that already exists; pushes
-//! nothing on `dry_run`.
+//! branch, then the tag. Refuses a tag that already exists; pushes nothing
+//! on `dry_run`.
 
 use std::cell::RefCell;
 use std::path::Path;
@@ -145,7 +145,10 @@ pub fn publish(
         return Ok(outcome);
     }
     progress.phase("pushing", 0);
-    push(&repo, settings, url, &[&branch_ref, &tag_ref], progress)?;
+    // The branch first: if it moved meanwhile the push is refused and no
+    // tag points at a commit that is on no branch.
+    push(&repo, settings, url, &[&branch_ref], progress)?;
+    push(&repo, settings, url, &[&tag_ref], progress)?;
     outcome.pushed = true;
     Ok(outcome)
 }
