@@ -172,6 +172,9 @@ pub enum Command {
     Versions(VersionsArgs),
     /// Pin sources to commits and digests in a lock file
     Lock(LockArgs),
+    /// Manage Python environments (uv or pixi)
+    #[command(subcommand)]
+    Env(EnvCommand),
     /// Print shell completions
     Completions(CompletionsArgs),
     /// Print the man page
@@ -208,6 +211,10 @@ pub struct CreateArgs {
     /// Replace DIR if it is not empty
     #[arg(long)]
     pub force: bool,
+    /// Carry a Python environment: its manifest and lock file go to
+    /// `environments/NAME/` (repeatable)
+    #[arg(long = "env", value_name = "NAME=PATH")]
+    pub envs: Vec<String>,
 }
 
 /// Options shared by `load` and `diff`.
@@ -235,6 +242,10 @@ pub struct LoadArgs {
     /// Print the plan and write nothing
     #[arg(long)]
     pub dry_run: bool,
+    /// Materialise the package's environments in DEST/NAME (installed
+    /// exactly from their lock files) before loading
+    #[arg(long, value_name = "DEST")]
+    pub with_envs: Option<PathBuf>,
 }
 
 /// `pkg diff`.
@@ -337,6 +348,96 @@ pub struct LockArgs {
         value_name = "LOCKFILE"
     )]
     pub file: PathBuf,
+}
+
+/// Backends `pkg env` drives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BackendArg {
+    /// uv: pyproject.toml + uv.lock
+    Uv,
+    /// pixi: pixi.toml + pixi.lock
+    Pixi,
+}
+
+/// The environment directory, and the backend when not detected.
+#[derive(Debug, Args)]
+pub struct EnvDirArgs {
+    /// The environment directory
+    pub dir: PathBuf,
+    /// The backend [default: detected from the directory]
+    #[arg(long, value_enum)]
+    pub backend: Option<BackendArg>,
+}
+
+/// `pkg env ...`.
+#[derive(Debug, Subcommand)]
+pub enum EnvCommand {
+    /// Create an environment (a uv project or a pixi workspace)
+    Init(EnvInitArgs),
+    /// Add packages (version specifiers allowed) and install them
+    Add(EnvPackagesArgs),
+    /// Remove packages
+    Remove(EnvPackagesArgs),
+    /// List the installed packages
+    List(EnvDirArgs),
+    /// Update packages (all when none are named) within the manifest's constraints
+    Update(EnvUpdateArgs),
+    /// Show the parsed manifest: backend, name, python, channels, dependencies
+    Show(EnvDirArgs),
+    /// Install exactly what the lock file says
+    Sync(EnvSyncArgs),
+}
+
+/// `pkg env init`.
+#[derive(Debug, Args)]
+pub struct EnvInitArgs {
+    /// The directory to create the environment in
+    pub dir: PathBuf,
+    /// The backend [default: `[backends] default` in the config file, else uv]
+    #[arg(long, value_enum)]
+    pub backend: Option<BackendArg>,
+    /// The project name [default: the directory's name]
+    #[arg(long)]
+    pub name: Option<String>,
+    /// The Python version (uv: requires-python; pixi: a python dependency)
+    #[arg(long)]
+    pub python: Option<String>,
+    /// A conda channel (pixi; repeatable)
+    #[arg(long = "channel", value_name = "CHANNEL")]
+    pub channels: Vec<String>,
+}
+
+/// `pkg env add` and `pkg env remove`.
+#[derive(Debug, Args)]
+pub struct EnvPackagesArgs {
+    /// The environment directory and backend.
+    #[command(flatten)]
+    pub env: EnvDirArgs,
+    /// The packages (`name`, `name>=1.2`, `name==1.0`)
+    #[arg(required = true, value_name = "PKG")]
+    pub packages: Vec<String>,
+}
+
+/// `pkg env update`.
+#[derive(Debug, Args)]
+pub struct EnvUpdateArgs {
+    /// The environment directory and backend.
+    #[command(flatten)]
+    pub env: EnvDirArgs,
+    /// The packages to update [default: all]
+    #[arg(value_name = "PKG")]
+    pub packages: Vec<String>,
+}
+
+/// `pkg env sync`.
+#[derive(Debug, Args)]
+pub struct EnvSyncArgs {
+    /// The environment directory and backend.
+    #[command(flatten)]
+    pub env: EnvDirArgs,
+    /// Install the lock file as it is; fail rather than re-resolve
+    #[arg(long)]
+    pub frozen: bool,
 }
 
 /// `pkg completions`.

@@ -4,10 +4,11 @@ use anyhow::{Result, anyhow};
 use serde::Serialize;
 
 use super::Context;
+use crate::backends;
 use crate::cli::CreateArgs;
 use crate::filter::WhereFilter;
 use crate::model::{ResourceKind, validate_slug};
-use crate::package::export::{CreateOptions, create};
+use crate::package::export::{CarriedEnvironment, CreateOptions, create};
 
 #[derive(Debug, Serialize)]
 struct CreateView {
@@ -32,6 +33,17 @@ pub fn run(ctx: &Context, args: &CreateArgs) -> Result<()> {
         .map(|w| WhereFilter::parse(w, ResourceKind::Unit))
         .transpose()
         .map_err(|e| anyhow!("invalid --where expression: {e}"))?;
+    let mut environments: Vec<CarriedEnvironment> = Vec::new();
+    for arg in &args.envs {
+        let env = carried(arg)?;
+        if environments.iter().any(|e| e.name == env.name) {
+            return Err(anyhow!(
+                "--env `{arg}`: environment `{}` is given twice",
+                env.name
+            ));
+        }
+        environments.push(env);
+    }
     let options = CreateOptions {
         spaces: args.spaces.clone(),
         filter,
@@ -39,6 +51,7 @@ pub fn run(ctx: &Context, args: &CreateArgs) -> Result<()> {
         version: args.version.clone(),
         description: args.description.clone(),
         force: args.force,
+        environments,
     };
     let mut hub = ctx.open_hub()?;
     let bar = ctx.progress();
@@ -66,5 +79,26 @@ pub fn run(ctx: &Context, args: &CreateArgs) -> Result<()> {
             parts.join(", ")
         };
         format!("Created package {} with {what}\n", view.dir)
+    })
+}
+
+/// `--env NAME=PATH`: the environment's backend and the files to carry.
+fn carried(arg: &str) -> Result<CarriedEnvironment> {
+    let (name, path) = arg
+        .split_once('=')
+        .ok_or_else(|| anyhow!("--env `{arg}`: write NAME=PATH"))?;
+    validate_slug(name).map_err(|e| anyhow!("--env `{arg}`: {e}"))?;
+    let dir = std::path::PathBuf::from(path);
+    let kind = backends::detect(&dir).map_err(|e| anyhow!("--env `{arg}`: {e}"))?;
+    let files = backends::carried_files(kind, &dir)
+        .map_err(|e| anyhow!("--env `{arg}`: {e}"))?
+        .iter()
+        .map(|f| f.to_string_lossy().into_owned())
+        .collect();
+    Ok(CarriedEnvironment {
+        name: name.to_string(),
+        backend: kind.name().to_string(),
+        dir,
+        files,
     })
 }

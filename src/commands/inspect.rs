@@ -36,7 +36,7 @@ struct InspectView {
     format: Option<u64>,
     counts: BTreeMap<String, usize>,
     units: Vec<UnitView>,
-    environments: Vec<Value>,
+    environments: Vec<crate::manifest::environment::Environment>,
 }
 
 /// `pkg inspect`.
@@ -91,7 +91,7 @@ pub fn run(ctx: &Context, args: &InspectArgs) -> Result<()> {
             .map(|(k, v)| (k.plural().to_string(), *v))
             .collect(),
         units,
-        environments: m.environments.clone(),
+        environments: package.environments.clone(),
     };
     ctx.printer.result(&view, || {
         let mut out = String::new();
@@ -116,6 +116,19 @@ pub fn run(ctx: &Context, args: &InspectArgs) -> Result<()> {
             kinds.row([kind.plural().to_string(), n.to_string()]);
         }
         out.push_str(&kinds.render());
+        if !view.environments.is_empty() {
+            out.push('\n');
+            let mut envs = Table::new(["ENVIRONMENT", "BACKEND", "FILES"]);
+            for env in &view.environments {
+                let files: Vec<&str> = env.files.iter().map(|f| env.relative(f)).collect();
+                envs.row([
+                    crate::model::slug::escape(&env.name),
+                    env.backend.clone(),
+                    crate::model::slug::escape(&files.join(", ")),
+                ]);
+            }
+            out.push_str(&envs.render());
+        }
         if !view.units.is_empty() {
             out.push('\n');
             let mut header = vec!["SLUG".to_string(), "SPACE".to_string()];

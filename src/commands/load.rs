@@ -238,6 +238,26 @@ pub fn load(ctx: &Context, args: &LoadArgs) -> Result<ExitCode> {
         ctx.printer.status("Dry run: nothing was written");
         return Ok(ExitCode::SUCCESS);
     }
+    if let Some(dest) = &args.with_envs {
+        // Refuse a load that would conflict before installing anything.
+        let tx = hub.read()?;
+        let conflicts = dry_run(&tx, &package, &options)?.conflicts(&package);
+        drop(tx);
+        if !conflicts.is_empty() {
+            return Err(crate::package::PackageError::Conflicts(conflicts).into());
+        }
+        bar.finish();
+        let done = crate::backends::materialise::materialise(&package, dest, ctx.tool_sink())
+            .context("cannot materialise the package's environments; nothing was loaded")?;
+        for env in &done {
+            ctx.printer.status(&format!(
+                "Environment {} ({}) is ready in {}",
+                env.name,
+                env.backend.name(),
+                env.dir.display()
+            ));
+        }
+    }
     let outcome = load_package(&mut hub, &package, &options, &bar)?;
     drop(bar);
     let c = &outcome.counts;

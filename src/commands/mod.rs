@@ -3,6 +3,7 @@
 
 pub mod completions;
 pub mod create;
+pub mod env;
 pub mod history;
 pub mod inspect;
 pub mod load;
@@ -97,6 +98,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Publish(args) => publish::run(&ctx, args).and(ok),
         Command::Versions(args) => versions::run(&ctx, args).and(ok),
         Command::Lock(args) => lock::run(&ctx, args).and(ok),
+        Command::Env(cmd) => env::run(&ctx, cmd).and(ok),
     }
 }
 

@@ -2,6 +2,7 @@
 //! every problem reported, writing it byte-deterministically, and the rules
 //! for the package paths it names.
 
+pub mod environment;
 pub mod parse;
 pub mod paths;
 pub mod problem;

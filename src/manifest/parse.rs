@@ -372,6 +372,9 @@ impl Validator {
             }
         }
         m.environments = raw.environments.take().unwrap_or_default();
+        for (field, message) in super::environment::parse_environments(&m.environments).1 {
+            self.problem(field, message);
+        }
         match raw.min_level {
             None => {}
             Some(n @ 1..=6) => m.min_level = u8::try_from(n).ok(),

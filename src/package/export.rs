@@ -20,12 +20,15 @@ use crate::filter::WhereFilter;
 use crate::hub::history::{self, NewEntry};
 use crate::hub::subject::{IdLookup, ResourceSubject};
 use crate::hub::{Hub, HubError, HubResource, store};
+use crate::manifest::environment::{ENVIRONMENTS_DIR, Environment};
+use crate::manifest::paths::open_file;
 use crate::manifest::types::FORMAT_VERSION;
 use crate::manifest::write::write_manifest;
 use crate::manifest::{Entry, MANIFEST_FILE, Manifest};
 use crate::model::details::{data_extension, str_field};
 use crate::model::fingerprint::hex;
 use crate::model::{RefField, Reference, ResourceKey, ResourceKind};
+use crate::package::read::{MAX_FILE_BYTES, read_file_capped};
 use crate::progress::Progress;
 
 /// What to put in the package.
@@ -43,6 +46,21 @@ pub struct CreateOptions {
     pub description: Option<String>,
     /// Replace a non-empty destination.
     pub force: bool,
+    /// Python environments to carry.
+    pub environments: Vec<CarriedEnvironment>,
+}
+
+/// An environment `create` copies into `environments/NAME/`.
+#[derive(Debug, Clone)]
+pub struct CarriedEnvironment {
+    /// The environment's name in the package.
+    pub name: String,
+    /// `uv` or `pixi`.
+    pub backend: String,
+    /// The environment directory.
+    pub dir: PathBuf,
+    /// The files to copy, relative to `dir` (manifest and lock file).
+    pub files: Vec<String>,
 }
 
 /// What `create` wrote.
@@ -340,6 +358,21 @@ pub fn create(
     for entry in &entries {
         *counts.entry(entry.key.kind).or_insert(0) += 1;
     }
+    let mut environments = Vec::new();
+    for env in &options.environments {
+        for file in &env.files {
+            let path = env.dir.join(file);
+            let bytes = open_file(&path, true)
+                .map_err(|e| PackageError::io("cannot read", &path, e))
+                .and_then(|f| {
+                    read_file_capped(f, MAX_FILE_BYTES).map_err(|e| {
+                        PackageError::Other(format!("cannot read `{}`: {e}", path.display()))
+                    })
+                })?;
+            writer.write(&format!("{ENVIRONMENTS_DIR}/{}/{file}", env.name), bytes)?;
+        }
+        environments.push(Environment::new(&env.name, &env.backend, &env.files).to_value());
+    }
     let manifest = Manifest {
         format: Some(FORMAT_VERSION),
         name: Some(options.name.clone().unwrap_or(name)),
@@ -347,6 +380,7 @@ pub fn create(
         description: options.description.clone(),
         created_at: Some(crate::time::source_date_rfc3339()),
         entries,
+        environments,
         ..Manifest::default()
     };
     let mut digests = std::mem::take(&mut writer.digests);

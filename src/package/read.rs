@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use super::error::{PackageError, Report};
 use super::parallel::parallel_map;
+use crate::manifest::environment::{Environment, parse_environments};
 use crate::manifest::parse::parse_manifest_owned;
 use crate::manifest::paths::Resolver;
 use crate::manifest::types::Digests;
@@ -72,6 +73,9 @@ pub struct Package {
     pub has_digests: bool,
     /// Digested files no entry names (verified too; not unlisted).
     pub extra_digested: Vec<String>,
+    /// The Python environments the package carries (their files are
+    /// checked like any other).
+    pub environments: Vec<Environment>,
 }
 
 impl Package {
@@ -82,7 +86,12 @@ impl Package {
             .items
             .iter()
             .flat_map(|i| std::iter::once(i.details_loc.as_str()).chain(i.data_loc.as_deref()))
-            .chain(self.extra_digested.iter().map(String::as_str));
+            .chain(self.extra_digested.iter().map(String::as_str))
+            .chain(
+                self.environments
+                    .iter()
+                    .flat_map(|e| e.files.iter().map(String::as_str)),
+            );
         unlisted_files(&self.root, &self.manifest, named)
     }
 
@@ -98,6 +107,11 @@ impl Package {
                     }),
                 )
                 .chain(self.extra_digested.iter().cloned())
+                .chain(
+                    self.environments
+                        .iter()
+                        .flat_map(|e| e.files.iter().cloned()),
+                )
                 .collect();
         files.sort();
         files.dedup();
@@ -340,6 +354,13 @@ pub fn read_package(dir: &Path, progress: &dyn Progress) -> Result<Package, Pack
             extra_digested.push(loc.to_string());
         }
     }
+    // Environment files the digests do not cover must at least be there.
+    let (environments, _) = parse_environments(&manifest.environments);
+    for env in &environments {
+        for loc in env.files.iter().filter(|l| !extra_digested.contains(l)) {
+            check_file(&resolver, &manifest, loc, &mut problems);
+        }
+    }
     // Every file is verified; the items keep their own raw digests. The map
     // is kept only to report unlisted files when the package is invalid.
     let has_digests = manifest.digests.is_some();
@@ -413,6 +434,7 @@ pub fn read_package(dir: &Path, progress: &dyn Progress) -> Result<Package, Pack
         external: external.into_iter().collect(),
         has_digests,
         extra_digested,
+        environments,
     })
 }
 

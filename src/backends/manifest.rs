@@ -1,0 +1,1327 @@
+//! Environment manifests read without running any tool: which backend a
+//! directory uses ([`detect`]), what its manifest declares ([`parse_dir`]:
+//! pixi.toml in both its `[workspace]` and older `[project]` forms, and
+//! pyproject.toml for pixi and for uv), which files a package carries for
+//! it ([`carried_files`]), and a light check of package specifiers before
+//! they are handed to a tool ([`check_spec`]).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::{Deserialize, Serialize};
+use toml::{Table, Value};
+
+use super::{BackendError, BackendKind};
+
+/// pixi's own manifest file.
+const PIXI_TOML: &str = "pixi.toml";
+/// The Python project file (uv's manifest, or pixi's with `[tool.pixi]`).
+const PYPROJECT: &str = "pyproject.toml";
+
+/// Where a dependency is declared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DependencyKind {
+    /// A conda package (pixi's `[dependencies]`).
+    Conda,
+    /// A PyPI package (`[project].dependencies`, pixi's `[pypi-dependencies]`).
+    Pypi,
+    /// A development dependency (uv's `[dependency-groups].dev`).
+    Dev,
+}
+
+impl DependencyKind {
+    /// Sort rank: conda, then PyPI, then dev.
+    fn rank(self) -> u8 {
+        match self {
+            DependencyKind::Conda => 0,
+            DependencyKind::Pypi => 1,
+            DependencyKind::Dev => 2,
+        }
+    }
+}
+
+/// One declared dependency.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Dependency {
+    /// The name as the manifest spells it.
+    pub name: String,
+    /// The version requirement: `""` for any version (a bare PEP 508 name
+    /// or pixi's `"*"`); PEP 508 extras and markers are kept
+    /// (`"[socks]>=2 ; python_version >= '3.8'"`); table specs are rendered
+    /// as `key value` pairs, version first (`"version >=1.0, channel x"`).
+    pub spec: String,
+    /// Where it is declared.
+    pub kind: DependencyKind,
+}
+
+/// The file format of a manifest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ManifestFormat {
+    /// pixi.toml.
+    PixiToml,
+    /// pyproject.toml.
+    Pyproject,
+}
+
+/// What an environment's manifest declares.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EnvManifest {
+    /// The backend the manifest was read for.
+    pub backend: BackendKind,
+    /// The manifest file read.
+    pub file: PathBuf,
+    /// pixi.toml or pyproject.toml.
+    pub format: ManifestFormat,
+    /// The table that names the project: for pixi `workspace` (current
+    /// pixi) or `project` (pixi 0.15.2 and other old versions); for uv
+    /// always `project`.
+    pub table: String,
+    /// The project name.
+    pub name: Option<String>,
+    /// The project version.
+    pub version: Option<String>,
+    /// The Python requirement: uv's `requires-python`; for pixi the spec of
+    /// the `python` conda dependency as written (a table's `version`), else
+    /// `[project].requires-python` in pyproject form.
+    pub python: Option<String>,
+    /// Conda channels, in order (pixi only).
+    pub channels: Vec<String>,
+    /// Platforms (pixi only).
+    pub platforms: Vec<String>,
+    /// The default environment's dependencies, sorted by kind, then by
+    /// normalised name.
+    pub dependencies: Vec<Dependency>,
+}
+
+/// Which backend `dir` uses. pixi.toml means pixi; otherwise a
+/// pyproject.toml with a `[tool.pixi]` table means pixi, and one with a
+/// uv.lock beside it, a `[tool.uv]` table, or just a `[project]` table
+/// means uv (uv is the natural manager of a plain pyproject.toml).
+/// Nothing recognised is [`BackendError::NotAnEnvironment`]; a manifest
+/// that is not valid TOML is [`BackendError::BadManifest`].
+pub fn detect(dir: &Path) -> Result<BackendKind, BackendError> {
+    if !dir.is_dir() {
+        return Err(not_env(dir, "no such directory"));
+    }
+    let pixi_toml = dir.join(PIXI_TOML);
+    if pixi_toml.is_file() {
+        read_toml::<Table>(&pixi_toml)?;
+        return Ok(BackendKind::Pixi);
+    }
+    let pyproject = dir.join(PYPROJECT);
+    if !pyproject.is_file() {
+        return Err(not_env(
+            dir,
+            "found neither pixi.toml nor pyproject.toml (a pyproject.toml with \
+             [project], [tool.pixi] or [tool.uv])",
+        ));
+    }
+    let doc: Table = read_toml(&pyproject)?;
+    let tool = doc.get("tool").and_then(Value::as_table);
+    let has_tool = |name: &str| tool.and_then(|t| t.get(name)).is_some_and(Value::is_table);
+    if has_tool("pixi") {
+        Ok(BackendKind::Pixi)
+    } else if has_tool("uv")
+        || dir.join(BackendKind::Uv.lock_file()).is_file()
+        || doc.get("project").is_some_and(Value::is_table)
+    {
+        Ok(BackendKind::Uv)
+    } else {
+        Err(not_env(
+            dir,
+            "pyproject.toml has no [project], [tool.pixi] or [tool.uv] table and there is no uv.lock",
+        ))
+    }
+}
+
+/// Reads the manifest of the `kind` environment in `dir`: pixi.toml (or,
+/// without one, pyproject.toml's `[tool.pixi]`) for pixi, pyproject.toml
+/// for uv. Only the default feature is read: pixi's `[feature.*]` and
+/// `[target.*]` tables and uv's other dependency groups and optional
+/// dependencies are ignored.
+pub fn parse_dir(dir: &Path, kind: BackendKind) -> Result<EnvManifest, BackendError> {
+    let pixi_toml = dir.join(PIXI_TOML);
+    let pyproject = dir.join(PYPROJECT);
+    let mut manifest = match kind {
+        BackendKind::Pixi if pixi_toml.is_file() => parse_pixi_toml(&pixi_toml)?,
+        BackendKind::Pixi if pyproject.is_file() => parse_pixi_pyproject(&pyproject)?,
+        BackendKind::Pixi => {
+            return Err(not_env(
+                dir,
+                "no pixi.toml or pyproject.toml (pixi's manifests)",
+            ));
+        }
+        BackendKind::Uv if pyproject.is_file() => parse_uv_pyproject(&pyproject)?,
+        BackendKind::Uv => return Err(not_env(dir, "no pyproject.toml (uv's manifest)")),
+    };
+    manifest.dependencies.sort_by(|a, b| {
+        (a.kind.rank(), normalise(&a.name), &a.name).cmp(&(
+            b.kind.rank(),
+            normalise(&b.name),
+            &b.name,
+        ))
+    });
+    Ok(manifest)
+}
+
+/// The files a package carries for the `kind` environment in `dir`, as
+/// names relative to `dir`: the manifest and the lock file. A missing lock
+/// file is an error, since an environment is materialised from its lock.
+pub fn carried_files(kind: BackendKind, dir: &Path) -> Result<Vec<PathBuf>, BackendError> {
+    let manifest = match kind {
+        BackendKind::Pixi if dir.join(PIXI_TOML).is_file() => PIXI_TOML,
+        BackendKind::Pixi | BackendKind::Uv if dir.join(PYPROJECT).is_file() => PYPROJECT,
+        BackendKind::Pixi => {
+            return Err(not_env(
+                dir,
+                "no pixi.toml or pyproject.toml (pixi's manifests)",
+            ));
+        }
+        BackendKind::Uv => return Err(not_env(dir, "no pyproject.toml (uv's manifest)")),
+    };
+    let lock = kind.lock_file();
+    if !dir.join(lock).is_file() {
+        return Err(not_env(
+            dir,
+            &format!("no {lock}: run `pkg env sync` or `pkg env add` first"),
+        ));
+    }
+    Ok(vec![PathBuf::from(manifest), PathBuf::from(lock)])
+}
+
+/// Checks a package specifier before it is given to the tool: not empty,
+/// no control characters, no leading `-` (it would be read as an option),
+/// a name of `[A-Za-z0-9._-]`, then an optional requirement. For uv that is
+/// PEP 508: extras `[a,b]`, comma-separated PEP 440 clauses (`==`, `>=`,
+/// `<=`, `~=`, `!=`, `<`, `>`, `===`) or `@ <url>`, and a `; marker`. For
+/// pixi it is a conda match spec: `name 1.2.*`, `name 1.0 build`,
+/// `name>=1,<2`, `name==1.0=build`, `name=1.2`, with no `;`. This is a
+/// safety net, not a full parser: the tool has the last word.
+pub fn check_spec(kind: BackendKind, spec: &str) -> Result<(), BackendError> {
+    check_spec_reason(kind, spec).map_err(|reason| BackendError::InvalidSpec {
+        spec: spec.to_string(),
+        reason,
+    })
+}
+
+fn check_spec_reason(kind: BackendKind, spec: &str) -> Result<(), String> {
+    if spec.chars().any(char::is_control) {
+        return Err("it contains control characters".into());
+    }
+    let s = spec.trim();
+    if s.is_empty() {
+        return Err("it is empty".into());
+    }
+    if s.starts_with('-') {
+        return Err("it starts with `-`, which the tool would read as an option".into());
+    }
+    let name_end = s.find(|c: char| !is_name_char(c)).unwrap_or(s.len());
+    let (name, rest) = s.split_at(name_end);
+    let Some(first) = name.chars().next() else {
+        return Err("it does not start with a package name".into());
+    };
+    let last = name.chars().last().unwrap_or(first);
+    match kind {
+        BackendKind::Uv => {
+            if !first.is_ascii_alphanumeric() || !last.is_ascii_alphanumeric() {
+                return Err(format!(
+                    "the name `{name}` must start and end with a letter or digit"
+                ));
+            }
+            check_pep508_rest(rest)
+        }
+        BackendKind::Pixi => {
+            if !(first.is_ascii_alphanumeric() || first == '_') {
+                return Err(format!(
+                    "the name `{name}` must start with a letter, digit or `_`"
+                ));
+            }
+            check_conda_rest(rest)
+        }
+    }
+}
+
+/// Checks what follows the name in a PEP 508 requirement.
+fn check_pep508_rest(rest: &str) -> Result<(), String> {
+    let mut r = rest.trim_start();
+    if let Some(after) = r.strip_prefix('[') {
+        let Some(close) = after.find(']') else {
+            return Err("the extras `[...]` are not closed".into());
+        };
+        for extra in after[..close].split(',').map(str::trim) {
+            let ok = !extra.is_empty()
+                && extra.chars().all(is_name_char)
+                && extra.starts_with(|c: char| c.is_ascii_alphanumeric())
+                && extra.ends_with(|c: char| c.is_ascii_alphanumeric());
+            if !ok && !after[..close].trim().is_empty() {
+                return Err(format!("`{extra}` is not a valid extra name"));
+            }
+        }
+        r = after[close + 1..].trim_start();
+    }
+    if r.is_empty() {
+        return Ok(());
+    }
+    if let Some(url) = r.strip_prefix('@') {
+        let url = url.trim_start();
+        let end = url.find(char::is_whitespace).unwrap_or(url.len());
+        let (url, after) = url.split_at(end);
+        if !looks_like_url(url) {
+            return Err("`@` must be followed by a URL such as https://host/file.whl".into());
+        }
+        let after = after.trim_start();
+        return match after.strip_prefix(';') {
+            Some(marker) => check_marker(marker),
+            None if after.is_empty() => Ok(()),
+            None => Err(format!("unexpected `{after}` after the URL")),
+        };
+    }
+    let (versions, marker) = match r.split_once(';') {
+        Some((v, m)) => (v, Some(m)),
+        None => (r, None),
+    };
+    let versions = versions.trim();
+    if !versions.is_empty() {
+        let inner = versions
+            .strip_prefix('(')
+            .and_then(|v| v.strip_suffix(')'))
+            .unwrap_or(versions);
+        for clause in inner.split(',') {
+            check_pep440_clause(clause.trim())?;
+        }
+    }
+    match marker {
+        Some(m) => check_marker(m),
+        None => Ok(()),
+    }
+}
+
+/// Checks one PEP 440 clause such as `>=1.0` or `==1.2.*`.
+fn check_pep440_clause(clause: &str) -> Result<(), String> {
+    const OPS: [&str; 8] = ["===", "~=", "==", "!=", "<=", ">=", "<", ">"];
+    if clause.is_empty() {
+        return Err("a version clause is empty (stray `,`?)".into());
+    }
+    let Some(op) = OPS.iter().find(|op| clause.starts_with(**op)) else {
+        return Err(format!(
+            "`{clause}` lacks a comparison operator (==, >=, <=, ~=, !=, <, >, ===)"
+        ));
+    };
+    let version = clause[op.len()..].trim();
+    if version.is_empty() {
+        return Err(format!("`{op}` must be followed by a version"));
+    }
+    if !is_version(version) {
+        return Err(format!(
+            "`{op}` must be followed by a version, not `{version}`"
+        ));
+    }
+    Ok(())
+}
+
+/// Checks an environment marker (the part after `;`) loosely: uv parses it.
+fn check_marker(marker: &str) -> Result<(), String> {
+    let m = marker.trim();
+    if m.starts_with(|c: char| c.is_ascii_alphabetic() || matches!(c, '(' | '\'' | '"')) {
+        Ok(())
+    } else {
+        Err("`;` must be followed by an environment marker such as python_version >= '3.9'".into())
+    }
+}
+
+/// Checks what follows the name in a conda match spec.
+fn check_conda_rest(rest: &str) -> Result<(), String> {
+    if rest.contains(';') {
+        return Err("`;` has no meaning in a conda specifier".into());
+    }
+    if rest.is_empty() {
+        return Ok(());
+    }
+    let spaced = rest.starts_with(char::is_whitespace);
+    let r = rest.trim_start();
+    if !spaced && !r.starts_with(['=', '<', '>', '!', '~']) {
+        let unexpected = r.chars().next().unwrap_or(' ');
+        return Err(format!("unexpected `{unexpected}` after the name"));
+    }
+    let after = conda_version_expr(r)?;
+    let build = if let Some(b) = after.strip_prefix('=') {
+        b
+    } else if after.starts_with(char::is_whitespace) {
+        after.trim()
+    } else if after.is_empty() {
+        return Ok(());
+    } else {
+        return Err(format!("unexpected `{after}` after the version"));
+    };
+    let build_ok = !build.is_empty()
+        && build
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '*' | '+'));
+    if build_ok {
+        Ok(())
+    } else if build.is_empty() {
+        Err("`=` after the version must be followed by a build string".into())
+    } else {
+        Err(format!("`{build}` is not a build string"))
+    }
+}
+
+/// Consumes conda version constraints joined by `,` or `|`, returning the
+/// rest.
+fn conda_version_expr(mut r: &str) -> Result<&str, String> {
+    const OPS: [&str; 8] = ["==", "!=", ">=", "<=", "~=", ">", "<", "="];
+    loop {
+        let op = OPS
+            .iter()
+            .find(|op| r.starts_with(**op))
+            .copied()
+            .unwrap_or("");
+        r = &r[op.len()..];
+        let end = r
+            .find(|c: char| {
+                !(c.is_ascii_alphanumeric() || matches!(c, '.' | '*' | '+' | '!' | '_'))
+            })
+            .unwrap_or(r.len());
+        let version = &r[..end];
+        if !version.starts_with(|c: char| c.is_ascii_digit() || c == '*') {
+            return Err(if op.is_empty() {
+                format!(
+                    "`{}` is not a version",
+                    r.split_whitespace().next().unwrap_or(r)
+                )
+            } else {
+                format!("`{op}` must be followed by a version")
+            });
+        }
+        r = &r[end..];
+        match r.strip_prefix([',', '|']) {
+            Some(next) => r = next,
+            None => return Ok(r),
+        }
+    }
+}
+
+/// Whether `v` looks like a PEP 440 version (or wildcard prefix).
+fn is_version(v: &str) -> bool {
+    v.starts_with(|c: char| c.is_ascii_digit())
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '*' | '+' | '!' | '_' | '-'))
+}
+
+/// Whether `u` looks like `scheme://something`.
+fn looks_like_url(u: &str) -> bool {
+    let Some((scheme, rest)) = u.split_once("://") else {
+        return false;
+    };
+    !rest.is_empty()
+        && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '.' | '-'))
+}
+
+/// A character allowed in PEP 508 and conda package names.
+fn is_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')
+}
+
+/// PEP 503 normalisation, used for sorting only.
+fn normalise(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut sep = false;
+    for c in name.chars() {
+        if matches!(c, '-' | '_' | '.') {
+            sep = true;
+        } else {
+            if sep && !out.is_empty() {
+                out.push('-');
+            }
+            sep = false;
+            out.push(c.to_ascii_lowercase());
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------
+// File models
+
+/// pixi.toml (only what pkg reads).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct PixiTomlFile {
+    workspace: Option<PixiWorkspace>,
+    project: Option<PixiWorkspace>,
+    dependencies: BTreeMap<String, SpecValue>,
+    #[serde(rename = "pypi-dependencies")]
+    pypi_dependencies: BTreeMap<String, SpecValue>,
+}
+
+/// pixi's `[workspace]` / `[project]` table.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct PixiWorkspace {
+    name: Option<String>,
+    version: Option<String>,
+    channels: Vec<Channel>,
+    platforms: Vec<String>,
+}
+
+/// pyproject.toml (only what pkg reads).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct PyprojectFile {
+    project: Option<PyProjectTable>,
+    #[serde(rename = "dependency-groups")]
+    dependency_groups: BTreeMap<String, Vec<GroupEntry>>,
+    tool: PyTool,
+}
+
+/// PEP 621 `[project]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct PyProjectTable {
+    name: Option<String>,
+    version: Option<String>,
+    #[serde(rename = "requires-python")]
+    requires_python: Option<String>,
+    dependencies: Vec<String>,
+}
+
+/// `[tool]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct PyTool {
+    pixi: Option<PixiTool>,
+    uv: Option<UvTool>,
+}
+
+/// `[tool.pixi]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct PixiTool {
+    workspace: Option<PixiWorkspace>,
+    project: Option<PixiWorkspace>,
+    dependencies: BTreeMap<String, SpecValue>,
+    #[serde(rename = "pypi-dependencies")]
+    pypi_dependencies: BTreeMap<String, SpecValue>,
+}
+
+/// `[tool.uv]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct UvTool {
+    #[serde(rename = "dev-dependencies")]
+    dev_dependencies: Vec<String>,
+}
+
+/// A pixi dependency value: `">=1.0"` or `{ version = ">=1.0", ... }`.
+#[derive(Debug)]
+enum SpecValue {
+    Text(String),
+    Table(Table),
+}
+
+impl<'de> Deserialize<'de> for SpecValue {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = SpecValue;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a version string or a table such as { version = \">=1.0\" }")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<SpecValue, E> {
+                Ok(SpecValue::Text(v.to_string()))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<SpecValue, A::Error> {
+                Table::deserialize(de::value::MapAccessDeserializer::new(map)).map(SpecValue::Table)
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
+}
+
+/// A pixi channel: `"conda-forge"` or `{ channel = "...", priority = N }`.
+#[derive(Debug)]
+struct Channel(String);
+
+impl<'de> Deserialize<'de> for Channel {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct ChannelTable {
+            channel: String,
+        }
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Channel;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a channel name or a table such as { channel = \"x\", priority = 1 }")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Channel, E> {
+                Ok(Channel(v.to_string()))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Channel, A::Error> {
+                ChannelTable::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(|t| Channel(t.channel))
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
+}
+
+/// A PEP 735 group entry: a requirement string, or an `{include-group}`
+/// table (skipped).
+#[derive(Debug)]
+struct GroupEntry(Option<String>);
+
+impl<'de> Deserialize<'de> for GroupEntry {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = GroupEntry;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a requirement string or a table such as { include-group = \"x\" }")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<GroupEntry, E> {
+                Ok(GroupEntry(Some(v.to_string())))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<GroupEntry, A::Error> {
+                IgnoredAny::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(|_| GroupEntry(None))
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Parsers
+
+fn parse_pixi_toml(path: &Path) -> Result<EnvManifest, BackendError> {
+    let file: PixiTomlFile = read_toml(path)?;
+    let (table, ws) = pick_workspace(path, file.workspace, file.project, "")?;
+    let (dependencies, python_dep) = conda_and_pypi(file.dependencies, file.pypi_dependencies);
+    let python = conda_python(python_dep.as_ref());
+    Ok(EnvManifest {
+        backend: BackendKind::Pixi,
+        file: path.to_path_buf(),
+        format: ManifestFormat::PixiToml,
+        table: table.to_string(),
+        name: ws.name,
+        version: ws.version,
+        python,
+        channels: ws.channels.into_iter().map(|c| c.0).collect(),
+        platforms: ws.platforms,
+        dependencies,
+    })
+}
+
+fn parse_pixi_pyproject(path: &Path) -> Result<EnvManifest, BackendError> {
+    let file: PyprojectFile = read_toml(path)?;
+    let Some(pixi) = file.tool.pixi else {
+        return Err(bad(
+            path,
+            "no [tool.pixi] table, so pixi does not manage it".into(),
+        ));
+    };
+    let (table, ws) = pick_workspace(path, pixi.workspace, pixi.project, "tool.pixi.")?;
+    let project = file.project.unwrap_or_default();
+    let (mut dependencies, python_dep) = conda_and_pypi(pixi.dependencies, pixi.pypi_dependencies);
+    dependencies.extend(
+        project
+            .dependencies
+            .iter()
+            .map(|r| pep508(r, DependencyKind::Pypi)),
+    );
+    let python = conda_python(python_dep.as_ref()).or(project.requires_python);
+    Ok(EnvManifest {
+        backend: BackendKind::Pixi,
+        file: path.to_path_buf(),
+        format: ManifestFormat::Pyproject,
+        table: table.to_string(),
+        name: ws.name.or(project.name),
+        version: ws.version.or(project.version),
+        python,
+        channels: ws.channels.into_iter().map(|c| c.0).collect(),
+        platforms: ws.platforms,
+        dependencies,
+    })
+}
+
+fn parse_uv_pyproject(path: &Path) -> Result<EnvManifest, BackendError> {
+    let file: PyprojectFile = read_toml(path)?;
+    let project = file.project.unwrap_or_default();
+    let mut dependencies: Vec<Dependency> = project
+        .dependencies
+        .iter()
+        .map(|r| pep508(r, DependencyKind::Pypi))
+        .collect();
+    let groups_dev = file.dependency_groups.get("dev").into_iter().flatten();
+    dependencies.extend(
+        groups_dev
+            .filter_map(|e| e.0.as_deref())
+            .map(|r| pep508(r, DependencyKind::Dev)),
+    );
+    if let Some(uv) = &file.tool.uv {
+        dependencies.extend(
+            uv.dev_dependencies
+                .iter()
+                .map(|r| pep508(r, DependencyKind::Dev)),
+        );
+    }
+    Ok(EnvManifest {
+        backend: BackendKind::Uv,
+        file: path.to_path_buf(),
+        format: ManifestFormat::Pyproject,
+        table: "project".to_string(),
+        name: project.name,
+        version: project.version,
+        python: project.requires_python,
+        channels: Vec::new(),
+        platforms: Vec::new(),
+        dependencies,
+    })
+}
+
+/// The one of `[workspace]` and `[project]` that is present.
+fn pick_workspace(
+    path: &Path,
+    workspace: Option<PixiWorkspace>,
+    project: Option<PixiWorkspace>,
+    prefix: &str,
+) -> Result<(&'static str, PixiWorkspace), BackendError> {
+    match (workspace, project) {
+        (Some(ws), None) => Ok(("workspace", ws)),
+        (None, Some(p)) => Ok(("project", p)),
+        (Some(_), Some(_)) => Err(bad(
+            path,
+            format!("both [{prefix}workspace] and [{prefix}project]; pixi accepts only one"),
+        )),
+        (None, None) => Err(bad(
+            path,
+            format!("no [{prefix}workspace] table (or [{prefix}project], as older pixi writes)"),
+        )),
+    }
+}
+
+/// pixi's conda and PyPI dependencies, and the `python` conda dependency's
+/// value if there is one.
+fn conda_and_pypi(
+    conda: BTreeMap<String, SpecValue>,
+    pypi: BTreeMap<String, SpecValue>,
+) -> (Vec<Dependency>, Option<SpecValue>) {
+    let mut out = Vec::with_capacity(conda.len() + pypi.len());
+    let mut python = None;
+    for (name, value) in conda {
+        out.push(Dependency {
+            name: name.clone(),
+            spec: render_spec(&value),
+            kind: DependencyKind::Conda,
+        });
+        if name.eq_ignore_ascii_case("python") {
+            python = Some(value);
+        }
+    }
+    out.extend(pypi.into_iter().map(|(name, value)| Dependency {
+        spec: render_spec(&value),
+        name,
+        kind: DependencyKind::Pypi,
+    }));
+    (out, python)
+}
+
+/// The Python requirement a `python` conda dependency states.
+fn conda_python(value: Option<&SpecValue>) -> Option<String> {
+    match value? {
+        SpecValue::Text(s) => Some(s.clone()),
+        SpecValue::Table(t) => match t.get("version") {
+            Some(Value::String(v)) => Some(v.clone()),
+            _ => Some(render_table(t)),
+        },
+    }
+}
+
+/// A dependency value as text: strings as written (`"*"` as `""`), tables
+/// as `key value` pairs with the usual keys first.
+fn render_spec(value: &SpecValue) -> String {
+    match value {
+        SpecValue::Text(s) if s.trim() == "*" => String::new(),
+        SpecValue::Text(s) => s.trim().to_string(),
+        SpecValue::Table(t) => render_table(t),
+    }
+}
+
+fn render_table(t: &Table) -> String {
+    const FIRST: [&str; 14] = [
+        "version",
+        "build",
+        "build-number",
+        "channel",
+        "subdir",
+        "path",
+        "url",
+        "git",
+        "branch",
+        "tag",
+        "rev",
+        "subdirectory",
+        "extras",
+        "editable",
+    ];
+    let known = FIRST.iter().filter_map(|k| t.get_key_value(*k));
+    let others = t.iter().filter(|(k, _)| !FIRST.contains(&k.as_str()));
+    known
+        .chain(others)
+        .map(|(k, v)| match v {
+            Value::String(s) => format!("{k} {s}"),
+            other => format!("{k} {other}"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Splits a PEP 508 requirement at the first character that cannot be part
+/// of a name; the rest (extras, versions, markers) is the spec.
+fn pep508(requirement: &str, kind: DependencyKind) -> Dependency {
+    let r = requirement.trim();
+    let end = r.find(|c: char| !is_name_char(c)).unwrap_or(r.len());
+    Dependency {
+        name: r[..end].to_string(),
+        spec: r[end..].trim().to_string(),
+        kind,
+    }
+}
+
+/// Reads and deserialises a TOML file; syntax errors and values of the
+/// wrong type name the line and column.
+fn read_toml<T: de::DeserializeOwned>(path: &Path) -> Result<T, BackendError> {
+    let text = fs::read_to_string(path).map_err(|e| bad(path, format!("cannot read it: {e}")))?;
+    let locate = |e: toml::de::Error, what: &str| {
+        let message = e.message().trim();
+        let reason = match e.span() {
+            Some(span) => {
+                let (line, column) = line_column(&text, span.start);
+                format!("{what} at line {line}, column {column}: {message}")
+            }
+            None => format!("{what}: {message}"),
+        };
+        bad(path, reason)
+    };
+    // Syntax first, so that "invalid TOML" only ever means a syntax error.
+    toml::from_str::<Table>(&text).map_err(|e| locate(e, "invalid TOML"))?;
+    toml::from_str(&text).map_err(|e| locate(e, "unexpected value"))
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let bytes = text.as_bytes();
+    let prefix = &bytes[..offset.min(bytes.len())];
+    let line_start = prefix
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .map_or(0, |i| i + 1);
+    let line = prefix.iter().filter(|b| **b == b'\n').count() + 1;
+    let current = &prefix[line_start..];
+    let column = std::str::from_utf8(current).map_or(current.len(), |s| s.chars().count()) + 1;
+    (line, column)
+}
+
+fn bad(path: &Path, reason: String) -> BackendError {
+    BackendError::BadManifest {
+        path: path.to_path_buf(),
+        reason,
+    }
+}
+
+fn not_env(dir: &Path, reason: &str) -> BackendError {
+    BackendError::NotAnEnvironment {
+        dir: dir.to_path_buf(),
+        reason: reason.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/envs")
+            .join(name)
+    }
+
+    fn dep(name: &str, spec: &str, kind: DependencyKind) -> Dependency {
+        Dependency {
+            name: name.to_string(),
+            spec: spec.to_string(),
+            kind,
+        }
+    }
+
+    fn strings(items: &[&str]) -> Vec<String> {
+        items.iter().map(|s| s.to_string()).collect()
+    }
+
+    /// A temp dir holding `files` (name, contents).
+    fn temp_env(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in files {
+            fs::write(dir.path().join(name), text).unwrap();
+        }
+        dir
+    }
+
+    use DependencyKind::{Conda, Dev, Pypi};
+
+    #[test]
+    fn uv_project_fixture() {
+        let dir = fixture("uv-project");
+        assert_eq!(detect(&dir).unwrap(), BackendKind::Uv);
+        let m = parse_dir(&dir, BackendKind::Uv).unwrap();
+        assert_eq!(m.backend, BackendKind::Uv);
+        assert_eq!(m.file, dir.join("pyproject.toml"));
+        assert_eq!(m.format, ManifestFormat::Pyproject);
+        assert_eq!(m.table, "project");
+        assert_eq!(m.name.as_deref(), Some("uv-project"));
+        assert_eq!(m.version.as_deref(), Some("0.1.0"));
+        assert_eq!(m.python.as_deref(), Some(">=3.11"));
+        assert!(m.channels.is_empty());
+        assert!(m.platforms.is_empty());
+        assert_eq!(
+            m.dependencies,
+            vec![
+                dep("alpha", ">=1.0.0", Pypi),
+                dep("beta", ">=1.0 ; python_full_version >= '3.8'", Pypi),
+                dep("gamma", ">=0.1.0", Dev),
+            ]
+        );
+    }
+
+    #[test]
+    fn pixi_workspace_fixture() {
+        let dir = fixture("pixi-workspace");
+        assert_eq!(detect(&dir).unwrap(), BackendKind::Pixi);
+        let m = parse_dir(&dir, BackendKind::Pixi).unwrap();
+        assert_eq!(m.backend, BackendKind::Pixi);
+        assert_eq!(m.file, dir.join("pixi.toml"));
+        assert_eq!(m.format, ManifestFormat::PixiToml);
+        assert_eq!(m.table, "workspace");
+        assert_eq!(m.name.as_deref(), Some("pixi-workspace"));
+        assert_eq!(m.version.as_deref(), Some("0.1.0"));
+        assert_eq!(m.python.as_deref(), Some(">=3.12,<3.13"));
+        assert_eq!(m.channels, strings(&["conda-forge", "bioconda"]));
+        assert_eq!(m.platforms, strings(&["linux-64", "osx-arm64"]));
+        // [feature.test] (pytest) and [target.osx-arm64] (libcxx) are ignored.
+        assert_eq!(
+            m.dependencies,
+            vec![
+                dep("numpy", ">=2.2.6,<3", Conda),
+                dep("python", ">=3.12,<3.13", Conda),
+                dep("samtools", "version >=1.21, channel bioconda", Conda),
+                dep("zlib", "", Conda),
+                dep("pixi-workspace", "path ., editable true", Pypi),
+                dep("requests", ">=2.31,<3", Pypi),
+            ]
+        );
+    }
+
+    #[test]
+    fn pixi_pyproject_fixture() {
+        let dir = fixture("pixi-pyproject");
+        assert_eq!(detect(&dir).unwrap(), BackendKind::Pixi);
+        let m = parse_dir(&dir, BackendKind::Pixi).unwrap();
+        assert_eq!(m.backend, BackendKind::Pixi);
+        assert_eq!(m.file, dir.join("pyproject.toml"));
+        assert_eq!(m.format, ManifestFormat::Pyproject);
+        assert_eq!(m.table, "workspace");
+        assert_eq!(m.name.as_deref(), Some("pixi-pyproject"));
+        assert_eq!(m.version.as_deref(), Some("0.1.0"));
+        // No `python` conda dependency: requires-python is used.
+        assert_eq!(m.python.as_deref(), Some(">= 3.11"));
+        assert_eq!(m.channels, strings(&["https://prefix.dev/conda-forge"]));
+        assert_eq!(m.platforms, strings(&["linux-64"]));
+        assert_eq!(
+            m.dependencies,
+            vec![
+                dep("numpy", ">=2.2,<3", Conda),
+                dep("pixi_pyproject", "path ., editable true", Pypi),
+                dep("requests", ">=2.31,<3", Pypi),
+                dep("rich", "[jupyter] >=13 ; python_version >= '3.11'", Pypi),
+                dep("Typing_Extensions", "", Pypi),
+            ]
+        );
+    }
+
+    #[test]
+    fn plain_python_fixture_is_uv() {
+        let dir = fixture("plain-python");
+        assert_eq!(detect(&dir).unwrap(), BackendKind::Uv);
+        let m = parse_dir(&dir, BackendKind::Uv).unwrap();
+        assert_eq!(m.table, "project");
+        assert_eq!(m.name.as_deref(), Some("plain-python"));
+        assert_eq!(m.version.as_deref(), Some("1.2.3"));
+        assert_eq!(m.python.as_deref(), Some(">=3.9"));
+        // Optional dependencies are not the environment's.
+        assert_eq!(
+            m.dependencies,
+            vec![dep("attrs", ">=23.1", Pypi), dep("click", "", Pypi)]
+        );
+    }
+
+    #[test]
+    fn invalid_toml_names_line_and_column() {
+        let dir = fixture("not-toml");
+        for result in [
+            detect(&dir).map(|_| ()),
+            parse_dir(&dir, BackendKind::Uv).map(|_| ()),
+        ] {
+            match result {
+                Err(BackendError::BadManifest { path, reason }) => {
+                    assert_eq!(path, dir.join("pyproject.toml"));
+                    assert!(reason.contains("line 5, column 10"), "{reason}");
+                }
+                other => panic!("expected BadManifest, got {other:?}"),
+            }
+        }
+        let env = temp_env(&[("pixi.toml", "[workspace\nname = \"x\"\n")]);
+        match detect(env.path()) {
+            Err(BackendError::BadManifest { reason, .. }) => {
+                assert!(reason.contains("line 1, column 11"), "{reason}")
+            }
+            other => panic!("expected BadManifest, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn wrong_types_name_line_and_column() {
+        let env = temp_env(&[(
+            "pixi.toml",
+            "[workspace]\nname = \"x\"\nchannels = [\"a\", 3]\nplatforms = []\n",
+        )]);
+        match parse_dir(env.path(), BackendKind::Pixi) {
+            Err(BackendError::BadManifest { reason, .. }) => {
+                assert!(reason.contains("line 3, column 18"), "{reason}");
+                assert!(reason.contains("channel"), "{reason}");
+            }
+            other => panic!("expected BadManifest, got {other:?}"),
+        }
+        let env = temp_env(&[("pyproject.toml", "[project]\nname = 1\n")]);
+        match parse_dir(env.path(), BackendKind::Uv) {
+            Err(BackendError::BadManifest { reason, .. }) => {
+                assert!(reason.contains("line 2, column 8"), "{reason}")
+            }
+            other => panic!("expected BadManifest, got {other:?}"),
+        }
+        let env = temp_env(&[(
+            "pixi.toml",
+            "[project]\nname = \"x\"\n[dependencies]\nalpha = 1\n",
+        )]);
+        match parse_dir(env.path(), BackendKind::Pixi) {
+            Err(BackendError::BadManifest { reason, .. }) => {
+                assert!(reason.contains("line 4, column 9"), "{reason}");
+                assert!(reason.contains("version string"), "{reason}");
+            }
+            other => panic!("expected BadManifest, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn nothing_recognised_is_not_an_environment() {
+        let empty = tempfile::tempdir().unwrap();
+        let missing = empty.path().join("missing");
+        let tool_only = temp_env(&[("pyproject.toml", "[tool.black]\nline-length = 99\n")]);
+        for dir in [empty.path(), missing.as_path(), tool_only.path()] {
+            match detect(dir) {
+                Err(BackendError::NotAnEnvironment { dir: d, reason }) => {
+                    assert_eq!(d, dir);
+                    assert!(!reason.is_empty());
+                }
+                other => panic!("expected NotAnEnvironment, got {other:?}"),
+            }
+        }
+        match detect(empty.path()) {
+            Err(e) => {
+                let text = e.to_string();
+                assert!(
+                    text.contains("pixi.toml") && text.contains("pyproject.toml"),
+                    "{text}"
+                );
+            }
+            Ok(kind) => panic!("detected {kind:?}"),
+        }
+        for kind in [BackendKind::Uv, BackendKind::Pixi] {
+            assert!(matches!(
+                parse_dir(empty.path(), kind),
+                Err(BackendError::NotAnEnvironment { .. })
+            ));
+        }
+    }
+
+    #[test]
+    fn detect_rules() {
+        let uv_tool = temp_env(&[("pyproject.toml", "[tool.uv]\nmanaged = true\n")]);
+        assert_eq!(detect(uv_tool.path()).unwrap(), BackendKind::Uv);
+        let uv_lock = temp_env(&[
+            ("pyproject.toml", "[tool.ruff]\nline-length = 99\n"),
+            ("uv.lock", "version = 1\n"),
+        ]);
+        assert_eq!(detect(uv_lock.path()).unwrap(), BackendKind::Uv);
+        // [tool.pixi] wins over [tool.uv] and uv.lock.
+        let both = temp_env(&[
+            (
+                "pyproject.toml",
+                "[project]\nname = \"x\"\n[tool.uv]\n[tool.pixi.workspace]\n",
+            ),
+            ("uv.lock", "version = 1\n"),
+        ]);
+        assert_eq!(detect(both.path()).unwrap(), BackendKind::Pixi);
+        // pixi.toml wins over pyproject.toml.
+        let pixi_first = temp_env(&[
+            ("pixi.toml", "[workspace]\nname = \"x\"\n"),
+            ("pyproject.toml", "[project]\nname = \"x\"\n"),
+        ]);
+        assert_eq!(detect(pixi_first.path()).unwrap(), BackendKind::Pixi);
+        let m = parse_dir(pixi_first.path(), BackendKind::Pixi).unwrap();
+        assert_eq!(m.format, ManifestFormat::PixiToml);
+    }
+
+    #[test]
+    fn uv_dev_groups_and_legacy_dev_dependencies() {
+        let env = temp_env(&[(
+            "pyproject.toml",
+            r#"
+[project]
+name = "x"
+dependencies = ["Zeta>=1", "alpha"]
+
+[dependency-groups]
+dev = ["pytest>=8", { include-group = "lint" }]
+lint = ["ruff"]
+
+[tool.uv]
+dev-dependencies = ["mypy==1.10"]
+"#,
+        )]);
+        let m = parse_dir(env.path(), BackendKind::Uv).unwrap();
+        assert_eq!(m.version, None);
+        assert_eq!(m.python, None);
+        assert_eq!(
+            m.dependencies,
+            vec![
+                dep("alpha", "", Pypi),
+                dep("Zeta", ">=1", Pypi),
+                dep("mypy", "==1.10", Dev),
+                dep("pytest", ">=8", Dev),
+            ]
+        );
+    }
+
+    #[test]
+    fn pixi_project_table_and_python_table_spec() {
+        let env = temp_env(&[(
+            "pyproject.toml",
+            r#"
+[project]
+name = "from-project"
+requires-python = ">=3.10"
+
+[tool.pixi.project]
+name = "from-pixi"
+channels = [{ channel = "conda-forge", priority = 2 }]
+platforms = ["win-64"]
+
+[tool.pixi.dependencies]
+python = { version = "3.12.*", channel = "conda-forge" }
+"#,
+        )]);
+        let m = parse_dir(env.path(), BackendKind::Pixi).unwrap();
+        assert_eq!(m.table, "project");
+        assert_eq!(m.name.as_deref(), Some("from-pixi"));
+        assert_eq!(m.python.as_deref(), Some("3.12.*"));
+        assert_eq!(m.channels, strings(&["conda-forge"]));
+        assert_eq!(
+            m.dependencies,
+            vec![dep("python", "version 3.12.*, channel conda-forge", Conda)]
+        );
+    }
+
+    #[test]
+    fn pixi_needs_exactly_one_workspace_table() {
+        let both = temp_env(&[(
+            "pixi.toml",
+            "[workspace]\nname = \"a\"\n[project]\nname = \"b\"\n",
+        )]);
+        let neither = temp_env(&[("pixi.toml", "[dependencies]\nalpha = \"*\"\n")]);
+        let no_tool_pixi = temp_env(&[("pyproject.toml", "[project]\nname = \"x\"\n")]);
+        for dir in [both.path(), neither.path(), no_tool_pixi.path()] {
+            assert!(
+                matches!(
+                    parse_dir(dir, BackendKind::Pixi),
+                    Err(BackendError::BadManifest { .. })
+                ),
+                "{}",
+                dir.display()
+            );
+        }
+    }
+
+    #[test]
+    fn carried_files_need_the_lock() {
+        let files = carried_files(BackendKind::Uv, &fixture("uv-project")).unwrap();
+        assert_eq!(
+            files,
+            vec![PathBuf::from("pyproject.toml"), PathBuf::from("uv.lock")]
+        );
+        match carried_files(BackendKind::Pixi, &fixture("pixi-workspace")) {
+            Err(e @ BackendError::NotAnEnvironment { .. }) => {
+                let text = e.to_string();
+                assert!(
+                    text.contains("no pixi.lock: run `pkg env sync` or `pkg env add` first"),
+                    "{text}"
+                );
+            }
+            other => panic!("expected NotAnEnvironment, got {other:?}"),
+        }
+        match carried_files(BackendKind::Uv, &fixture("plain-python")) {
+            Err(e) => assert!(e.to_string().contains("no uv.lock: run `pkg env sync`")),
+            Ok(files) => panic!("got {files:?}"),
+        }
+        let pixi_pyproject = temp_env(&[
+            ("pyproject.toml", "[tool.pixi.workspace]\n"),
+            ("pixi.lock", "version: 6\n"),
+        ]);
+        assert_eq!(
+            carried_files(BackendKind::Pixi, pixi_pyproject.path()).unwrap(),
+            vec![PathBuf::from("pyproject.toml"), PathBuf::from("pixi.lock")]
+        );
+        let empty = tempfile::tempdir().unwrap();
+        assert!(matches!(
+            carried_files(BackendKind::Pixi, empty.path()),
+            Err(BackendError::NotAnEnvironment { .. })
+        ));
+    }
+
+    #[test]
+    fn check_spec_uv() {
+        let accept = [
+            "alpha",
+            "alpha>=1.0",
+            "alpha==1.0.0",
+            "alpha>=1,<2",
+            "alpha ~= 1.2",
+            "Alpha_Beta.x",
+            "numpy==1.26.*",
+            "foo!=1.5",
+            "foo<2",
+            "foo>1",
+            "foo===1.0",
+            "foo>=1.0.post1",
+            "requests[socks]>=2.31",
+            "requests[socks, use-chardet]",
+            "beta>=1.0; python_version >= '3.8'",
+            "beta ; sys_platform == 'linux'",
+            "foo; rm -rf /",
+            "pkg @ https://example.com/pkg-1.0-py3-none-any.whl",
+            "pkg @ file:///tmp/pkg-1.0-py3-none-any.whl ; python_version > '3'",
+        ];
+        for spec in accept {
+            assert!(check_spec(BackendKind::Uv, spec).is_ok(), "{spec} rejected");
+        }
+        let reject = [
+            "",
+            "   ",
+            "-e",
+            "--index-url=http://x",
+            "-r requirements.txt",
+            "foo bar baz",
+            "foo>>1",
+            "foo===",
+            "foo>=",
+            "foo>=1,",
+            "foo=1.0",
+            "foo>=abc",
+            "f@o",
+            "foo @ ",
+            "foo @ not-a-url",
+            "foo;",
+            "foo[bar",
+            "foo[b@r]",
+            ".foo",
+            "foo-",
+            "foo\n",
+            "foo\tbar",
+            "foo\u{7}",
+            "./local/path",
+        ];
+        for spec in reject {
+            match check_spec(BackendKind::Uv, spec) {
+                Err(BackendError::InvalidSpec { spec: s, reason }) => {
+                    assert_eq!(s, spec);
+                    assert!(!reason.is_empty());
+                }
+                other => panic!("{spec:?} accepted: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn check_spec_pixi() {
+        let accept = [
+            "alpha",
+            "alpha>=1.0",
+            "alpha 1.2.*",
+            "alpha>=1,<2",
+            "alpha==1.0=h0_0",
+            "alpha=1.0",
+            "alpha 1.0 h0_0",
+            "alpha 1.0|1.2",
+            "gamma==0.1.0",
+            "python 3.11.*",
+            "_openmp_mutex",
+            "python=3.12",
+            "numpy *",
+        ];
+        for spec in accept {
+            assert!(
+                check_spec(BackendKind::Pixi, spec).is_ok(),
+                "{spec} rejected"
+            );
+        }
+        let reject = [
+            "",
+            " ",
+            "-e",
+            "--channel=x",
+            "foo bar baz",
+            "foo>>1",
+            "foo===",
+            "f@o",
+            "foo; rm -rf /",
+            "alpha>=1.0; python_version > '3'",
+            "foo==1.0=",
+            "foo 1.0 b c",
+            "foo[extra]",
+            "foo>=",
+            "foo\r",
+            ".foo",
+        ];
+        for spec in reject {
+            match check_spec(BackendKind::Pixi, spec) {
+                Err(BackendError::InvalidSpec { spec: s, .. }) => assert_eq!(s, spec),
+                other => panic!("{spec:?} accepted: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn names_are_normalised_for_sorting_only() {
+        assert_eq!(normalise("Typing_Extensions"), "typing-extensions");
+        assert_eq!(normalise("a.-_b"), "a-b");
+        assert_eq!(line_column("ab\ncdé f", 8), (2, 5));
+    }
+}

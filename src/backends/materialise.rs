@@ -1,0 +1,108 @@
+//! `pkg load --with-envs DEST`: the environments a package carries are
+//! copied to `DEST/NAME/` and installed exactly from their lock files
+//! (`sync --frozen`). An environment directory that already holds other
+//! files of the same names is refused, never overwritten.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use super::{BackendError, BackendKind, OutputSink, open};
+use crate::manifest::paths::open_file;
+use crate::package::Package;
+use crate::package::read::{MAX_FILE_BYTES, read_file_capped};
+
+/// One environment that was materialised.
+#[derive(Debug, Clone, Serialize)]
+pub struct Materialised {
+    /// The environment's name.
+    pub name: String,
+    /// Its backend.
+    pub backend: BackendKind,
+    /// Where it is now.
+    pub dir: PathBuf,
+}
+
+/// Checks that every environment of `package` can go to `dest` (known
+/// backend, no conflicting files there), without writing anything.
+pub fn check(package: &Package, dest: &Path) -> Result<(), BackendError> {
+    for env in &package.environments {
+        BackendKind::parse(&env.backend)?;
+        let target = dest.join(&env.name);
+        for file in &env.files {
+            let existing = target.join(env.relative(file));
+            if existing.exists() && read(&existing)? != read(&package.path_of(file))? {
+                return Err(BackendError::NotAnEnvironment {
+                    dir: target.clone(),
+                    reason: format!(
+                        "it already holds a different `{}`; remove it or pass another --with-envs directory",
+                        env.relative(file)
+                    ),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Copies each environment to `dest/NAME` and installs it from its lock
+/// file.
+pub fn materialise(
+    package: &Package,
+    dest: &Path,
+    sink: Arc<dyn OutputSink>,
+) -> Result<Vec<Materialised>, BackendError> {
+    check(package, dest)?;
+    let mut done = Vec::new();
+    for env in &package.environments {
+        let kind = BackendKind::parse(&env.backend)?;
+        let target = dest.join(&env.name);
+        std::fs::create_dir_all(&target).map_err(|source| BackendError::Io {
+            action: "cannot create",
+            path: target.clone(),
+            source,
+        })?;
+        for file in &env.files {
+            let bytes = read(&package.path_of(file))?;
+            let path = target.join(env.relative(file));
+            write_atomic(&path, &bytes)?;
+        }
+        open(kind, &target, sink.clone())?.sync(true)?;
+        done.push(Materialised {
+            name: env.name.clone(),
+            backend: kind,
+            dir: target,
+        });
+    }
+    Ok(done)
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, BackendError> {
+    let file = open_file(path, true).map_err(|source| BackendError::Io {
+        action: "cannot read",
+        path: path.to_path_buf(),
+        source,
+    })?;
+    read_file_capped(file, MAX_FILE_BYTES).map_err(|e| BackendError::Io {
+        action: "cannot read",
+        path: path.to_path_buf(),
+        source: std::io::Error::other(e),
+    })
+}
+
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), BackendError> {
+    let io = |source| BackendError::Io {
+        action: "cannot write",
+        path: path.to_path_buf(),
+        source,
+    };
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut temp = tempfile::Builder::new()
+        .prefix(".pkg-env-")
+        .tempfile_in(dir)
+        .map_err(io)?;
+    std::io::Write::write_all(&mut temp, bytes).map_err(io)?;
+    temp.persist(path).map_err(|e| io(e.error))?;
+    Ok(())
+}
