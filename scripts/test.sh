@@ -36,6 +36,22 @@ fi
 # The ssh source test runs a real OpenSSH server and agent on 127.0.0.1.
 [ -x /usr/sbin/sshd ] && need ssh-agent && need ssh-keygen || apt_install openssh-server openssh-client
 
+# The environment tests run the real uv (from PyPI) and the real pixi (the
+# only one these machines reach is crates.io's 0.15.2, built once by
+# scripts/install_pixi.sh and cached outside the repository; ~8 minutes the
+# first time). A failed pixi build makes the pixi tests fail loudly.
+if ! need uv; then
+  need pip3 || apt_install python3-pip
+  pip3 install -q uv 2>/dev/null || pip3 install -q --break-system-packages uv
+  hash -r
+fi
+need python3 || apt_install python3
+if pixi_path=$(./scripts/install_pixi.sh); then
+  export PKG_PIXI="$pixi_path"
+else
+  echo "warning: could not build pixi; the pixi tests will fail" >&2
+fi
+
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
