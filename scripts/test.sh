@@ -40,6 +40,7 @@ fi
 # only one these machines reach is crates.io's 0.15.2, built once by
 # scripts/install_pixi.sh and cached outside the repository; ~8 minutes the
 # first time). A failed pixi build makes the pixi tests fail loudly.
+export PATH="$HOME/.local/bin:$PATH"
 if ! need uv; then
   need pip3 || apt_install python3-pip
   pip3 install -q uv 2>/dev/null || pip3 install -q --break-system-packages uv
