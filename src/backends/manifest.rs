@@ -931,6 +931,29 @@ mod tests {
     }
 
     #[test]
+    fn pixi_project_fixture_from_pixi_0_15_2() {
+        let dir = fixture("pixi-project");
+        assert_eq!(detect(&dir).unwrap(), BackendKind::Pixi);
+        let m = parse_dir(&dir, BackendKind::Pixi).unwrap();
+        assert_eq!(m.backend, BackendKind::Pixi);
+        assert_eq!(m.file, dir.join("pixi.toml"));
+        assert_eq!(m.format, ManifestFormat::PixiToml);
+        assert_eq!(m.table, "project");
+        assert_eq!(m.name.as_deref(), Some("pixi-project"));
+        assert_eq!(m.version.as_deref(), Some("0.1.0"));
+        assert_eq!(m.python, None);
+        assert_eq!(m.channels, strings(&["./chan"]));
+        assert_eq!(m.platforms, strings(&["linux-64"]));
+        assert_eq!(
+            m.dependencies,
+            vec![
+                dep("alpha", ">=1.0.0,<1.1", Conda),
+                dep("gamma", "==0.1.0", Conda),
+            ]
+        );
+    }
+
+    #[test]
     fn pixi_pyproject_fixture() {
         let dir = fixture("pixi-pyproject");
         assert_eq!(detect(&dir).unwrap(), BackendKind::Pixi);
@@ -1177,15 +1200,17 @@ python = { version = "3.12.*", channel = "conda-forge" }
             files,
             vec![PathBuf::from("pyproject.toml"), PathBuf::from("uv.lock")]
         );
-        match carried_files(BackendKind::Pixi, &fixture("pixi-workspace")) {
-            Err(e @ BackendError::NotAnEnvironment { .. }) => {
-                let text = e.to_string();
-                assert!(
-                    text.contains("no pixi.lock: run `pkg env sync` or `pkg env add` first"),
-                    "{text}"
-                );
+        for name in ["pixi-workspace", "pixi-project"] {
+            match carried_files(BackendKind::Pixi, &fixture(name)) {
+                Err(e @ BackendError::NotAnEnvironment { .. }) => {
+                    let text = e.to_string();
+                    assert!(
+                        text.contains("no pixi.lock: run `pkg env sync` or `pkg env add` first"),
+                        "{text}"
+                    );
+                }
+                other => panic!("expected NotAnEnvironment, got {other:?}"),
             }
-            other => panic!("expected NotAnEnvironment, got {other:?}"),
         }
         match carried_files(BackendKind::Uv, &fixture("plain-python")) {
             Err(e) => assert!(e.to_string().contains("no uv.lock: run `pkg env sync`")),
@@ -1316,6 +1341,20 @@ python = { version = "3.12.*", channel = "conda-forge" }
                 other => panic!("{spec:?} accepted: {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn serialises_with_lowercase_names() {
+        let m = parse_dir(&fixture("pixi-project"), BackendKind::Pixi).unwrap();
+        let json = serde_json::to_value(&m).unwrap();
+        assert_eq!(json["backend"], "pixi");
+        assert_eq!(json["format"], "pixi-toml");
+        assert_eq!(json["table"], "project");
+        assert_eq!(json["dependencies"][0]["kind"], "conda");
+        let m = parse_dir(&fixture("uv-project"), BackendKind::Uv).unwrap();
+        let json = serde_json::to_value(&m).unwrap();
+        assert_eq!(json["format"], "pyproject");
+        assert_eq!(json["dependencies"][2]["kind"], "dev");
     }
 
     #[test]

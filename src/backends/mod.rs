@@ -121,7 +121,12 @@ pub fn open(
     sink: Arc<dyn OutputSink>,
 ) -> Result<Box<dyn Backend>, BackendError> {
     let binary = config::binary(kind)?;
-    let dir = dir.to_path_buf();
+    // The tools run in the directory and are also given paths inside it.
+    let dir = std::path::absolute(dir).map_err(|source| BackendError::Io {
+        action: "cannot resolve",
+        path: dir.to_path_buf(),
+        source,
+    })?;
     Ok(match kind {
         BackendKind::Uv => Box::new(uv::Uv::new(binary, dir, sink)),
         BackendKind::Pixi => Box::new(pixi::Pixi::new(binary, dir, sink)),
