@@ -108,9 +108,13 @@ extern "C" fn on_sigint(_signal: libc::c_int) {
     INTERRUPTED.store(true, Ordering::SeqCst);
 }
 
-/// Restores the previous SIGINT disposition when dropped.
+/// The signals that stop a tool run: Ctrl-C, `kill`, a closed terminal.
+const STOP_SIGNALS: [libc::c_int; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
+
+/// Catches [`STOP_SIGNALS`] while a tool runs; restores the previous
+/// dispositions when dropped.
 struct SigintGuard {
-    previous: libc::sighandler_t,
+    previous: [libc::sighandler_t; 3],
 }
 
 impl SigintGuard {
@@ -118,17 +122,19 @@ impl SigintGuard {
         INTERRUPTED.store(false, Ordering::SeqCst);
         let handler = on_sigint as extern "C" fn(libc::c_int) as libc::sighandler_t;
         // SAFETY: the handler only stores to an atomic, which is
-        // async-signal-safe; the previous disposition is restored on drop.
-        let previous = unsafe { libc::signal(libc::SIGINT, handler) };
+        // async-signal-safe; the previous dispositions are restored on drop.
+        let previous = STOP_SIGNALS.map(|signal| unsafe { libc::signal(signal, handler) });
         SigintGuard { previous }
     }
 }
 
 impl Drop for SigintGuard {
     fn drop(&mut self) {
-        // SAFETY: restores the disposition saved by `install`.
-        unsafe {
-            libc::signal(libc::SIGINT, self.previous);
+        for (signal, previous) in STOP_SIGNALS.iter().zip(self.previous) {
+            // SAFETY: restores a disposition saved by `install`.
+            unsafe {
+                libc::signal(*signal, previous);
+            }
         }
     }
 }
@@ -237,20 +243,28 @@ pub fn run(command: &ToolCommand, sink: &Arc<dyn OutputSink>) -> Result<ToolOutp
 }
 
 fn spawn(command: &ToolCommand) -> Result<Child, BackendError> {
-    Command::new(&command.program)
+    let mut builder = Command::new(&command.program);
+    builder
         .args(&command.args)
         .current_dir(&command.cwd)
         .envs(command.env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .process_group(0)
-        .spawn()
-        .map_err(|source| BackendError::Io {
-            action: "cannot run",
-            path: command.program.clone(),
-            source,
-        })
+        .process_group(0);
+    // SAFETY: prctl is async-signal-safe. If pkg dies without stopping the
+    // tool (SIGKILL), the kernel sends the tool SIGTERM.
+    unsafe {
+        builder.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+            Ok(())
+        });
+    }
+    builder.spawn().map_err(|source| BackendError::Io {
+        action: "cannot run",
+        path: command.program.clone(),
+        source,
+    })
 }
 
 /// Streams `reader`'s lines to `sink`, keeping the last [`LAST_LINES`].

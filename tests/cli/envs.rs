@@ -402,7 +402,13 @@ fn a_timeout_stops_the_tool_and_its_children() {
 }
 
 #[test]
-fn ctrl_c_stops_the_tool_and_its_children() {
+fn ctrl_c_and_kill_stop_the_tool_and_its_children() {
+    for signal in ["-INT", "-TERM", "-HUP"] {
+        stop_with(signal);
+    }
+}
+
+fn stop_with(signal: &str) {
     let env = Env::new();
     std::fs::create_dir_all(env.path("app")).unwrap();
     std::fs::write(
@@ -420,14 +426,14 @@ fn ctrl_c_stops_the_tool_and_its_children() {
         .unwrap();
     let pid = wait_for(&pidfile);
     let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args([signal, &child.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
     let out = child.wait_with_output().unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("interrupted"), "{stderr}");
+    assert!(stderr.contains("interrupted"), "{signal}: {stderr}");
     std::thread::sleep(std::time::Duration::from_millis(300));
     assert!(!alive(&pid), "grandchild {pid} survived");
 }
