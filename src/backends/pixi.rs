@@ -15,12 +15,6 @@ use super::manifest::{self, check_spec};
 use super::runner::{OutputSink, ToolCommand, ToolOutput, run};
 use super::{Backend, BackendError, BackendKind, EnvManifest, InitOptions, InstalledPackage};
 
-/// The variable tokio reads for its worker count.
-const TOKIO_WORKERS: &str = "TOKIO_WORKER_THREADS";
-
-/// The worker count pkg gives pixi unless the user set one.
-const MIN_TOKIO_WORKERS: &str = "8";
-
 /// The first pixi with `pixi update`.
 pub const FIRST_WITH_UPDATE: Version = Version::new(0, 21, 0);
 
@@ -44,17 +38,7 @@ impl Pixi {
     }
 
     fn command(&self) -> ToolCommand {
-        let mut command = ToolCommand::new("pixi", self.binary.clone(), self.dir.clone());
-        // pixi 0.15 can deadlock when its async runtime has only as many
-        // workers as a small machine has cores and the machine is busy
-        // (seen on 2-core CI machines: every thread parked, forever). More
-        // workers avoid it; a value the user set wins.
-        if std::env::var_os(TOKIO_WORKERS).is_none() {
-            command
-                .env
-                .push((TOKIO_WORKERS.into(), MIN_TOKIO_WORKERS.into()));
-        }
-        command
+        ToolCommand::new("pixi", self.binary.clone(), self.dir.clone())
     }
 
     fn run(&self, command: ToolCommand) -> Result<ToolOutput, BackendError> {
