@@ -18,6 +18,16 @@ pub struct EnvLock {
 }
 
 impl EnvLock {
+    /// Creates `dir` (for `init`) and takes its lock.
+    pub fn create(dir: &Path) -> Result<EnvLock, BackendError> {
+        std::fs::create_dir_all(dir).map_err(|source| BackendError::Io {
+            action: "cannot create",
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        EnvLock::acquire(dir)
+    }
+
     /// Waits for and takes the lock of the environment in `dir` (which
     /// must exist).
     pub fn acquire(dir: &Path) -> Result<EnvLock, BackendError> {

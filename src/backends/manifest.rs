@@ -430,8 +430,8 @@ fn is_name_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')
 }
 
-/// PEP 503 normalisation, used for sorting only.
-fn normalise(name: &str) -> String {
+/// PEP 503 name normalisation: lower case, runs of `-_.` as one `-`.
+pub fn normalise(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
     let mut sep = false;
     for c in name.chars() {

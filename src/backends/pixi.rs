@@ -111,12 +111,7 @@ impl Backend for Pixi {
                 reason: "it already holds a manifest; nothing was changed".into(),
             });
         }
-        std::fs::create_dir_all(&self.dir).map_err(|source| BackendError::Io {
-            action: "cannot create",
-            path: self.dir.clone(),
-            source,
-        })?;
-        let _lock = EnvLock::acquire(&self.dir)?;
+        let _lock = EnvLock::create(&self.dir)?;
         let mut command = self.command().args(["init"]);
         for channel in &options.channels {
             command = command.args(["--channel", channel]);

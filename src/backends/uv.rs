@@ -10,7 +10,7 @@ use std::sync::Arc;
 use serde::Deserialize;
 
 use super::lock::EnvLock;
-use super::manifest::{self, check_spec};
+use super::manifest::{self, check_spec, normalise as normalize};
 use super::runner::{OutputSink, ToolCommand, ToolOutput, run};
 use super::{Backend, BackendError, BackendKind, EnvManifest, InitOptions, InstalledPackage};
 
@@ -70,12 +70,7 @@ impl Backend for Uv {
                 reason: "channels are a pixi setting; uv reads packages from Python indexes".into(),
             });
         }
-        std::fs::create_dir_all(&self.dir).map_err(|source| BackendError::Io {
-            action: "cannot create",
-            path: self.dir.clone(),
-            source,
-        })?;
-        let _lock = EnvLock::acquire(&self.dir)?;
+        let _lock = EnvLock::create(&self.dir)?;
         let mut command = self.command().args([
             "init",
             "--bare",
@@ -229,24 +224,6 @@ fn lock_sources(path: &Path) -> HashMap<String, String> {
             Some((normalize(&p.name), format!("{kind}: {value}")))
         })
         .collect()
-}
-
-/// PEP 503 name normalisation: lower case, runs of `-_.` as one `-`.
-fn normalize(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    let mut dash = false;
-    for c in name.chars() {
-        if matches!(c, '-' | '_' | '.') {
-            dash = true;
-        } else {
-            if dash && !out.is_empty() {
-                out.push('-');
-            }
-            dash = false;
-            out.push(c.to_ascii_lowercase());
-        }
-    }
-    out
 }
 
 #[cfg(test)]
