@@ -398,14 +398,16 @@ def write_doc(res: Results) -> None:
     add(benchlib.NOISE)
     add("")
     os.makedirs(os.path.dirname(DOC), exist_ok=True)
-    # scripts/bench_git.py owns the section between its markers: keep it.
+    # Other scripts own the sections between their markers: keep them.
     kept = ""
     if os.path.exists(DOC):
         with open(DOC, encoding="utf-8") as f:
             old = f.read()
-        start, end = old.find("<!-- bench_git:start -->"), old.find("<!-- bench_git:end -->")
-        if start != -1 and end > start:
-            kept = "\n" + old[start:end + len("<!-- bench_git:end -->")] + "\n"
+        for name in ("bench_git", "bench_env"):
+            start = old.find(f"<!-- {name}:start -->")
+            end = old.find(f"<!-- {name}:end -->")
+            if start != -1 and end > start:
+                kept += "\n" + old[start:end + len(f"<!-- {name}:end -->")] + "\n"
     with open(DOC, "w", encoding="utf-8") as f:
         f.write("\n".join(lines) + kept)
     log(f"wrote {DOC}")

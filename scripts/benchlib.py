@@ -1,5 +1,6 @@
-"""What scripts/bench.py and scripts/bench_git.py share: running and timing a
-command, the machine description, the measured pairs and the result tables.
+"""What scripts/bench.py, scripts/bench_git.py and scripts/bench_env.py share:
+running and timing a command, the machine description, the measured pairs,
+the result tables and the marked sections of docs/performance.md.
 
 Not a script of its own. Python 3.11 standard library only.
 """
@@ -177,6 +178,13 @@ def hub_size(path: str) -> int:
 # The machine, the binary, the work directory
 
 
+def pkg_commit_label() -> str:
+    """`git rev-parse --short HEAD` of this checkout, plus "+dirty" if its tree is dirty."""
+    commit = cmd_output(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"]) or "unknown"
+    dirty = cmd_output(["git", "-C", ROOT, "status", "--porcelain"])
+    return commit + ("+dirty" if dirty else "")
+
+
 def built_at(pkg: str) -> str:
     """When the binary `pkg` was last written, in UTC."""
     return dt.datetime.fromtimestamp(os.path.getmtime(pkg), dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -320,9 +328,9 @@ def add_pair_rows(pairs: tuple[Pair, ...], rows: list[list[str]], missed: list[s
 HEADER = ["measure", "baseline (median)", "pkg (median)", "ratio", "goal", "result"]
 
 
-def text_table(rows: list[list[str]]) -> str:
-    widths = [max(len(r[i]) for r in [HEADER, *rows]) for i in range(len(HEADER))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(HEADER, widths)).rstrip()]
+def text_table(rows: list[list[str]], header: list[str] = HEADER) -> str:
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(header, widths)).rstrip()]
     lines.append("  ".join("-" * w for w in widths))
     for r in rows:
         lines.append("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
@@ -354,9 +362,9 @@ def print_machine(machine: dict[str, str], loadavg: tuple[tuple[float, ...], tup
     print(f"  load average before/after: {fmt_load(loadavg[0])} / {fmt_load(loadavg[1])}")
 
 
-def print_verdicts(rows: list[list[str]], missed: list[str]) -> None:
+def print_verdicts(rows: list[list[str]], missed: list[str], header: list[str] = HEADER) -> None:
     """The results table, then the missed goals (or that all were met)."""
-    print(text_table(rows))
+    print(text_table(rows, header))
     print()
     if missed:
         print("=" * 72)
@@ -368,10 +376,10 @@ def print_verdicts(rows: list[list[str]], missed: list[str]) -> None:
         print("All goals met.")
 
 
-def doc_verdicts(rows: list[list[str]], missed: list[str]) -> list[str]:
+def doc_verdicts(rows: list[list[str]], missed: list[str], header: list[str] = HEADER) -> list[str]:
     """Markdown lines: the results table, then the missed goals (or that all were met)."""
     return [
-        md_table(HEADER, rows),
+        md_table(header, rows),
         "",
         "**MISSED:** " + "; ".join(missed) + "." if missed else "All goals met.",
         "",
@@ -398,3 +406,37 @@ def doc_machine(machine: dict[str, str], loadavg: tuple[tuple[float, ...], tuple
 
 NOISE = ("* **Noise.** The machine may be shared (other builds can run at the same time on its cores); the load "
          "average above hints at that. Compare the per-run figures to judge the spread.")
+
+
+# --------------------------------------------------------------------------
+# docs/performance.md: sections between markers
+
+
+def replace_marked_section(text: str, section: str, name: str) -> str:
+    """`text` with the text between `<!-- NAME:start -->` and `<!-- NAME:end -->`
+    replaced by `section`, or the markers and `section` appended when absent."""
+    start_mark, end_mark = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    block = f"{start_mark}\n{section.rstrip()}\n{end_mark}"
+    start = text.find(start_mark)
+    end = text.find(end_mark, start + len(start_mark)) if start != -1 else -1
+    if start != -1 and end != -1:
+        return text[:start] + block + text[end + len(end_mark):]
+    if start != -1 or end_mark in text:
+        raise SystemExit(f"{name}: the document has only one of the {start_mark} / {end_mark} markers; fix it by hand")
+    if not text.strip():
+        return f"# Performance\n\n{block}\n"
+    return text.rstrip("\n") + "\n\n" + block + "\n"
+
+
+def write_marked_section(doc: str, section: str, name: str) -> None:
+    """Replaces (or appends) the `name` section of the file `doc`, keeping the rest."""
+    try:
+        with open(doc, encoding="utf-8") as f:
+            text = f.read()
+    except FileNotFoundError:
+        text = ""
+    new = replace_marked_section(text, section, name)
+    os.makedirs(os.path.dirname(doc), exist_ok=True)
+    with open(doc, "w", encoding="utf-8") as f:
+        f.write(new)
+    log(f"wrote the {name} section of {doc}")

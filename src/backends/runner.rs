@@ -11,10 +11,14 @@ use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::BackendError;
+
+/// How often a waiting run checks for a stop signal and the time limit.
+const POLL: Duration = Duration::from_millis(20);
 
 /// How many of the tool's last lines an error shows.
 pub const LAST_LINES: usize = 15;
@@ -184,35 +188,48 @@ pub fn run(command: &ToolCommand, sink: &Arc<dyn OutputSink>) -> Result<ToolOutp
     let guard = SigintGuard::install();
     let limit = timeout();
     let started = Instant::now();
+    // A thread waits for the exit, so it is seen at once; this loop wakes
+    // every POLL only to check for a stop signal or the time limit.
+    let pid = child.id();
+    let (exited, exit) = mpsc::channel();
+    let waiter = std::thread::spawn(move || {
+        let _ = exited.send(child.wait());
+    });
     let outcome = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break Ok(status),
-            Ok(None) => {}
-            Err(e) => {
-                stop(&mut child);
+        match exit.recv_timeout(POLL) {
+            Ok(Ok(status)) => break Ok(status),
+            Ok(Err(e)) => {
                 break Err(BackendError::Io {
                     action: "cannot wait for",
                     path: command.program.clone(),
                     source: e,
                 });
             }
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => {
+                break Err(BackendError::Io {
+                    action: "lost track of",
+                    path: command.program.clone(),
+                    source: std::io::Error::other("the waiting thread ended"),
+                });
+            }
         }
         if INTERRUPTED.load(Ordering::SeqCst) {
-            stop(&mut child);
+            stop(pid, &exit);
             break Err(BackendError::Interrupted {
                 command: display.clone(),
             });
         }
         if started.elapsed() > limit {
-            stop(&mut child);
+            stop(pid, &exit);
             break Err(BackendError::Timeout {
                 command: display.clone(),
                 seconds: limit.as_secs(),
                 output: Vec::new(),
             });
         }
-        std::thread::sleep(Duration::from_millis(20));
     };
+    let _ = waiter.join();
     drop(guard);
     for reader in readers {
         let _ = reader.join();
@@ -305,29 +322,24 @@ fn stream_lines(
     })
 }
 
-/// Stops the child and its process group: SIGTERM, then SIGKILL after 2 s.
-fn stop(child: &mut Child) {
-    let Ok(pid) = libc::pid_t::try_from(child.id()) else {
-        let _ = child.kill();
-        let _ = child.wait();
+/// Stops the child (whose exit `exit` reports) and its process group:
+/// SIGTERM, then SIGKILL after 2 s.
+fn stop(pid: u32, exit: &mpsc::Receiver<std::io::Result<ExitStatus>>) {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
         return;
     };
     // SAFETY: signals the process group the child leads (process_group(0)).
     unsafe {
         libc::kill(-pid, libc::SIGTERM);
     }
-    let deadline = Instant::now() + Duration::from_secs(2);
-    while Instant::now() < deadline {
-        if let Ok(Some(_)) = child.try_wait() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let exited = exit.recv_timeout(Duration::from_secs(2)).is_ok();
     // SAFETY: as above; the group may hold children that ignored SIGTERM.
     unsafe {
         libc::kill(-pid, libc::SIGKILL);
     }
-    let _ = child.wait();
+    if !exited {
+        let _ = exit.recv();
+    }
 }
 
 fn describe(status: ExitStatus) -> String {
