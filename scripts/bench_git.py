@@ -65,8 +65,6 @@ from benchlib import (  # noqa: E402
 
 DOC = os.path.join(ROOT, "docs", "performance.md")
 FIXTURE = os.path.join(ROOT, "fixtures", "cub-full")
-MARK_START = "<!-- bench_git:start -->"
-MARK_END = "<!-- bench_git:end -->"
 
 REPO = "acme/packages.git"
 PACKAGE_PATH = "packages/drift"
@@ -123,15 +121,8 @@ def mb(n: int) -> str:
 # The machine
 
 
-def pkg_commit_label() -> str:
-    """`git rev-parse --short HEAD` of this checkout, plus "+dirty" if its tree is dirty."""
-    commit = cmd_output(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"]) or "unknown"
-    dirty = cmd_output(["git", "-C", ROOT, "status", "--porcelain"])
-    return commit + ("+dirty" if dirty else "")
-
-
 def machine_info(pkg: str, commit_label: str | None) -> dict[str, str]:
-    label = commit_label or pkg_commit_label()
+    label = commit_label or benchlib.pkg_commit_label()
     return benchlib.machine_info(
         pkg, f"{label} (the binary was built {benchlib.built_at(pkg)})",
         after_python={"git": cmd_output(["git", "--version"]) or "unknown"},
@@ -754,30 +745,8 @@ def doc_section(res: Results) -> str:
     return "\n".join(lines)
 
 
-def replace_section(text: str, section: str) -> str:
-    """`text` with the bench_git section replaced, or appended when absent."""
-    block = f"{MARK_START}\n{section.rstrip()}\n{MARK_END}"
-    start = text.find(MARK_START)
-    end = text.find(MARK_END, start + len(MARK_START)) if start != -1 else -1
-    if start != -1 and end != -1:
-        return text[:start] + block + text[end + len(MARK_END):]
-    if start != -1 or MARK_END in text:
-        raise SystemExit(f"bench_git: {DOC} has only one of the {MARK_START} / {MARK_END} markers; fix it by hand")
-    if not text.strip():
-        return f"# Performance\n\n{block}\n"
-    return text.rstrip("\n") + "\n\n" + block + "\n"
-
-
 def write_doc(res: Results) -> None:
-    try:
-        with open(DOC, encoding="utf-8") as f:
-            text = f.read()
-    except FileNotFoundError:
-        text = ""
-    os.makedirs(os.path.dirname(DOC), exist_ok=True)
-    with open(DOC, "w", encoding="utf-8") as f:
-        f.write(replace_section(text, doc_section(res)))
-    log(f"wrote the bench_git section of {DOC}")
+    benchlib.write_marked_section(DOC, doc_section(res), "bench_git")
 
 
 def main(argv: list[str]) -> int:
