@@ -151,6 +151,9 @@ fn expected_files(
             files.insert(rel(loc), Expected::Digest(*digest));
         }
     }
+    for (loc, digest) in &package.environment_digests {
+        files.insert(rel(loc), Expected::Digest(*digest));
+    }
     files.insert(MANIFEST_FILE.to_string(), Expected::Manifest);
     Ok(files)
 }

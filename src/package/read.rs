@@ -76,6 +76,9 @@ pub struct Package {
     /// The Python environments the package carries (their files are
     /// checked like any other).
     pub environments: Vec<Environment>,
+    /// Environment files the manifest has no digest for (a manifest without
+    /// `digests`), with the digest validation computed.
+    pub environment_digests: Vec<(String, RawDigest)>,
 }
 
 impl Package {
@@ -354,11 +357,15 @@ pub fn read_package(dir: &Path, progress: &dyn Progress) -> Result<Package, Pack
             extra_digested.push(loc.to_string());
         }
     }
-    // Environment files the digests do not cover must at least be there.
+    // Environment files the digests do not cover must at least be there;
+    // their digests count in the package digest and pin them for `pack`.
     let (environments, _) = parse_environments(&manifest.environments);
+    let mut environment_digests = Vec::new();
     for env in &environments {
         for loc in env.files.iter().filter(|l| !extra_digested.contains(l)) {
-            check_file(&resolver, &manifest, loc, &mut problems);
+            if let Some((_, digest)) = check_file(&resolver, &manifest, loc, &mut problems) {
+                environment_digests.push((loc.clone(), digest));
+            }
         }
     }
     // Every file is verified; the items keep their own raw digests. The map
@@ -423,7 +430,7 @@ pub fn read_package(dir: &Path, progress: &dyn Progress) -> Result<Package, Pack
     let package_digest = if has_digests {
         digest.clone()
     } else {
-        content_digest(&digest, &items)
+        content_digest(&digest, &items, &environment_digests)
     };
     Ok(Package {
         root,
@@ -435,13 +442,14 @@ pub fn read_package(dir: &Path, progress: &dyn Progress) -> Result<Package, Pack
         has_digests,
         extra_digested,
         environments,
+        environment_digests,
     })
 }
 
 /// The digest of a package whose manifest has no `digests`: sha256 over
 /// the manifest's digest and one `PATH DIGEST` line per file, sorted by
 /// path, so that it covers every byte a load reads.
-fn content_digest(manifest_digest: &str, items: &[Item]) -> String {
+fn content_digest(manifest_digest: &str, items: &[Item], others: &[(String, RawDigest)]) -> String {
     let mut lines: Vec<String> = items
         .iter()
         .flat_map(|i| {
@@ -457,6 +465,11 @@ fn content_digest(manifest_digest: &str, items: &[Item]) -> String {
                     .map(|(loc, d)| format!("{loc} {}", digest_text(d))),
             )
         })
+        .chain(
+            others
+                .iter()
+                .map(|(loc, d)| format!("{loc} {}", digest_text(d))),
+        )
         .collect();
     lines.sort();
     let mut text = format!("pkg-content-v1\n/manifest.json {manifest_digest}\n");

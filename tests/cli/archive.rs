@@ -263,3 +263,32 @@ fn hostile_zip_archives_are_refused() {
         assert!(!env.path("evil.txt").exists());
     }
 }
+
+#[test]
+fn environments_without_digests_are_packed_and_pinned() {
+    let env = Env::new();
+    let dir = env.fixture("cub-basic");
+    let mut manifest = crate::common::read_json(&dir.join("manifest.json"));
+    manifest["environments"] = serde_json::json!([{
+        "name": "app", "backend": "uv", "path": "/environments/app",
+        "files": ["/environments/app/pyproject.toml", "/environments/app/uv.lock"]
+    }]);
+    crate::common::write_json(&dir.join("manifest.json"), &manifest);
+    env.write(
+        "cub-basic/environments/app/pyproject.toml",
+        "[project]\nname = \"app\"\n",
+    );
+    env.write("cub-basic/environments/app/uv.lock", "version = 1\n");
+    let dir_arg = dir.display().to_string();
+    let before = inspect(&env, &dir_arg)["digest"].clone();
+    // The archive carries the environment's files and loads back the same.
+    env.ok(["pack", &dir_arg, "-o", "env.tgz"]);
+    assert_eq!(inspect(&env, "env.tgz")["digest"], before);
+    assert_eq!(inspect(&env, "env.tgz")["environments"][0]["name"], "app");
+    // The package digest covers them: a changed lock file changes it.
+    env.write(
+        "cub-basic/environments/app/uv.lock",
+        "version = 1\n# changed\n",
+    );
+    assert_ne!(inspect(&env, &dir_arg)["digest"], before);
+}
