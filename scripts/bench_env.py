@@ -123,17 +123,7 @@ ADDED_SET = closure([BASE_DEP, *ADDED])
 # Running commands
 
 
-class BenchError(Exception):
-    """A step failed or a check did not hold: the figures mean nothing."""
-
-
-def fail(msg: str) -> None:
-    sys.stdout.flush()
-    raise BenchError(msg)
-
-
-def failed(r: Run) -> None:
-    fail(f"exit {r.rc}: {' '.join(r.cmd)}\n{r.stdout[-4000:]}\n{r.stderr[-4000:]}")
+BenchError, fail, failed = benchlib.BenchError, benchlib.fail, benchlib.failed
 
 
 def run(cmd: list[str], env: dict[str, str], cwd: str | None = None, check: bool = True) -> Run:

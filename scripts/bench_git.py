@@ -100,17 +100,7 @@ def run(cmd: list[str], env: dict[str, str], check: bool = True, sync: bool = Tr
     return benchlib.run(cmd, env, check, sync, cwd, rss_prefix="pkg-bench-git-rss-", on_fail=failed)
 
 
-class BenchError(Exception):
-    """A step failed or a check did not hold: the figures mean nothing."""
-
-
-def fail(msg: str) -> None:
-    sys.stdout.flush()
-    raise BenchError(msg)
-
-
-def failed(r: Run) -> None:
-    fail(f"exit {r.rc}: {' '.join(r.cmd)}\n{r.stdout[-4000:]}\n{r.stderr[-4000:]}")
+BenchError, fail, failed = benchlib.BenchError, benchlib.fail, benchlib.failed
 
 
 def mb(n: int) -> str:

@@ -149,6 +149,19 @@ def log(msg: str) -> None:
     print(msg, flush=True)
 
 
+class BenchError(Exception):
+    """A step failed or a check did not hold: the figures mean nothing."""
+
+
+def fail(msg: str) -> None:
+    sys.stdout.flush()
+    raise BenchError(msg)
+
+
+def failed(r: "Run") -> None:
+    fail(f"exit {r.rc}: {' '.join(r.cmd)}\n{r.stdout[-4000:]}\n{r.stderr[-4000:]}")
+
+
 def rm(path: str) -> None:
     if os.path.isdir(path) and not os.path.islink(path):
         shutil.rmtree(path)

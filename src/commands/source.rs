@@ -44,11 +44,9 @@ impl Context {
         progress: &dyn Progress,
     ) -> Result<Opened> {
         let lock = locked.map(LockFile::read).transpose()?;
-        if let (Some(lock), Some(path)) = (&lock, locked)
-            && lock.find(source).is_none()
-        {
-            // Refuse before any network access.
-            lock.check(path, source, None, "")?;
+        if let (Some(lock), Some(path)) = (&lock, locked) {
+            // An unpinned source is refused before any network access.
+            lock.entry(path, source)?;
         }
         let fetched = self.fetch(source, progress)?;
         let package = read_package(&fetched.dir, progress)?;

@@ -189,7 +189,10 @@ impl CacheRepo {
                 continue;
             }
             let local = format!("{PKG_REFS}{}", name.trim_start_matches("refs/"));
-            self.repo.reference(&local, *oid, true, "pkg: remote ref")?;
+            // Most loads see the refs of the last one: write only changes.
+            if self.repo.refname_to_id(&local).ok() != Some(*oid) {
+                self.repo.reference(&local, *oid, true, "pkg: remote ref")?;
+            }
         }
         if let Some(head) = &refs.head {
             let target = format!("{PKG_REFS}{}", head.trim_start_matches("refs/"));

@@ -143,6 +143,14 @@ impl LockFile {
         self.packages.iter().find(|e| e.source == source)
     }
 
+    /// The entry for `source`, or the error that says how to pin it.
+    pub fn entry(&self, path: &Path, source: &str) -> Result<&LockEntry, LockError> {
+        self.find(source).ok_or_else(|| LockError::NotLocked {
+            arg: source.to_string(),
+            path: path.display().to_string(),
+        })
+    }
+
     /// Checks a fetched package against the entry for `source`.
     pub fn check(
         &self,
@@ -152,10 +160,7 @@ impl LockFile {
         digest: &str,
     ) -> Result<(), LockError> {
         let path_text = path.display().to_string();
-        let entry = self.find(source).ok_or_else(|| LockError::NotLocked {
-            arg: source.to_string(),
-            path: path_text.clone(),
-        })?;
+        let entry = self.entry(path, source)?;
         let mismatch = |what: String| LockError::Mismatch {
             arg: source.to_string(),
             path: path_text.clone(),
