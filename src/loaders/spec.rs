@@ -42,8 +42,6 @@ pub struct GitSpec {
     pub path: String,
     /// Which commit.
     pub reference: RefQuery,
-    /// `owner/repo` when the source is a GitHub repository.
-    pub github: Option<(String, String)>,
 }
 
 /// Which commit of a repository a source means.
@@ -266,7 +264,6 @@ fn parse_github_url(url: &Url, settings: &SourceSettings) -> Result<SourceSpec, 
         repo: settings.github_repo_url(owner, repo),
         path: String::new(),
         reference,
-        github: Some((owner.to_string(), repo.to_string())),
     }))
 }
 
@@ -287,7 +284,6 @@ fn parse_github_short(rest: &str, settings: &SourceSettings) -> Result<SourceSpe
         repo: settings.github_repo_url(owner, repo),
         path: path.to_string(),
         reference,
-        github: Some((owner.to_string(), repo.to_string())),
     }))
 }
 
@@ -362,7 +358,6 @@ fn parse_git_url(text: &str, settings: &SourceSettings) -> Result<GitSpec, Strin
         repo: repo.to_string(),
         path: sub.to_string(),
         reference,
-        github: None,
     })
 }
 
@@ -483,7 +478,7 @@ mod tests {
         let spec = git("github:acme/packages/apps/drift@v1.2.0");
         assert_eq!(spec.path, "apps/drift");
         assert_eq!(spec.reference, RefQuery::Named("v1.2.0".into()));
-        assert_eq!(spec.github, Some(("acme".into(), "packages".into())));
+        assert_eq!(spec.repo, "https://github.com/acme/packages.git");
         let spec = git("github:acme/packages@^1.2");
         assert!(matches!(spec.reference, RefQuery::Semver(_)));
         assert_eq!(git("https://github.com/acme/packages.git/").path, "");

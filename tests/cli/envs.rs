@@ -122,6 +122,17 @@ fn pair(name: &str, version: &str) -> (String, String) {
     (name.to_string(), version.to_string())
 }
 
+/// Copies `files` (manifest and lock file) of environment `dir` to `copy`,
+/// runs `sync --frozen` there and checks it holds exactly `expected`.
+fn frozen_copy_installs(env: &Env, dir: &str, files: &[&str], expected: &[(String, String)]) {
+    std::fs::create_dir_all(env.path("copy")).unwrap();
+    for f in files {
+        std::fs::copy(env.path(dir).join(f), env.path("copy").join(f)).unwrap();
+    }
+    env.ok(["env", "sync", "copy", "--frozen"]);
+    assert_eq!(list(env, "copy"), expected);
+}
+
 /// Every file under `dir` with its bytes (to check nothing changed).
 fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
     let mut files: Vec<(String, Vec<u8>)> = walkdir::WalkDir::new(dir)
@@ -215,14 +226,11 @@ fn uv_update_moves_within_constraints_and_sync_installs_the_lock() {
         [pair("alpha", "1.0.0"), pair("beta", "1.1.0")]
     );
     // A copy of the manifest and lock file installs exactly that.
-    std::fs::create_dir_all(env.path("copy")).unwrap();
-    for f in ["pyproject.toml", "uv.lock"] {
-        std::fs::copy(env.path("app").join(f), env.path("copy").join(f)).unwrap();
-    }
-    env.ok(["env", "sync", "copy", "--frozen"]);
-    assert_eq!(
-        list(&env, "copy"),
-        [pair("alpha", "1.0.0"), pair("beta", "1.1.0")]
+    frozen_copy_installs(
+        &env,
+        "app",
+        &["pyproject.toml", "uv.lock"],
+        &[pair("alpha", "1.0.0"), pair("beta", "1.1.0")],
     );
     // --frozen without a lock file is refused before uv runs.
     std::fs::create_dir_all(env.path("nolock")).unwrap();
@@ -326,8 +334,8 @@ fn missing_binaries_and_the_config_file() {
             uv_binary().display()
         ),
     );
-    env.set_var("PKG_UV", "");
     hermetic_uv(&env, &links(&env, &["beta-1.0.0"]));
+    // No PKG_UV: the config file's binary is used.
     env.set_var("PKG_UV", "");
     let out = env.ok(["env", "init", "app"]);
     assert!(out.contains("Created a uv environment"), "{out}");
@@ -626,14 +634,11 @@ fn pixi_environments_init_add_list_show_update_sync() {
         [pair("alpha", "1.0.0"), pair("beta", "1.1.0")]
     );
     // A copy of manifest and lock file installs exactly that, frozen.
-    std::fs::create_dir_all(env.path("copy")).unwrap();
-    for f in ["pixi.toml", "pixi.lock"] {
-        std::fs::copy(env.path("px").join(f), env.path("copy").join(f)).unwrap();
-    }
-    env.ok(["env", "sync", "copy", "--frozen"]);
-    assert_eq!(
-        list(&env, "copy"),
-        [pair("alpha", "1.0.0"), pair("beta", "1.1.0")]
+    frozen_copy_installs(
+        &env,
+        "px",
+        &["pixi.toml", "pixi.lock"],
+        &[pair("alpha", "1.0.0"), pair("beta", "1.1.0")],
     );
     env.ok(["env", "remove", "px", "alpha"]);
     let names: Vec<String> = list(&env, "px").into_iter().map(|(n, _)| n).collect();
