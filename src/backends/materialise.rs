@@ -9,6 +9,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use super::{BackendError, BackendKind, OutputSink, open};
+use crate::manifest::environment::Environment;
 use crate::manifest::paths::open_file;
 use crate::package::Package;
 use crate::package::read::{MAX_FILE_BYTES, read_file_capped};
@@ -58,17 +59,13 @@ pub fn materialise(
     for env in &package.environments {
         let kind = BackendKind::parse(&env.backend)?;
         let target = dest.join(&env.name);
-        std::fs::create_dir_all(&target).map_err(|source| BackendError::Io {
-            action: "cannot create",
-            path: target.clone(),
-            source,
-        })?;
-        for file in &env.files {
-            let bytes = read(&package.path_of(file))?;
-            let path = target.join(env.relative(file));
-            write_atomic(&path, &bytes)?;
+        let existed = target.exists();
+        let result = install(package, env, kind, &target, sink.clone());
+        if result.is_err() && !existed {
+            // Leave no half-made environment behind (one pkg created).
+            let _ = std::fs::remove_dir_all(&target);
         }
-        open(kind, &target, sink.clone())?.sync(true)?;
+        result?;
         done.push(Materialised {
             name: env.name.clone(),
             backend: kind,
@@ -76,6 +73,26 @@ pub fn materialise(
         });
     }
     Ok(done)
+}
+
+/// Copies `env`'s files to `target` and installs it from its lock file.
+fn install(
+    package: &Package,
+    env: &Environment,
+    kind: BackendKind,
+    target: &Path,
+    sink: Arc<dyn OutputSink>,
+) -> Result<(), BackendError> {
+    std::fs::create_dir_all(target).map_err(|source| BackendError::Io {
+        action: "cannot create",
+        path: target.to_path_buf(),
+        source,
+    })?;
+    for file in &env.files {
+        let bytes = read(&package.path_of(file))?;
+        write_atomic(&target.join(env.relative(file)), &bytes)?;
+    }
+    open(kind, target, sink)?.sync(true)
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, BackendError> {

@@ -546,6 +546,13 @@ fn packages_carry_environments_and_loads_materialise_them() {
     )
     .unwrap();
     let before = env.hub_state();
+    // An install that fails leaves no half-made environment and loads nothing.
+    env.set_var("PKG_UV", "/bin/false");
+    let err = env.fails(["load", "pkgdir", "--prefix", "f", "--with-envs", "envs3"]);
+    assert!(err.contains("nothing was loaded"), "{err}");
+    assert!(!env.path("envs3/app").exists());
+    assert_eq!(env.hub_state(), before);
+    env.set_var("PKG_UV", uv_binary().display().to_string());
     let err = env.fails(["load", "pkgdir", "--prefix", "d", "--with-envs", "envs"]);
     assert!(
         err.contains("already holds a different `pyproject.toml`"),
