@@ -106,6 +106,18 @@ pub trait Backend {
     fn sync(&self, frozen: bool) -> Result<(), BackendError>;
 }
 
+/// Runs `backend.init`; when it fails and the environment directory did
+/// not exist before, the directory is removed again (no half-made
+/// environment is left behind).
+pub fn init(backend: &dyn Backend, options: &InitOptions) -> Result<(), BackendError> {
+    let existed = backend.dir().exists();
+    let result = backend.init(options);
+    if result.is_err() && !existed {
+        let _ = std::fs::remove_dir_all(backend.dir());
+    }
+    result
+}
+
 /// Which backend `dir` uses: pixi.toml or a `[tool.pixi]` table means pixi;
 /// a pyproject.toml with uv.lock or a `[tool.uv]` table means uv.
 pub fn detect(dir: &Path) -> Result<BackendKind, BackendError> {

@@ -67,15 +67,15 @@ pub fn run(ctx: &Context, command: &EnvCommand) -> Result<()> {
                 None => backends::config::default_backend()?,
             };
             let backend = backends::open(kind, &args.dir, ctx.tool_sink())?;
-            backend
-                .init(&InitOptions {
+            backends::init(
+                backend.as_ref(),
+                &InitOptions {
                     name: args.name.clone(),
                     python: args.python.clone(),
                     channels: args.channels.clone(),
-                })
-                .with_context(|| {
-                    format!("cannot create an environment in `{}`", args.dir.display())
-                })?;
+                },
+            )
+            .with_context(|| format!("cannot create an environment in `{}`", args.dir.display()))?;
             done(ctx, "init", backend.as_ref(), &[])
         }
         EnvCommand::Add(args) => {

@@ -301,6 +301,18 @@ fn bad_environment_input_fails_cleanly_and_changes_nothing() {
         std::fs::read_to_string(env.path("broken/pyproject.toml")).unwrap(),
         "[project\nname = 1"
     );
+    // A failed init leaves no directory behind.
+    let err = env.fails([
+        "env",
+        "init",
+        "newenv",
+        "--backend",
+        "uv",
+        "--name",
+        "bad name!",
+    ]);
+    assert!(err.contains("uv init"), "{err}");
+    assert!(!env.path("newenv").exists());
     // init refuses an existing project.
     let err = env.fails(["env", "init", "app", "--backend", "uv"]);
     assert!(err.contains("already holds"), "{err}");
