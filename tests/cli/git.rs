@@ -22,7 +22,7 @@ struct World {
 fn world() -> World {
     let env = Env::new();
     let server = HttpServer::start(&env.path("srv"));
-    server.github_style();
+    // The server maps /OWNER/REPO.git to its repositories: a GitHub stand-in.
     let repo = RepoBuilder::new(&server.git_root().join("acme/packages.git"));
     repo.write("README.md", b"# packages\n");
     repo.write("docs/big.txt", &vec![b'x'; 200_000]);

@@ -246,13 +246,6 @@ impl HttpServer {
         config.canned.retain(|(p, _, _)| p != path);
         config.canned.push((path.to_string(), status, body));
     }
-
-    /// GitHub stand-in: `/OWNER/REPO.git/...` and `/OWNER/REPO/...` reach
-    /// `<root>/git-repos/OWNER/REPO.git` through `git http-backend`.
-    ///
-    /// This mapping is always on (whenever that bare repository exists);
-    /// the call only states the intent in a test.
-    pub fn github_style(&self) {}
 }
 
 impl Drop for HttpServer {
