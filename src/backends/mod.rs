@@ -3,12 +3,15 @@
 //! on Ctrl-C or a timeout, and read their JSON output where they offer it.
 //! [`manifest`] parses the environments' manifests (pixi.toml, pyproject.toml)
 //! without running anything; [`detect`] tells which backend a directory uses.
+//!
+//! Backends are a leaf: they know nothing of packages, sources or the hub.
+//! Installing the environments a package carries is package work
+//! (`package::environments`).
 
 pub mod config;
 pub mod error;
 pub mod lock;
 pub mod manifest;
-pub mod materialise;
 pub mod pixi;
 pub mod runner;
 pub mod uv;

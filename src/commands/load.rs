@@ -247,7 +247,7 @@ pub fn load(ctx: &Context, args: &LoadArgs) -> Result<ExitCode> {
             return Err(crate::package::PackageError::Conflicts(conflicts).into());
         }
         bar.finish();
-        let done = crate::backends::materialise::materialise(&package, dest, ctx.tool_sink())
+        let done = crate::package::environments::materialise(&package, dest, ctx.tool_sink())
             .context("cannot materialise the package's environments; nothing was loaded")?;
         for env in &done {
             ctx.printer.status(&format!(

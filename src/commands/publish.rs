@@ -8,8 +8,8 @@ use anyhow::{Context as _, Result, bail};
 use super::Context;
 use crate::cli::PublishArgs;
 use crate::git::publish::{PublishOutcome, PublishRequest, publish};
+use crate::git::ref_query::RefQuery;
 use crate::loaders::SourceSpec;
-use crate::loaders::spec::RefQuery;
 use crate::manifest::paths::check_syntax;
 use crate::model::slug::escape;
 use crate::package::read_package;
@@ -114,7 +114,7 @@ fn short(commit: &str) -> &str {
 
 /// The repository URL for `--repo`: a git URL, a GitHub repository URL, or
 /// a local repository directory.
-fn repository_url(arg: &str, settings: &crate::loaders::SourceSettings) -> Result<String> {
+fn repository_url(arg: &str, settings: &crate::source_settings::SourceSettings) -> Result<String> {
     if !arg.contains("://") && !arg.contains(':') && Path::new(arg).is_dir() {
         let dir = std::fs::canonicalize(arg)?;
         return Ok(format!("file://{}", dir.display()));

@@ -7,9 +7,10 @@ use anyhow::{Context as _, Result};
 
 use super::Context;
 use crate::loaders::lock::LockFile;
-use crate::loaders::{self, Fetched, SourceSettings};
+use crate::loaders::{self, Fetched};
 use crate::package::{Package, read_package};
 use crate::progress::Progress;
+use crate::source_settings::SourceSettings;
 
 /// A fetched and checked package. The fetched directory (a temporary one
 /// for remote sources) lives as long as this.

@@ -6,8 +6,8 @@ use std::cell::Cell;
 
 use git2::{Cred, CredentialType, RemoteCallbacks};
 
-use crate::loaders::settings::SourceSettings;
 use crate::progress::Progress;
+use crate::source_settings::SourceSettings;
 
 /// Callbacks for one remote operation.
 pub fn callbacks<'a>(

@@ -14,10 +14,10 @@ use super::GitError;
 use super::auth::callbacks;
 use super::checkout::write_subtree;
 use super::refs::RemoteRefs;
-use crate::loaders::settings::SourceSettings;
-use crate::loaders::tree::{Limits, TreeWriter};
 use crate::model::fingerprint::{hex, sha256};
 use crate::progress::Progress;
+use crate::safe_tree::{Limits, TreeWriter};
+use crate::source_settings::SourceSettings;
 
 /// Where the cache keeps the remote's refs.
 const PKG_REFS: &str = "refs/pkg/";

@@ -8,7 +8,7 @@ use std::path::Path;
 use git2::{ObjectType, Oid, Repository, TreeWalkMode, TreeWalkResult};
 
 use super::GitError;
-use crate::loaders::tree::TreeWriter;
+use crate::safe_tree::TreeWriter;
 
 /// Writes directory `path` (`""` for the root) of `commit` with `writer`
 /// and returns the finished temporary tree.

@@ -2,7 +2,7 @@
 
 use thiserror::Error;
 
-use crate::loaders::tree::TreeError;
+use crate::safe_tree::TreeError;
 
 /// What went wrong talking to a repository or reading from it.
 #[derive(Debug, Error)]

@@ -13,12 +13,12 @@ use git2::{
 
 use super::GitError;
 use super::auth::callbacks;
+use super::ref_query::check_ref_name;
 use super::refs::list_remote;
-use crate::loaders::settings::SourceSettings;
-use crate::loaders::spec::check_ref_name;
+use crate::manifest::limits::{MAX_FILE_BYTES, read_file_capped};
 use crate::manifest::paths::open_file;
-use crate::package::read::{MAX_FILE_BYTES, read_file_capped};
 use crate::progress::Progress;
+use crate::source_settings::SourceSettings;
 
 /// What to publish where.
 #[derive(Debug, Clone)]

@@ -11,9 +11,9 @@ use semver::Version;
 
 use super::GitError;
 use super::auth::callbacks;
-use crate::loaders::settings::SourceSettings;
-use crate::loaders::spec::RefQuery;
+use super::ref_query::RefQuery;
 use crate::progress::NoProgress;
+use crate::source_settings::SourceSettings;
 
 /// The refs of a repository.
 #[derive(Debug, Clone, Default)]

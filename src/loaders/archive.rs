@@ -18,8 +18,8 @@ use std::rc::Rc;
 
 use thiserror::Error;
 
-use super::tree::{Limits, TreeError, TreeWriter, shown};
 use crate::manifest::MANIFEST_FILE;
+use crate::safe_tree::{Limits, TreeError, TreeWriter, shown};
 
 /// A supported archive format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -10,10 +10,10 @@ use url::Url;
 
 use super::archive::{ArchiveFormat, extract};
 use super::http::HttpClient;
-use super::settings::SourceSettings;
-use super::tree::Limits;
 use super::{Fetched, Source, SourceError};
 use crate::progress::Progress;
+use crate::safe_tree::Limits;
+use crate::source_settings::SourceSettings;
 
 /// The largest archive downloaded.
 pub const MAX_ARCHIVE_BYTES: u64 = 2 << 30;

@@ -3,14 +3,14 @@
 //! shallowly into the cache unless it is already there, and write only the
 //! package directory out of it.
 
-use super::settings::SourceSettings;
 use super::spec::GitSpec;
 use super::{Fetched, Source, SourceError};
 use crate::git::GitError;
 use crate::git::cache::CacheRepo;
+use crate::git::ref_query::RefQuery;
 use crate::git::refs::{Resolved, full_commit_id, list_remote};
-use crate::loaders::spec::RefQuery;
 use crate::progress::Progress;
+use crate::source_settings::SourceSettings;
 
 /// A package directory at a ref of a git repository.
 #[derive(Debug, Clone)]

@@ -10,7 +10,7 @@ use reqwest::blocking::Client;
 use reqwest::header::{AUTHORIZATION, LOCATION, USER_AGENT};
 use url::Url;
 
-use super::settings::SourceSettings;
+use crate::source_settings::SourceSettings;
 
 /// The most redirects one GET follows.
 pub const MAX_REDIRECTS: usize = 10;

@@ -10,14 +10,14 @@ use std::sync::mpsc::sync_channel;
 use url::Url;
 
 use super::http::{HttpClient, HttpError};
-use super::settings::SourceSettings;
-use super::tree::{Limits, TreeWriter};
 use super::{Fetched, Source, SourceError};
+use crate::manifest::limits::{MAX_FILE_BYTES, MAX_MANIFEST_BYTES};
 use crate::manifest::parse::parse_manifest;
 use crate::manifest::paths::check_syntax;
 use crate::manifest::types::MANIFEST_FILE;
-use crate::package::read::{MAX_FILE_BYTES, MAX_MANIFEST_BYTES};
 use crate::progress::Progress;
+use crate::safe_tree::{Limits, TreeWriter};
+use crate::source_settings::SourceSettings;
 
 /// How many files are downloaded at once.
 pub const PARALLEL_DOWNLOADS: usize = 8;

@@ -1,11 +1,18 @@
 //! Sources: where a package is read from. One [`Source`] trait, one
 //! implementation per kind of argument (DESIGN §5); [`resolve`] parses the
 //! argument ([`spec`]) and picks the implementation. Everything that
-//! arrives from outside is written through [`tree::TreeWriter`], which
-//! refuses unsafe paths, links and oversized content into a temporary
+//! arrives from outside is written through [`crate::safe_tree::TreeWriter`],
+//! which refuses unsafe paths, links and oversized content into a temporary
 //! directory that is removed on any failure: archives and HTTP packages
 //! stay there until the [`Fetched`] is dropped; a git package directory is
 //! renamed into the cache once per commit and read from there.
+//!
+//! Layering: this module sits above [`crate::git`] (which git sources use)
+//! and below `package`. What both it and git need lives lower down: the safe
+//! tree writer in [`crate::safe_tree`], the environment's settings in
+//! [`crate::source_settings`], the ref query and ref-name rule in
+//! [`crate::git::ref_query`], and the file-size limits in
+//! [`crate::manifest::limits`].
 
 pub mod archive;
 pub mod archive_source;
@@ -14,9 +21,7 @@ pub mod http;
 pub mod http_package;
 pub mod local;
 pub mod lock;
-pub mod settings;
 pub mod spec;
-pub mod tree;
 
 use std::path::PathBuf;
 
@@ -24,7 +29,8 @@ use thiserror::Error;
 
 use crate::git::GitError;
 use crate::progress::Progress;
-pub use settings::SourceSettings;
+use crate::safe_tree::TreeError;
+use crate::source_settings::{SettingsError, SourceSettings};
 pub use spec::{SourceSpec, parse};
 
 /// A package made available on the local file system for reading.
@@ -65,7 +71,7 @@ pub enum SourceError {
     },
     /// The environment's settings are unusable.
     #[error(transparent)]
-    Settings(#[from] settings::SettingsError),
+    Settings(#[from] SettingsError),
     /// A git source failed.
     #[error(transparent)]
     Git(#[from] GitError),
@@ -77,7 +83,7 @@ pub enum SourceError {
     Archive(#[from] archive::ArchiveError),
     /// A downloaded tree was refused.
     #[error(transparent)]
-    Tree(#[from] tree::TreeError),
+    Tree(#[from] TreeError),
     /// A remote package's manifest is unusable.
     #[error("{url}: {reason}")]
     BadRemotePackage {

@@ -10,9 +10,10 @@ use semver::VersionReq;
 use url::Url;
 
 use super::archive::ArchiveFormat;
-use super::settings::{SourceSettings, is_loopback};
+use crate::git::ref_query::{RefQuery, check_ref_name};
 use crate::manifest::paths::check_syntax;
 use crate::model::slug::escape;
+use crate::source_settings::{SourceSettings, is_loopback};
 
 /// The longest source argument accepted.
 pub const MAX_SOURCE_LEN: usize = 4096;
@@ -42,31 +43,6 @@ pub struct GitSpec {
     pub path: String,
     /// Which commit.
     pub reference: RefQuery,
-}
-
-/// Which commit of a repository a source means.
-#[derive(Debug, Clone, PartialEq)]
-pub enum RefQuery {
-    /// The remote's default branch.
-    Default,
-    /// A branch, tag, `refs/...` name or full commit id.
-    Named(String),
-    /// The highest `vX.Y.Z` tag matching a semver requirement.
-    Semver(VersionReq),
-    /// `REF/PATH` from a GitHub `/tree/` URL: the split is decided against
-    /// the remote's refs (branch names may contain `/`).
-    TreePath(String),
-}
-
-impl std::fmt::Display for RefQuery {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            RefQuery::Default => f.write_str("the default branch"),
-            RefQuery::Named(name) => f.write_str(name),
-            RefQuery::Semver(req) => write!(f, "{req}"),
-            RefQuery::TreePath(text) => f.write_str(text),
-        }
-    }
 }
 
 /// Why an argument is not a usable source.
@@ -390,23 +366,6 @@ pub fn parse_ref(text: &str) -> Result<RefQuery, String> {
     }
     check_ref_name(text)?;
     Ok(RefQuery::Named(text.to_string()))
-}
-
-/// Checks a branch, tag or commit name by git's rules, and refuses names
-/// that could be read as options.
-pub fn check_ref_name(text: &str) -> Result<(), String> {
-    if text.starts_with('-') {
-        return Err(format!("ref `{}` starts with `-`", escape(text)));
-    }
-    let full = if text.starts_with("refs/") {
-        text.to_string()
-    } else {
-        format!("refs/heads/{text}")
-    };
-    if !git2::Reference::is_valid_name(&full) {
-        return Err(format!("`{}` is not a valid git ref name", escape(text)));
-    }
-    Ok(())
 }
 
 fn check_github_name(name: &str, what: &str) -> Result<(), String> {

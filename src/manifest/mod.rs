@@ -1,8 +1,10 @@
 //! Package format v1 (DESIGN.md §2): the manifest's types, reading it with
-//! every problem reported, writing it byte-deterministically, and the rules
-//! for the package paths it names.
+//! every problem reported, writing it byte-deterministically, the rules
+//! for the package paths it names, and the file-size limits with the capped
+//! reader ([`limits`]).
 
 pub mod environment;
+pub mod limits;
 pub mod parse;
 pub mod paths;
 pub mod problem;

@@ -21,6 +21,7 @@ use crate::hub::history::{self, NewEntry};
 use crate::hub::subject::{IdLookup, ResourceSubject};
 use crate::hub::{Hub, HubError, HubResource, store};
 use crate::manifest::environment::{ENVIRONMENTS_DIR, Environment};
+use crate::manifest::limits::{MAX_FILE_BYTES, read_file_capped};
 use crate::manifest::paths::open_file;
 use crate::manifest::types::FORMAT_VERSION;
 use crate::manifest::write::write_manifest;
@@ -28,7 +29,6 @@ use crate::manifest::{Entry, MANIFEST_FILE, Manifest};
 use crate::model::details::{data_extension, str_field};
 use crate::model::fingerprint::hex;
 use crate::model::{RefField, Reference, ResourceKey, ResourceKind};
-use crate::package::read::{MAX_FILE_BYTES, read_file_capped};
 use crate::progress::Progress;
 
 /// What to put in the package.

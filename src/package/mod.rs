@@ -1,9 +1,11 @@
 //! Packages as operations: reading and checking a package directory
 //! ([`read`]), planning a load against the hub ([`plan`]), diffing
-//! ([`diff`]), loading in one transaction ([`load`]) and creating a package
-//! from the hub ([`export`]).
+//! ([`diff`]), loading in one transaction ([`load`]), creating a package
+//! from the hub ([`export`]), and materialising the Python environments a
+//! package carries through the backends ([`environments`]).
 
 pub mod diff;
+pub mod environments;
 pub mod error;
 pub mod export;
 pub mod file_sink;

@@ -14,9 +14,10 @@ use std::io::{BufWriter, Write};
 use std::path::Path;
 
 use super::error::PackageError;
-use super::read::{MAX_FILE_BYTES, MAX_MANIFEST_BYTES, Package, read_file_capped, read_package};
+use super::read::{Package, read_package};
 use crate::loaders::archive::ArchiveFormat;
 use crate::manifest::MANIFEST_FILE;
+use crate::manifest::limits::{MAX_FILE_BYTES, MAX_MANIFEST_BYTES, read_file_capped};
 use crate::manifest::parse::parse_manifest_owned;
 use crate::manifest::paths::open_file;
 use crate::model::fingerprint::{RawDigest, sha256, sha256_digest};
@@ -359,9 +360,9 @@ mod tests {
 
     use super::*;
     use crate::loaders::archive::extract;
-    use crate::loaders::tree::Limits;
     use crate::model::fingerprint::digest_text;
     use crate::progress::NoProgress;
+    use crate::safe_tree::Limits;
 
     /// Temporary files `pack` left in `dir`.
     fn leftovers(dir: &Path) -> Vec<PathBuf> {

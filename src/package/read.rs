@@ -5,7 +5,6 @@
 //! Every problem is collected; files no entry names are listed, never read.
 
 use std::collections::{BTreeSet, HashSet};
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
@@ -13,6 +12,7 @@ use serde_json::Value;
 use super::error::{PackageError, Report};
 use super::parallel::parallel_map;
 use crate::manifest::environment::{Environment, parse_environments};
+use crate::manifest::limits::{MAX_FILE_BYTES, MAX_MANIFEST_BYTES, read_capped, read_file_capped};
 use crate::manifest::parse::parse_manifest_owned;
 use crate::manifest::paths::Resolver;
 use crate::manifest::types::Digests;
@@ -21,11 +21,6 @@ use crate::model::details::{canonicalize, to_canonical_json};
 use crate::model::fingerprint::{RawDigest, digest_text, sha256, sha256_digest};
 use crate::model::{Reference, ResourceKey};
 use crate::progress::Progress;
-
-/// The largest manifest.json accepted.
-pub const MAX_MANIFEST_BYTES: u64 = 256 << 20;
-/// The largest details or data file accepted.
-pub const MAX_FILE_BYTES: u64 = 64 << 20;
 
 /// One resource of a checked package.
 #[derive(Debug, Clone)]
@@ -157,33 +152,6 @@ impl Package {
         }
         Ok(bytes)
     }
-}
-
-/// Reads at most `cap` bytes of the regular file at `path`; a larger file is an error.
-pub fn read_capped(path: &Path, cap: u64) -> Result<Vec<u8>, String> {
-    let file =
-        crate::manifest::paths::open_file(path, false).map_err(|e| format!("cannot read: {e}"))?;
-    read_file_capped(file, cap)
-}
-
-/// Reads at most `cap` bytes of an open regular file; a larger file is an error.
-pub fn read_file_capped(file: std::fs::File, cap: u64) -> Result<Vec<u8>, String> {
-    let meta = file.metadata().map_err(|e| format!("cannot read: {e}"))?;
-    if !meta.is_file() {
-        return Err("is not a regular file".into());
-    }
-    let len = meta.len();
-    if len > cap {
-        return Err(format!("is {len} bytes; the limit is {cap}"));
-    }
-    let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0).saturating_add(1));
-    file.take(cap + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| format!("cannot read: {e}"))?;
-    if bytes.len() as u64 > cap {
-        return Err(format!("is larger than the limit of {cap} bytes"));
-    }
-    Ok(bytes)
 }
 
 /// What checking one entry's files produced.

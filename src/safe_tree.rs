@@ -8,6 +8,10 @@
 //! directories with 0755 (both under the umask), and stops at the
 //! [`Limits`]. On any error the caller drops the writer, which removes the
 //! whole directory.
+//!
+//! This module owns the writer, its limits and its errors. It sits below the
+//! sources (`loaders`) and `git`, which both write through it, and uses only
+//! the low-level path and slug helpers of `manifest` and `model`.
 
 use std::collections::HashMap;
 use std::io::{Read, Write};

@@ -3,6 +3,10 @@
 //! cache directory (`PKG_CACHE_DIR`) and whether the network may be used.
 //! The one rule for credentials lives here: a token goes to the configured
 //! GitHub origin and nowhere else.
+//!
+//! This module owns [`SourceSettings`] and its errors. It sits below the
+//! sources (`loaders`) and `git`, which both read it, and imports nothing of
+//! pkg's own.
 
 use std::net::IpAddr;
 use std::path::PathBuf;

@@ -1,18 +1,19 @@
 //! `pkg load --with-envs DEST`: the environments a package carries are
 //! copied to `DEST/NAME/` and installed exactly from their lock files
 //! (`sync --frozen`). An environment directory that already holds other
-//! files of the same names is refused, never overwritten.
+//! files of the same names is refused, never overwritten. This is package
+//! work: it drives [`crate::backends`], which knows nothing of packages.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::{BackendError, BackendKind, OutputSink, open};
+use super::Package;
+use crate::backends::{BackendError, BackendKind, OutputSink, open};
 use crate::manifest::environment::Environment;
+use crate::manifest::limits::{MAX_FILE_BYTES, read_file_capped};
 use crate::manifest::paths::open_file;
-use crate::package::Package;
-use crate::package::read::{MAX_FILE_BYTES, read_file_capped};
 
 /// One environment that was materialised.
 #[derive(Debug, Clone, Serialize)]
