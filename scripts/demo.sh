@@ -4,6 +4,8 @@
 # Re-running it is safe: the second load finds nothing to change.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/build_deps.sh
+install_build_deps
 cargo build --release --locked --quiet
 pkg=./target/release/pkg
 export PKG_HUB=${PKG_HUB:-$PWD/target/demo-hub.db}

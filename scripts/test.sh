@@ -6,28 +6,23 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-need() { command -v "$1" >/dev/null 2>&1; }
-as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
-apt_install() {
-  if need apt-get; then
-    as_root apt-get update -qq >/dev/null
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
-  else
-    echo "error: missing $*; install it and run again" >&2
-    exit 1
-  fi
+# The last line is always the summary, also when a set-up step fails
+# before any test ran (then it counts one failure).
+summary_printed=0
+log=$(mktemp)
+on_exit() {
+  rm -f "$log"
+  if [ "$summary_printed" = 0 ]; then echo; echo "0 passed, 1 failed"; fi
 }
+trap on_exit EXIT
 
-if ! need cargo; then
-  echo "error: cargo is not installed; install Rust (https://rustup.rs) and run again" >&2
-  exit 1
-fi
-# The tests build SQLite and libgit2 from source (rusqlite and git2,
-# vendored) against the system OpenSSL, and make FIFOs.
-need cc || apt_install gcc libc6-dev
+. scripts/build_deps.sh
+install_build_deps
+# The tests also make FIFOs, fetch with curl and look at processes (pgrep,
+# ps) in the crash and signal tests.
 need mkfifo || apt_install coreutils
-need pkg-config || apt_install pkg-config
-pkg-config --exists openssl 2>/dev/null || apt_install libssl-dev
+need curl || apt_install curl
+need pgrep && need ps || apt_install procps
 # The git tests run real git servers on 127.0.0.1: `git http-backend` behind
 # the tests' own HTTP server, and `git daemon`. Both come with git.
 if ! need git || [ ! -x "$(git --exec-path)/git-http-backend" ] || [ ! -x "$(git --exec-path)/git-daemon" ]; then
@@ -40,11 +35,17 @@ fi
 # only one these machines reach is crates.io's 0.15.2, built once by
 # scripts/install_pixi.sh and cached outside the repository; ~8 minutes the
 # first time). A failed pixi build makes the pixi tests fail loudly.
+# The uv tests build their wheels with `uv_build>=0.13,<0.14`, the build
+# backend of uv 0.13, so they need a uv from that series: one already on
+# PATH is used when it is 0.13.x, else that series is installed.
 export PATH="$HOME/.local/bin:$PATH"
-if ! need uv; then
+uv_spec='uv>=0.13,<0.14'
+uv_ok() { need uv && uv --version 2>/dev/null | grep -Eq '^uv 0\.13\.'; }
+if ! uv_ok; then
   need pip3 || apt_install python3-pip
-  pip3 install -q uv 2>/dev/null || pip3 install -q --break-system-packages uv
+  pip3 install -q "$uv_spec" 2>/dev/null || pip3 install -q --break-system-packages "$uv_spec"
   hash -r
+  uv_ok || { echo "error: could not install $uv_spec (found: $(uv --version 2>&1))" >&2; exit 1; }
 fi
 need python3 || apt_install python3
 if pixi_path=$(./scripts/install_pixi.sh); then
@@ -54,12 +55,18 @@ else
 fi
 
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
-log=$(mktemp)
-trap 'rm -f "$log"' EXIT
 status=0
-cargo test --locked 2>&1 | tee "$log" || status=$?
+# --no-fail-fast: one failing test binary does not hide the others.
+cargo test --locked --no-fail-fast 2>&1 | tee "$log" || status=$?
 passed=$(grep -Eo '^test result: .* ([0-9]+) passed' "$log" | grep -Eo '[0-9]+ passed' | awk '{s+=$1} END {print s+0}')
 failed=$(grep -Eo '^test result: .*; ([0-9]+) failed' "$log" | grep -Eo '[0-9]+ failed' | awk '{s+=$1} END {print s+0}')
+# A build that fails, or a test binary that dies without its summary line
+# (a crash, a signal), counts as a failure too, so the total never claims
+# success for a run that did not finish.
+if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
+  failed=1
+fi
 echo
 echo "$passed passed, $failed failed"
+summary_printed=1
 exit "$status"

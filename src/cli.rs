@@ -113,6 +113,17 @@ pub enum OnConflictArg {
     Skip,
     /// Overwrite with the package's version
     Update,
+    /// Merge three ways over what the last load wrote (keeps local edits; a value changed on both sides refuses the load)
+    Merge,
+}
+
+/// What `--prefix` does to external references.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExternalArg {
+    /// They keep their space and must exist in the hub
+    Keep,
+    /// They get the prefix too, as cub does
+    Prefix,
 }
 
 /// Shells `pkg completions` can write for.
@@ -215,6 +226,15 @@ pub struct CreateArgs {
     /// `environments/NAME/` (repeatable)
     #[arg(long = "env", value_name = "NAME=PATH")]
     pub envs: Vec<String>,
+    /// Add every resource the package refers to (and their spaces), so that
+    /// it has no external references
+    #[arg(long)]
+    pub closure: bool,
+    /// Hard-link files whose bytes equal PREV's file at the same path
+    /// instead of writing them (dated backups of an unchanged hub cost
+    /// almost no space)
+    #[arg(long, value_name = "PREV")]
+    pub link_dest: Option<PathBuf>,
 }
 
 /// Options shared by `load` and `diff`.
@@ -222,12 +242,18 @@ pub struct CreateArgs {
 pub struct PlanArgs {
     /// The package: a directory, an archive (.tar.gz, .tgz, .zip), an http(s) URL, a GitHub URL, github:OWNER/REPO/PATH@REF, or git+https://HOST/REPO.git//PATH@REF
     pub source: String,
-    /// Load spaces as `PREFIX-<space>` (references follow)
+    /// Load the package's spaces as `PREFIX-<space>` (references into them follow)
     #[arg(long)]
     pub prefix: Option<String>,
     /// What to do with resources that exist with other content
     #[arg(long, value_enum, default_value_t = OnConflictArg::Fail)]
     pub on_conflict: OnConflictArg,
+    /// What --prefix does to references into spaces the package does not contain
+    #[arg(long, value_enum, default_value_t = ExternalArg::Keep)]
+    pub external: ExternalArg,
+    /// Refuse references cub would drop (a missing target, view filter or invocation worker) instead of warning
+    #[arg(long)]
+    pub strict: bool,
     /// Refuse content that differs from this lock file (`pkg lock` writes it)
     #[arg(long, value_name = "LOCKFILE")]
     pub locked: Option<PathBuf>,

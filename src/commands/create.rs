@@ -16,6 +16,17 @@ struct CreateView {
     digest: String,
     history_id: i64,
     counts: std::collections::BTreeMap<String, u64>,
+    /// References to resources the package does not hold.
+    external: Vec<ExternalView>,
+    /// Files hard-linked from --link-dest.
+    linked: u64,
+}
+
+#[derive(Debug, Serialize)]
+struct ExternalView {
+    from: String,
+    field: &'static str,
+    to: String,
 }
 
 /// `pkg create`.
@@ -52,6 +63,8 @@ pub fn run(ctx: &Context, args: &CreateArgs) -> Result<()> {
         description: args.description.clone(),
         force: args.force,
         environments,
+        closure: args.closure,
+        link_dest: args.link_dest.clone(),
     };
     let mut hub = ctx.open_hub()?;
     let bar = ctx.progress();
@@ -66,7 +79,23 @@ pub fn run(ctx: &Context, args: &CreateArgs) -> Result<()> {
             .iter()
             .map(|(k, v)| (k.plural().to_string(), *v))
             .collect(),
+        external: outcome
+            .external
+            .iter()
+            .map(|e| ExternalView {
+                from: e.from.to_string(),
+                field: e.field.manifest_key(),
+                to: e.to.to_string(),
+            })
+            .collect(),
+        linked: outcome.linked,
     };
+    for e in &view.external {
+        ctx.printer.warn(&format!(
+            "external reference {} {} -> {}: not in the package; it must exist in the hub the package is loaded into (`--closure` adds it)",
+            e.from, e.field, e.to
+        ));
+    }
     ctx.printer.outcome(&view, || {
         let parts: Vec<String> = outcome
             .counts
@@ -78,7 +107,15 @@ pub fn run(ctx: &Context, args: &CreateArgs) -> Result<()> {
         } else {
             parts.join(", ")
         };
-        format!("Created package {} with {what}\n", view.dir)
+        let linked = match (&args.link_dest, view.linked) {
+            (Some(prev), n) => format!(
+                " ({n} file{} hard-linked from {})",
+                if n == 1 { "" } else { "s" },
+                prev.display()
+            ),
+            (None, _) => String::new(),
+        };
+        format!("Created package {} with {what}{linked}\n", view.dir)
     })
 }
 

@@ -11,6 +11,7 @@ use super::Context;
 use crate::cli::InspectArgs;
 use crate::model::details::{map_field, str_field};
 use crate::model::{RefField, Reference, ResourceKind};
+use crate::package::read::OutsideRef;
 use crate::progress::Progress;
 use crate::ui::Table;
 
@@ -37,6 +38,10 @@ struct InspectView {
     counts: BTreeMap<String, usize>,
     units: Vec<UnitView>,
     environments: Vec<crate::manifest::environment::Environment>,
+    /// References into spaces the package does not contain.
+    external: Vec<String>,
+    /// References into its own spaces to resources it does not hold.
+    dangling: Vec<String>,
 }
 
 /// `pkg inspect`.
@@ -92,6 +97,8 @@ pub fn run(ctx: &Context, args: &InspectArgs) -> Result<()> {
             .collect(),
         units,
         environments: package.environments.clone(),
+        external: package.external_refs().map(OutsideRef::line).collect(),
+        dangling: package.dangling_refs().map(OutsideRef::line).collect(),
     };
     ctx.printer.result(&view, || {
         let mut out = String::new();
@@ -165,6 +172,18 @@ pub fn run(ctx: &Context, args: &InspectArgs) -> Result<()> {
                 table.row(row);
             }
             out.push_str(&table.render());
+        }
+        if !view.external.is_empty() {
+            out.push_str("\nExternal references (they keep their space under --prefix and must exist in the hub):\n");
+            for line in &view.external {
+                out.push_str(&format!("  {line}\n"));
+            }
+        }
+        if !view.dangling.is_empty() {
+            out.push_str("\nReferences to resources the package does not hold:\n");
+            for line in &view.dangling {
+                out.push_str(&format!("  {line}\n"));
+            }
         }
         out
     })

@@ -9,11 +9,12 @@ use serde::Serialize;
 
 use super::Context;
 use super::source::Opened;
-use crate::cli::{DiffArgs, LoadArgs, OnConflictArg, OutputFormat, PlanArgs};
+use crate::cli::{DiffArgs, ExternalArg, LoadArgs, OnConflictArg, OutputFormat, PlanArgs};
 use crate::loaders::Fetched;
 use crate::package::diff::diff_step;
 use crate::package::load::{LoadOptions, dry_run, load as load_package};
-use crate::package::plan::{Action, PlanCounts, check_prefix};
+use crate::package::plan::{Action, PlanCounts, PlanOptions, ResolvedRef, check_prefix};
+use crate::package::remap::ExternalMode;
 use crate::package::{OnConflict, Package, Plan};
 use crate::progress::Progress;
 use crate::ui::Table;
@@ -31,6 +32,36 @@ struct ChangeView {
     data_diff: Option<String>,
 }
 
+/// A reference the package does not hold, as the plan resolved it.
+#[derive(Debug, Serialize)]
+struct RefView {
+    from: String,
+    field: &'static str,
+    to: String,
+    resolves_to: String,
+}
+
+impl RefView {
+    fn of(r: &ResolvedRef) -> RefView {
+        RefView {
+            from: r.from.to_string(),
+            field: r.field.manifest_key(),
+            to: r.written.to_string(),
+            resolves_to: r.resolved.to_string(),
+        }
+    }
+}
+
+/// A value changed both in the hub and in the package.
+#[derive(Debug, Serialize)]
+struct MergeConflictView {
+    resource: String,
+    path: String,
+    base: String,
+    hub: String,
+    package: String,
+}
+
 /// A printed plan or load result.
 #[derive(Debug, Serialize)]
 struct PlanView {
@@ -38,6 +69,14 @@ struct PlanView {
     digest: String,
     prefix: String,
     on_conflict: OnConflict,
+    external_mode: ExternalMode,
+    /// External references and the hub resource each resolves to.
+    external: Vec<RefView>,
+    /// References dropped as cub drops them.
+    dropped: Vec<RefView>,
+    warnings: Vec<String>,
+    /// Values changed on both sides (`--on-conflict merge`).
+    merge_conflicts: Vec<MergeConflictView>,
     dry_run: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     history_id: Option<i64>,
@@ -50,14 +89,22 @@ fn on_conflict(arg: OnConflictArg) -> OnConflict {
         OnConflictArg::Fail => OnConflict::Fail,
         OnConflictArg::Skip => OnConflict::Skip,
         OnConflictArg::Update => OnConflict::Update,
+        OnConflictArg::Merge => OnConflict::Merge,
     }
 }
 
 fn options(args: &PlanArgs, fetched: &Fetched) -> Result<LoadOptions> {
     check_prefix(args.prefix.as_deref())?;
     Ok(LoadOptions {
-        prefix: args.prefix.clone().filter(|p| !p.is_empty()),
-        on_conflict: on_conflict(args.on_conflict),
+        plan: PlanOptions {
+            prefix: args.prefix.clone().filter(|p| !p.is_empty()),
+            on_conflict: on_conflict(args.on_conflict),
+            external: match args.external {
+                ExternalArg::Keep => ExternalMode::Keep,
+                ExternalArg::Prefix => ExternalMode::Prefix,
+            },
+            strict: args.strict,
+        },
         source: fetched.origin.clone(),
         commit: fetched.commit.clone(),
     })
@@ -76,7 +123,7 @@ fn view(
         let (details_diff, data_diff) = if with_diffs
             && matches!(
                 step.action,
-                Action::Update | Action::Conflict | Action::Skip
+                Action::Update | Action::Merge | Action::Conflict | Action::Skip
             ) {
             let diff = diff_step(conn, package, plan, step)?;
             (diff.details, diff.data)
@@ -96,8 +143,23 @@ fn view(
     Ok(PlanView {
         source: options.source.clone(),
         digest: package.digest.clone(),
-        prefix: options.prefix.clone().unwrap_or_default(),
-        on_conflict: options.on_conflict,
+        prefix: plan.prefix().unwrap_or_default().to_string(),
+        on_conflict: options.plan.on_conflict,
+        external_mode: options.plan.external,
+        external: plan.external.iter().map(RefView::of).collect(),
+        dropped: plan.dropped.iter().map(RefView::of).collect(),
+        warnings: plan.warnings(),
+        merge_conflicts: plan
+            .merge_conflicts
+            .iter()
+            .map(|c| MergeConflictView {
+                resource: c.key.to_string(),
+                path: c.path.clone(),
+                base: c.base.clone(),
+                hub: c.local.clone(),
+                package: c.upstream.clone(),
+            })
+            .collect(),
         dry_run,
         history_id: None,
         counts: plan.counts,
@@ -109,6 +171,7 @@ fn paint_action(ctx: &Context, action: Action) -> String {
     let code = match action {
         Action::Create => "32",
         Action::Update => "33",
+        Action::Merge => "35",
         Action::Conflict => "31",
         Action::Skip | Action::Unchanged => "2",
     };
@@ -141,8 +204,13 @@ fn paint_diff(ctx: &Context, diff: &str) -> String {
 }
 
 fn summary(counts: &PlanCounts) -> String {
+    let merge = if counts.merge > 0 {
+        format!("{} to merge, ", counts.merge)
+    } else {
+        String::new()
+    };
     format!(
-        "{} to create, {} to update, {} unchanged, {} skipped, {} conflicting",
+        "{} to create, {} to update, {merge}{} unchanged, {} skipped, {} conflicting",
         counts.create, counts.update, counts.unchanged, counts.skip, counts.conflict
     )
 }
@@ -187,11 +255,46 @@ fn render_plan(ctx: &Context, view: &PlanView) -> String {
             out.push_str(&paint_diff(ctx, diff));
         }
     }
+    if !view.external.is_empty() {
+        out.push_str("\nExternal references (outside the package; they keep their space):\n");
+        for r in &view.external {
+            out.push_str(&format!(
+                "  {} {} -> {} (in the hub)\n",
+                r.from, r.field, r.resolves_to
+            ));
+        }
+    }
+    if !view.merge_conflicts.is_empty() {
+        out.push_str("\nMerge conflicts (changed both in the hub and in the package):\n");
+        for c in &view.merge_conflicts {
+            out.push_str(&format!(
+                "  {} {}: base {}, hub {}, package {}\n",
+                c.resource,
+                c.path,
+                crate::model::slug::escape(&c.base),
+                crate::model::slug::escape(&c.hub),
+                crate::model::slug::escape(&c.package)
+            ));
+        }
+    }
+    if !view.warnings.is_empty() {
+        out.push('\n');
+    }
+    for warning in &view.warnings {
+        out.push_str(&format!("warning: {warning}\n"));
+    }
     if !out.is_empty() {
         out.push('\n');
     }
     out.push_str(&format!("Plan: {}\n", summary(&view.counts)));
     out
+}
+
+/// Says on stderr which references the load drops (unless `-q`).
+fn warn_dropped(ctx: &Context, plan: &Plan) {
+    for warning in plan.warnings() {
+        ctx.printer.warn(&warning);
+    }
 }
 
 /// `pkg diff`.
@@ -208,6 +311,7 @@ pub fn diff(ctx: &Context, args: &DiffArgs) -> Result<ExitCode> {
     let view = view(&tx, &package, &options, &plan, true, true)?;
     drop(tx);
     bar.finish();
+    warn_dropped(ctx, &plan);
     ctx.printer.result(&view, || render_plan(ctx, &view))?;
     if args.exit_code && !plan.is_noop() {
         return Ok(ExitCode::from(1));
@@ -229,11 +333,10 @@ pub fn load(ctx: &Context, args: &LoadArgs) -> Result<ExitCode> {
         let plan = dry_run(&tx, &package, &options)?;
         let view = view(&tx, &package, &options, &plan, true, true)?;
         drop(tx);
+        warn_dropped(ctx, &plan);
         ctx.printer.result(&view, || render_plan(ctx, &view))?;
-        let conflicts = plan.conflicts(&package);
-        if !conflicts.is_empty() {
-            return Err(crate::package::PackageError::Conflicts(conflicts))
-                .context("the load would fail (dry run; nothing was written)");
+        if let Some(refusal) = plan.refusal(&package) {
+            return Err(refusal).context("the load would fail (dry run; nothing was written)");
         }
         ctx.printer.status("Dry run: nothing was written");
         return Ok(ExitCode::SUCCESS);
@@ -241,10 +344,10 @@ pub fn load(ctx: &Context, args: &LoadArgs) -> Result<ExitCode> {
     if let Some(dest) = &args.with_envs {
         // Refuse a load that would conflict before installing anything.
         let tx = hub.read()?;
-        let conflicts = dry_run(&tx, &package, &options)?.conflicts(&package);
+        let refusal = dry_run(&tx, &package, &options)?.refusal(&package);
         drop(tx);
-        if !conflicts.is_empty() {
-            return Err(crate::package::PackageError::Conflicts(conflicts).into());
+        if let Some(refusal) = refusal {
+            return Err(refusal.into());
         }
         bar.finish();
         let done = crate::package::environments::materialise(&package, dest, ctx.tool_sink())
@@ -260,6 +363,7 @@ pub fn load(ctx: &Context, args: &LoadArgs) -> Result<ExitCode> {
     }
     let outcome = load_package(&mut hub, &package, &options, &bar)?;
     drop(bar);
+    warn_dropped(ctx, &outcome.plan);
     let c = &outcome.counts;
     let text = if outcome.plan.is_noop() && c.skipped == 0 {
         format!(
@@ -272,9 +376,14 @@ pub fn load(ctx: &Context, args: &LoadArgs) -> Result<ExitCode> {
             c.unchanged, c.skipped, outcome.entry_id
         )
     } else {
+        let merged = if c.merged > 0 {
+            format!("{} merged, ", c.merged)
+        } else {
+            String::new()
+        };
         format!(
-            "Loaded {} resources: {} created, {} updated, {} unchanged, {} skipped (history entry {})\n",
-            c.created + c.updated,
+            "Loaded {} resources: {} created, {} updated, {merged}{} unchanged, {} skipped (history entry {})\n",
+            c.created + c.updated + c.merged,
             c.created,
             c.updated,
             c.unchanged,
@@ -330,6 +439,11 @@ mod tests {
             digest: String::new(),
             prefix: String::new(),
             on_conflict: OnConflict::Fail,
+            external_mode: ExternalMode::Keep,
+            external: Vec::new(),
+            dropped: Vec::new(),
+            warnings: Vec::new(),
+            merge_conflicts: Vec::new(),
             dry_run: true,
             history_id: None,
             counts: PlanCounts::default(),

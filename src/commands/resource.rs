@@ -4,6 +4,7 @@
 use std::io::Read;
 
 use anyhow::{Context as _, Result, bail};
+use base64::Engine as _;
 use serde_json::{Map, Value};
 
 use super::Context;
@@ -80,12 +81,6 @@ impl KindFields for UnitFields {
                     format!("cannot read the unit data from `{}`", file.display())
                 })?
             };
-            if std::str::from_utf8(&bytes).is_err() {
-                bail!(
-                    "the unit data in `{}` is not valid UTF-8 text",
-                    file.display()
-                );
-            }
             new.data = Some(bytes);
         } else if creating {
             new.data = Some(Vec::new());
@@ -418,10 +413,15 @@ pub fn resource_json(resource: &HubResource, data: Option<&[u8]>) -> Value {
         Value::String(resource.updated_at.clone()),
     );
     if let Some(data) = data {
-        out.insert(
-            "Data".into(),
-            Value::String(String::from_utf8_lossy(data).into_owned()),
-        );
+        // Text as text; binary data as base64, as ConfigHub's API sends it.
+        let text = match std::str::from_utf8(data) {
+            Ok(text) => text.to_string(),
+            Err(_) => {
+                out.insert("DataEncoding".into(), Value::String("base64".into()));
+                base64::engine::general_purpose::STANDARD.encode(data)
+            }
+        };
+        out.insert("Data".into(), Value::String(text));
     }
     Value::Object(out)
 }
@@ -554,9 +554,7 @@ pub fn get(ctx: &Context, key: ResourceKey, data_only: bool) -> Result<()> {
         None
     };
     if data_only {
-        return ctx
-            .printer
-            .out(&String::from_utf8_lossy(&data.unwrap_or_default()));
+        return ctx.printer.out_bytes(&data.unwrap_or_default());
     }
     let json = resource_json(&resource, data.as_deref());
     ctx.printer.result(&json, || {

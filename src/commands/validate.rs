@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::Context;
 use crate::cli::SourceArgs;
-use crate::package::read::external_lines;
+use crate::package::read::OutsideRef;
 use crate::package::{PackageError, Report, read_package};
 
 #[derive(Debug, Serialize)]
@@ -35,7 +35,8 @@ pub fn run(ctx: &Context, args: &SourceArgs) -> Result<ExitCode> {
             report: Report {
                 problems: Vec::new(),
                 unlisted: package.unlisted_files(),
-                external: external_lines(&package.external.iter().cloned().collect()),
+                external: package.external_refs().map(OutsideRef::line).collect(),
+                dangling: package.dangling_refs().map(OutsideRef::line).collect(),
             },
         },
         Err(PackageError::Invalid { report, .. }) => ValidateView {
@@ -61,7 +62,12 @@ pub fn run(ctx: &Context, args: &SourceArgs) -> Result<ExitCode> {
         }
         for line in &view.report.external {
             out.push_str(&format!(
-                "note: {line} is outside the package and must exist in the hub it is loaded into\n"
+                "note: external reference {line}: outside the package's spaces, it keeps its space under --prefix and must exist in the hub it is loaded into\n"
+            ));
+        }
+        for line in &view.report.dangling {
+            out.push_str(&format!(
+                "note: {line} is not in the package: a load keeps it if the hub has it, else refuses it, or drops it with a warning where cub does (a target, a view's filter, an invocation's worker)\n"
             ));
         }
         if view.valid {

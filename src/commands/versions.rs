@@ -29,7 +29,7 @@ pub fn run(ctx: &Context, args: &VersionsArgs) -> Result<()> {
         );
     };
     let refs = if settings.offline {
-        CacheRepo::open(&settings, &spec.repo)?.remembered()?
+        CacheRepo::open(&settings, &spec.repo)?.remembered_offline(&spec.repo)?
     } else {
         list_remote(&spec.repo, &settings)?
     };

@@ -207,6 +207,20 @@ impl CacheRepo {
     }
 
     /// The refs remembered from earlier contacts, for `--offline`.
+    /// The remote refs remembered for `url`, for `--offline`; a repository
+    /// never fetched is an error that says so.
+    pub fn remembered_offline(&self, url: &str) -> Result<RemoteRefs, GitError> {
+        let refs = self.remembered()?;
+        if refs.refs.is_empty() {
+            return Err(GitError::Offline(format!(
+                "`{url}` is not in the cache; load it once online"
+            )));
+        }
+        Ok(refs)
+    }
+
+    /// The remote refs remembered by the last online fetch (none when the
+    /// repository was never fetched).
     pub fn remembered(&self) -> Result<RemoteRefs, GitError> {
         let mut refs = RemoteRefs::default();
         for reference in self.repo.references_glob(&format!("{PKG_REFS}*"))? {

@@ -3,10 +3,24 @@
 //! resource still in use cannot be deleted.
 
 use super::{Hub, HubError, HubResource, NewResource, store};
+use crate::model::toolchain::check_unit_toolchain;
 use crate::model::{ResourceKey, ResourceKind};
+
+/// Checks what a command may not store: a unit's toolchain type becomes a
+/// file name in every package made from the hub.
+fn check_content(new: &NewResource) -> Result<(), HubError> {
+    if new.key.kind == ResourceKind::Unit {
+        check_unit_toolchain(&new.details).map_err(|e| HubError::InvalidContent {
+            key: new.key.clone(),
+            reason: e.to_string(),
+        })?;
+    }
+    Ok(())
+}
 
 /// Creates a resource; its space and everything it refers to must exist.
 pub fn create(hub: &mut Hub, new: &NewResource) -> Result<HubResource, HubError> {
+    check_content(new)?;
     let tx = hub.write()?;
     store::check_references(&tx, &new.key, &new.refs)?;
     let now = crate::time::now_rfc3339();
@@ -39,12 +53,14 @@ pub fn update<E: From<HubError>>(
     change(&mut next)?;
     next.details
         .insert("Slug".into(), serde_json::Value::String(key.slug.clone()));
+    check_content(&next)?;
     store::check_references(&tx, key, &next.refs)?;
     let now = crate::time::now_rfc3339();
     next.with_content(|content| {
         if content.fingerprint == current.fingerprint {
             Ok(())
         } else {
+            store::preserve_base(&tx, key)?;
             store::update(&tx, content, &now)
         }
     })?;

@@ -32,6 +32,14 @@ pub enum HubError {
         /// Resources that refer to it or live in it.
         users: Vec<ResourceKey>,
     },
+    /// The resource's content is refused (a hostile toolchain type, ...).
+    #[error("{key}: {reason}")]
+    InvalidContent {
+        /// The resource.
+        key: ResourceKey,
+        /// What is wrong.
+        reason: String,
+    },
     /// The hub file was written by a newer pkg.
     #[error(
         "the hub has schema version {found}, newer than the {supported} this pkg understands; upgrade pkg"

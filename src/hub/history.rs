@@ -53,6 +53,8 @@ pub struct Counts {
     pub skipped: u64,
     /// Resources deleted.
     pub deleted: u64,
+    /// Resources merged three ways (`--on-conflict merge`).
+    pub merged: u64,
 }
 
 /// One history entry.
@@ -86,6 +88,9 @@ pub struct HistoryEntry {
     pub reverts: Option<i64>,
     /// The rollback entry that undid this one, if any.
     pub reverted_by: Option<i64>,
+    /// What the load warned about (references it dropped, as cub does).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// The fields of an entry to record.
@@ -107,6 +112,8 @@ pub struct NewEntry {
     pub version: String,
     /// For a rollback: the entry rolled back.
     pub reverts: Option<i64>,
+    /// What the load warned about.
+    pub warnings: Vec<String>,
 }
 
 /// Records a new entry and returns its ID. Counts start at zero; see [`set_counts`].
@@ -118,8 +125,8 @@ pub fn record(
 ) -> Result<i64, HubError> {
     conn.prepare_cached(
         "INSERT INTO history (action, time, source, digest, prefix, on_conflict, name, version,
-                              created, updated, unchanged, skipped, deleted, reverts, git_commit)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, 0, 0, 0, 0, ?9, ?10)",
+                              created, updated, unchanged, skipped, deleted, reverts, git_commit, warnings)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, 0, 0, 0, 0, ?9, ?10, ?11)",
     )?
     .execute(params![
         action.as_str(),
@@ -131,7 +138,8 @@ pub fn record(
         entry.name,
         entry.version,
         entry.reverts,
-        entry.commit
+        entry.commit,
+        entry.warnings.join("\n")
     ])?;
     Ok(conn.last_insert_rowid())
 }
@@ -140,7 +148,7 @@ pub fn record(
 pub fn set_counts(conn: &Connection, id: i64, counts: &Counts) -> Result<(), HubError> {
     let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
     conn.prepare_cached(
-        "UPDATE history SET created = ?2, updated = ?3, unchanged = ?4, skipped = ?5, deleted = ?6 WHERE id = ?1",
+        "UPDATE history SET created = ?2, updated = ?3, unchanged = ?4, skipped = ?5, deleted = ?6, merged = ?7 WHERE id = ?1",
     )?
     .execute(params![
         id,
@@ -148,7 +156,8 @@ pub fn set_counts(conn: &Connection, id: i64, counts: &Counts) -> Result<(), Hub
         n(counts.updated),
         n(counts.unchanged),
         n(counts.skipped),
-        n(counts.deleted)
+        n(counts.deleted),
+        n(counts.merged)
     ])?;
     Ok(())
 }
@@ -176,10 +185,16 @@ pub fn record_change(
         .prepare_cached(
             "INSERT INTO history_changes (history_id, seq, kind, space, slug, after_fingerprint, prior_present,
                 prior_id, prior_details, prior_ref1, prior_ref2, prior_data_digest, prior_fingerprint,
-                prior_source_fingerprint, prior_version, prior_created_at, prior_updated_at, prior_data)
-             SELECT ?1, ?2, kind, space, slug, ?6, 1, id, details, ref1, ref2, data_digest, fingerprint,
-                source_fingerprint, version, created_at, updated_at, data
-             FROM resources WHERE kind = ?3 AND space = ?4 AND slug = ?5",
+                prior_source_fingerprint, prior_version, prior_created_at, prior_updated_at, prior_data,
+                prior_base_fingerprint, prior_base_present, prior_base_details, prior_base_ref1,
+                prior_base_ref2, prior_base_data_digest, prior_base_content_fingerprint, prior_base_data)
+             SELECT ?1, ?2, r.kind, r.space, r.slug, ?6, 1, r.id, r.details, r.ref1, r.ref2, r.data_digest,
+                r.fingerprint, r.source_fingerprint, r.version, r.created_at, r.updated_at, r.data,
+                r.base_fingerprint, b.kind IS NOT NULL, b.details, b.ref1, b.ref2, b.data_digest,
+                b.fingerprint, b.data
+             FROM resources r LEFT JOIN bases b
+               ON b.kind = r.kind AND b.space = r.space AND b.slug = r.slug
+             WHERE r.kind = ?3 AND r.space = ?4 AND r.slug = ?5",
         )?
         .execute(params![history_id, seq, key.kind.name(), key.space, key.slug, after])?;
     if copied == 0 {
@@ -205,7 +220,7 @@ pub fn record_creation(
 }
 
 const ENTRY_COLUMNS: &str = "id, action, time, source, digest, prefix, on_conflict, name, version,
-    created, updated, unchanged, skipped, deleted, reverts, reverted_by, git_commit";
+    created, updated, unchanged, skipped, deleted, reverts, reverted_by, git_commit, warnings, merged";
 
 fn entry_from_row(row: &Row<'_>) -> rusqlite::Result<HistoryEntry> {
     let action: String = row.get(1)?;
@@ -229,9 +244,15 @@ fn entry_from_row(row: &Row<'_>) -> rusqlite::Result<HistoryEntry> {
             unchanged: count(11)?,
             skipped: count(12)?,
             deleted: count(13)?,
+            merged: count(18)?,
         },
         reverts: row.get(14)?,
         reverted_by: row.get(15)?,
+        warnings: row
+            .get::<_, String>(17)?
+            .lines()
+            .map(str::to_string)
+            .collect(),
     })
 }
 

@@ -138,14 +138,23 @@ fn prior_fingerprint(conn: &Connection, id: i64, seq: i64) -> Result<Option<Stri
     )?)
 }
 
+/// Puts back the prior row of change `seq` of entry `id`, with its merge
+/// base (the caller deleted the current row and its base).
 fn restore_prior(conn: &Connection, id: i64, seq: i64) -> Result<(), HubError> {
     conn.execute(
         "INSERT INTO resources (kind, space, slug, id, details, ref1, ref2, data_digest, fingerprint,
-                                source_fingerprint, version, created_at, updated_at, data)
+                                source_fingerprint, version, created_at, updated_at, data, base_fingerprint)
          SELECT kind, space, slug, prior_id, prior_details, prior_ref1, prior_ref2, prior_data_digest,
                 prior_fingerprint, prior_source_fingerprint, prior_version, prior_created_at,
-                prior_updated_at, prior_data
+                prior_updated_at, prior_data, prior_base_fingerprint
          FROM history_changes WHERE history_id = ?1 AND seq = ?2",
+        params![id, seq],
+    )?;
+    conn.execute(
+        "INSERT INTO bases (kind, space, slug, details, ref1, ref2, data_digest, fingerprint, data)
+         SELECT kind, space, slug, prior_base_details, prior_base_ref1, prior_base_ref2,
+                prior_base_data_digest, prior_base_content_fingerprint, prior_base_data
+         FROM history_changes WHERE history_id = ?1 AND seq = ?2 AND prior_base_present = 1",
         params![id, seq],
     )?;
     Ok(())

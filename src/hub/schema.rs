@@ -3,7 +3,7 @@
 use rusqlite::Connection;
 
 /// The schema version this build writes (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 const SCHEMA_V1: &str = "
 CREATE TABLE resources (
@@ -73,6 +73,39 @@ CREATE TABLE history_changes (
 /// Version 2: the git commit a load was read from.
 const SCHEMA_V2: &str = "ALTER TABLE history ADD COLUMN git_commit TEXT;";
 
+/// Version 3: the base of three-way merges and what a load warned about.
+///
+/// `resources.base_fingerprint` is the fingerprint of the package content
+/// the last load applied to the resource (its base). While the resource
+/// still holds that content, the base is the row itself; once it differs (a
+/// local edit, or a merge that kept local changes), `bases` holds a copy.
+/// `history_changes` keeps the prior base so that a rollback restores it.
+const SCHEMA_V3: &str = "
+ALTER TABLE resources ADD COLUMN base_fingerprint TEXT;
+CREATE TABLE bases (
+    kind        TEXT NOT NULL,
+    space       TEXT NOT NULL,
+    slug        TEXT NOT NULL,
+    details     TEXT NOT NULL,
+    ref1        TEXT,
+    ref2        TEXT,
+    data_digest TEXT,
+    fingerprint TEXT NOT NULL,
+    data        BLOB,
+    PRIMARY KEY (kind, space, slug)
+);
+ALTER TABLE history ADD COLUMN warnings TEXT NOT NULL DEFAULT '';
+ALTER TABLE history ADD COLUMN merged INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE history_changes ADD COLUMN prior_base_fingerprint TEXT;
+ALTER TABLE history_changes ADD COLUMN prior_base_present INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE history_changes ADD COLUMN prior_base_details TEXT;
+ALTER TABLE history_changes ADD COLUMN prior_base_ref1 TEXT;
+ALTER TABLE history_changes ADD COLUMN prior_base_ref2 TEXT;
+ALTER TABLE history_changes ADD COLUMN prior_base_data_digest TEXT;
+ALTER TABLE history_changes ADD COLUMN prior_base_content_fingerprint TEXT;
+ALTER TABLE history_changes ADD COLUMN prior_base_data BLOB;
+";
+
 /// Creates or upgrades the schema. Returns an error when the file was written
 /// by a newer pkg.
 pub fn migrate(conn: &mut Connection) -> Result<(), super::HubError> {
@@ -94,6 +127,9 @@ pub fn migrate(conn: &mut Connection) -> Result<(), super::HubError> {
     }
     if version < 2 {
         tx.execute_batch(SCHEMA_V2)?;
+    }
+    if version < 3 {
+        tx.execute_batch(SCHEMA_V3)?;
     }
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     tx.commit()?;

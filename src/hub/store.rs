@@ -73,6 +73,9 @@ pub struct RowContent<'a> {
     /// Fingerprint of the package files the content came from (loads only):
     /// lets a re-load recognise unchanged files without parsing them.
     pub source_fingerprint: Option<&'a str>,
+    /// Loads only: the fingerprint of the package content the load applied
+    /// (the base of a later three-way merge). `None` keeps the row's base.
+    pub base_fingerprint: Option<&'a str>,
 }
 
 impl NewResource {
@@ -89,6 +92,7 @@ impl NewResource {
             data_digest: data_digest.as_deref(),
             fingerprint: &fingerprint,
             source_fingerprint: None,
+            base_fingerprint: None,
         })
     }
 }
@@ -284,8 +288,8 @@ pub fn insert(
     let (ref1, ref2) = ref_columns(key.kind, content.refs);
     let result = conn
         .prepare_cached(
-            "INSERT INTO resources (kind, space, slug, id, details, ref1, ref2, data_digest, fingerprint, source_fingerprint, version, created_at, updated_at, data)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?12, 1, ?10, ?10, ?11)",
+            "INSERT INTO resources (kind, space, slug, id, details, ref1, ref2, data_digest, fingerprint, source_fingerprint, version, created_at, updated_at, data, base_fingerprint)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?12, 1, ?10, ?10, ?11, ?13)",
         )?
         .execute(params![
             key.kind.name(),
@@ -300,6 +304,7 @@ pub fn insert(
             now,
             content.data,
             content.source_fingerprint,
+            content.base_fingerprint,
         ]);
     match result {
         Ok(_) => Ok(()),
@@ -320,7 +325,8 @@ pub fn update(conn: &Connection, content: &RowContent<'_>, now: &str) -> Result<
     let changed = conn
         .prepare_cached(
             "UPDATE resources SET details = ?4, ref1 = ?5, ref2 = ?6, data_digest = ?7, fingerprint = ?8,
-                    version = version + 1, updated_at = ?9, data = ?10, source_fingerprint = ?11
+                    version = version + 1, updated_at = ?9, data = ?10, source_fingerprint = ?11,
+                    base_fingerprint = COALESCE(?12, base_fingerprint)
              WHERE kind = ?1 AND space = ?2 AND slug = ?3",
         )?
         .execute(params![
@@ -335,6 +341,7 @@ pub fn update(conn: &Connection, content: &RowContent<'_>, now: &str) -> Result<
             now,
             content.data,
             content.source_fingerprint,
+            content.base_fingerprint,
         ])?;
     if changed == 0 {
         return Err(HubError::NotFound(key.clone()));
@@ -342,7 +349,8 @@ pub fn update(conn: &Connection, content: &RowContent<'_>, now: &str) -> Result<
     Ok(())
 }
 
-/// Deletes `key`. Fails with [`HubError::NotFound`] when it does not exist.
+/// Deletes `key` (and its merge base). Fails with [`HubError::NotFound`]
+/// when it does not exist.
 pub fn delete(conn: &Connection, key: &ResourceKey) -> Result<(), HubError> {
     let changed = conn
         .prepare_cached("DELETE FROM resources WHERE kind = ?1 AND space = ?2 AND slug = ?3")?
@@ -350,6 +358,105 @@ pub fn delete(conn: &Connection, key: &ResourceKey) -> Result<(), HubError> {
     if changed == 0 {
         return Err(HubError::NotFound(key.clone()));
     }
+    clear_base(conn, key)
+}
+
+/// The content a three-way merge starts from: what the last load applied.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BaseContent {
+    /// Canonical details.
+    pub details: Details,
+    /// References.
+    pub refs: Vec<Reference>,
+    /// Unit data.
+    pub data: Option<Vec<u8>>,
+}
+
+/// The merge base of `key`: the package content the last load applied to
+/// it, or `None` when no load wrote it (or its base was lost).
+pub fn base(conn: &Connection, key: &ResourceKey) -> Result<Option<BaseContent>, HubError> {
+    let row = conn
+        .prepare_cached(
+            "SELECT CASE WHEN r.fingerprint = r.base_fingerprint THEN r.details ELSE b.details END,
+                    CASE WHEN r.fingerprint = r.base_fingerprint THEN r.ref1 ELSE b.ref1 END,
+                    CASE WHEN r.fingerprint = r.base_fingerprint THEN r.ref2 ELSE b.ref2 END,
+                    CASE WHEN r.fingerprint = r.base_fingerprint THEN r.data ELSE b.data END
+             FROM resources r LEFT JOIN bases b
+               ON b.kind = r.kind AND b.space = r.space AND b.slug = r.slug
+                  AND b.fingerprint = r.base_fingerprint
+             WHERE r.kind = ?1 AND r.space = ?2 AND r.slug = ?3 AND r.base_fingerprint IS NOT NULL",
+        )?
+        .query_row(params![key.kind.name(), key.space, key.slug], |r| {
+            Ok((
+                r.get::<_, Option<String>>(0)?,
+                r.get::<_, Option<String>>(1)?,
+                r.get::<_, Option<String>>(2)?,
+                r.get::<_, Option<Vec<u8>>>(3)?,
+            ))
+        })
+        .optional()?;
+    let Some((Some(details), ref1, ref2, data)) = row else {
+        return Ok(None);
+    };
+    let corrupt = |reason: String| HubError::Corrupt {
+        key: key.to_string(),
+        reason,
+    };
+    let details = match serde_json::from_str::<Value>(&details) {
+        Ok(Value::Object(map)) => map,
+        _ => return Err(corrupt("merge base details are not a JSON object".into())),
+    };
+    let refs = decode_refs(key.kind, ref1, ref2).map_err(corrupt)?;
+    Ok(Some(BaseContent {
+        details,
+        refs,
+        data: if key.kind == ResourceKind::Unit {
+            Some(data.unwrap_or_default())
+        } else {
+            None
+        },
+    }))
+}
+
+/// Stores `content` as `key`'s merge base apart from the row (a load whose
+/// result differs from the package content it applied: a merge).
+pub fn save_base(conn: &Connection, content: &RowContent<'_>) -> Result<(), HubError> {
+    let key = content.key;
+    let (ref1, ref2) = ref_columns(key.kind, content.refs);
+    conn.prepare_cached(
+        "INSERT OR REPLACE INTO bases (kind, space, slug, details, ref1, ref2, data_digest, fingerprint, data)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?
+    .execute(params![
+        key.kind.name(),
+        key.space,
+        key.slug,
+        content.details_json,
+        ref1,
+        ref2,
+        content.data_digest,
+        content.fingerprint,
+        content.data,
+    ])?;
+    Ok(())
+}
+
+/// Forgets the stored copy of `key`'s merge base (the row itself is the base).
+pub fn clear_base(conn: &Connection, key: &ResourceKey) -> Result<(), HubError> {
+    conn.prepare_cached("DELETE FROM bases WHERE kind = ?1 AND space = ?2 AND slug = ?3")?
+        .execute(params![key.kind.name(), key.space, key.slug])?;
+    Ok(())
+}
+
+/// Before a change that is not a load: when `key` still holds its merge
+/// base, copies it into `bases` so that the next merge finds it.
+pub fn preserve_base(conn: &Connection, key: &ResourceKey) -> Result<(), HubError> {
+    conn.prepare_cached(
+        "INSERT OR REPLACE INTO bases (kind, space, slug, details, ref1, ref2, data_digest, fingerprint, data)
+         SELECT kind, space, slug, details, ref1, ref2, data_digest, fingerprint, data FROM resources
+         WHERE kind = ?1 AND space = ?2 AND slug = ?3 AND fingerprint = base_fingerprint",
+    )?
+    .execute(params![key.kind.name(), key.space, key.slug])?;
     Ok(())
 }
 

@@ -66,12 +66,7 @@ impl GitSource {
                 "commit {commit} of `{url}` is not in the cache; load it once online"
             )));
         }
-        let refs = cache.remembered()?;
-        if refs.refs.is_empty() {
-            return Err(GitError::Offline(format!(
-                "`{url}` is not in the cache; load it once online"
-            )));
-        }
+        let refs = cache.remembered_offline(url)?;
         refs.resolve(&self.spec.reference, &self.spec.path, url)
             .map_err(|e| GitError::Offline(format!("{e} (as of the last online fetch)")))
     }

@@ -1,4 +1,4 @@
-//! Package format v1 (DESIGN.md §2): the manifest's types, reading it with
+//! Package format v1 (docs/format.md): the manifest's types, reading it with
 //! every problem reported, writing it byte-deterministically, the rules
 //! for the package paths it names, and the file-size limits with the capped
 //! reader ([`limits`]).

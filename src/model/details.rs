@@ -93,20 +93,6 @@ pub fn map_field<'a>(details: &'a Details, key: &str) -> Vec<(&'a str, &'a str)>
     }
 }
 
-/// The extension of a unit's data file for `toolchain`: `.<lowercased part
-/// after "/">`, or nothing when there is no `/` (as `cub` names it).
-///
-/// ```
-/// use pkg::model::details::data_extension;
-/// assert_eq!(data_extension("AppConfig/Properties"), ".properties");
-/// ```
-pub fn data_extension(toolchain: &str) -> String {
-    match toolchain.split_once('/') {
-        Some((_, format)) if !format.is_empty() => format!(".{}", format.to_lowercase()),
-        _ => String::new(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -127,14 +113,5 @@ mod tests {
             to_canonical_json(&out),
             r#"{"Labels":{"a":"b"},"Slug":"new","ToolchainType":"Kubernetes/YAML"}"#
         );
-    }
-
-    #[test]
-    fn data_extensions_follow_cub() {
-        assert_eq!(data_extension("Kubernetes/YAML"), ".yaml");
-        assert_eq!(data_extension("AppConfig/Properties"), ".properties");
-        assert_eq!(data_extension("OpenTofu/HCL"), ".hcl");
-        assert_eq!(data_extension("Plain"), "");
-        assert_eq!(data_extension(""), "");
     }
 }

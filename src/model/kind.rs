@@ -7,7 +7,7 @@ use std::str::FromStr;
 
 /// One kind of ConfigHub resource.
 ///
-/// The order of the variants is the dependency order of a load (DESIGN.md §3):
+/// The order of the variants is the dependency order of a load:
 /// spaces first, then workers, targets, units, links, filters, views and the
 /// kinds carried for compatibility.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -6,6 +6,7 @@ pub mod key;
 pub mod kind;
 pub mod reference;
 pub mod slug;
+pub mod toolchain;
 
 pub use details::Details;
 pub use key::ResourceKey;

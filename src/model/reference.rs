@@ -73,6 +73,16 @@ impl RefField {
         }
     }
 
+    /// Whether `cub package load` drops this reference, with a warning, when
+    /// it resolves nowhere (a unit's target, a view's filter, an
+    /// invocation's worker) instead of failing.
+    pub fn is_droppable(self) -> bool {
+        matches!(
+            self,
+            RefField::Target | RefField::Filter | RefField::InvocationWorker
+        )
+    }
+
     /// Whether a resource of this kind must have this reference.
     pub fn is_required(self) -> bool {
         matches!(

@@ -47,6 +47,22 @@ fn unified(old: &str, new: &str, old_name: &str, new_name: &str) -> Option<Strin
     )
 }
 
+/// A unified diff of two unit data versions, or one line saying that binary
+/// data (not UTF-8 on either side) differs, as `diff` says of binary files.
+pub fn data_diff(old: &[u8], new: &[u8], old_name: &str, new_name: &str) -> Option<String> {
+    if old == new {
+        return None;
+    }
+    match (std::str::from_utf8(old), std::str::from_utf8(new)) {
+        (Ok(old), Ok(new)) => unified(old, new, old_name, new_name),
+        _ => Some(format!(
+            "binary data differs: {old_name} ({} bytes) and {new_name} ({} bytes)\n",
+            old.len(),
+            new.len()
+        )),
+    }
+}
+
 /// Diffs the hub's version of `step`'s resource against the package's.
 /// Returns an empty diff when the resource is not in the hub.
 pub fn diff_step(
@@ -60,11 +76,27 @@ pub fn diff_step(
         return Ok(ResourceDiff::default());
     };
     let item = &package.items[step.item];
+    let old_name = format!("hub: {key}");
+    if let Some(merged) = plan.merged.get(&step.item) {
+        // A merge: what the hub gets is the merged content.
+        let new_name = format!("merged: {key}");
+        let details = unified(
+            &details_text(&current.details, &current.refs),
+            &details_text(&merged.details, &merged.refs),
+            &old_name,
+            &new_name,
+        );
+        let old = store::data(conn, &key)?.unwrap_or_default();
+        let data = merged
+            .data
+            .as_deref()
+            .and_then(|new| data_diff(&old, new, &old_name, &new_name));
+        return Ok(ResourceDiff { details, data });
+    }
     let new_details: Details = match serde_json::from_str(&package.read_details(item, &key.slug)?) {
         Ok(Value::Object(map)) => map,
         _ => Details::new(),
     };
-    let old_name = format!("hub: {key}");
     let details = unified(
         &details_text(&current.details, &current.refs),
         &details_text(&new_details, &plan.refs(package, step)),
@@ -77,12 +109,8 @@ pub fn diff_step(
     {
         let old = store::data(conn, &key)?.unwrap_or_default();
         let new = package.read_data(item)?;
-        data = unified(
-            &String::from_utf8_lossy(&old),
-            &String::from_utf8_lossy(&new),
-            &old_name,
-            &format!("package: {loc}"),
-        );
+        let new_name = format!("package: {loc}");
+        data = data_diff(&old, &new, &old_name, &new_name);
     }
     Ok(ResourceDiff { details, data })
 }

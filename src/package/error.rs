@@ -16,8 +16,13 @@ pub struct Report {
     pub problems: Vec<Problem>,
     /// Files in the package directory that no manifest entry names (never read).
     pub unlisted: Vec<String>,
-    /// References that point outside the package (they must exist in the hub a load writes to).
+    /// References into spaces the package does not contain (they keep their
+    /// space under `--prefix` and must exist in the hub a load writes to).
     pub external: Vec<String>,
+    /// References into the package's own spaces to resources it does not
+    /// hold: a load keeps them when the hub has the resource, drops them
+    /// with a warning where cub does, and refuses them otherwise.
+    pub dangling: Vec<String>,
 }
 
 /// What can go wrong reading, planning, loading or creating a package.
@@ -38,6 +43,11 @@ pub enum PackageError {
     #[error("{} resource{} already exist{} in the hub with different content:\n{}\nnothing was written; use --on-conflict update to overwrite them or --on-conflict skip to keep them",
         .0.len(), plural(.0.len()), if .0.len() == 1 { "s" } else { "" }, .0.iter().take(20).map(|k| format!("  {k}")).collect::<Vec<_>>().join("\n"))]
     Conflicts(Vec<ResourceKey>),
+    /// `--on-conflict merge` found values changed on both sides.
+    #[error("{} value{} changed both in the hub and in the package since the last load:\n{}{}\nnothing was written; change the hub or the package so that they agree, or use --on-conflict update (the package wins) or skip (the hub wins)",
+        .0.len(), plural(.0.len()), .0.iter().take(50).map(|c| format!("  {c}")).collect::<Vec<_>>().join("\n"),
+        if .0.len() > 50 { format!("\n  ... and {} more", .0.len() - 50) } else { String::new() })]
+    MergeConflicts(Vec<crate::package::merge::Conflict>),
     /// A file changed between validation and writing.
     #[error("`{0}` changed while the package was being loaded; nothing was written, try again")]
     ChangedDuringLoad(String),

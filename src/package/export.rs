@@ -22,13 +22,16 @@ use crate::hub::subject::{IdLookup, ResourceSubject};
 use crate::hub::{Hub, HubError, HubResource, store};
 use crate::manifest::environment::{ENVIRONMENTS_DIR, Environment};
 use crate::manifest::limits::{MAX_FILE_BYTES, read_file_capped};
+use crate::manifest::paths::check_syntax;
 use crate::manifest::paths::open_file;
 use crate::manifest::types::FORMAT_VERSION;
 use crate::manifest::write::write_manifest;
 use crate::manifest::{Entry, MANIFEST_FILE, Manifest};
-use crate::model::details::{data_extension, str_field};
+use crate::model::details::str_field;
 use crate::model::fingerprint::hex;
-use crate::model::{RefField, Reference, ResourceKey, ResourceKind};
+use crate::model::toolchain::{check_unit_toolchain, data_suffix};
+use crate::model::validate_slug;
+use crate::model::{RefField, ResourceKey, ResourceKind};
 use crate::progress::Progress;
 
 /// What to put in the package.
@@ -48,6 +51,12 @@ pub struct CreateOptions {
     pub force: bool,
     /// Python environments to carry.
     pub environments: Vec<CarriedEnvironment>,
+    /// Add every resource the selection refers to (and their spaces), so
+    /// that the package has no external references.
+    pub closure: bool,
+    /// An earlier package: files whose bytes equal its file at the same
+    /// path are hard-linked instead of written (`--link-dest`).
+    pub link_dest: Option<PathBuf>,
 }
 
 /// An environment `create` copies into `environments/NAME/`.
@@ -74,26 +83,50 @@ pub struct CreateOutcome {
     pub counts: BTreeMap<ResourceKind, u64>,
     /// The history entry.
     pub entry_id: i64,
+    /// References the package leaves to resources it does not hold.
+    pub external: Vec<ExternalRef>,
+    /// Files hard-linked from `--link-dest` instead of written.
+    pub linked: u64,
+}
+
+/// A reference from a packaged resource to one the package does not hold.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ExternalRef {
+    /// The packaged resource.
+    pub from: ResourceKey,
+    /// The field holding the reference.
+    pub field: RefField,
+    /// The resource it points at.
+    pub to: ResourceKey,
 }
 
 /// Writes files under a temporary root and records their digests.
 struct Writer {
     root: PathBuf,
+    /// Whether files may be hard-linked from `--link-dest`.
+    linking: bool,
     digests: Vec<(String, [u8; 32])>,
     sink: FileSink,
 }
 
 impl Writer {
+    /// Queues `bytes` for package path `loc`, which must pass the same
+    /// containment rule a load applies (the hub's content is untrusted).
     fn write(&mut self, loc: &str, bytes: Vec<u8>) -> Result<(), PackageError> {
+        let parts = check_syntax(loc).map_err(|e| {
+            PackageError::Other(format!("refusing to write outside the package: {e}"))
+        })?;
         let mut path = self.root.clone();
-        path.extend(loc.trim_start_matches('/').split('/'));
+        path.extend(parts);
         self.digests
             .push((loc.to_string(), Sha256::digest(&bytes).into()));
-        self.sink.write(&path, bytes)
+        let link = self.linking.then(|| loc.to_string());
+        self.sink.write_or_link(&path, bytes, link)
     }
 
     fn write_details(&mut self, resource: &HubResource) -> Result<Entry, PackageError> {
         let key = &resource.key;
+        check_key_slugs(key)?;
         let loc = if key.kind == ResourceKind::Space {
             format!("/spaces/{}.json", key.slug)
         } else {
@@ -110,6 +143,19 @@ impl Writer {
             refs: resource.refs.clone(),
         })
     }
+}
+
+/// Refuses a key whose space or slug is not a valid slug (a hub edited
+/// behind pkg's back): such names become paths in the package.
+fn check_key_slugs(key: &ResourceKey) -> Result<(), PackageError> {
+    for slug in [key.space_slug(), &key.slug] {
+        validate_slug(slug).map_err(|e| {
+            PackageError::Other(format!(
+                "the hub holds {key}, which cannot be written to a package: {e}"
+            ))
+        })?;
+    }
+    Ok(())
 }
 
 /// A writer that hashes what passes through it.
@@ -203,15 +249,142 @@ fn remove_stale_temps(parent: &Path, name: &str) {
     }
 }
 
-fn units_matching(
-    conn: &Connection,
+/// The resources a package holds, gathered from the selected units outward.
+struct Selection<'a> {
+    conn: &'a Connection,
+    closure: bool,
+    /// Every key written so far.
+    included: HashSet<ResourceKey>,
+    /// Keys to add whose own references are not yet followed.
+    pending: Vec<ResourceKey>,
+    entries: Vec<Entry>,
+}
+
+impl Selection<'_> {
+    /// Marks `key` for the package (once).
+    fn want(&mut self, key: &ResourceKey) {
+        if !self.included.contains(key) {
+            self.included.insert(key.clone());
+            self.pending.push(key.clone());
+        }
+    }
+
+    /// Follows what a written resource needs: its space, a unit's target,
+    /// a target's worker, and with `closure` every reference.
+    fn follow(&mut self, resource: &HubResource) {
+        if resource.key.kind.is_space_scoped() {
+            self.want(&resource.key.space_key());
+        }
+        for r in &resource.refs {
+            if self.closure || matches!(r.field, RefField::Target | RefField::Worker) {
+                self.want(&r.to);
+            }
+        }
+    }
+
+    /// Writes one resource (a unit with its data file).
+    fn write(
+        &mut self,
+        writer: &mut Writer,
+        resource: &HubResource,
+        data: Option<Vec<u8>>,
+    ) -> Result<(), PackageError> {
+        let mut entry = writer.write_details(resource)?;
+        if resource.key.kind == ResourceKind::Unit {
+            let ext = unit_data_suffix(resource)?;
+            let loc = format!(
+                "/units/{}/{}.data{ext}",
+                resource.key.space, resource.key.slug
+            );
+            writer.write(&loc, data.unwrap_or_default())?;
+            entry.unit_data_loc = Some(loc);
+        }
+        self.entries.push(entry);
+        self.follow(resource);
+        Ok(())
+    }
+
+    /// Writes everything pending until nothing is: each resource, and for
+    /// each space every filter, view and other space-level resource in it.
+    fn drain(&mut self, writer: &mut Writer) -> Result<(), PackageError> {
+        while let Some(key) = self.pending.pop() {
+            let Some(resource) = store::get(self.conn, &key)? else {
+                // Referred to but not in the hub: left external.
+                continue;
+            };
+            let data = if key.kind == ResourceKind::Unit {
+                store::data(self.conn, &key)?
+            } else {
+                None
+            };
+            self.write(writer, &resource, data)?;
+            if key.kind == ResourceKind::Space {
+                for kind in SPACE_LEVEL {
+                    for resource in store::list(self.conn, kind, Some(&key.slug))? {
+                        if self.included.insert(resource.key.clone()) {
+                            self.write(writer, &resource, None)?;
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// References from packaged resources to resources not packaged.
+    fn external(&self) -> Vec<ExternalRef> {
+        let mut out: Vec<ExternalRef> = self
+            .entries
+            .iter()
+            .flat_map(|e| {
+                e.refs
+                    .iter()
+                    .filter(|r| !self.included.contains(&r.to))
+                    .map(|r| ExternalRef {
+                        from: e.key.clone(),
+                        field: r.field,
+                        to: r.to.clone(),
+                    })
+            })
+            .collect();
+        out.sort();
+        out
+    }
+}
+
+/// The kinds `create` takes whole from every space it touches.
+const SPACE_LEVEL: [ResourceKind; 6] = [
+    ResourceKind::Filter,
+    ResourceKind::View,
+    ResourceKind::Tag,
+    ResourceKind::Invocation,
+    ResourceKind::Trigger,
+    ResourceKind::Attribute,
+];
+
+/// The data-file suffix of a unit, refusing a toolchain type that is not
+/// safe (the hub may hold anything: it is checked again here).
+fn unit_data_suffix(unit: &HubResource) -> Result<String, PackageError> {
+    check_unit_toolchain(&unit.details)
+        .and_then(|()| data_suffix(str_field(&unit.details, "ToolchainType")))
+        .map_err(|e| {
+            PackageError::Other(format!(
+                "{}: {e}; nothing was written (fix the unit with `pkg unit update --toolchain`)",
+                unit.key
+            ))
+        })
+}
+
+/// Writes the units `options` select, streaming them one at a time.
+fn write_selected_units(
+    selection: &mut Selection<'_>,
     options: &CreateOptions,
     spaces: &[Option<&str>],
     writer: &mut Writer,
     progress: &dyn Progress,
-) -> Result<Vec<Entry>, PackageError> {
+) -> Result<(), PackageError> {
+    let conn = selection.conn;
     let ids = IdLookup::new(conn);
-    let mut entries = Vec::new();
     for space in spaces {
         store::for_each(
             conn,
@@ -227,25 +400,14 @@ fn units_matching(
                 {
                     return Ok(());
                 }
-                let mut entry = writer.write_details(&unit)?;
-                let ext = data_extension(str_field(&unit.details, "ToolchainType"));
-                let loc = format!("/units/{}/{}.data{ext}", unit.key.space, unit.key.slug);
-                writer.write(&loc, data.unwrap_or_default())?;
-                entry.unit_data_loc = Some(loc);
-                entries.push(entry);
+                selection.included.insert(unit.key.clone());
+                selection.write(writer, &unit, data)?;
                 progress.advance(1);
                 Ok(())
             },
         )?;
     }
-    Ok(entries)
-}
-
-/// The resources `refs` point at through `field`.
-fn referenced(refs: &[Reference], field: RefField) -> impl Iterator<Item = ResourceKey> + '_ {
-    refs.iter()
-        .filter(move |r| r.field == field)
-        .map(|r| r.to.clone())
+    Ok(())
 }
 
 /// Writes the package selected by `options` from `hub` into `dir`.
@@ -294,64 +456,47 @@ pub fn create(
         let unique: BTreeSet<&str> = options.spaces.iter().map(String::as_str).collect();
         unique.into_iter().map(Some).collect()
     };
+    let link_source = match &options.link_dest {
+        None => None,
+        Some(prev) => Some(link_source(prev)?),
+    };
     let mut writer = Writer {
         root: temp.path.clone(),
+        linking: link_source.is_some(),
         digests: Vec::new(),
-        sink: FileSink::start(),
+        sink: FileSink::start(link_source),
     };
     progress.phase("writing units", store::count(&tx, ResourceKind::Unit)?);
-    let mut entries = units_matching(&tx, options, &requested, &mut writer, progress)?;
-
-    let mut spaces: BTreeSet<String> = options.spaces.iter().cloned().collect();
-    let unit_keys: HashSet<ResourceKey> = entries.iter().map(|e| e.key.clone()).collect();
-    let mut targets = BTreeSet::new();
-    for entry in &entries {
-        spaces.insert(entry.key.space.clone());
-        targets.extend(referenced(&entry.refs, RefField::Target));
-    }
-    let mut workers = BTreeSet::new();
-    for key in &targets {
-        if let Some(target) = store::get(&tx, key)? {
-            spaces.insert(key.space.clone());
-            workers.extend(referenced(&target.refs, RefField::Worker));
-            entries.push(writer.write_details(&target)?);
-        }
-    }
-    for key in &workers {
-        if let Some(worker) = store::get(&tx, key)? {
-            spaces.insert(key.space.clone());
-            entries.push(writer.write_details(&worker)?);
-        }
-    }
-    let unit_spaces: BTreeSet<&str> = unit_keys.iter().map(|k| k.space.as_str()).collect();
-    for space in unit_spaces {
+    let mut selection = Selection {
+        conn: &tx,
+        closure: options.closure,
+        included: HashSet::new(),
+        pending: Vec::new(),
+        entries: Vec::new(),
+    };
+    write_selected_units(&mut selection, options, &requested, &mut writer, progress)?;
+    let selected_spaces: BTreeSet<String> = selection
+        .entries
+        .iter()
+        .map(|e| e.key.space.clone())
+        .collect();
+    // Outgoing links of the selected units.
+    for space in &selected_spaces {
         for link in store::list(&tx, ResourceKind::Link, Some(space))? {
             let outgoing = link
                 .reference(RefField::FromUnit)
-                .is_some_and(|r| unit_keys.contains(&r.to));
-            if outgoing {
-                entries.push(writer.write_details(&link)?);
+                .is_some_and(|r| selection.included.contains(&r.to));
+            if outgoing && selection.included.insert(link.key.clone()) {
+                selection.write(&mut writer, &link, None)?;
             }
         }
     }
-    let space_level = [
-        ResourceKind::Filter,
-        ResourceKind::View,
-        ResourceKind::Tag,
-        ResourceKind::Invocation,
-        ResourceKind::Trigger,
-        ResourceKind::Attribute,
-    ];
-    for space in &spaces {
-        if let Some(resource) = store::get(&tx, &ResourceKey::space(space))? {
-            entries.push(writer.write_details(&resource)?);
-        }
-        for kind in space_level {
-            for resource in store::list(&tx, kind, Some(space))? {
-                entries.push(writer.write_details(&resource)?);
-            }
-        }
+    for space in &options.spaces {
+        selection.want(&ResourceKey::space(space));
     }
+    selection.drain(&mut writer)?;
+    let external = selection.external();
+    let entries = selection.entries;
     drop(tx);
 
     let mut counts = BTreeMap::new();
@@ -386,6 +531,7 @@ pub fn create(
     let mut digests = std::mem::take(&mut writer.digests);
     digests.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     writer.sink.finish()?;
+    let linked = writer.sink.linked();
     let manifest_path = temp.path.join(MANIFEST_FILE);
     let digest = write_manifest_file(&manifest_path, &manifest, &digests)
         .map_err(|e| PackageError::io("cannot write", &manifest_path, e))?;
@@ -427,7 +573,23 @@ pub fn create(
         digest,
         counts,
         entry_id,
+        external,
+        linked,
     })
+}
+
+/// The canonical directory `--link-dest` names: it must be an existing
+/// directory (an earlier package).
+fn link_source(prev: &Path) -> Result<PathBuf, PackageError> {
+    let meta =
+        std::fs::metadata(prev).map_err(|e| PackageError::io("cannot use --link-dest", prev, e))?;
+    if !meta.is_dir() {
+        return Err(PackageError::Other(format!(
+            "--link-dest `{}` is not a directory (give an earlier package's directory)",
+            prev.display()
+        )));
+    }
+    std::fs::canonicalize(prev).map_err(|e| PackageError::io("cannot use --link-dest", prev, e))
 }
 
 /// Renames the finished temporary directory to `dir`, replacing an empty or

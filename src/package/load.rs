@@ -4,21 +4,20 @@
 //! exactly as it was.
 
 use super::error::PackageError;
-use super::plan::{Action, OnConflict, Plan, plan, source_fingerprint};
+use super::plan::{Action, Plan, PlanOptions, plan, source_fingerprint};
 use super::read::Package;
 use crate::hub::Hub;
 use crate::hub::history::{self, Counts, NewEntry};
 use crate::hub::store::{self, RowContent};
-use crate::model::fingerprint::content_fingerprint;
+use crate::model::details::to_canonical_json;
+use crate::model::fingerprint::{content_fingerprint, sha256_digest};
 use crate::progress::Progress;
 
 /// How to load.
 #[derive(Debug, Clone, Default)]
 pub struct LoadOptions {
-    /// The prefix for space slugs (`P-<space>`).
-    pub prefix: Option<String>,
-    /// What to do with resources that differ in the hub.
-    pub on_conflict: OnConflict,
+    /// The renaming, the conflict policy and `--strict`.
+    pub plan: PlanOptions,
     /// The source as the user gave it, for the history.
     pub source: String,
     /// The git commit the package was read from, for the history.
@@ -44,12 +43,7 @@ pub fn dry_run(
     package: &Package,
     options: &LoadOptions,
 ) -> Result<Plan, PackageError> {
-    plan(
-        conn,
-        package,
-        options.prefix.as_deref(),
-        options.on_conflict,
-    )
+    plan(conn, package, &options.plan)
 }
 
 /// Loads `package` into `hub` in one transaction and records it.
@@ -61,10 +55,9 @@ pub fn load(
 ) -> Result<LoadOutcome, PackageError> {
     progress.phase("planning", package.items.len() as u64);
     let tx = hub.write()?;
-    let plan = plan(&tx, package, options.prefix.as_deref(), options.on_conflict)?;
-    let conflicts = plan.conflicts(package);
-    if !conflicts.is_empty() {
-        return Err(PackageError::Conflicts(conflicts));
+    let plan = plan(&tx, package, &options.plan)?;
+    if let Some(refusal) = plan.refusal(package) {
+        return Err(refusal);
     }
     let now = crate::time::now_rfc3339();
     let entry_id = history::record(
@@ -74,11 +67,12 @@ pub fn load(
             source: options.source.clone(),
             digest: package.digest.clone(),
             commit: options.commit.clone(),
-            prefix: options.prefix.clone().unwrap_or_default(),
-            on_conflict: options.on_conflict.as_str().to_string(),
+            prefix: plan.prefix().unwrap_or_default().to_string(),
+            on_conflict: options.plan.on_conflict.as_str().to_string(),
             name: package.manifest.name.clone().unwrap_or_default(),
             version: package.manifest.version.clone().unwrap_or_default(),
             reverts: None,
+            warnings: plan.warnings(),
         },
         &now,
     )?;
@@ -104,12 +98,36 @@ pub fn load(
             data_digest: data_digest.as_deref(),
             fingerprint: &fingerprint,
             source_fingerprint: Some(&source),
+            base_fingerprint: Some(&fingerprint),
         };
-        if step.action == Action::Create {
+        if let Some(merged) = plan.merged.get(&step.item) {
+            // The hub gets the merge; the package content becomes the base.
+            let merged_details = to_canonical_json(&merged.details);
+            let merged_digest = merged.data.as_deref().map(sha256_digest);
+            let merged_fingerprint =
+                content_fingerprint(&merged_details, &merged.refs, merged_digest.as_deref());
+            history::record_change(&tx, entry_id, seq, &key, Some(&merged_fingerprint))?;
+            store::save_base(&tx, &content)?;
+            store::update(
+                &tx,
+                &RowContent {
+                    key: &key,
+                    details_json: &merged_details,
+                    refs: &merged.refs,
+                    data: merged.data.as_deref(),
+                    data_digest: merged_digest.as_deref(),
+                    fingerprint: &merged_fingerprint,
+                    source_fingerprint: None,
+                    base_fingerprint: Some(&fingerprint),
+                },
+                &now,
+            )?;
+        } else if step.action == Action::Create {
             history::record_creation(&tx, entry_id, seq, &key, Some(&fingerprint))?;
             store::insert(&tx, &content, &store::new_id(), &now)?;
         } else {
             history::record_change(&tx, entry_id, seq, &key, Some(&fingerprint))?;
+            store::clear_base(&tx, &key)?;
             store::update(&tx, &content, &now)?;
         }
         progress.advance(1);
@@ -120,6 +138,7 @@ pub fn load(
         unchanged: plan.counts.unchanged,
         skipped: plan.counts.skip,
         deleted: 0,
+        merged: plan.counts.merge,
     };
     history::set_counts(&tx, entry_id, &counts)?;
     progress.phase("committing", 0);

@@ -10,10 +10,12 @@ pub mod error;
 pub mod export;
 pub mod file_sink;
 pub mod load;
+pub mod merge;
 pub mod pack;
 pub mod parallel;
 pub mod plan;
 pub mod read;
+pub mod remap;
 
 pub use error::{PackageError, Report};
 pub use plan::{Action, OnConflict, Plan};

@@ -1,7 +1,7 @@
 //! Reading a package directory and checking all of it before anything is
 //! written: the manifest, every file it names (inside the root, present,
 //! within size limits, matching its digest), every details file (UTF-8 JSON
-//! object), every unit data file (UTF-8), and references inside the package.
+//! object), every unit data file (any bytes), and references inside the package.
 //! Every problem is collected; files no entry names are listed, never read.
 
 use std::collections::{BTreeSet, HashSet};
@@ -19,7 +19,8 @@ use crate::manifest::types::Digests;
 use crate::manifest::{Entry, MANIFEST_FILE, Manifest, Problem};
 use crate::model::details::{canonicalize, to_canonical_json};
 use crate::model::fingerprint::{RawDigest, digest_text, sha256, sha256_digest};
-use crate::model::{Reference, ResourceKey};
+use crate::model::toolchain::check_unit_toolchain;
+use crate::model::{Details, RefField, Reference, ResourceKey, ResourceKind};
 use crate::progress::Progress;
 
 /// One resource of a checked package.
@@ -46,6 +47,26 @@ impl Item {
     }
 }
 
+/// A reference from a package resource to something the package does not
+/// hold: another resource, or (`field` `None`) the resource's own space.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct OutsideRef {
+    /// The resource holding the reference, as written in the package.
+    pub from: ResourceKey,
+    /// The field, or `None` for the space the resource lives in.
+    pub field: Option<RefField>,
+    /// What it points at, as written in the package.
+    pub to: ResourceKey,
+}
+
+impl OutsideRef {
+    /// `unit shop/api to_unit -> unit shared/redis` (control characters escaped).
+    pub fn line(&self) -> String {
+        let field = self.field.map_or("space", RefField::manifest_key);
+        format!("{} {field} -> {}", self.from, self.to)
+    }
+}
+
 /// A package that passed every check that does not need a hub.
 #[derive(Debug, Clone)]
 pub struct Package {
@@ -61,8 +82,12 @@ pub struct Package {
     pub manifest_digest: String,
     /// Every resource, in load order (kind, then space and slug).
     pub items: Vec<Item>,
-    /// References (and spaces) that the package does not hold.
-    pub external: Vec<(ResourceKey, ResourceKey)>,
+    /// The spaces the package contains: those it has an entry for and those
+    /// its resources live in. `--prefix` renames exactly these.
+    pub spaces: BTreeSet<String>,
+    /// References (and spaces of resources) that point at something the
+    /// package does not hold, sorted.
+    pub outside: Vec<OutsideRef>,
     /// Whether the manifest had `digests` (all verified). The map itself is
     /// not kept: each item holds its own raw digests.
     pub has_digests: bool,
@@ -77,6 +102,29 @@ pub struct Package {
 }
 
 impl Package {
+    /// Whether `to` lies in a space the package does not contain: an
+    /// external reference (it keeps its space under `--prefix`).
+    pub fn is_external(&self, to: &ResourceKey) -> bool {
+        !self.spaces.contains(to.space_slug())
+    }
+
+    /// References into spaces the package does not contain.
+    pub fn external_refs(&self) -> impl Iterator<Item = &OutsideRef> {
+        self.outside
+            .iter()
+            .filter(|o| o.field.is_some() && self.is_external(&o.to))
+    }
+
+    /// References into the package's own spaces to resources it does not
+    /// hold (cub's de-duplicated targets, a view whose filter is missing):
+    /// a load keeps them when the hub has the resource, else drops the
+    /// ones cub drops.
+    pub fn dangling_refs(&self) -> impl Iterator<Item = &OutsideRef> {
+        self.outside
+            .iter()
+            .filter(|o| o.field.is_some() && !self.is_external(&o.to))
+    }
+
     /// Files in the package directory that no entry names (never read by a
     /// load; `pkg validate` lists them). Walks the whole tree.
     pub fn unlisted_files(&self) -> Vec<String> {
@@ -205,33 +253,39 @@ fn check_file(
     Some((bytes, raw))
 }
 
-/// Checks that `bytes` are a UTF-8 JSON object, without building it.
-fn check_details(bytes: &[u8]) -> Result<(), String> {
+/// Checks that `bytes` are details a load can store, with the very parse
+/// the load does (so `validate` and `diff` report what `load` would hit, in
+/// the same words): UTF-8, a JSON object within serde_json's limits (numbers
+/// in range, nesting at most 128 deep), and for a unit a safe `ToolchainType`.
+fn check_details(bytes: &[u8], key: &ResourceKey) -> Result<(), String> {
     if let Err(e) = std::str::from_utf8(bytes) {
         return Err(format!("is not valid UTF-8 (byte {})", e.valid_up_to()));
     }
-    if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
-        return Err(format!("is not valid JSON: {e}"));
-    }
-    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
-        return Err("must hold a JSON object".into());
+    let details = parse_details(bytes)?;
+    if key.kind == ResourceKind::Unit {
+        check_unit_toolchain(&details).map_err(|e| e.to_string())?;
     }
     Ok(())
 }
 
-/// Parses details file bytes into canonical compact JSON for `slug`.
-pub fn canonical_details(bytes: &[u8], slug: &str) -> Result<String, String> {
+/// Parses a details file into its JSON object.
+fn parse_details(bytes: &[u8]) -> Result<Details, String> {
     match serde_json::from_slice::<Value>(bytes) {
-        Ok(Value::Object(map)) => Ok(to_canonical_json(&canonicalize(map, slug))),
+        Ok(Value::Object(map)) => Ok(map),
         Ok(_) => Err("must hold a JSON object".into()),
         Err(e) => Err(format!("is not valid JSON: {e}")),
     }
 }
 
+/// Parses details file bytes into canonical compact JSON for `slug`.
+pub fn canonical_details(bytes: &[u8], slug: &str) -> Result<String, String> {
+    parse_details(bytes).map(|map| to_canonical_json(&canonicalize(map, slug)))
+}
+
 fn check_entry(root: &Resolver, manifest: &Manifest, entry: &Entry) -> Checked {
     let mut problems = Vec::new();
     let details_digest = check_file(root, manifest, &entry.details_loc, &mut problems).and_then(
-        |(bytes, digest)| match check_details(&bytes) {
+        |(bytes, digest)| match check_details(&bytes, &entry.key) {
             Ok(()) => Some(digest),
             Err(e) => {
                 problems.push(Problem::new(&entry.details_loc, "", e));
@@ -239,18 +293,11 @@ fn check_entry(root: &Resolver, manifest: &Manifest, entry: &Entry) -> Checked {
             }
         },
     );
-    let data_digest = entry.unit_data_loc.as_deref().and_then(|loc| {
-        let (bytes, digest) = check_file(root, manifest, loc, &mut problems)?;
-        if let Err(e) = std::str::from_utf8(&bytes) {
-            problems.push(Problem::new(
-                loc,
-                "",
-                format!("unit data is not valid UTF-8 (byte {})", e.valid_up_to()),
-            ));
-            return None;
-        }
-        Some(digest)
-    });
+    // Unit data is bytes, as cub reads it: any encoding loads.
+    let data_digest = entry
+        .unit_data_loc
+        .as_deref()
+        .and_then(|loc| check_file(root, manifest, loc, &mut problems).map(|(_, digest)| digest));
     Checked {
         details_digest,
         data_digest,
@@ -345,17 +392,29 @@ pub fn read_package(dir: &Path, progress: &dyn Progress) -> Result<Package, Pack
 
     let entries = std::mem::take(&mut manifest.entries);
     let mut failed_locs: Vec<String> = Vec::new();
-    let mut external = BTreeSet::new();
+    let mut outside = BTreeSet::new();
+    let spaces: BTreeSet<String> = entries
+        .iter()
+        .map(|e| e.key.space_slug().to_string())
+        .collect();
     {
         let keys: HashSet<&ResourceKey> = entries.iter().map(|e| &e.key).collect();
         for entry in &entries {
             let space = entry.key.space_key();
             if entry.key.kind.is_space_scoped() && !keys.contains(&space) {
-                external.insert((entry.key.clone(), space));
+                outside.insert(OutsideRef {
+                    from: entry.key.clone(),
+                    field: None,
+                    to: space,
+                });
             }
             for reference in &entry.refs {
                 if !keys.contains(&reference.to) {
-                    external.insert((entry.key.clone(), reference.to.clone()));
+                    outside.insert(OutsideRef {
+                        from: entry.key.clone(),
+                        field: Some(reference.field),
+                        to: reference.to.clone(),
+                    });
                 }
             }
         }
@@ -390,7 +449,7 @@ pub fn read_package(dir: &Path, progress: &dyn Progress) -> Result<Package, Pack
             report: Report {
                 problems,
                 unlisted,
-                external: Vec::new(),
+                ..Report::default()
             },
         });
     }
@@ -406,7 +465,8 @@ pub fn read_package(dir: &Path, progress: &dyn Progress) -> Result<Package, Pack
         digest: package_digest,
         manifest_digest: digest,
         items,
-        external: external.into_iter().collect(),
+        spaces,
+        outside: outside.into_iter().collect(),
         has_digests,
         extra_digested,
         environments,
@@ -446,14 +506,6 @@ fn content_digest(manifest_digest: &str, items: &[Item], others: &[(String, RawD
         text.push('\n');
     }
     sha256_digest(text.as_bytes())
-}
-
-/// `from -> to` lines for external references.
-pub fn external_lines(external: &BTreeSet<(ResourceKey, ResourceKey)>) -> Vec<String> {
-    external
-        .iter()
-        .map(|(from, to)| format!("{from} -> {to}"))
-        .collect()
 }
 
 /// Files under `root` that neither `named` nor the manifest's digests name,

@@ -39,11 +39,14 @@ impl Printer {
 
     /// Writes result text to stdout. A closed pipe is not an error.
     pub fn out(&self, text: &str) -> anyhow::Result<()> {
+        self.out_bytes(text.as_bytes())
+    }
+
+    /// Writes `bytes` to stdout exactly as they are (unit data, which may
+    /// be binary); a closed pipe is not an error.
+    pub fn out_bytes(&self, bytes: &[u8]) -> anyhow::Result<()> {
         let mut stdout = std::io::stdout().lock();
-        match stdout
-            .write_all(text.as_bytes())
-            .and_then(|()| stdout.flush())
-        {
+        match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
             Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
             other => Ok(other?),
         }

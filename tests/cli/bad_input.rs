@@ -202,16 +202,41 @@ fn dangling_references() {
         &before,
         &["link x-shop/api-to-db refers to unit x-shop/ghost"],
     );
-    // A reference the hub can satisfy is fine: cub-basic's space is in the hub.
+    // A reference into a space the package does not contain is external:
+    // it keeps its space under --prefix, and the hub (cub-basic) has it.
     edit_manifest(&full2, |m| {
         m["links"][0]["to_unit"] = "app-dev/backend".into()
     });
-    let err = env.fails(["load", full2.to_str().unwrap(), "--prefix", "x"]);
+    let plan = env.ok(["diff", full2.to_str().unwrap(), "--prefix", "x"]);
     assert!(
-        err.contains("x-app-dev/backend"),
-        "prefix applies to references too: {err}"
+        plan.contains("link x-shop/api-to-db to_unit -> unit app-dev/backend (in the hub)"),
+        "{plan}"
     );
-    env.ok(["load", full2.to_str().unwrap()]);
+    // cub's blind prefixing is there on request, and refused here.
+    let err = env.fails([
+        "load",
+        full2.to_str().unwrap(),
+        "--prefix",
+        "x",
+        "--external",
+        "prefix",
+    ]);
+    assert!(
+        err.contains("link x-shop/api-to-db refers to unit x-app-dev/backend"),
+        "{err}"
+    );
+    assert_eq!(env.hub_state(), before);
+    env.ok(["load", full2.to_str().unwrap(), "--prefix", "x"]);
+    let link = env.ok([
+        "link",
+        "get",
+        "--space",
+        "x-shop",
+        "api-to-db",
+        "-o",
+        "json",
+    ]);
+    assert!(link.contains("\"ToUnit\": \"app-dev/backend\""), "{link}");
 }
 
 #[test]
@@ -292,14 +317,43 @@ fn invalid_details() {
         &before,
         &["/units/shop/api.json: must hold a JSON object"],
     );
-    std::fs::write(full.join("units/shop/api.json"), "{}").unwrap();
-    std::fs::write(full.join("units/shop/db.data.yaml"), b"bad: \xc3\x28\n").unwrap();
-    load_fails(
-        &env,
-        &full,
-        &before,
-        &["/units/shop/db.data.yaml: unit data is not valid UTF-8"],
-    );
+    // What load's parser refuses, validate and diff refuse in the same words.
+    for (text, needle) in [
+        (
+            "{\"Slug\": \"api\", \"Replicas\": 1e400}",
+            "number out of range",
+        ),
+        (
+            &format!(
+                "{{\"Slug\": \"api\", \"Deep\": {}{}}}",
+                "[".repeat(200),
+                "]".repeat(200)
+            ),
+            "recursion limit exceeded",
+        ),
+        (
+            "{\"Slug\": \"api\", \"ToolchainType\": \"Kubernetes/../../../tmp/x\"}",
+            "ToolchainType `Kubernetes/../../../tmp/x` has a field that does not start with a letter or digit",
+        ),
+        (
+            "{\"Slug\": \"api\", \"ToolchainType\": 7}",
+            "ToolchainType `7` is not a string",
+        ),
+    ] {
+        std::fs::write(full.join("units/shop/api.json"), text).unwrap();
+        let err = load_fails(&env, &full, &before, &["/units/shop/api.json: ", needle]);
+        assert!(!err.contains("changed while"), "{err}");
+        let report = env
+            .pkg(["validate", full.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert_eq!(report.status.code(), Some(1));
+        let stdout = String::from_utf8_lossy(&report.stdout);
+        assert!(
+            stdout.contains(needle),
+            "validate must say {needle:?}:\n{stdout}"
+        );
+    }
 }
 
 #[test]

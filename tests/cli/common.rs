@@ -189,16 +189,30 @@ impl Env {
 
     /// A cheap fingerprint of the whole hub state: every resource row and history row.
     pub fn hub_state(&self) -> String {
+        self.rows(&[
+            "SELECT kind, space, slug, id, details, ref1, ref2, data_digest, fingerprint, version, base_fingerprint, hex(data) FROM resources ORDER BY kind, space, slug",
+            "SELECT kind, space, slug, details, ref1, ref2, fingerprint, hex(data) FROM bases ORDER BY kind, space, slug",
+            "SELECT id, action, source, digest, prefix, created, updated, unchanged, skipped, deleted, merged, reverts, reverted_by, warnings FROM history ORDER BY id",
+            "SELECT history_id, seq, kind, space, slug, after_fingerprint, prior_present FROM history_changes ORDER BY history_id, seq",
+        ])
+    }
+
+    /// The resources and their merge bases, without the history.
+    pub fn resources_state(&self) -> String {
+        self.rows(&[
+            "SELECT kind, space, slug, id, details, ref1, ref2, data_digest, fingerprint, version, base_fingerprint, hex(data) FROM resources ORDER BY kind, space, slug",
+            "SELECT kind, space, slug, details, ref1, ref2, fingerprint, hex(data) FROM bases ORDER BY kind, space, slug",
+        ])
+    }
+
+    /// Every row the queries return, one line each.
+    fn rows(&self, queries: &[&str]) -> String {
         if !self.hub().exists() {
             return "no hub".into();
         }
         let conn = rusqlite::Connection::open(self.hub()).expect("open hub");
         let mut out = String::new();
-        for sql in [
-            "SELECT kind, space, slug, id, details, ref1, ref2, data_digest, fingerprint, version FROM resources ORDER BY kind, space, slug",
-            "SELECT id, action, source, digest, prefix, created, updated, unchanged, skipped, deleted, reverts, reverted_by FROM history ORDER BY id",
-            "SELECT history_id, seq, kind, space, slug, after_fingerprint, prior_present FROM history_changes ORDER BY history_id, seq",
-        ] {
+        for sql in queries {
             let mut stmt = conn.prepare(sql).expect("prepare");
             let columns = stmt.column_count();
             let mut rows = stmt.query([]).expect("query");

@@ -98,4 +98,18 @@ fn backup_and_restore_scripts() {
         "json",
     ]);
     assert!(units.contains("\"deployment\""), "{units}");
+
+    // A backup on a later day links what did not change to the last one.
+    let earlier = env.path("backups/20200101");
+    std::fs::rename(env.path("backups").join(&day), &earlier).unwrap();
+    let out = run("backup.sh", &[]);
+    assert!(out.contains("linked to"), "{out}");
+    use std::os::unix::fs::MetadataExt;
+    let unit = "units/drift-detector/deployment.data.yaml";
+    assert_eq!(
+        std::fs::metadata(earlier.join(unit)).unwrap().ino(),
+        std::fs::metadata(env.path("backups").join(&day).join(unit))
+            .unwrap()
+            .ino()
+    );
 }

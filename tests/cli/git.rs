@@ -203,6 +203,25 @@ fn a_second_load_of_the_same_commit_fetches_nothing_and_offline_needs_no_network
         err.contains("offline") && err.contains("not in the cache"),
         "{err}"
     );
+    // `versions` of a repository never fetched fails the same way (no empty table).
+    let out = w
+        .env
+        .pkg(["--offline", "versions", "github:acme/other"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        out.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let versions_err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        versions_err.contains("offline") && versions_err.contains("not in the cache"),
+        "{versions_err}"
+    );
+    let cached = w.env.ok(["--offline", "versions", "github:acme/packages"]);
+    assert!(cached.contains("1.2.0"), "{cached}");
     let err = w.env.fails([
         "--offline",
         "inspect",

@@ -9,6 +9,7 @@ mod create;
 mod envs;
 mod examples;
 mod git;
+mod hardening;
 mod history;
 mod http;
 mod load;
