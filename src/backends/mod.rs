@@ -1,4 +1,4 @@
-//! Python environment managers behind one [`Backend`] trait (DESIGN §6):
+//! Python environment managers behind one [`Backend`] trait:
 //! [`uv`] and [`pixi`] run the real binaries, stream their output, stop them
 //! on Ctrl-C or a timeout, and read their JSON output where they offer it.
 //! [`manifest`] parses the environments' manifests (pixi.toml, pyproject.toml)

@@ -80,6 +80,7 @@ const SCHEMA_V2: &str = "ALTER TABLE history ADD COLUMN git_commit TEXT;";
 /// still holds that content, the base is the row itself; once it differs (a
 /// local edit, or a merge that kept local changes), `bases` holds a copy.
 /// `history_changes` keeps the prior base so that a rollback restores it.
+/// Rows a load wrote and nothing changed since become their own base.
 const SCHEMA_V3: &str = "
 ALTER TABLE resources ADD COLUMN base_fingerprint TEXT;
 CREATE TABLE bases (
@@ -104,6 +105,9 @@ ALTER TABLE history_changes ADD COLUMN prior_base_ref2 TEXT;
 ALTER TABLE history_changes ADD COLUMN prior_base_data_digest TEXT;
 ALTER TABLE history_changes ADD COLUMN prior_base_content_fingerprint TEXT;
 ALTER TABLE history_changes ADD COLUMN prior_base_data BLOB;
+-- A row a load wrote and nothing changed since (only loads set
+-- source_fingerprint) holds what that load applied: it is its own base.
+UPDATE resources SET base_fingerprint = fingerprint WHERE source_fingerprint IS NOT NULL;
 ";
 
 /// Creates or upgrades the schema. Returns an error when the file was written
@@ -138,4 +142,39 @@ pub fn migrate(conn: &mut Connection) -> Result<(), super::HubError> {
 
 fn user_version(conn: &Connection) -> rusqlite::Result<i64> {
     conn.query_row("PRAGMA user_version", [], |row| row.get(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_version_2_hub_is_upgraded_and_loaded_rows_become_their_own_base() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hub.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(SCHEMA_V1).unwrap();
+            conn.execute_batch(SCHEMA_V2).unwrap();
+            conn.pragma_update(None, "user_version", 2).unwrap();
+            conn.execute_batch(
+                "INSERT INTO resources VALUES ('space','','loaded','i1','{}',NULL,NULL,NULL,'f1','s1',1,'t','t',NULL);
+                 INSERT INTO resources VALUES ('space','','edited','i2','{}',NULL,NULL,NULL,'f2',NULL,2,'t','t',NULL);",
+            )
+            .unwrap();
+        }
+        let hub = crate::hub::Hub::open(&path).unwrap();
+        let base = |slug: &str| -> Option<String> {
+            hub.conn()
+                .query_row(
+                    "SELECT base_fingerprint FROM resources WHERE slug = ?1",
+                    [slug],
+                    |r| r.get(0),
+                )
+                .unwrap()
+        };
+        assert_eq!(base("loaded").as_deref(), Some("f1"));
+        assert_eq!(base("edited"), None);
+        assert_eq!(user_version(hub.conn()).unwrap(), SCHEMA_VERSION);
+    }
 }

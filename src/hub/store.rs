@@ -441,6 +441,28 @@ pub fn save_base(conn: &Connection, content: &RowContent<'_>) -> Result<(), HubE
     Ok(())
 }
 
+/// Makes `content` (what a load applied without writing the resource,
+/// because the hub already held it or more) the merge base of its resource.
+pub fn rebase(conn: &Connection, content: &RowContent<'_>) -> Result<(), HubError> {
+    let key = content.key;
+    let current = fingerprint(conn, key)?;
+    if current.as_deref() == Some(content.fingerprint) {
+        clear_base(conn, key)?;
+    } else {
+        save_base(conn, content)?;
+    }
+    conn.prepare_cached(
+        "UPDATE resources SET base_fingerprint = ?4 WHERE kind = ?1 AND space = ?2 AND slug = ?3",
+    )?
+    .execute(params![
+        key.kind.name(),
+        key.space,
+        key.slug,
+        content.fingerprint
+    ])?;
+    Ok(())
+}
+
 /// Forgets the stored copy of `key`'s merge base (the row itself is the base).
 pub fn clear_base(conn: &Connection, key: &ResourceKey) -> Result<(), HubError> {
     conn.prepare_cached("DELETE FROM bases WHERE kind = ?1 AND space = ?2 AND slug = ?3")?

@@ -1,5 +1,5 @@
 //! Sources: where a package is read from. One [`Source`] trait, one
-//! implementation per kind of argument (DESIGN §5); [`resolve`] parses the
+//! implementation per kind of argument (docs/sources.md lists them); [`resolve`] parses the
 //! argument ([`spec`]) and picks the implementation. Everything that
 //! arrives from outside is written through [`crate::safe_tree::TreeWriter`],
 //! which refuses unsafe paths, links and oversized content into a temporary

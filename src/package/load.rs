@@ -4,13 +4,14 @@
 //! exactly as it was.
 
 use super::error::PackageError;
-use super::plan::{Action, Plan, PlanOptions, plan, source_fingerprint};
-use super::read::Package;
+use super::plan::{Action, Plan, PlanOptions, Step, plan, source_fingerprint};
+use super::read::{Item, Package};
 use crate::hub::Hub;
 use crate::hub::history::{self, Counts, NewEntry};
 use crate::hub::store::{self, RowContent};
 use crate::model::details::to_canonical_json;
 use crate::model::fingerprint::{content_fingerprint, sha256_digest};
+use crate::model::{Reference, ResourceKey};
 use crate::progress::Progress;
 
 /// How to load.
@@ -33,6 +34,53 @@ pub struct LoadOutcome {
     pub entry_id: i64,
     /// What changed.
     pub counts: Counts,
+}
+
+/// What the package brings for one resource, in the form a row stores.
+struct Upstream {
+    details: String,
+    data: Option<Vec<u8>>,
+    data_digest: Option<String>,
+    fingerprint: String,
+    source: String,
+}
+
+impl Upstream {
+    /// Reads `item` again (checking its digests) as hub resource `key` with `refs`.
+    fn read(
+        package: &Package,
+        item: &Item,
+        key: &ResourceKey,
+        refs: &[Reference],
+    ) -> Result<Upstream, PackageError> {
+        let data_digest = item.data_digest_text();
+        let details = package.read_details(item, &key.slug)?;
+        let data = match &item.data_loc {
+            Some(_) => Some(package.read_data(item)?),
+            None => None,
+        };
+        Ok(Upstream {
+            fingerprint: content_fingerprint(&details, refs, data_digest.as_deref()),
+            source: source_fingerprint(item, refs),
+            details,
+            data,
+            data_digest,
+        })
+    }
+
+    /// The row content (a load's: it is also the resource's merge base).
+    fn content<'a>(&'a self, key: &'a ResourceKey, refs: &'a [Reference]) -> RowContent<'a> {
+        RowContent {
+            key,
+            details_json: &self.details,
+            refs,
+            data: self.data.as_deref(),
+            data_digest: self.data_digest.as_deref(),
+            fingerprint: &self.fingerprint,
+            source_fingerprint: Some(&self.source),
+            base_fingerprint: Some(&self.fingerprint),
+        }
+    }
 }
 
 /// Plans the load without writing anything (`pkg diff`, `load --dry-run`).
@@ -76,30 +124,15 @@ pub fn load(
         },
         &now,
     )?;
-    let writes = plan.counts.create + plan.counts.update;
+    let writes = plan.counts.create + plan.counts.update + plan.counts.merge;
     progress.phase("writing", writes);
     for (seq, step) in (0_i64..).zip(plan.steps.iter().filter(|s| s.action.writes())) {
         let item = &package.items[step.item];
         let key = plan.key(package, step);
         let refs = plan.refs(package, step);
-        let data_digest = item.data_digest_text();
-        let details = package.read_details(item, &key.slug)?;
-        let data = match &item.data_loc {
-            Some(_) => Some(package.read_data(item)?),
-            None => None,
-        };
-        let fingerprint = content_fingerprint(&details, &refs, data_digest.as_deref());
-        let source = source_fingerprint(item, &refs);
-        let content = RowContent {
-            key: &key,
-            details_json: &details,
-            refs: &refs,
-            data: data.as_deref(),
-            data_digest: data_digest.as_deref(),
-            fingerprint: &fingerprint,
-            source_fingerprint: Some(&source),
-            base_fingerprint: Some(&fingerprint),
-        };
+        let upstream = Upstream::read(package, item, &key, &refs)?;
+        let content = upstream.content(&key, &refs);
+        let fingerprint = upstream.fingerprint.clone();
         if let Some(merged) = plan.merged.get(&step.item) {
             // The hub gets the merge; the package content becomes the base.
             let merged_details = to_canonical_json(&merged.details);
@@ -131,6 +164,16 @@ pub fn load(
             store::update(&tx, &content, &now)?;
         }
         progress.advance(1);
+    }
+    for &index in &plan.rebase {
+        let step = Step {
+            item: index,
+            action: Action::Unchanged,
+        };
+        let key = plan.key(package, &step);
+        let refs = plan.refs(package, &step);
+        let upstream = Upstream::read(package, &package.items[index], &key, &refs)?;
+        store::rebase(&tx, &upstream.content(&key, &refs))?;
     }
     let counts = Counts {
         created: plan.counts.create,

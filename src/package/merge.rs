@@ -320,27 +320,28 @@ impl Merger<'_> {
                 };
                 match b.and_then(|b| self.named_list(path, b, l, u)) {
                     Some(list) => Value::Sequence(list),
-                    None => {
-                        self.conflict(
-                            path.trim_end().into(),
-                            show(base),
-                            show(Some(local)),
-                            show(Some(upstream)),
-                        );
-                        local.clone()
-                    }
+                    None => self.value_conflict(path, base, local, upstream),
                 }
             }
-            _ => {
-                self.conflict(
-                    path.trim_end().into(),
-                    show(base),
-                    show(Some(local)),
-                    show(Some(upstream)),
-                );
-                local.clone()
-            }
+            _ => self.value_conflict(path, base, local, upstream),
         }
+    }
+
+    /// Records that the value at `path` changed on both sides; keeps local.
+    fn value_conflict(
+        &mut self,
+        path: &str,
+        base: Option<&Value>,
+        local: &Value,
+        upstream: &Value,
+    ) -> Value {
+        self.conflict(
+            path.trim_end().into(),
+            show(base),
+            show(Some(local)),
+            show(Some(upstream)),
+        );
+        local.clone()
     }
 
     /// Merges two maps key by key: local's order, then keys new upstream.

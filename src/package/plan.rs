@@ -181,6 +181,9 @@ pub struct Plan {
     pub merged: HashMap<usize, Side>,
     /// Values changed on both sides (`--on-conflict merge`): the load is refused.
     pub merge_conflicts: Vec<Conflict>,
+    /// Unchanged items whose package content the load records as the
+    /// resource's merge base without writing the resource.
+    pub rebase: Vec<usize>,
 }
 
 impl Plan {
@@ -299,6 +302,9 @@ pub fn plan(
                 if existing
                     == content_fingerprint(&details, &refs, item.data_digest_text().as_deref())
                 {
+                    // Same content from other files (or a local edit that
+                    // matches the package): it becomes the merge base.
+                    plan.rebase.push(index);
                     Action::Unchanged
                 } else {
                     match options.on_conflict {
@@ -375,7 +381,12 @@ fn plan_merge(
     );
     Ok(match merge(key, base.as_ref(), &local, &upstream, format) {
         Ok(merged) if merged == upstream => Action::Update,
-        Ok(merged) if merged == local => Action::Unchanged,
+        Ok(merged) if merged == local => {
+            // The hub already holds the package's changes (and its own):
+            // the package content becomes the base of the next merge.
+            plan.rebase.push(index);
+            Action::Unchanged
+        }
         Ok(merged) => {
             plan.merged.insert(index, merged);
             Action::Merge

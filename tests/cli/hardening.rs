@@ -365,6 +365,19 @@ fn hub_with_external_link(env: &Env) {
     ]);
 }
 
+/// The staging copy of the app's link, as JSON.
+fn staging_link(env: &Env) -> String {
+    env.ok([
+        "link",
+        "get",
+        "--space",
+        "staging-drift-detector",
+        "app-to-redis",
+        "-o",
+        "json",
+    ])
+}
+
 #[test]
 fn external_references_keep_their_space_under_a_prefix() {
     let env = Env::new();
@@ -400,15 +413,7 @@ fn external_references_keep_their_space_under_a_prefix() {
         "{plan}"
     );
     env.ok(["load", "pkg", "--prefix", "staging"]);
-    let link = env.ok([
-        "link",
-        "get",
-        "--space",
-        "staging-drift-detector",
-        "app-to-redis",
-        "-o",
-        "json",
-    ]);
+    let link = staging_link(&env);
     assert!(
         link.contains("\"ToUnit\": \"shared-infra/redis\""),
         "{link}"
@@ -450,15 +455,7 @@ fn external_references_keep_their_space_under_a_prefix() {
     let validate = env.ok(["validate", "closed"]);
     assert!(!validate.contains("external"), "{validate}");
     other.ok(["load", closed.to_str().unwrap(), "--prefix", "staging"]);
-    let link = other.ok([
-        "link",
-        "get",
-        "--space",
-        "staging-drift-detector",
-        "app-to-redis",
-        "-o",
-        "json",
-    ]);
+    let link = staging_link(&other);
     assert!(
         link.contains("\"ToUnit\": \"staging-shared-infra/redis\""),
         "{link}"
@@ -722,4 +719,23 @@ fn link_dest_links_unchanged_files_and_stays_byte_identical() {
     let err = env.fails(["create", "day4", "--link-dest", "day1/manifest.json"]);
     assert!(err.contains("is not a directory"), "{err}");
     assert!(!env.path("day4").exists());
+}
+
+#[test]
+fn a_release_that_matches_a_local_edit_becomes_the_base() {
+    let publisher = Env::new();
+    let v1 = release(&publisher, "1.0.0", DEPLOY_V1, &["tier=web"]);
+    let env = Env::new();
+    env.ok(["load", v1.to_str().unwrap()]);
+    // The hub makes the change the next release makes.
+    env.ok(["unit", "update", "--space", "shop", "web", "--label", "tier=frontend"]);
+    let v2 = release(&publisher, "2.0.0", DEPLOY_V1, &["tier=frontend"]);
+    let out = env.ok(["load", v2.to_str().unwrap(), "--on-conflict", "merge"]);
+    assert!(out.contains("No changes"), "{out}");
+    // So the release after that is a plain upgrade, not a conflict.
+    let v3 = release(&publisher, "3.0.0", DEPLOY_V1, &["tier=api"]);
+    let out = env.ok(["load", v3.to_str().unwrap(), "--on-conflict", "merge"]);
+    assert!(out.contains("1 updated"), "{out}");
+    let unit = env.ok(["unit", "get", "--space", "shop", "web", "-o", "json"]);
+    assert!(unit.contains("\"tier\": \"api\""), "{unit}");
 }
