@@ -1,10 +1,30 @@
 //! `pkg completions SHELL` and `pkg man`: generated from the clap definitions.
+//! Owns their arguments: [`CompletionsArgs`] and [`ShellArg`].
 
 use anyhow::Result;
-use clap::CommandFactory;
+use clap::{Args, CommandFactory, ValueEnum};
 
 use super::Context;
-use crate::cli::{Cli, ShellArg};
+use crate::cli::Cli;
+
+/// `pkg completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell
+    #[arg(value_enum)]
+    pub shell: ShellArg,
+}
+
+/// Shells `pkg completions` can write for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ShellArg {
+    /// GNU bash
+    Bash,
+    /// Z shell
+    Zsh,
+    /// fish
+    Fish,
+}
 
 /// Prints completions for `shell`.
 pub fn completions(ctx: &Context, shell: ShellArg) -> Result<()> {

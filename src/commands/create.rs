@@ -1,14 +1,54 @@
-//! `pkg create`: write a package from the hub.
+//! `pkg create`: write a package from the hub. Owns [`CreateArgs`].
+
+use std::path::PathBuf;
 
 use anyhow::{Result, anyhow};
+use clap::Args;
 use serde::Serialize;
 
 use super::Context;
 use crate::backends;
-use crate::cli::CreateArgs;
 use crate::filter::WhereFilter;
 use crate::model::{ResourceKind, validate_slug};
 use crate::package::export::{CarriedEnvironment, CreateOptions, create};
+
+/// `pkg create`.
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// The directory to write (must be absent or empty unless --force)
+    pub dir: PathBuf,
+    /// Export units of this space (repeatable; default: all spaces)
+    #[arg(long = "space", value_name = "SLUG")]
+    pub spaces: Vec<String>,
+    /// Export only units matching this where-expression
+    #[arg(long = "where", value_name = "EXPR")]
+    pub where_: Option<String>,
+    /// Package name [default: the directory's name]
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Package version (semver)
+    #[arg(long)]
+    pub version: Option<String>,
+    /// Package description
+    #[arg(long)]
+    pub description: Option<String>,
+    /// Replace DIR if it is not empty
+    #[arg(long)]
+    pub force: bool,
+    /// Carry a Python environment: its manifest and lock file go to
+    /// `environments/NAME/` (repeatable)
+    #[arg(long = "env", value_name = "NAME=PATH")]
+    pub envs: Vec<String>,
+    /// Add every resource the package refers to (and their spaces), so that
+    /// it has no external references
+    #[arg(long)]
+    pub closure: bool,
+    /// Hard-link files whose bytes equal PREV's file at the same path
+    /// instead of writing them (dated backups of an unchanged hub cost
+    /// almost no space)
+    #[arg(long, value_name = "PREV")]
+    pub link_dest: Option<PathBuf>,
+}
 
 #[derive(Debug, Serialize)]
 struct CreateView {

@@ -1,20 +1,112 @@
 //! `pkg env ...`: Python environments through the uv and pixi backends.
 //! The tools' own output streams to stderr, each line prefixed with the
-//! tool's name (nothing with `-q`); results go to stdout.
+//! tool's name (nothing with `-q`); results go to stdout. Owns the `pkg env`
+//! subcommands ([`EnvCommand`]), their argument structs and [`BackendArg`].
 
 use std::io::Write;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context as _, Result};
+use clap::{Args, Subcommand, ValueEnum};
 use serde::Serialize;
 
 use super::Context;
 use crate::backends::{
     self, Backend, BackendKind, EnvManifest, InitOptions, InstalledPackage, OutputSink,
 };
-use crate::cli::{BackendArg, EnvCommand, EnvDirArgs};
 use crate::model::slug::escape;
 use crate::ui::Table;
+
+/// `pkg env ...`.
+#[derive(Debug, Subcommand)]
+pub enum EnvCommand {
+    /// Create an environment (a uv project or a pixi workspace)
+    Init(EnvInitArgs),
+    /// Add packages (version specifiers allowed) and install them
+    Add(EnvPackagesArgs),
+    /// Remove packages
+    Remove(EnvPackagesArgs),
+    /// List the installed packages
+    List(EnvDirArgs),
+    /// Update packages (all when none are named) within the manifest's constraints
+    Update(EnvUpdateArgs),
+    /// Show the parsed manifest: backend, name, python, channels, dependencies
+    Show(EnvDirArgs),
+    /// Install exactly what the lock file says
+    Sync(EnvSyncArgs),
+}
+
+/// `pkg env init`.
+#[derive(Debug, Args)]
+pub struct EnvInitArgs {
+    /// The directory to create the environment in
+    pub dir: PathBuf,
+    /// The backend [default: `[backends] default` in the config file, else uv]
+    #[arg(long, value_enum)]
+    pub backend: Option<BackendArg>,
+    /// The project name [default: the directory's name]
+    #[arg(long)]
+    pub name: Option<String>,
+    /// The Python version (uv: requires-python; pixi: a python dependency)
+    #[arg(long)]
+    pub python: Option<String>,
+    /// A conda channel (pixi; repeatable)
+    #[arg(long = "channel", value_name = "CHANNEL")]
+    pub channels: Vec<String>,
+}
+
+/// `pkg env add` and `pkg env remove`.
+#[derive(Debug, Args)]
+pub struct EnvPackagesArgs {
+    /// The environment directory and backend.
+    #[command(flatten)]
+    pub env: EnvDirArgs,
+    /// The packages (`name`, `name>=1.2`, `name==1.0`)
+    #[arg(required = true, value_name = "PKG")]
+    pub packages: Vec<String>,
+}
+
+/// `pkg env update`.
+#[derive(Debug, Args)]
+pub struct EnvUpdateArgs {
+    /// The environment directory and backend.
+    #[command(flatten)]
+    pub env: EnvDirArgs,
+    /// The packages to update [default: all]
+    #[arg(value_name = "PKG")]
+    pub packages: Vec<String>,
+}
+
+/// `pkg env sync`.
+#[derive(Debug, Args)]
+pub struct EnvSyncArgs {
+    /// The environment directory and backend.
+    #[command(flatten)]
+    pub env: EnvDirArgs,
+    /// Install the lock file as it is; fail rather than re-resolve
+    #[arg(long)]
+    pub frozen: bool,
+}
+
+/// Backends `pkg env` drives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BackendArg {
+    /// uv: pyproject.toml + uv.lock
+    Uv,
+    /// pixi: pixi.toml + pixi.lock
+    Pixi,
+}
+
+/// The environment directory, and the backend when not detected.
+#[derive(Debug, Args)]
+pub struct EnvDirArgs {
+    /// The environment directory
+    pub dir: PathBuf,
+    /// The backend [default: detected from the directory]
+    #[arg(long, value_enum)]
+    pub backend: Option<BackendArg>,
+}
 
 /// Writes tool output to stderr as `[tool] line`.
 struct StderrSink;

@@ -1,13 +1,23 @@
-//! `pkg history` and `pkg rollback`.
+//! `pkg history` and `pkg rollback`. Owns [`RollbackArgs`].
 
 use anyhow::Result;
+use clap::Args;
 use serde::Serialize;
 
 use super::Context;
-use crate::cli::RollbackArgs;
 use crate::hub::history;
 use crate::hub::rollback::rollback as rollback_entry;
 use crate::ui::Table;
+
+/// `pkg rollback`.
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// The history entry to undo (`pkg history` lists them)
+    pub id: i64,
+    /// Roll back even if resources changed since
+    #[arg(long)]
+    pub force: bool,
+}
 
 /// `pkg history`.
 pub fn list(ctx: &Context) -> Result<()> {

@@ -1,19 +1,29 @@
 //! `pkg inspect`: what a package holds: its metadata, counts per kind and its
-//! units with their space and labels.
+//! units with their space and labels. Owns [`InspectArgs`].
 
 use std::collections::BTreeMap;
 
 use anyhow::Result;
+use clap::Args;
 use serde::Serialize;
 use serde_json::Value;
 
 use super::Context;
-use crate::cli::InspectArgs;
 use crate::model::details::{map_field, str_field};
 use crate::model::{RefField, Reference, ResourceKind};
 use crate::package::read::OutsideRef;
 use crate::progress::Progress;
 use crate::ui::Table;
+
+/// `pkg inspect`.
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// The package: a directory, an archive (.tar.gz, .tgz, .zip), an http(s) URL, a GitHub URL, github:OWNER/REPO/PATH@REF, or git+https://HOST/REPO.git//PATH@REF
+    pub source: String,
+    /// Add a column per label key (comma-separated)
+    #[arg(long, value_delimiter = ',', value_name = "KEYS")]
+    pub label_columns: Vec<String>,
+}
 
 #[derive(Debug, Serialize)]
 struct UnitView {

@@ -1,15 +1,18 @@
 //! `pkg load` and `pkg diff`: read and check the package, plan it against the
 //! hub, print the plan (with unified diffs), and for a real load write it in
-//! one transaction.
+//! one transaction. Owns their arguments: [`PlanArgs`] (shared), [`LoadArgs`],
+//! [`DiffArgs`], [`OnConflictArg`] and [`ExternalArg`].
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context as _, Result};
+use clap::{Args, ValueEnum};
 use serde::Serialize;
 
 use super::Context;
 use super::source::Opened;
-use crate::cli::{DiffArgs, ExternalArg, LoadArgs, OnConflictArg, OutputFormat, PlanArgs};
+use crate::cli::OutputFormat;
 use crate::loaders::Fetched;
 use crate::package::diff::diff_step;
 use crate::package::load::{LoadOptions, dry_run, load as load_package};
@@ -18,6 +21,76 @@ use crate::package::remap::ExternalMode;
 use crate::package::{OnConflict, Package, Plan};
 use crate::progress::Progress;
 use crate::ui::Table;
+
+/// Options shared by `load` and `diff`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The package: a directory, an archive (.tar.gz, .tgz, .zip), an http(s) URL, a GitHub URL, github:OWNER/REPO/PATH@REF, or git+https://HOST/REPO.git//PATH@REF
+    pub source: String,
+    /// Load the package's spaces as `PREFIX-<space>` (references into them follow)
+    #[arg(long)]
+    pub prefix: Option<String>,
+    /// What to do with resources that exist with other content
+    #[arg(long, value_enum, default_value_t = OnConflictArg::Fail)]
+    pub on_conflict: OnConflictArg,
+    /// What --prefix does to references into spaces the package does not contain
+    #[arg(long, value_enum, default_value_t = ExternalArg::Keep)]
+    pub external: ExternalArg,
+    /// Refuse references cub would drop (a missing target, view filter or invocation worker) instead of warning
+    #[arg(long)]
+    pub strict: bool,
+    /// Refuse content that differs from this lock file (`pkg lock` writes it)
+    #[arg(long, value_name = "LOCKFILE")]
+    pub locked: Option<PathBuf>,
+}
+
+/// `pkg load`.
+#[derive(Debug, Args)]
+pub struct LoadArgs {
+    /// Source, prefix and conflict policy.
+    #[command(flatten)]
+    pub plan: PlanArgs,
+    /// Print the plan and write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Materialise the package's environments in DEST/NAME (installed
+    /// exactly from their lock files) before loading
+    #[arg(long, value_name = "DEST")]
+    pub with_envs: Option<PathBuf>,
+}
+
+/// `pkg diff`.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// Source, prefix and conflict policy.
+    #[command(flatten)]
+    pub plan: PlanArgs,
+    /// Exit with status 1 when the load would change something
+    #[arg(long)]
+    pub exit_code: bool,
+}
+
+/// What to do with resources that exist in the hub with other content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OnConflictArg {
+    /// Refuse the whole load and write nothing
+    Fail,
+    /// Keep what the hub has
+    Skip,
+    /// Overwrite with the package's version
+    Update,
+    /// Merge three ways over what the last load wrote (keeps local edits; a value changed on both sides refuses the load)
+    Merge,
+}
+
+/// What `--prefix` does to external references.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExternalArg {
+    /// They keep their space and must exist in the hub
+    Keep,
+    /// They get the prefix too, as cub does
+    Prefix,
+}
 
 /// One resource in a printed plan.
 #[derive(Debug, Serialize)]

@@ -1,12 +1,30 @@
 //! `pkg lock`: fetch each source, and pin its commit and package digest in
-//! a lock file that `pkg load --locked` enforces.
+//! a lock file that `pkg load --locked` enforces. Owns [`LockArgs`].
+
+use std::path::PathBuf;
 
 use anyhow::{Context as _, Result};
+use clap::Args;
 
 use super::Context;
-use crate::cli::LockArgs;
 use crate::loaders::lock::{LockEntry, LockFile};
 use crate::ui::Table;
+
+/// `pkg lock`.
+#[derive(Debug, Args)]
+pub struct LockArgs {
+    /// The sources to pin (as they will be given to `pkg load`)
+    #[arg(required = true)]
+    pub sources: Vec<String>,
+    /// The lock file to write (entries for other sources are kept)
+    #[arg(
+        short = 'f',
+        long = "file",
+        default_value = "pkg.lock",
+        value_name = "LOCKFILE"
+    )]
+    pub file: PathBuf,
+}
 
 /// `pkg lock`.
 pub fn run(ctx: &Context, args: &LockArgs) -> Result<()> {

@@ -1,5 +1,9 @@
-//! The commands: one file per command family. Each reads its arguments,
-//! calls the library and renders the result through [`crate::ui::Printer`].
+//! The commands: one file per command family. Each family owns the clap
+//! definitions of its commands (their `Args` structs, subcommand enums and
+//! value enums) beside the code that runs them; [`crate::cli::Command`]
+//! refers to them. Each command reads its arguments, calls the library and
+//! renders the result through [`crate::ui::Printer`]. This file holds the
+//! shared [`Context`] and [`run`], which dispatches a parsed command line.
 
 pub mod completions;
 pub mod create;
@@ -20,10 +24,11 @@ use std::process::ExitCode;
 
 use anyhow::{Context as _, Result};
 
-use crate::cli::{
-    Cli, Command, FilterCommand, LinkCommand, NoFields, SpaceCommand, TargetCommand, UnitCommand,
-    ViewCommand, WorkerCommand,
+use self::resource::{
+    FilterCommand, LinkCommand, NoFields, SpaceCommand, TargetCommand, UnitCommand, ViewCommand,
+    WorkerCommand,
 };
+use crate::cli::{Cli, Command};
 use crate::hub::Hub;
 use crate::model::ResourceKind;
 use crate::ui::Printer;

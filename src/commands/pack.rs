@@ -1,13 +1,40 @@
-//! `pkg pack`: a package directory into a deterministic archive.
+//! `pkg pack`: a package directory into a deterministic archive. Owns
+//! [`PackArgs`] and [`PackFormatArg`].
+
+use std::path::PathBuf;
 
 use anyhow::{Context as _, Result};
+use clap::{Args, ValueEnum};
 use serde::Serialize;
 
 use super::Context;
-use crate::cli::{OutputArg, PackArgs, PackFormatArg};
+use crate::cli::OutputArg;
 use crate::loaders::archive::ArchiveFormat;
 use crate::model::slug::escape;
 use crate::package::pack::pack;
+
+/// `pkg pack`.
+#[derive(Debug, Args)]
+pub struct PackArgs {
+    /// The package directory
+    pub dir: PathBuf,
+    /// The archive to write (.tar.gz, .tgz or .zip); `-o FILE` works too
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// The format [default: from the file name]
+    #[arg(long, value_enum)]
+    pub format: Option<PackFormatArg>,
+}
+
+/// Archive formats `pkg pack` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PackFormatArg {
+    /// gzip-compressed tar
+    #[value(name = "tar.gz")]
+    TarGz,
+    /// zip
+    Zip,
+}
 
 #[derive(Debug, Serialize)]
 struct PackView {

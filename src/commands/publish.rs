@@ -1,18 +1,44 @@
 //! `pkg publish`: validate the package, take its semver version, commit it
 //! into a git repository and push the branch with an annotated release tag.
+//! Owns [`PublishArgs`].
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result, bail};
+use clap::Args;
 
 use super::Context;
-use crate::cli::PublishArgs;
 use crate::git::publish::{PublishOutcome, PublishRequest, publish};
 use crate::git::ref_query::RefQuery;
 use crate::loaders::SourceSpec;
 use crate::manifest::paths::check_syntax;
 use crate::model::slug::escape;
 use crate::package::read_package;
+
+/// `pkg publish`.
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    /// The package directory
+    pub dir: PathBuf,
+    /// The git repository (https://, ssh://, git://, file://, or a GitHub URL)
+    #[arg(long, value_name = "GIT_URL")]
+    pub repo: String,
+    /// The sub-directory of the repository the package goes to (replaced wholesale) [default: the repository root]
+    #[arg(long, value_name = "SUBDIR")]
+    pub path: Option<String>,
+    /// The branch to commit to
+    #[arg(long, default_value = "main")]
+    pub branch: String,
+    /// Tag `<name>/v<version>` instead of `v<version>`
+    #[arg(long)]
+    pub tag_prefix: bool,
+    /// The commit and tag message [default: "Release <name> <version>"]
+    #[arg(short, long)]
+    pub message: Option<String>,
+    /// Say what would be pushed and push nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
 
 /// `pkg publish`.
 pub fn run(ctx: &Context, args: &PublishArgs) -> Result<()> {

@@ -1,9 +1,11 @@
 //! Opening a source for a command: the settings from the environment and
 //! `--offline`, fetching, reading the package, and the `--locked` check.
+//! Owns [`SourceArgs`], the argument of `pkg validate`.
 
 use std::path::Path;
 
 use anyhow::{Context as _, Result};
+use clap::Args;
 
 use super::Context;
 use crate::loaders::lock::LockFile;
@@ -11,6 +13,13 @@ use crate::loaders::{self, Fetched};
 use crate::package::{Package, read_package};
 use crate::progress::Progress;
 use crate::source_settings::SourceSettings;
+
+/// A package source.
+#[derive(Debug, Args)]
+pub struct SourceArgs {
+    /// The package: a directory, an archive (.tar.gz, .tgz, .zip), an http(s) URL, a GitHub URL, github:OWNER/REPO/PATH@REF, or git+https://HOST/REPO.git//PATH@REF
+    pub source: String,
+}
 
 /// A fetched and checked package. The fetched directory (a temporary one
 /// for remote sources) lives as long as this.

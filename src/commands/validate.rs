@@ -7,7 +7,7 @@ use anyhow::Result;
 use serde::Serialize;
 
 use super::Context;
-use crate::cli::SourceArgs;
+use super::source::SourceArgs;
 use crate::package::read::OutsideRef;
 use crate::package::{PackageError, Report, read_package};
 

@@ -1,16 +1,23 @@
 //! `pkg versions`: the release tags (`vX.Y.Z`, `PREFIX/vX.Y.Z`) of a git
-//! repository, newest first.
+//! repository, newest first. Owns [`VersionsArgs`].
 
 use anyhow::{Result, bail};
+use clap::Args;
 use serde::Serialize;
 
 use super::Context;
-use crate::cli::VersionsArgs;
 use crate::git::cache::CacheRepo;
 use crate::git::refs::list_remote;
 use crate::loaders::SourceSpec;
 use crate::model::slug::escape;
 use crate::ui::Table;
+
+/// `pkg versions`.
+#[derive(Debug, Args)]
+pub struct VersionsArgs {
+    /// The repository: a GitHub URL, github:OWNER/REPO[/PATH], or a git URL
+    pub source: String,
+}
 
 #[derive(Debug, Serialize)]
 struct VersionView {
