@@ -728,7 +728,15 @@ fn a_release_that_matches_a_local_edit_becomes_the_base() {
     let env = Env::new();
     env.ok(["load", v1.to_str().unwrap()]);
     // The hub makes the change the next release makes.
-    env.ok(["unit", "update", "--space", "shop", "web", "--label", "tier=frontend"]);
+    env.ok([
+        "unit",
+        "update",
+        "--space",
+        "shop",
+        "web",
+        "--label",
+        "tier=frontend",
+    ]);
     let v2 = release(&publisher, "2.0.0", DEPLOY_V1, &["tier=frontend"]);
     let out = env.ok(["load", v2.to_str().unwrap(), "--on-conflict", "merge"]);
     assert!(out.contains("No changes"), "{out}");
