@@ -37,11 +37,21 @@ pub fn list(ctx: &Context) -> Result<()> {
             "NOTE",
         ]);
         for e in &entries {
-            let note = match (e.reverts, e.reverted_by) {
-                (Some(r), _) => format!("rolls back {r}"),
-                (None, Some(by)) => format!("rolled back by {by}"),
-                _ => String::new(),
-            };
+            let mut notes = Vec::new();
+            match (e.reverts, e.reverted_by) {
+                (Some(r), _) => notes.push(format!("rolls back {r}")),
+                (None, Some(by)) => notes.push(format!("rolled back by {by}")),
+                _ => {}
+            }
+            if e.counts.merged > 0 {
+                notes.push(format!("{} merged", e.counts.merged));
+            }
+            match e.warnings.len() {
+                0 => {}
+                1 => notes.push("1 warning (-o json shows it)".into()),
+                n => notes.push(format!("{n} warnings (-o json shows them)")),
+            }
+            let note = notes.join("; ");
             table.row([
                 e.id.to_string(),
                 e.action.as_str().to_string(),
