@@ -403,11 +403,8 @@ def write_doc(res: Results) -> None:
     if os.path.exists(DOC):
         with open(DOC, encoding="utf-8") as f:
             old = f.read()
-        for name in ("bench_git", "bench_env"):
-            start = old.find(f"<!-- {name}:start -->")
-            end = old.find(f"<!-- {name}:end -->")
-            if start != -1 and end > start:
-                kept += "\n" + old[start:end + len(f"<!-- {name}:end -->")] + "\n"
+        for block in benchlib.marked_sections(old):
+            kept += "\n" + block + "\n"
     with open(DOC, "w", encoding="utf-8") as f:
         f.write("\n".join(lines) + kept)
     log(f"wrote {DOC}")

@@ -1,4 +1,4 @@
-"""What scripts/bench.py, scripts/bench_git.py and scripts/bench_env.py share:
+"""What scripts/bench.py, scripts/bench_git.py, scripts/bench_env.py and scripts/bench_backup.py share:
 running and timing a command, the machine description, the measured pairs,
 the result tables and the marked sections of docs/performance.md.
 
@@ -11,6 +11,7 @@ import argparse
 import datetime as dt
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -18,7 +19,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -290,6 +291,47 @@ def remove_work(work: str, created: bool, keep: bool) -> None:
             rm(os.path.join(work, name))
 
 
+def add_size_args(ap: argparse.ArgumentParser, runs_help: str) -> None:
+    """--units, --spaces, --runs and --quick of a synthetic hub (see size_defaults)."""
+    ap.add_argument("--units", type=int, help="units in the synthetic hub (default 100000)")
+    ap.add_argument("--spaces", type=int, help="spaces (default 100)")
+    ap.add_argument("--runs", type=int, help=f"{runs_help} (default 3)")
+    ap.add_argument("--quick", action="store_true", help="smoke run: --units 2000 --spaces 10 --runs 1")
+
+
+def size_defaults(ap: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Fills in what add_size_args left unset: 100,000 units, 100 spaces and 3
+    runs, or 2000, 10 and 1 with --quick; each must be at least 1."""
+    defaults = {"units": 2000, "spaces": 10, "runs": 1} if args.quick else {"units": 100_000, "spaces": 100, "runs": 3}
+    for name, default in defaults.items():
+        if getattr(args, name) is None:
+            setattr(args, name, default)
+        if getattr(args, name) < 1:
+            ap.error("--units, --spaces and --runs must be at least 1")
+
+
+def bench_main(ap: argparse.ArgumentParser, args: argparse.Namespace, prog: str,
+               benchmark: Callable[[str, str], Any], report: Callable[[Any], None],
+               doc_section: Callable[[Any], str], doc: str, section: str) -> int:
+    """The common run of a bench script: finds pkg (see find_pkg), makes the
+    work directory, runs `benchmark(work, pkg)` and removes the work directory
+    (see remove_work); a BenchError prints `prog: FAILED` and returns 2. Then
+    `report(result)` and, with --write-doc, the `section` of `doc`."""
+    pkg = find_pkg(args.pkg, prog, warn_stale=True)
+    work, created_work = make_work(ap, args.work, f"pkg-{prog.replace('_', '-')}-")
+    try:
+        res = benchmark(work, pkg)
+    except BenchError as e:
+        print(f"\n{prog}: FAILED: {e}", file=sys.stderr)
+        return 2
+    finally:
+        remove_work(work, created_work, args.keep)
+    report(res)
+    if args.write_doc:
+        write_marked_section(doc, doc_section(res), section)
+    return 0
+
+
 # --------------------------------------------------------------------------
 # Measures and results
 
@@ -356,6 +398,12 @@ def md_table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(out)
 
 
+def rss_row(label: str, baseline: list[Run], pkg: list[Run]) -> list[str]:
+    """A table row (HEADER) of both sides' peak RSS, for information: the max over runs."""
+    return [f"{label} (max over runs)", f"{max(r.rss_mb for r in baseline):.0f} MB",
+            f"{max(r.rss_mb for r in pkg):.0f} MB", "", "(information)", ""]
+
+
 def run_cells(label: str, runs: list[Run]) -> list[str]:
     """A row of the per-run table: `label`, then each run's cell."""
     return [label] + [r.cell() for r in runs]
@@ -369,10 +417,34 @@ def fmt_load(load: tuple[float, ...]) -> str:
 # Reports
 
 
+def print_head(title: str, machine: dict[str, str], loadavg: tuple[tuple[float, ...], tuple[float, ...]],
+               setup: dict[str, str]) -> None:
+    """The start of a report: `title`, the machine, then the setup steps."""
+    print()
+    print(title)
+    print_machine(machine, loadavg)
+    print()
+    print("Setup (not measured against a baseline):")
+    for k, v in setup.items():
+        print(f"  {k}: {v}")
+
+
 def print_machine(machine: dict[str, str], loadavg: tuple[tuple[float, ...], tuple[float, ...]]) -> None:
     for k, v in machine.items():
         print(f"  {k}: {v}")
     print(f"  load average before/after: {fmt_load(loadavg[0])} / {fmt_load(loadavg[1])}")
+
+
+def print_runs_and_verdicts(note: str, runs: list[list[str]], rows: list[list[str]], missed: list[str],
+                            header: list[str] = HEADER) -> None:
+    """`note`, the per-run cells (rows from run_cells), then print_verdicts."""
+    print()
+    print(note)
+    width = max(len(r[0]) for r in runs)
+    for r in runs:
+        print(f"  {r[0]:<{width}} " + "  ".join(r[1:]))
+    print()
+    print_verdicts(rows, missed, header)
 
 
 def print_verdicts(rows: list[list[str]], missed: list[str], header: list[str] = HEADER) -> None:
@@ -397,6 +469,26 @@ def doc_verdicts(rows: list[list[str]], missed: list[str], header: list[str] = H
         "**MISSED:** " + "; ".join(missed) + "." if missed else "All goals met.",
         "",
     ]
+
+
+def doc_head(title: str, section: str, commands: list[tuple[str, str]]) -> list[str]:
+    """Markdown lines opening the marked `section` of scripts/`section`.py:
+    its `title`, who writes it, and "How to run" with `commands`, each
+    (arguments, comment)."""
+    cmds = [f"python3 scripts/{section}.py {args}" for args, _ in commands]
+    width = max(len(c) for c in cmds)
+    return [
+        f"## {title}", "",
+        f"This section is written by `scripts/{section}.py --write-doc`, which replaces only the text between the "
+        f"`{section}` markers; edit the script, not the figures.", "",
+        "### How to run", "",
+        "```sh", *(f"{c:<{width}}   # {comment}" for c, (_, comment) in zip(cmds, commands)), "```", "",
+    ]
+
+
+def doc_list(title: str, items: list[str]) -> list[str]:
+    """Markdown lines: `title`, then `items` as a bullet list."""
+    return [title, "", *(f"* {item}" for item in items), ""]
 
 
 def doc_runs_table(runs: int, rows: list[list[str]]) -> str:
@@ -439,6 +531,12 @@ def replace_marked_section(text: str, section: str, name: str) -> str:
     if not text.strip():
         return f"# Performance\n\n{block}\n"
     return text.rstrip("\n") + "\n\n" + block + "\n"
+
+
+def marked_sections(text: str) -> list[str]:
+    """Every `<!-- NAME:start -->` ... `<!-- NAME:end -->` block of `text`,
+    markers included, in order: the sections other scripts own."""
+    return [m.group(0) for m in re.finditer(r"<!-- ([\w-]+):start -->.*?<!-- \1:end -->", text, re.S)]
 
 
 def write_marked_section(doc: str, section: str, name: str) -> None:
