@@ -48,6 +48,20 @@ pub struct CreateArgs {
     /// almost no space)
     #[arg(long, value_name = "PREV")]
     pub link_dest: Option<PathBuf>,
+    /// What `created_at` says: now (or SOURCE_DATE_EPOCH), or when the newest
+    /// packaged resource last changed (an unchanged hub then gives a
+    /// byte-identical package)
+    #[arg(long, value_enum, default_value_t = CreatedAtArg::Now)]
+    pub created_at: CreatedAtArg,
+}
+
+/// What a package's `created_at` records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CreatedAtArg {
+    /// The time of `pkg create` (SOURCE_DATE_EPOCH when set)
+    Now,
+    /// The newest UpdatedAt among the packaged resources
+    Hub,
 }
 
 #[derive(Debug, Serialize)]
@@ -105,6 +119,7 @@ pub fn run(ctx: &Context, args: &CreateArgs) -> Result<()> {
         environments,
         closure: args.closure,
         link_dest: args.link_dest.clone(),
+        created_at_from_hub: args.created_at == CreatedAtArg::Hub,
     };
     let mut hub = ctx.open_hub()?;
     let bar = ctx.progress();

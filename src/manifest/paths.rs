@@ -114,6 +114,19 @@ impl Resolver {
         follow(&self.root, &path)
     }
 
+    /// The regular file `loc` names and its metadata, when it is reached
+    /// without any symlink (one `lstat` per file once its directory is
+    /// known); `None` for anything else.
+    pub fn plain_file(&self, loc: &str) -> Option<(PathBuf, std::fs::Metadata)> {
+        let parts = check_syntax(loc).ok()?;
+        let mut path = self.root.clone();
+        path.extend(&parts);
+        let meta = std::fs::symlink_metadata(&path).ok()?;
+        let parent = &loc[..loc.rfind('/').unwrap_or(0)];
+        (meta.file_type().is_file() && self.is_plain_dir(parent, &parts[..parts.len() - 1]))
+            .then_some((path, meta))
+    }
+
     /// Opens the regular file `loc` names, with the checks of [`resolve`]:
     /// one `open` and one `fstat` per file when no symlink is involved, and
     /// never blocking on a FIFO.

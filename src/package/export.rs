@@ -16,6 +16,7 @@ use sha2::{Digest, Sha256};
 
 use super::error::PackageError;
 use super::file_sink::FileSink;
+use super::link_source::LinkSource;
 use crate::filter::WhereFilter;
 use crate::hub::history::{self, NewEntry};
 use crate::hub::subject::{IdLookup, ResourceSubject};
@@ -25,6 +26,7 @@ use crate::manifest::limits::{MAX_FILE_BYTES, read_file_capped};
 use crate::manifest::paths::check_syntax;
 use crate::manifest::paths::open_file;
 use crate::manifest::types::FORMAT_VERSION;
+use crate::manifest::types::parse_digest;
 use crate::manifest::write::write_manifest;
 use crate::manifest::{Entry, MANIFEST_FILE, Manifest};
 use crate::model::details::str_field;
@@ -57,6 +59,9 @@ pub struct CreateOptions {
     /// An earlier package: files whose bytes equal its file at the same
     /// path are hard-linked instead of written (`--link-dest`).
     pub link_dest: Option<PathBuf>,
+    /// `created_at` is the newest `UpdatedAt` among the packaged resources
+    /// instead of now, so that an unchanged hub gives a byte-identical package.
+    pub created_at_from_hub: bool,
 }
 
 /// An environment `create` copies into `environments/NAME/`.
@@ -118,9 +123,9 @@ impl Writer {
         })?;
         let mut path = self.root.clone();
         path.extend(parts);
-        self.digests
-            .push((loc.to_string(), Sha256::digest(&bytes).into()));
-        let link = self.linking.then(|| loc.to_string());
+        let digest: [u8; 32] = Sha256::digest(&bytes).into();
+        self.digests.push((loc.to_string(), digest));
+        let link = self.linking.then(|| (loc.to_string(), digest));
         self.sink.write_or_link(&path, bytes, link)
     }
 
@@ -176,6 +181,28 @@ impl<W: Write> Write for Hashing<W> {
     }
 }
 
+/// The digest manifest.json would have, computed without writing it.
+fn manifest_digest(manifest: &Manifest, digests: &[(String, [u8; 32])]) -> std::io::Result<String> {
+    let mut out = Hashing {
+        inner: std::io::sink(),
+        hasher: Sha256::new(),
+    };
+    write_manifest_entries(&mut out, manifest, digests)?;
+    Ok(format!("sha256:{}", hex(&out.hasher.finalize())))
+}
+
+/// Writes manifest.json with `digests` as its `digests` key.
+fn write_manifest_entries(
+    out: &mut impl Write,
+    manifest: &Manifest,
+    digests: &[(String, [u8; 32])],
+) -> std::io::Result<()> {
+    let mut iter = digests
+        .iter()
+        .map(|(loc, d)| (loc.clone(), format!("sha256:{}", hex(d))));
+    write_manifest(out, manifest, Some(&mut iter))
+}
+
 /// Streams manifest.json to `path` (never the whole text in memory) and
 /// returns its digest.
 fn write_manifest_file(
@@ -188,10 +215,7 @@ fn write_manifest_file(
         inner: std::io::BufWriter::with_capacity(1 << 16, file),
         hasher: Sha256::new(),
     };
-    let mut iter = digests
-        .iter()
-        .map(|(loc, d)| (loc.clone(), format!("sha256:{}", hex(d))));
-    write_manifest(&mut out, manifest, Some(&mut iter))?;
+    write_manifest_entries(&mut out, manifest, digests)?;
     out.flush()?;
     Ok(format!("sha256:{}", hex(&out.hasher.finalize())))
 }
@@ -258,6 +282,8 @@ struct Selection<'a> {
     /// Keys to add whose own references are not yet followed.
     pending: Vec<ResourceKey>,
     entries: Vec<Entry>,
+    /// The newest `UpdatedAt` among the resources written.
+    newest: String,
 }
 
 impl Selection<'_> {
@@ -300,6 +326,9 @@ impl Selection<'_> {
             entry.unit_data_loc = Some(loc);
         }
         self.entries.push(entry);
+        if resource.updated_at > self.newest {
+            self.newest.clone_from(&resource.updated_at);
+        }
         self.follow(resource);
         Ok(())
     }
@@ -456,15 +485,15 @@ pub fn create(
         let unique: BTreeSet<&str> = options.spaces.iter().map(String::as_str).collect();
         unique.into_iter().map(Some).collect()
     };
-    let link_source = match &options.link_dest {
+    let link_root = match &options.link_dest {
         None => None,
-        Some(prev) => Some(link_source(prev)?),
+        Some(prev) => Some(LinkSource::check(prev)?),
     };
     let mut writer = Writer {
         root: temp.path.clone(),
-        linking: link_source.is_some(),
+        linking: link_root.is_some(),
         digests: Vec::new(),
-        sink: FileSink::start(link_source),
+        sink: FileSink::start(link_root),
     };
     progress.phase("writing units", store::count(&tx, ResourceKind::Unit)?);
     let mut selection = Selection {
@@ -473,6 +502,7 @@ pub fn create(
         included: HashSet::new(),
         pending: Vec::new(),
         entries: Vec::new(),
+        newest: String::new(),
     };
     write_selected_units(&mut selection, options, &requested, &mut writer, progress)?;
     let selected_spaces: BTreeSet<String> = selection
@@ -496,6 +526,11 @@ pub fn create(
     }
     selection.drain(&mut writer)?;
     let external = selection.external();
+    let created_at = if options.created_at_from_hub && !selection.newest.is_empty() {
+        selection.newest.clone()
+    } else {
+        crate::time::source_date_rfc3339()
+    };
     let entries = selection.entries;
     drop(tx);
 
@@ -523,7 +558,7 @@ pub fn create(
         name: Some(options.name.clone().unwrap_or(name)),
         version: options.version.clone(),
         description: options.description.clone(),
-        created_at: Some(crate::time::source_date_rfc3339()),
+        created_at: Some(created_at),
         entries,
         environments,
         ..Manifest::default()
@@ -531,10 +566,27 @@ pub fn create(
     let mut digests = std::mem::take(&mut writer.digests);
     digests.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     writer.sink.finish()?;
-    let linked = writer.sink.linked();
+    let mut linked = writer.sink.linked();
     let manifest_path = temp.path.join(MANIFEST_FILE);
-    let digest = write_manifest_file(&manifest_path, &manifest, &digests)
-        .map_err(|e| PackageError::io("cannot write", &manifest_path, e))?;
+    // With --link-dest, a manifest equal to PREV's is linked, never written.
+    let digest = match writer.sink.link_source() {
+        Some(source) => {
+            let digest = manifest_digest(&manifest, &digests)
+                .map_err(|e| PackageError::io("cannot write", &manifest_path, e))?;
+            if link_manifest(source, &digest, &manifest_path) {
+                linked += 1;
+                Some(digest)
+            } else {
+                None
+            }
+        }
+        None => None,
+    };
+    let digest = match digest {
+        Some(digest) => digest,
+        None => write_manifest_file(&manifest_path, &manifest, &digests)
+            .map_err(|e| PackageError::io("cannot write", &manifest_path, e))?,
+    };
     drop((manifest, digests));
 
     progress.phase("finishing", 0);
@@ -578,18 +630,11 @@ pub fn create(
     })
 }
 
-/// The canonical directory `--link-dest` names: it must be an existing
-/// directory (an earlier package).
-fn link_source(prev: &Path) -> Result<PathBuf, PackageError> {
-    let meta =
-        std::fs::metadata(prev).map_err(|e| PackageError::io("cannot use --link-dest", prev, e))?;
-    if !meta.is_dir() {
-        return Err(PackageError::Other(format!(
-            "--link-dest `{}` is not a directory (give an earlier package's directory)",
-            prev.display()
-        )));
-    }
-    std::fs::canonicalize(prev).map_err(|e| PackageError::io("cannot use --link-dest", prev, e))
+/// Hard-links PREV's manifest to `path` when it has `digest`, the digest of
+/// the manifest this package would write (an unchanged hub, same options).
+fn link_manifest(source: &LinkSource, digest: &str, path: &Path) -> bool {
+    parse_digest(digest).is_some_and(|d| source.manifest_is(&d))
+        && std::fs::hard_link(source.root().join(MANIFEST_FILE), path).is_ok()
 }
 
 /// Renames the finished temporary directory to `dir`, replacing an empty or

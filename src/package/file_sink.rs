@@ -1,15 +1,20 @@
 //! A background file writer: the caller prepares file contents (reading the
 //! hub, formatting JSON, hashing) while another thread does the file-system
 //! calls, so that CPU work and kernel work overlap. The queue is bounded, so
-//! memory stays small however many files pass through.
+//! memory stays small however many files pass through. When linking from an
+//! earlier package (`--link-dest`), the file-system side is the slower one:
+//! a caller that finds the queue full links its batch itself instead of
+//! waiting, so both cores link.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{SyncSender, sync_channel};
+use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
+use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 
 use super::error::PackageError;
-use crate::manifest::paths::Resolver;
+use super::link_source::LinkSource;
+use crate::model::fingerprint::RawDigest;
 
 /// How many batches may wait to be written.
 const QUEUE: usize = 16;
@@ -18,9 +23,9 @@ const BATCH_FILES: usize = 256;
 /// Bytes per batch, at most (roughly).
 const BATCH_BYTES: usize = 1 << 20;
 
-/// A file to write: its path, its bytes, and its package path when an
-/// earlier package's file at the same path may be linked instead.
-type Job = Vec<(PathBuf, Vec<u8>, Option<String>)>;
+/// A file to write: its path, its bytes, and (when an earlier package's
+/// file at the same path may be linked instead) its package path and sha256.
+type Job = Vec<(PathBuf, Vec<u8>, Option<(String, RawDigest)>)>;
 type Failure = (&'static str, PathBuf, std::io::Error);
 
 /// Writes files on a background thread, creating directories as needed.
@@ -31,46 +36,57 @@ pub struct FileSink {
     worker: Option<JoinHandle<Result<u64, Failure>>>,
     batch: Job,
     batch_bytes: usize,
+    /// Files linked by the writer thread and, when it helped, the caller.
     linked: u64,
+    /// The earlier package, once the writer thread has read it.
+    source: Arc<OnceLock<LinkSource>>,
+    /// Directories the caller made when it stored a batch itself.
+    own_dirs: HashSet<PathBuf>,
 }
 
-/// Hard-links `target` to `loc` under the link source when that file holds
-/// exactly `bytes`. Any doubt (missing, different, a symlink out of the
-/// source, another file system) means no link: the caller writes instead.
-fn link_if_same(source: &Resolver, loc: &str, bytes: &[u8], target: &Path) -> bool {
-    let Ok(prev) = source.resolve(loc) else {
-        return false;
-    };
-    let same_len = std::fs::metadata(&prev).is_ok_and(|m| m.len() == bytes.len() as u64);
-    same_len
-        && std::fs::read(&prev).is_ok_and(|old| old == bytes)
-        && std::fs::hard_link(&prev, target).is_ok()
+/// Makes the parent directory of every file of `files` (once per directory).
+fn make_dirs(dirs: &mut HashSet<PathBuf>, files: &Job) -> Result<(), Failure> {
+    for (path, _, _) in files {
+        if let Some(parent) = path.parent().filter(|p| !dirs.contains(*p)) {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| ("cannot create directory", parent.to_path_buf(), e))?;
+            dirs.insert(parent.to_path_buf());
+        }
+    }
+    Ok(())
+}
+
+/// Links (from `source`) or writes each file of `files`, whose directories
+/// exist; returns how many it linked.
+fn store_files(source: Option<&LinkSource>, files: Job) -> Result<u64, Failure> {
+    let mut linked = 0;
+    for (path, bytes, link) in files {
+        if let (Some(source), Some((loc, digest))) = (source, &link)
+            && source.link_if_same(loc, &bytes, digest, &path)
+        {
+            linked += 1;
+            continue;
+        }
+        std::fs::write(&path, &bytes).map_err(|e| ("cannot write", path.clone(), e))?;
+    }
+    Ok(linked)
 }
 
 impl FileSink {
-    /// Starts the writer thread; `link_source` is the canonical directory
-    /// of an earlier package to hard-link unchanged files from.
-    pub fn start(link_source: Option<PathBuf>) -> FileSink {
+    /// Starts the writer thread. `link_root` is the canonical directory of
+    /// an earlier package to hard-link unchanged files from
+    /// ([`LinkSource::check`]); the thread reads it while the caller works.
+    pub fn start(link_root: Option<PathBuf>) -> FileSink {
         let (tx, rx) = sync_channel::<Job>(QUEUE);
+        let source = Arc::new(OnceLock::new());
+        let shared = Arc::clone(&source);
         let worker = std::thread::spawn(move || {
-            let source = link_source.as_deref().map(Resolver::new);
+            let source = link_root.map(|root| shared.get_or_init(|| LinkSource::load(root)));
             let mut dirs: HashSet<PathBuf> = HashSet::new();
             let mut linked = 0;
             for batch in rx {
-                for (path, bytes, loc) in batch {
-                    if let Some(parent) = path.parent().filter(|p| !dirs.contains(*p)) {
-                        std::fs::create_dir_all(parent)
-                            .map_err(|e| ("cannot create directory", parent.to_path_buf(), e))?;
-                        dirs.insert(parent.to_path_buf());
-                    }
-                    if let (Some(source), Some(loc)) = (&source, &loc)
-                        && link_if_same(source, loc, &bytes, &path)
-                    {
-                        linked += 1;
-                        continue;
-                    }
-                    std::fs::write(&path, &bytes).map_err(|e| ("cannot write", path.clone(), e))?;
-                }
+                make_dirs(&mut dirs, &batch)?;
+                linked += store_files(source, batch)?;
             }
             Ok(linked)
         });
@@ -80,7 +96,14 @@ impl FileSink {
             batch: Vec::with_capacity(BATCH_FILES),
             batch_bytes: 0,
             linked: 0,
+            source,
+            own_dirs: HashSet::new(),
         }
+    }
+
+    /// The link source the writer read (known once [`FileSink::finish`] returned).
+    pub fn link_source(&self) -> Option<&LinkSource> {
+        self.source.get()
     }
 
     /// How many files were hard-linked (known once [`FileSink::finish`] returned).
@@ -88,14 +111,34 @@ impl FileSink {
         self.linked
     }
 
-    /// Hands the current batch to the writer thread.
+    /// Hands the current batch to the writer thread, or, when linking and
+    /// the writer is behind, stores it here.
     fn flush(&mut self) -> Result<(), PackageError> {
         if self.batch.is_empty() {
             return Ok(());
         }
         let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH_FILES));
         self.batch_bytes = 0;
-        let sent = self.tx.as_ref().is_some_and(|tx| tx.send(batch).is_ok());
+        let Some(tx) = &self.tx else {
+            return self.finish();
+        };
+        let batch = match (self.source.get(), tx.try_send(batch)) {
+            (_, Ok(())) => return Ok(()),
+            (_, Err(TrySendError::Disconnected(_))) => return self.finish(),
+            (Some(source), Err(TrySendError::Full(batch))) => {
+                let stored = make_dirs(&mut self.own_dirs, &batch)
+                    .and_then(|()| store_files(Some(source), batch));
+                return match stored {
+                    Ok(linked) => {
+                        self.linked += linked;
+                        Ok(())
+                    }
+                    Err((action, path, source)) => Err(PackageError::io(action, path, source)),
+                };
+            }
+            (None, Err(TrySendError::Full(batch))) => batch,
+        };
+        let sent = tx.send(batch).is_ok();
         if sent { Ok(()) } else { self.finish() }
     }
 
@@ -106,15 +149,16 @@ impl FileSink {
     }
 
     /// Queues `bytes` for `path`, to be hard-linked from the link source's
-    /// file at package path `loc` when that file holds the same bytes.
+    /// file at package path `loc` when that file holds the same bytes
+    /// (`link` is that path and the bytes' sha256).
     pub fn write_or_link(
         &mut self,
         path: &Path,
         bytes: Vec<u8>,
-        loc: Option<String>,
+        link: Option<(String, RawDigest)>,
     ) -> Result<(), PackageError> {
         self.batch_bytes += bytes.len();
-        self.batch.push((path.to_path_buf(), bytes, loc));
+        self.batch.push((path.to_path_buf(), bytes, link));
         if self.batch.len() >= BATCH_FILES || self.batch_bytes >= BATCH_BYTES {
             self.flush()?;
         }
@@ -133,7 +177,7 @@ impl FileSink {
         match self.worker.take().map(JoinHandle::join) {
             None => Ok(()),
             Some(Ok(Ok(linked))) => {
-                self.linked = linked;
+                self.linked += linked;
                 Ok(())
             }
             Some(Ok(Err((action, path, source)))) => Err(PackageError::io(action, path, source)),
@@ -159,20 +203,15 @@ mod tests {
         std::fs::create_dir_all(prev.join("d")).unwrap();
         std::fs::write(prev.join("d/same"), "x").unwrap();
         std::fs::write(prev.join("d/other"), "old").unwrap();
-        std::os::unix::fs::symlink("/etc/hostname", prev.join("d/link")).unwrap();
-        let prev = std::fs::canonicalize(&prev).unwrap();
+        let root = LinkSource::check(&prev).unwrap();
         let out = dir.path().join("out");
-        let mut sink = FileSink::start(Some(prev.clone()));
-        for (name, bytes) in [
-            ("same", "x"),
-            ("other", "new"),
-            ("link", "y"),
-            ("absent", "z"),
-        ] {
+        let mut sink = FileSink::start(Some(root));
+        for (name, bytes) in [("same", "x"), ("other", "new"), ("absent", "z")] {
+            let digest = crate::model::fingerprint::sha256(bytes.as_bytes());
             sink.write_or_link(
                 &out.join("d").join(name),
                 bytes.into(),
-                Some(format!("/d/{name}")),
+                Some((format!("/d/{name}"), digest)),
             )
             .unwrap();
         }
@@ -181,9 +220,9 @@ mod tests {
         use std::os::unix::fs::MetadataExt;
         let ino = |p: &Path| std::fs::metadata(p).unwrap().ino();
         assert_eq!(ino(&out.join("d/same")), ino(&prev.join("d/same")));
-        assert_ne!(ino(&out.join("d/other")), ino(&prev.join("d/other")));
+        assert!(sink.link_source().is_some());
         assert_eq!(std::fs::read_to_string(out.join("d/other")).unwrap(), "new");
-        assert_eq!(std::fs::read_to_string(out.join("d/link")).unwrap(), "y");
+        assert_eq!(std::fs::read_to_string(out.join("d/absent")).unwrap(), "z");
     }
 
     #[test]

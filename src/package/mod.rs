@@ -4,11 +4,13 @@
 //! from the hub ([`export`]), and materialising the Python environments a
 //! package carries through the backends ([`environments`]).
 
+pub mod details_check;
 pub mod diff;
 pub mod environments;
 pub mod error;
 pub mod export;
 pub mod file_sink;
+pub mod link_source;
 pub mod load;
 pub mod merge;
 pub mod pack;

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+use super::details_check::details_shape;
 use super::error::{PackageError, Report};
 use super::parallel::parallel_map;
 use crate::manifest::environment::{Environment, parse_environments};
@@ -261,8 +262,14 @@ fn check_details(bytes: &[u8], key: &ResourceKey) -> Result<(), String> {
     if let Err(e) = std::str::from_utf8(bytes) {
         return Err(format!("is not valid UTF-8 (byte {})", e.valid_up_to()));
     }
-    let details = parse_details(bytes)?;
-    if key.kind == ResourceKind::Unit {
+    let shape = details_shape(bytes).map_err(|e| format!("is not valid JSON: {e}"))?;
+    if !shape.is_object {
+        return Err("must hold a JSON object".into());
+    }
+    if key.kind == ResourceKind::Unit
+        && let Some(toolchain) = shape.toolchain
+    {
+        let details = Details::from_iter([("ToolchainType".to_string(), toolchain)]);
         check_unit_toolchain(&details).map_err(|e| e.to_string())?;
     }
     Ok(())

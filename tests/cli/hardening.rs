@@ -685,22 +685,50 @@ fn link_dest_links_unchanged_files_and_stays_byte_identical() {
                 == std::fs::read(env.path("plain").join(file)).unwrap(),
             "{file}: byte-identical to a plain create"
         );
-        let linked = ino(env.path("day1").join(file)) == ino(env.path("day2").join(file));
-        assert_eq!(linked, file != "manifest.json", "{file}");
+        // Same hub, same options: every file is linked, the manifest too.
+        assert_eq!(
+            ino(env.path("day1").join(file)),
+            ino(env.path("day2").join(file)),
+            "{file}"
+        );
     }
+    // Another name: only the manifest differs, and only it is written.
     let json = env.ok(["create", "day2b", "--link-dest", "day1", "-o", "json"]);
     let json: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(json["linked"], files.len() - 1);
+    assert_ne!(
+        ino(env.path("day1/manifest.json")),
+        ino(env.path("day2b/manifest.json"))
+    );
+
+    // A file of PREV changed behind pkg's back (same size) is compared, not trusted.
+    let api = "units/shop/api.json";
+    let mut tampered = std::fs::read(env.path("day1").join(api)).unwrap();
+    tampered[5] ^= 1;
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    std::fs::remove_file(env.path("day1").join(api)).unwrap();
+    std::fs::write(env.path("day1").join(api), &tampered).unwrap();
+    env.ok(["create", "day2c", "--name", "backup", "--link-dest", "day1"]);
+    assert!(
+        std::fs::read(env.path("day2c").join(api)).unwrap()
+            == std::fs::read(env.path("plain").join(api)).unwrap(),
+        "the tampered file is not linked"
+    );
+    assert_ne!(
+        ino(env.path("day1").join(api)),
+        ino(env.path("day2c").join(api))
+    );
+    env.ok(["validate", "day2c"]);
 
     // A changed unit is written, not linked; day1 is left as it was.
     env.write("new.yaml", "changed: true\n");
     env.ok([
         "unit", "update", "--space", "shop", "api", "--file", "new.yaml",
     ]);
-    env.ok(["create", "day3", "--link-dest", "day1"]);
+    env.ok(["create", "day3", "--link-dest", "day2"]);
     let data = "units/shop/api.data.yaml";
     assert_ne!(
-        ino(env.path("day1").join(data)),
+        ino(env.path("day2").join(data)),
         ino(env.path("day3").join(data))
     );
     assert_eq!(
@@ -708,10 +736,20 @@ fn link_dest_links_unchanged_files_and_stays_byte_identical() {
         "changed: true\n"
     );
     assert_ne!(
-        std::fs::read_to_string(env.path("day1").join(data)).unwrap(),
+        std::fs::read_to_string(env.path("day2").join(data)).unwrap(),
         "changed: true\n"
     );
     env.ok(["validate", "day3"]);
+
+    // --created-at hub: an unchanged hub gives the same package whenever it runs.
+    let mut at = Vec::new();
+    for (epoch, dir) in [("1700000000", "at1"), ("1800000000", "at2")] {
+        env.set_var("SOURCE_DATE_EPOCH", epoch);
+        env.ok(["create", dir, "--name", "backup", "--created-at", "hub"]);
+        at.push(std::fs::read(env.path(dir).join("manifest.json")).unwrap());
+    }
+    assert!(at[0] == at[1], "created_at follows the hub, not the clock");
+    env.set_var("SOURCE_DATE_EPOCH", "1700000000");
 
     // A bad --link-dest is refused before anything is written.
     let err = env.fails(["create", "day4", "--link-dest", "nowhere"]);
