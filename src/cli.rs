@@ -1,17 +1,28 @@
 //! The top of the command line: the `pkg` parser ([`Cli`]), the options
-//! every command takes ([`GlobalArgs`]), the output-format types
-//! ([`OutputFormat`], [`OutputArg`], [`OutputParser`]) and the list of
-//! commands ([`Command`]). Each command family's own arguments and
-//! subcommands are defined beside its code in `commands/<family>.rs`.
+//! every command takes ([`GlobalArgs`]), the list of commands
+//! ([`Command`]) and [`run`], which dispatches a parsed command line to
+//! `commands`. Each command family's own arguments and subcommands are
+//! defined beside its code in `commands/<family>.rs`; nothing below this
+//! module imports it.
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::process::ExitCode;
 
-use crate::commands::{
-    completions, create, env, history, inspect, load, lock, pack, publish, resource, source,
-    versions,
+use anyhow::Result;
+use clap::{Args, CommandFactory, Parser, Subcommand};
+
+use crate::commands::resource::{
+    FilterCommand, LinkCommand, NoFields, SpaceCommand, TargetCommand, UnitCommand, ViewCommand,
+    WorkerCommand,
 };
+use crate::commands::{
+    Context, completions, create, env, history, inspect, load, lock, pack, publish, resource,
+    source, validate, versions,
+};
+use crate::model::ResourceKind;
+use crate::ui::Printer;
+use crate::ui::format::{OutputArg, OutputFormat, OutputParser};
 
 /// pkg: package ConfigHub-style configuration, load it anywhere, undo any load.
 #[derive(Debug, Parser)]
@@ -51,26 +62,6 @@ pub struct GlobalArgs {
     pub offline: bool,
 }
 
-/// How results are printed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OutputFormat {
-    /// Aligned columns for people
-    Table,
-    /// JSON for scripts
-    Json,
-    /// YAML for scripts
-    Yaml,
-}
-
-/// The value of `-o`: an output format, or (for `pkg pack`) a file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum OutputArg {
-    /// `table`, `json` or `yaml`.
-    Format(OutputFormat),
-    /// Anything else: the file `pkg pack` writes.
-    File(PathBuf),
-}
-
 impl GlobalArgs {
     /// The output format (`table` unless `-o` named one).
     pub fn format(&self) -> OutputFormat {
@@ -78,37 +69,6 @@ impl GlobalArgs {
             Some(OutputArg::Format(format)) => *format,
             _ => OutputFormat::Table,
         }
-    }
-}
-
-/// Parses `-o`: the three formats (offered for completion), else a file.
-#[derive(Debug, Clone, Copy)]
-pub struct OutputParser;
-
-impl clap::builder::TypedValueParser for OutputParser {
-    type Value = OutputArg;
-
-    fn parse_ref(
-        &self,
-        _cmd: &clap::Command,
-        _arg: Option<&clap::Arg>,
-        value: &std::ffi::OsStr,
-    ) -> Result<OutputArg, clap::Error> {
-        let text = value.to_string_lossy();
-        Ok(match OutputFormat::from_str(&text, true) {
-            Ok(format) => OutputArg::Format(format),
-            Err(_) => OutputArg::File(PathBuf::from(value)),
-        })
-    }
-
-    fn possible_values(
-        &self,
-    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
-        Some(Box::new(
-            OutputFormat::value_variants()
-                .iter()
-                .filter_map(ValueEnum::to_possible_value),
-        ))
     }
 }
 
@@ -166,6 +126,138 @@ pub enum Command {
     /// Print the man page
     Man,
 }
+
+/// Runs a parsed command line; the exit code says how it went.
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    if let (Some(OutputArg::File(file)), false) =
+        (&cli.global.output, matches!(cli.command, Command::Pack(_)))
+    {
+        anyhow::bail!(
+            "-o `{}`: the output format must be table, json or yaml",
+            file.display()
+        );
+    }
+    let printer = Printer::new(cli.global.format(), cli.global.quiet, cli.global.verbose);
+    let ctx = Context {
+        printer,
+        hub_path: cli.global.hub.clone(),
+        offline: cli.global.offline,
+    };
+    let ok = Ok(ExitCode::SUCCESS);
+    match &cli.command {
+        Command::Space(cmd) => space(&ctx, cmd).and(ok),
+        Command::Unit(cmd) => unit(&ctx, cmd).and(ok),
+        Command::Link(cmd) => link(&ctx, cmd).and(ok),
+        Command::Filter(cmd) => filter(&ctx, cmd).and(ok),
+        Command::Worker(cmd) => worker(&ctx, cmd).and(ok),
+        Command::Target(cmd) => target(&ctx, cmd).and(ok),
+        Command::View(cmd) => view(&ctx, cmd).and(ok),
+        Command::Create(args) => create::run(&ctx, args).and(ok),
+        Command::Load(args) => load::load(&ctx, args),
+        Command::Diff(args) => load::diff(&ctx, args),
+        Command::Validate(args) => validate::run(&ctx, args),
+        Command::Inspect(args) => inspect::run(&ctx, args).and(ok),
+        Command::History => history::list(&ctx).and(ok),
+        Command::Rollback(args) => history::rollback(&ctx, args).and(ok),
+        Command::Completions(args) => {
+            completions::completions(&ctx, args.shell, Cli::command()).and(ok)
+        }
+        Command::Man => completions::man(&ctx, Cli::command()).and(ok),
+        Command::Pack(args) => pack::run(&ctx, args, cli.global.output.as_ref()).and(ok),
+        Command::Publish(args) => publish::run(&ctx, args).and(ok),
+        Command::Versions(args) => versions::run(&ctx, args).and(ok),
+        Command::Lock(args) => lock::run(&ctx, args).and(ok),
+        Command::Env(cmd) => env::run(&ctx, cmd).and(ok),
+    }
+}
+
+fn space(ctx: &Context, cmd: &SpaceCommand) -> Result<()> {
+    match cmd {
+        SpaceCommand::Create { slug, meta } => {
+            resource::create(ctx, resource::space(slug)?, &NoFields {}, meta)
+        }
+        SpaceCommand::List { where_ } => resource::list_spaces(ctx, where_.as_ref()),
+        SpaceCommand::Get { slug } => resource::get(ctx, resource::space(slug)?, false),
+        SpaceCommand::Update { slug, meta, unset } => resource::update(
+            ctx,
+            resource::space(slug)?,
+            &NoFields {},
+            meta,
+            unset,
+            false,
+        ),
+        SpaceCommand::Delete { slug, recursive } => {
+            resource::delete(ctx, resource::space(slug)?, *recursive)
+        }
+    }
+}
+
+fn unit(ctx: &Context, cmd: &UnitCommand) -> Result<()> {
+    let kind = ResourceKind::Unit;
+    match cmd {
+        UnitCommand::Create { name, fields, meta } => {
+            resource::create(ctx, resource::scoped_key(kind, name)?, fields, meta)
+        }
+        UnitCommand::List(args) => resource::list(ctx, kind, args),
+        UnitCommand::Get { name, data } => {
+            resource::get(ctx, resource::scoped_key(kind, name)?, *data)
+        }
+        UnitCommand::Update {
+            name,
+            fields,
+            no_target,
+            meta,
+            unset,
+        } => resource::update(
+            ctx,
+            resource::scoped_key(kind, name)?,
+            fields,
+            meta,
+            unset,
+            *no_target,
+        ),
+        UnitCommand::Delete(args) => {
+            resource::delete(ctx, resource::scoped_key(kind, &args.name)?, false)
+        }
+    }
+}
+
+macro_rules! scoped_dispatch {
+    ($fn:ident, $cmd:ident, $kind:expr) => {
+        fn $fn(ctx: &Context, cmd: &$cmd) -> Result<()> {
+            let kind = $kind;
+            match cmd {
+                $cmd::Create { name, fields, meta } => {
+                    resource::create(ctx, resource::scoped_key(kind, name)?, fields, meta)
+                }
+                $cmd::List(args) => resource::list(ctx, kind, args),
+                $cmd::Get { name } => resource::get(ctx, resource::scoped_key(kind, name)?, false),
+                $cmd::Update {
+                    name,
+                    fields,
+                    meta,
+                    unset,
+                } => resource::update(
+                    ctx,
+                    resource::scoped_key(kind, name)?,
+                    fields,
+                    meta,
+                    unset,
+                    false,
+                ),
+                $cmd::Delete(args) => {
+                    resource::delete(ctx, resource::scoped_key(kind, &args.name)?, false)
+                }
+            }
+        }
+    };
+}
+
+scoped_dispatch!(link, LinkCommand, ResourceKind::Link);
+scoped_dispatch!(filter, FilterCommand, ResourceKind::Filter);
+scoped_dispatch!(worker, WorkerCommand, ResourceKind::Worker);
+scoped_dispatch!(target, TargetCommand, ResourceKind::Target);
+scoped_dispatch!(view, ViewCommand, ResourceKind::View);
 
 #[cfg(test)]
 mod tests {

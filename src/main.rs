@@ -31,7 +31,7 @@ fn tune_allocator() {}
 fn main() -> ExitCode {
     tune_allocator();
     let cli = pkg::cli::Cli::parse();
-    match pkg::commands::run(cli) {
+    match pkg::cli::run(cli) {
         Ok(code) => code,
         Err(error) => {
             let mut stderr = std::io::stderr().lock();

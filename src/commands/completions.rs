@@ -2,10 +2,9 @@
 //! Owns their arguments: [`CompletionsArgs`] and [`ShellArg`].
 
 use anyhow::Result;
-use clap::{Args, CommandFactory, ValueEnum};
+use clap::{Args, ValueEnum};
 
 use super::Context;
-use crate::cli::Cli;
 
 /// `pkg completions`.
 #[derive(Debug, Args)]
@@ -27,20 +26,21 @@ pub enum ShellArg {
 }
 
 /// Prints completions for `shell`.
-pub fn completions(ctx: &Context, shell: ShellArg) -> Result<()> {
+/// `cli` is the whole command line's definition.
+pub fn completions(ctx: &Context, shell: ShellArg, mut cli: clap::Command) -> Result<()> {
     let shell = match shell {
         ShellArg::Bash => clap_complete::Shell::Bash,
         ShellArg::Zsh => clap_complete::Shell::Zsh,
         ShellArg::Fish => clap_complete::Shell::Fish,
     };
     let mut buf = Vec::new();
-    clap_complete::generate(shell, &mut Cli::command(), "pkg", &mut buf);
+    clap_complete::generate(shell, &mut cli, "pkg", &mut buf);
     ctx.printer.out(&String::from_utf8_lossy(&buf))
 }
 
 /// Prints the man page (roff).
-pub fn man(ctx: &Context) -> Result<()> {
+pub fn man(ctx: &Context, cli: clap::Command) -> Result<()> {
     let mut buf = Vec::new();
-    clap_mangen::Man::new(Cli::command()).render(&mut buf)?;
+    clap_mangen::Man::new(cli).render(&mut buf)?;
     ctx.printer.out(&String::from_utf8_lossy(&buf))
 }

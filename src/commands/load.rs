@@ -12,7 +12,6 @@ use serde::Serialize;
 
 use super::Context;
 use super::source::Opened;
-use crate::cli::OutputFormat;
 use crate::loaders::Fetched;
 use crate::package::diff::diff_step;
 use crate::package::load::{LoadOptions, dry_run, load as load_package};
@@ -21,6 +20,7 @@ use crate::package::remap::ExternalMode;
 use crate::package::{OnConflict, Package, Plan};
 use crate::progress::Progress;
 use crate::ui::Table;
+use crate::ui::format::OutputFormat;
 
 /// Options shared by `load` and `diff`.
 #[derive(Debug, Args)]

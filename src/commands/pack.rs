@@ -8,10 +8,10 @@ use clap::{Args, ValueEnum};
 use serde::Serialize;
 
 use super::Context;
-use crate::cli::OutputArg;
 use crate::loaders::archive::ArchiveFormat;
 use crate::model::slug::escape;
 use crate::package::pack::pack;
+use crate::ui::format::OutputArg;
 
 /// `pkg pack`.
 #[derive(Debug, Args)]

@@ -1,7 +1,9 @@
 //! Terminal rendering for the commands: the printer (stdout results, stderr
-//! status, formats, colour), aligned tables and progress bars. Only
-//! `commands` uses this module; the library never prints.
+//! status, formats, colour), the output formats, aligned tables and
+//! progress bars. Only `commands` and `cli` use this module; the library
+//! never prints.
 
+pub mod format;
 pub mod printer;
 pub mod progress;
 pub mod table;

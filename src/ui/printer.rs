@@ -7,7 +7,7 @@ use std::io::{IsTerminal, Write};
 use serde::Serialize;
 
 use super::Table;
-use crate::cli::OutputFormat;
+use super::format::OutputFormat;
 
 /// Prints results and status for one command run.
 #[derive(Debug, Clone, Copy)]

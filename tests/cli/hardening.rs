@@ -311,8 +311,14 @@ fn go_json_quirks_load() {
     let unit: serde_json::Value = serde_json::from_str(&unit).unwrap();
     assert_eq!(unit["DisplayName"], "Web <A>");
     assert_eq!(unit["Labels"]["expr"], "a<b && c>d");
-    assert!(unit.get("TargetID").is_none() || unit["TargetID"] != serde_json::Value::Null);
-    assert_ne!(unit["SpaceID"], "00000000-0000-0000-0000-000000000000");
+    // Go's zero UUIDs, zeroed times and pruned IDs are hub-owned: dropped.
+    for key in ["TargetID", "SpaceID", "OrganizationID", "EntityType"] {
+        assert!(unit.get(key).is_none(), "{key} kept: {unit}");
+    }
+    assert_ne!(
+        unit["CreatedAt"], "0001-01-01T00:00:00Z",
+        "the hub's own time"
+    );
     assert!(
         unit.get("ApprovedBy").is_none(),
         "top-level nulls are dropped"
