@@ -1,0 +1,291 @@
+//! Creating a package from the hub (`pkg create`): select units by space and
+//! where-expression, add their spaces, targets, workers and outgoing links and
+//! the filters, views and other space-level resources of every space touched,
+//! and write the v1 layout with digests. The package is written beside the
+//! destination and renamed into place, so it appears complete or not at all.
+//! Units are streamed one at a time; unit data is never all in memory.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::path::{Path, PathBuf};
+
+use crate::filter::WhereFilter;
+use crate::hub::history::{self, NewEntry};
+use crate::hub::{Hub, HubError, store};
+use crate::manifest::environment::{ENVIRONMENTS_DIR, Environment};
+use crate::manifest::limits::{MAX_FILE_BYTES, read_file_capped};
+use crate::manifest::paths::open_file;
+use crate::manifest::types::FORMAT_VERSION;
+use crate::manifest::{MANIFEST_FILE, Manifest};
+use crate::model::{RefField, ResourceKey, ResourceKind};
+use crate::package::error::PackageError;
+use crate::package::file_sink::FileSink;
+use crate::package::link_source::LinkSource;
+use crate::progress::Progress;
+
+mod destination;
+mod package_writer;
+mod selection;
+
+use self::destination::{TempDir, check_destination, move_into_place, remove_stale_temps};
+use self::package_writer::{Writer, link_manifest, manifest_digest, write_manifest_file};
+use self::selection::{Selection, write_selected_units};
+
+/// What to put in the package.
+#[derive(Debug, Clone, Default)]
+pub struct CreateOptions {
+    /// Spaces to export units from (empty: all spaces).
+    pub spaces: Vec<String>,
+    /// Only units matching this expression.
+    pub filter: Option<WhereFilter>,
+    /// Package name (default: the directory's name).
+    pub name: Option<String>,
+    /// Package version (semver).
+    pub version: Option<String>,
+    /// Package description.
+    pub description: Option<String>,
+    /// Replace a non-empty destination.
+    pub force: bool,
+    /// Python environments to carry.
+    pub environments: Vec<CarriedEnvironment>,
+    /// Add every resource the selection refers to (and their spaces), so
+    /// that the package has no external references.
+    pub closure: bool,
+    /// An earlier package: files whose bytes equal its file at the same
+    /// path are hard-linked instead of written (`--link-dest`).
+    pub link_dest: Option<PathBuf>,
+    /// `created_at` is the newest `UpdatedAt` among the packaged resources
+    /// instead of now, so that an unchanged hub gives a byte-identical package.
+    pub created_at_from_hub: bool,
+}
+
+/// An environment `create` copies into `environments/NAME/`.
+#[derive(Debug, Clone)]
+pub struct CarriedEnvironment {
+    /// The environment's name in the package.
+    pub name: String,
+    /// `uv` or `pixi`.
+    pub backend: String,
+    /// The environment directory.
+    pub dir: PathBuf,
+    /// The files to copy, relative to `dir` (manifest and lock file).
+    pub files: Vec<String>,
+}
+
+/// What `create` wrote.
+#[derive(Debug, Clone)]
+pub struct CreateOutcome {
+    /// The package directory.
+    pub dir: PathBuf,
+    /// `sha256:` of manifest.json.
+    pub digest: String,
+    /// Resources written per kind, in load order.
+    pub counts: BTreeMap<ResourceKind, u64>,
+    /// The history entry.
+    pub entry_id: i64,
+    /// References the package leaves to resources it does not hold.
+    pub external: Vec<ExternalRef>,
+    /// Files hard-linked from `--link-dest` instead of written.
+    pub linked: u64,
+}
+
+/// A reference from a packaged resource to one the package does not hold.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ExternalRef {
+    /// The packaged resource.
+    pub from: ResourceKey,
+    /// The field holding the reference.
+    pub field: RefField,
+    /// The resource it points at.
+    pub to: ResourceKey,
+}
+
+/// Writes the package selected by `options` from `hub` into `dir`.
+pub fn create(
+    hub: &mut Hub,
+    dir: &Path,
+    options: &CreateOptions,
+    progress: &dyn Progress,
+) -> Result<CreateOutcome, PackageError> {
+    check_destination(dir, options.force)?;
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .filter(|n| n != "." && n != "..")
+        .ok_or_else(|| {
+            PackageError::Other(format!(
+                "`{}` does not name a directory to create",
+                dir.display()
+            ))
+        })?;
+    let parent = match dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&parent)
+        .map_err(|e| PackageError::io("cannot create directory", &parent, e))?;
+    remove_stale_temps(&parent, &name);
+    let temp = TempDir {
+        path: parent.join(format!(
+            ".{name}.pkg-tmp-{}-{}",
+            std::process::id(),
+            &store::new_id()[..8]
+        )),
+        keep: false,
+    };
+    std::fs::create_dir(&temp.path)
+        .map_err(|e| PackageError::io("cannot create directory", &temp.path, e))?;
+
+    let tx = hub.read()?;
+    for space in &options.spaces {
+        store::require(&tx, &ResourceKey::space(space))?;
+    }
+    let requested: Vec<Option<&str>> = if options.spaces.is_empty() {
+        vec![None]
+    } else {
+        let unique: BTreeSet<&str> = options.spaces.iter().map(String::as_str).collect();
+        unique.into_iter().map(Some).collect()
+    };
+    let link_root = match &options.link_dest {
+        None => None,
+        Some(prev) => Some(LinkSource::check(prev)?),
+    };
+    let mut writer = Writer {
+        root: temp.path.clone(),
+        linking: link_root.is_some(),
+        digests: Vec::new(),
+        sink: FileSink::start(link_root),
+    };
+    progress.phase("writing units", store::count(&tx, ResourceKind::Unit)?);
+    let mut selection = Selection {
+        conn: &tx,
+        closure: options.closure,
+        included: HashSet::new(),
+        pending: Vec::new(),
+        entries: Vec::new(),
+        newest: String::new(),
+    };
+    write_selected_units(&mut selection, options, &requested, &mut writer, progress)?;
+    let selected_spaces: BTreeSet<String> = selection
+        .entries
+        .iter()
+        .map(|e| e.key.space.clone())
+        .collect();
+    // Outgoing links of the selected units.
+    for space in &selected_spaces {
+        for link in store::list(&tx, ResourceKind::Link, Some(space))? {
+            let outgoing = link
+                .reference(RefField::FromUnit)
+                .is_some_and(|r| selection.included.contains(&r.to));
+            if outgoing && selection.included.insert(link.key.clone()) {
+                selection.write(&mut writer, &link, None)?;
+            }
+        }
+    }
+    for space in &options.spaces {
+        selection.want(&ResourceKey::space(space));
+    }
+    selection.drain(&mut writer)?;
+    let external = selection.external();
+    let created_at = if options.created_at_from_hub && !selection.newest.is_empty() {
+        selection.newest.clone()
+    } else {
+        crate::time::source_date_rfc3339()
+    };
+    let entries = selection.entries;
+    drop(tx);
+
+    let mut counts = BTreeMap::new();
+    for entry in &entries {
+        *counts.entry(entry.key.kind).or_insert(0) += 1;
+    }
+    let mut environments = Vec::new();
+    for env in &options.environments {
+        for file in &env.files {
+            let path = env.dir.join(file);
+            let bytes = open_file(&path, true)
+                .map_err(|e| PackageError::io("cannot read", &path, e))
+                .and_then(|f| {
+                    read_file_capped(f, MAX_FILE_BYTES).map_err(|e| {
+                        PackageError::Other(format!("cannot read `{}`: {e}", path.display()))
+                    })
+                })?;
+            writer.write(&format!("{ENVIRONMENTS_DIR}/{}/{file}", env.name), bytes)?;
+        }
+        environments.push(Environment::new(&env.name, &env.backend, &env.files).to_value());
+    }
+    let manifest = Manifest {
+        format: Some(FORMAT_VERSION),
+        name: Some(options.name.clone().unwrap_or(name)),
+        version: options.version.clone(),
+        description: options.description.clone(),
+        created_at: Some(created_at),
+        entries,
+        environments,
+        ..Manifest::default()
+    };
+    let mut digests = std::mem::take(&mut writer.digests);
+    digests.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    writer.sink.finish()?;
+    let mut linked = writer.sink.linked();
+    let manifest_path = temp.path.join(MANIFEST_FILE);
+    // With --link-dest, a manifest equal to PREV's is linked, never written.
+    let digest = match writer.sink.link_source() {
+        Some(source) => {
+            let digest = manifest_digest(&manifest, &digests)
+                .map_err(|e| PackageError::io("cannot write", &manifest_path, e))?;
+            if link_manifest(source, &digest, &manifest_path) {
+                linked += 1;
+                Some(digest)
+            } else {
+                None
+            }
+        }
+        None => None,
+    };
+    let digest = match digest {
+        Some(digest) => digest,
+        None => write_manifest_file(&manifest_path, &manifest, &digests)
+            .map_err(|e| PackageError::io("cannot write", &manifest_path, e))?,
+    };
+    drop((manifest, digests));
+
+    progress.phase("finishing", 0);
+    move_into_place(&temp.path, dir, options.force)?;
+    let mut temp = temp;
+    temp.keep = true;
+
+    let tx = hub.write()?;
+    let now = crate::time::now_rfc3339();
+    let source = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let entry_id = history::record(
+        &tx,
+        history::Action::Create,
+        &NewEntry {
+            source: source.display().to_string(),
+            digest: digest.clone(),
+            name: options.name.clone().unwrap_or_default(),
+            version: options.version.clone().unwrap_or_default(),
+            ..NewEntry::default()
+        },
+        &now,
+    )?;
+    let total = counts.values().sum();
+    history::set_counts(
+        &tx,
+        entry_id,
+        &history::Counts {
+            created: total,
+            ..history::Counts::default()
+        },
+    )?;
+    tx.commit().map_err(HubError::from)?;
+    progress.finish();
+    Ok(CreateOutcome {
+        dir: dir.to_path_buf(),
+        digest,
+        counts,
+        entry_id,
+        external,
+        linked,
+    })
+}
