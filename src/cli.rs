@@ -17,8 +17,8 @@ use crate::commands::resource::{
     WorkerCommand,
 };
 use crate::commands::{
-    Context, completions, create, env, history, inspect, load, lock, pack, publish, resource,
-    source, validate, versions,
+    Context, completions, create, env, history, inspect, load, lock, pack, publish, remote,
+    resource, search, serve, source, validate, versions,
 };
 use crate::model::ResourceKind;
 use crate::ui::Printer;
@@ -112,8 +112,15 @@ pub enum Command {
     Rollback(history::RollbackArgs),
     /// Write a package as a deterministic .tar.gz or .zip
     Pack(pack::PackArgs),
-    /// Commit a package to a git repository and tag the release
+    /// Publish a package: to a git repository as a release tag, or to a registry
     Publish(publish::PublishArgs),
+    /// Search a registry's packages
+    Search(search::SearchArgs),
+    /// Manage the pkg servers this CLI talks to
+    #[command(subcommand)]
+    Remote(remote::RemoteCommand),
+    /// Run the shared registry server (and manage its tokens)
+    Serve(serve::ServeArgs),
     /// List the release tags of a git repository, newest first
     Versions(versions::VersionsArgs),
     /// Pin sources to commits and digests in a lock file
@@ -165,6 +172,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Man => completions::man(&ctx, Cli::command()).and(ok),
         Command::Pack(args) => pack::run(&ctx, args, cli.global.output.as_ref()).and(ok),
         Command::Publish(args) => publish::run(&ctx, args).and(ok),
+        Command::Search(args) => search::run(&ctx, args).and(ok),
+        Command::Remote(cmd) => remote::run(&ctx, cmd).and(ok),
+        Command::Serve(args) => serve::run(&ctx, args).and(ok),
         Command::Versions(args) => versions::run(&ctx, args).and(ok),
         Command::Lock(args) => lock::run(&ctx, args).and(ok),
         Command::Env(cmd) => env::run(&ctx, cmd).and(ok),

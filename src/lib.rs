@@ -27,6 +27,7 @@
 pub mod backends;
 pub mod cli;
 pub mod commands;
+pub mod config;
 pub mod filter;
 pub mod git;
 pub mod hub;
@@ -35,7 +36,10 @@ pub mod manifest;
 pub mod model;
 pub mod package;
 pub mod progress;
+pub mod registry;
+pub mod remote;
 pub mod safe_tree;
+pub mod server;
 pub mod source_settings;
 pub mod time;
 pub mod ui;

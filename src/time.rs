@@ -1,13 +1,11 @@
-//! Wall-clock time as RFC 3339 UTC strings, without a calendar dependency.
+//! Wall-clock time as RFC 3339 UTC strings (`YYYY-MM-DDTHH:MM:SSZ`), and the
+//! few durations pkg computes (token expiry), on top of `jiff`.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use jiff::{SignedDuration, Timestamp};
 
-/// Seconds since the Unix epoch now (0 if the clock is before 1970).
+/// Seconds since the Unix epoch now.
 pub fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
+    Timestamp::now().as_second()
 }
 
 /// The current time as `YYYY-MM-DDTHH:MM:SSZ`.
@@ -15,31 +13,25 @@ pub fn now_rfc3339() -> String {
     format_rfc3339(unix_now())
 }
 
-/// Formats Unix seconds as `YYYY-MM-DDTHH:MM:SSZ` (UTC).
+/// Formats Unix seconds as `YYYY-MM-DDTHH:MM:SSZ` (UTC). Seconds outside
+/// the range jiff supports (years -9999 to 9999) are clamped to it.
 pub fn format_rfc3339(secs: i64) -> String {
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    let (year, month, day) = civil_from_days(days);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        (rem % 3600) / 60,
-        rem % 60
-    )
+    let clamped = secs.clamp(Timestamp::MIN.as_second(), Timestamp::MAX.as_second());
+    let ts = Timestamp::from_second(clamped).unwrap_or(Timestamp::UNIX_EPOCH);
+    ts.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
-/// Howard Hinnant's `civil_from_days`: days since 1970-01-01 to (y, m, d).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = u32::try_from(doy - (153 * mp + 2) / 5 + 1).unwrap_or(1);
-    let month = u32::try_from(if mp < 10 { mp + 3 } else { mp - 9 }).unwrap_or(1);
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
+/// Parses an RFC 3339 timestamp into Unix seconds.
+pub fn parse_rfc3339(text: &str) -> Option<i64> {
+    text.parse::<Timestamp>().ok().map(|t| t.as_second())
+}
+
+/// The time `days` days from now, as `YYYY-MM-DDTHH:MM:SSZ`.
+pub fn days_from_now(days: u32) -> String {
+    let later = Timestamp::now()
+        .checked_add(SignedDuration::from_hours(i64::from(days) * 24))
+        .unwrap_or(Timestamp::MAX);
+    format_rfc3339(later.as_second())
 }
 
 /// The time a package records as `created_at`: `SOURCE_DATE_EPOCH` when it is
@@ -64,5 +56,13 @@ mod tests {
         assert_eq!(format_rfc3339(951_782_400), "2000-02-29T00:00:00Z");
         assert_eq!(format_rfc3339(1_700_000_000), "2023-11-14T22:13:20Z");
         assert_eq!(format_rfc3339(-1), "1969-12-31T23:59:59Z");
+    }
+
+    #[test]
+    fn parses_and_adds_days() {
+        assert_eq!(parse_rfc3339("2023-11-14T22:13:20Z"), Some(1_700_000_000));
+        assert_eq!(parse_rfc3339("not a time"), None);
+        let in_two_days = parse_rfc3339(&days_from_now(2)).unwrap_or(0);
+        assert!((in_two_days - unix_now() - 2 * 86_400).abs() < 5);
     }
 }

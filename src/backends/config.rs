@@ -11,57 +11,13 @@
 
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
-
 use super::{BackendError, BackendKind};
 
-/// The config file's contents that pkg reads.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Config {
-    /// `[backends]`.
-    #[serde(default)]
-    pub backends: BackendsConfig,
-}
-
-/// `[backends]`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BackendsConfig {
-    /// The default backend name.
-    pub default: Option<String>,
-    /// The uv binary.
-    pub uv: Option<PathBuf>,
-    /// The pixi binary.
-    pub pixi: Option<PathBuf>,
-}
-
-/// The config file's path: `$PKG_CONFIG`, else `<config dir>/pkg/config.toml`.
-pub fn config_path() -> Option<PathBuf> {
-    match std::env::var_os("PKG_CONFIG") {
-        Some(p) if !p.is_empty() => Some(PathBuf::from(p)),
-        _ => dirs::config_dir().map(|d| d.join("pkg").join("config.toml")),
-    }
-}
-
 /// Reads the config file (an absent file is an empty config).
-pub fn load() -> Result<Config, BackendError> {
-    let Some(path) = config_path() else {
-        return Ok(Config::default());
-    };
-    let text = match std::fs::read_to_string(&path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
-        Err(e) => {
-            return Err(BackendError::BadConfig {
-                path,
-                reason: e.to_string(),
-            });
-        }
-    };
-    toml::from_str(&text).map_err(|e| BackendError::BadConfig {
-        path,
-        reason: e.to_string().trim().to_string(),
+pub fn load() -> Result<crate::config::Config, BackendError> {
+    crate::config::load().map_err(|e| BackendError::BadConfig {
+        path: e.path,
+        reason: e.reason,
     })
 }
 

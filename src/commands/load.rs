@@ -39,6 +39,9 @@ pub struct PlanArgs {
     /// Refuse references cub would drop (a missing target, view filter or invocation worker) instead of warning
     #[arg(long)]
     pub strict: bool,
+    /// Resolve SOURCE as NAME[@REQ] in this registry remote (`pkg remote add`); yanked versions are skipped
+    #[arg(long, value_name = "REMOTE")]
+    pub registry: Option<String>,
     /// Refuse content that differs from this lock file (`pkg lock` writes it)
     #[arg(long, value_name = "LOCKFILE")]
     pub locked: Option<PathBuf>,
@@ -374,8 +377,12 @@ fn warn_dropped(ctx: &Context, plan: &Plan) {
 pub fn diff(ctx: &Context, args: &DiffArgs) -> Result<ExitCode> {
     let bar = ctx.progress();
     check_prefix(args.plan.prefix.as_deref())?;
-    let Opened { package, fetched } =
-        ctx.open(&args.plan.source, args.plan.locked.as_deref(), &bar)?;
+    let Opened { package, fetched } = ctx.open_from(
+        &args.plan.source,
+        args.plan.registry.as_deref(),
+        args.plan.locked.as_deref(),
+        &bar,
+    )?;
     let options = options(&args.plan, &fetched)?;
     let mut hub = ctx.open_hub()?;
     bar.phase("planning", 0);
@@ -396,8 +403,12 @@ pub fn diff(ctx: &Context, args: &DiffArgs) -> Result<ExitCode> {
 pub fn load(ctx: &Context, args: &LoadArgs) -> Result<ExitCode> {
     let bar = ctx.progress();
     check_prefix(args.plan.prefix.as_deref())?;
-    let Opened { package, fetched } =
-        ctx.open(&args.plan.source, args.plan.locked.as_deref(), &bar)?;
+    let Opened { package, fetched } = ctx.open_from(
+        &args.plan.source,
+        args.plan.registry.as_deref(),
+        args.plan.locked.as_deref(),
+        &bar,
+    )?;
     let options = options(&args.plan, &fetched)?;
     let mut hub = ctx.open_hub()?;
     if args.dry_run {

@@ -11,18 +11,26 @@ use super::Context;
 use crate::git::publish::{PublishOutcome, PublishRequest, publish};
 use crate::git::ref_query::RefQuery;
 use crate::loaders::SourceSpec;
+use crate::loaders::archive::ArchiveFormat;
 use crate::manifest::paths::check_syntax;
 use crate::model::slug::escape;
+use crate::package::pack::pack;
 use crate::package::read_package;
+use crate::progress::Progress as _;
+use crate::remote::{RegistryClient, remotes};
 
 /// `pkg publish`.
 #[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("destination").required(true).args(["repo", "registry"]))]
 pub struct PublishArgs {
     /// The package directory
     pub dir: PathBuf,
     /// The git repository (https://, ssh://, git://, file://, or a GitHub URL)
     #[arg(long, value_name = "GIT_URL")]
-    pub repo: String,
+    pub repo: Option<String>,
+    /// Upload to this registry remote (`pkg remote add`) instead of a git repository
+    #[arg(long, value_name = "REMOTE", conflicts_with_all = ["path", "tag_prefix", "message"])]
+    pub registry: Option<String>,
     /// The sub-directory of the repository the package goes to (replaced wholesale) [default: the repository root]
     #[arg(long, value_name = "SUBDIR")]
     pub path: Option<String>,
@@ -42,8 +50,12 @@ pub struct PublishArgs {
 
 /// `pkg publish`.
 pub fn run(ctx: &Context, args: &PublishArgs) -> Result<()> {
+    let (repo_arg, registry) = (args.repo.as_deref(), args.registry.as_deref());
+    let Some(repo_arg) = repo_arg else {
+        return registry_publish(ctx, args, registry.unwrap_or_default());
+    };
     let settings = ctx.source_settings()?;
-    let repo = repository_url(&args.repo, &settings)?;
+    let repo = repository_url(repo_arg, &settings)?;
     let path = args
         .path
         .as_deref()
@@ -163,4 +175,78 @@ fn repository_url(arg: &str, settings: &crate::source_settings::SourceSettings) 
             escape(arg)
         ),
     }
+}
+
+#[derive(Debug, serde::Serialize)]
+struct RegistryPublishView {
+    registry: String,
+    #[serde(flatten)]
+    response: crate::registry::types::PublishResponse,
+    dry_run: bool,
+}
+
+/// `pkg publish DIR --registry NAME`: packs the package (a deterministic
+/// tar.gz, so the same package gives the same bytes) and uploads it.
+fn registry_publish(ctx: &Context, args: &PublishArgs, registry: &str) -> Result<()> {
+    let client = RegistryClient::new(remotes::get(registry)?)?;
+    let bar = ctx.progress();
+    let temp = tempfile::tempdir().context("cannot create a temporary directory")?;
+    let archive = temp.path().join("package.tar.gz");
+    let summary = pack(&args.dir, &archive, ArchiveFormat::TarGz, &bar)
+        .with_context(|| format!("refusing to publish `{}`", args.dir.display()))?;
+    let package = read_package(&args.dir, &bar)?;
+    let name = package.manifest.name.clone().unwrap_or_default();
+    let version = package.manifest.version.clone().unwrap_or_default();
+    crate::registry::names::check_name(&name).map_err(|e| {
+        anyhow::anyhow!(
+            "refusing to publish `{}`: manifest.json `name`: {e}",
+            args.dir.display()
+        )
+    })?;
+    crate::registry::names::check_version(&version).map_err(|e| {
+        anyhow::anyhow!(
+            "refusing to publish `{}`: manifest.json `version`: {e}",
+            args.dir.display()
+        )
+    })?;
+    let bytes = std::fs::read(&archive).context("cannot read the packed archive")?;
+    if args.dry_run {
+        bar.finish();
+        let digest = crate::model::fingerprint::sha256_digest(&bytes);
+        let view = RegistryPublishView {
+            registry: registry.to_string(),
+            response: crate::registry::types::PublishResponse {
+                name: name.clone(),
+                version: version.clone(),
+                package_digest: summary.digest.clone(),
+                archive_digest: digest,
+                created: false,
+            },
+            dry_run: true,
+        };
+        return ctx.printer.outcome(&view, || {
+            format!(
+                "Would publish {name}@{version} ({} files, {} bytes) to `{registry}`\n",
+                summary.files,
+                bytes.len()
+            )
+        });
+    }
+    let response = client
+        .publish(bytes, &bar)
+        .with_context(|| format!("cannot publish {name}@{version} to registry `{registry}`"))?;
+    let text = if response.created {
+        format!(
+            "Published {name}@{version} to `{registry}` ({})\n",
+            response.archive_digest
+        )
+    } else {
+        format!("{name}@{version} is already published to `{registry}` with the same content\n")
+    };
+    let view = RegistryPublishView {
+        registry: registry.to_string(),
+        response,
+        dry_run: false,
+    };
+    ctx.printer.outcome(&view, || text)
 }

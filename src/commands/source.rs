@@ -9,7 +9,8 @@ use clap::Args;
 
 use super::Context;
 use crate::loaders::lock::LockFile;
-use crate::loaders::{self, Fetched};
+use crate::loaders::{self, Fetched, Source};
+use crate::model::slug::escape;
 use crate::package::{Package, read_package};
 use crate::progress::Progress;
 use crate::source_settings::SourceSettings;
@@ -45,6 +46,19 @@ impl Context {
         Ok(fetched)
     }
 
+    /// Fetches `NAME@REQ` from the registry remote `registry`.
+    pub fn fetch_from_registry(
+        &self,
+        spec: &str,
+        registry: &str,
+        progress: &dyn Progress,
+    ) -> Result<Fetched> {
+        let source = crate::loaders::registry_source::RegistrySource::new(spec, registry)?;
+        source
+            .fetch(progress)
+            .with_context(|| format!("cannot load `{}` from registry `{registry}`", escape(spec)))
+    }
+
     /// Fetches and reads `source`; with `locked`, refuses content that
     /// differs from the lock file's entry for it.
     pub fn open(
@@ -53,12 +67,27 @@ impl Context {
         locked: Option<&Path>,
         progress: &dyn Progress,
     ) -> Result<Opened> {
+        self.open_from(source, None, locked, progress)
+    }
+
+    /// As [`Context::open`], from the registry remote `registry` when given
+    /// (`source` is then `NAME[@REQ]`).
+    pub fn open_from(
+        &self,
+        source: &str,
+        registry: Option<&str>,
+        locked: Option<&Path>,
+        progress: &dyn Progress,
+    ) -> Result<Opened> {
         let lock = locked.map(LockFile::read).transpose()?;
         if let (Some(lock), Some(path)) = (&lock, locked) {
             // An unpinned source is refused before any network access.
             lock.entry(path, source)?;
         }
-        let fetched = self.fetch(source, progress)?;
+        let fetched = match registry {
+            Some(registry) => self.fetch_from_registry(source, registry, progress)?,
+            None => self.fetch(source, progress)?,
+        };
         let package = read_package(&fetched.dir, progress)?;
         if let (Some(lock), Some(path)) = (&lock, locked) {
             lock.check(path, source, fetched.commit.as_deref(), &package.digest)?;

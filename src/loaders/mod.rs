@@ -21,6 +21,7 @@ pub mod http;
 pub mod http_package;
 pub mod local;
 pub mod lock;
+pub mod registry_source;
 pub mod spec;
 
 use std::path::PathBuf;

@@ -1,0 +1,61 @@
+//! Download events, written in batches: a download must not wait for a
+//! store write, so each one is queued and a background task writes the
+//! queue every [`FLUSH_EVERY`] (and once more at shutdown). A full queue
+//! drops events and counts them in the metrics rather than slowing reads.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+use super::metrics::Metrics;
+use super::registry::records::action_pair;
+use super::store::Kv;
+use crate::registry::types::ActionRecord;
+
+/// How often queued events are written.
+pub const FLUSH_EVERY: Duration = Duration::from_millis(200);
+/// How many events may wait.
+const QUEUE: usize = 65_536;
+
+/// Where handlers queue events.
+#[derive(Clone)]
+pub struct Events {
+    sender: mpsc::Sender<ActionRecord>,
+    metrics: Arc<Metrics>,
+}
+
+impl Events {
+    /// Starts the writer task; it ends (after a last write) when every
+    /// [`Events`] is dropped.
+    pub fn start<K: Kv>(kv: K, metrics: Arc<Metrics>) -> (Events, tokio::task::JoinHandle<()>) {
+        let (sender, receiver) = mpsc::channel(QUEUE);
+        let task = tokio::spawn(write_loop(kv, receiver));
+        (Events { sender, metrics }, task)
+    }
+
+    /// Queues `event`.
+    pub fn push(&self, event: ActionRecord) {
+        if self.sender.try_send(event).is_err() {
+            self.metrics.dropped_events.inc();
+        }
+    }
+}
+
+async fn write_loop<K: Kv>(kv: K, mut receiver: mpsc::Receiver<ActionRecord>) {
+    let mut batch = Vec::new();
+    loop {
+        let open = receiver.recv_many(&mut batch, 4096).await > 0;
+        if !open {
+            return;
+        }
+        tokio::time::sleep(FLUSH_EVERY).await;
+        while let Ok(event) = receiver.try_recv() {
+            batch.push(event);
+        }
+        let pairs = batch.drain(..).map(|e| action_pair(&e)).collect();
+        if let Err(e) = kv.put_many(pairs).await {
+            tracing::warn!(error = %e, "cannot write download events");
+        }
+    }
+}

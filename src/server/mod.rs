@@ -1,0 +1,176 @@
+//! `pkg serve`: one tokio + axum process that is a shared package registry
+//! (and, later, a hub) for a team. State lives behind the [`store::Kv`]
+//! trait, SQLite on one machine or etcd for several replicas; package
+//! blobs are content-addressed files ([`blobs`]).
+//!
+//! The CLI stays synchronous: [`run`] builds the runtime and blocks until
+//! the server has shut down; [`tokens`] does the same for token
+//! management against a store directly.
+//!
+//! Layout: `settings` (flags > env > config), `listener` (accept loop,
+//! graceful shutdown), `observe` (request ids, caller, metrics, audit, JSON
+//! errors), `auth` (tokens, levels), `registry` (the package API), `admin`
+//! (tokens, audit, version), `ops` (health, readiness, metrics).
+
+pub mod admin;
+pub mod auth;
+pub mod blobs;
+pub mod error;
+pub mod events;
+pub mod extract;
+pub mod listener;
+pub mod metrics;
+pub mod observe;
+pub mod ops;
+pub mod registry;
+pub mod settings;
+pub mod store;
+pub mod tokens;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use tower_http::timeout::TimeoutLayer;
+
+use self::blobs::Blobs;
+use self::events::Events;
+use self::metrics::{Metrics, Timed};
+use self::settings::{LogFormat, ServeSettings};
+use self::store::etcd::EtcdKv;
+use self::store::sqlite::SqliteKv;
+use self::store::{Kv, StoreUrl};
+
+/// What every handler shares.
+pub struct AppState<K> {
+    /// The store.
+    pub kv: K,
+    /// The blob directory.
+    pub blobs: Blobs,
+    /// The download-event queue.
+    pub events: Events,
+    /// The metrics.
+    pub metrics: Arc<Metrics>,
+}
+
+/// Why the server could not start or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The settings are unusable.
+    #[error(transparent)]
+    Settings(#[from] settings::SettingsError),
+    /// The store could not be opened.
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    /// A local resource failed.
+    #[error("{0}")]
+    Io(String),
+}
+
+/// The whole API.
+pub fn router<K: Kv>(state: Arc<AppState<K>>, settings: &ServeSettings) -> Router {
+    let max_body = usize::try_from(settings.max_body).unwrap_or(usize::MAX);
+    Router::new()
+        .merge(registry::routes::<K>())
+        .merge(admin::routes::<K>())
+        .merge(ops::routes::<K>())
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            settings.request_timeout,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            observe::observe::<K>,
+        ))
+        .with_state(state)
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("PKG_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(
+            std::env::var_os("NO_COLOR").is_none()
+                && std::io::IsTerminal::is_terminal(&std::io::stderr()),
+        );
+    let _ = match format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, ServeError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| ServeError::Io(format!("cannot start the async runtime: {e}")))
+}
+
+/// Runs the server until SIGTERM or SIGINT, then finishes in-flight
+/// requests and returns. `ready` is called with the bound address.
+pub fn run(
+    settings: ServeSettings,
+    ready: impl FnOnce(std::net::SocketAddr),
+) -> Result<(), ServeError> {
+    init_logging(settings.log_format);
+    runtime()?.block_on(async move {
+        match &settings.store {
+            StoreUrl::Sqlite(path) => {
+                let kv = SqliteKv::open(path)?;
+                serve_with(kv, &settings, ready).await
+            }
+            StoreUrl::Etcd(endpoints) => {
+                let kv = EtcdKv::connect(endpoints).await?;
+                serve_with(kv, &settings, ready).await
+            }
+        }
+    })
+}
+
+async fn serve_with<K: Kv>(
+    kv: K,
+    settings: &ServeSettings,
+    ready: impl FnOnce(std::net::SocketAddr),
+) -> Result<(), ServeError> {
+    let metrics = Arc::new(Metrics::new());
+    let kv = Timed::new(kv, metrics.clone());
+    kv.ping().await?;
+    let blobs = Blobs::open(&settings.blobs).map_err(|e| {
+        ServeError::Io(format!(
+            "cannot use the blob directory {}: {e}",
+            settings.blobs.display()
+        ))
+    })?;
+    let (events, writer) = Events::start(kv.clone(), metrics.clone());
+    let state = Arc::new(AppState {
+        kv,
+        blobs,
+        events,
+        metrics,
+    });
+    let app = router(state, settings);
+    let listener = tokio::net::TcpListener::bind(settings.addr)
+        .await
+        .map_err(|e| ServeError::Io(format!("cannot listen on {}: {e}", settings.addr)))?;
+    let bound = listener
+        .local_addr()
+        .map_err(|e| ServeError::Io(e.to_string()))?;
+    tracing::info!(addr = %bound, store = %settings.store, "listening");
+    ready(bound);
+    listener::serve(
+        listener,
+        app,
+        settings.header_timeout,
+        listener::shutdown_signal(),
+    )
+    .await;
+    // The router (and its state, and the last event sender) is gone: the
+    // event writer flushes what is queued and ends.
+    let _ = writer.await;
+    tracing::info!("stopped");
+    Ok(())
+}

@@ -1,0 +1,88 @@
+//! Checking an uploaded archive before it is published: it must be a
+//! `pkg pack` archive (tar.gz or zip) whose package validates, every digest
+//! verified, with a name and a semver version. The archive and its
+//! manifest are then kept as blobs. Runs on a blocking thread.
+
+use std::io::Write;
+
+use super::super::blobs::Blobs;
+use super::super::error::ApiError;
+use crate::loaders::archive::{self, ArchiveFormat};
+use crate::package::read::read_package;
+use crate::progress::NoProgress;
+use crate::registry::names::{check_name, check_version};
+use crate::registry::types::VersionRecord;
+use crate::safe_tree::Limits;
+
+/// A checked upload, its blobs written.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    /// The package name.
+    pub name: String,
+    /// The version record (yanked false; who and when filled in by the caller).
+    pub record: VersionRecord,
+}
+
+/// Checks `body` as a package archive and stores its blobs.
+pub fn check_archive(blobs: &Blobs, body: &[u8]) -> Result<Checked, ApiError> {
+    let format = ArchiveFormat::sniff(body).ok_or_else(|| {
+        ApiError::bad_request(
+            "the body is not a package archive: publish the .tar.gz or .zip that `pkg pack` writes",
+        )
+    })?;
+    let io = |what: &str, e: std::io::Error| ApiError::internal(format!("{what}: {e}"));
+    let mut temp = tempfile::NamedTempFile::new_in(blobs.temp_dir())
+        .map_err(|e| io("cannot create an upload file", e))?;
+    temp.write_all(body)
+        .and_then(|()| temp.as_file().sync_all())
+        .map_err(|e| io("cannot write the upload", e))?;
+    let extracted = archive::extract(temp.path(), format, Limits::default())
+        .map_err(|e| ApiError::bad_request(format!("the archive was refused: {e}")))?;
+    let package = read_package(&extracted.root, &NoProgress)
+        .map_err(|e| ApiError::bad_request(format!("the package does not validate: {e}")))?;
+    let manifest = &package.manifest;
+    let name = manifest.name.clone().ok_or_else(|| {
+        ApiError::bad_request("the package's manifest has no `name`; set one to publish it")
+    })?;
+    check_name(&name).map_err(ApiError::bad_request)?;
+    let version = manifest.version.clone().ok_or_else(|| {
+        ApiError::bad_request("the package's manifest has no `version`; set one to publish it")
+    })?;
+    check_version(&version).map_err(ApiError::bad_request)?;
+    if !package.has_digests {
+        return Err(ApiError::bad_request(
+            "the package's manifest has no `digests`: publish what `pkg create` writes, so that every file is pinned",
+        ));
+    }
+    let manifest_bytes = std::fs::read(extracted.root.join("manifest.json"))
+        .map_err(|e| io("cannot read the extracted manifest", e))?;
+    let manifest_digest = blobs
+        .put(&manifest_bytes)
+        .map_err(|e| io("cannot store the manifest", e))?;
+    let archive_digest = format!("sha256:{:x}", <sha2::Sha256 as sha2::Digest>::digest(body));
+    let path = blobs
+        .path(&archive_digest)
+        .ok_or_else(|| ApiError::internal("a digest out of shape"))?;
+    if !path.is_file() {
+        blobs
+            .place(temp, &path)
+            .map_err(|e| io("cannot store the archive", e))?;
+    }
+    Ok(Checked {
+        name,
+        record: VersionRecord {
+            version,
+            package_digest: package.digest.clone(),
+            archive_digest,
+            archive_format: format.extension().to_string(),
+            size: body.len() as u64,
+            manifest_digest,
+            description: manifest.description.clone(),
+            min_level: manifest.min_level.unwrap_or(1),
+            dependencies: manifest.dependencies.clone(),
+            yanked: false,
+            published_at: String::new(),
+            published_by: String::new(),
+        },
+    })
+}
