@@ -57,6 +57,9 @@ pub struct GlobalArgs {
     /// Print more detail (every resource a load touches)
     #[arg(short, long, global = true)]
     pub verbose: bool,
+    /// Drive the hub of this remote (`pkg remote add`) instead of the local hub
+    #[arg(long, global = true, env = "PKG_REMOTE", value_name = "NAME")]
+    pub remote: Option<String>,
     /// Use no network: git sources resolve from the cache only
     #[arg(long, global = true, env = "PKG_OFFLINE", value_parser = clap::builder::FalseyValueParser::new())]
     pub offline: bool,
@@ -149,6 +152,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         printer,
         hub_path: cli.global.hub.clone(),
         offline: cli.global.offline,
+        remote: cli.global.remote.clone(),
     };
     let ok = Ok(ExitCode::SUCCESS);
     match &cli.command {

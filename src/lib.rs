@@ -31,6 +31,7 @@ pub mod config;
 pub mod filter;
 pub mod git;
 pub mod hub;
+pub mod hub_access;
 pub mod loaders;
 pub mod manifest;
 pub mod model;

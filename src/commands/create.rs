@@ -85,6 +85,10 @@ struct ExternalView {
 
 /// `pkg create`.
 pub fn run(ctx: &Context, args: &CreateArgs) -> Result<()> {
+    ctx.local_only(
+        "create",
+        "copy the remote's resources here with `pkg sync pull NAME`, then create",
+    )?;
     for space in &args.spaces {
         validate_slug(space).map_err(|e| anyhow!("invalid --space: {e}"))?;
     }

@@ -2,11 +2,8 @@
 
 use anyhow::Result;
 use clap::Args;
-use serde::Serialize;
 
 use super::Context;
-use crate::hub::history;
-use crate::hub::rollback::rollback as rollback_entry;
 use crate::ui::Table;
 
 /// `pkg rollback`.
@@ -21,8 +18,7 @@ pub struct RollbackArgs {
 
 /// `pkg history`.
 pub fn list(ctx: &Context) -> Result<()> {
-    let hub = ctx.open_hub()?;
-    let entries = history::list(hub.conn())?;
+    let entries = ctx.hub_access()?.history()?;
     ctx.printer.result(&entries, || {
         let mut table = Table::new([
             "ID",
@@ -72,26 +68,9 @@ pub fn list(ctx: &Context) -> Result<()> {
     })
 }
 
-#[derive(Debug, Serialize)]
-struct RollbackView {
-    history_id: i64,
-    reverted: i64,
-    #[serde(flatten)]
-    counts: history::Counts,
-}
-
 /// `pkg rollback`.
 pub fn rollback(ctx: &Context, args: &RollbackArgs) -> Result<()> {
-    let mut hub = ctx.open_hub()?;
-    let tx = hub.write()?;
-    let now = crate::time::now_rfc3339();
-    let outcome = rollback_entry(&tx, args.id, args.force, &now)?;
-    tx.commit()?;
-    let view = RollbackView {
-        history_id: outcome.entry_id,
-        reverted: outcome.reverted,
-        counts: outcome.counts,
-    };
+    let view = ctx.hub_access()?.rollback(args.id, args.force)?;
     ctx.printer.outcome(&view, || {
         format!(
             "Rolled back entry {}: {} deleted, {} restored, {} re-created (history entry {})\n",

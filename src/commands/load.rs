@@ -8,16 +8,15 @@ use std::process::ExitCode;
 
 use anyhow::{Context as _, Result};
 use clap::{Args, ValueEnum};
-use serde::Serialize;
 
 use super::Context;
 use super::source::Opened;
 use crate::loaders::Fetched;
-use crate::package::diff::diff_step;
-use crate::package::load::{LoadOptions, dry_run, load as load_package};
-use crate::package::plan::{Action, PlanCounts, PlanOptions, ResolvedRef, check_prefix};
+use crate::package::OnConflict;
+use crate::package::load::LoadOptions;
+use crate::package::plan::{Action, PlanCounts, PlanOptions, check_prefix};
 use crate::package::remap::ExternalMode;
-use crate::package::{OnConflict, Package, Plan};
+use crate::package::report::PlanReport;
 use crate::progress::Progress;
 use crate::ui::Table;
 use crate::ui::format::OutputFormat;
@@ -95,71 +94,6 @@ pub enum ExternalArg {
     Prefix,
 }
 
-/// One resource in a printed plan.
-#[derive(Debug, Serialize)]
-struct ChangeView {
-    action: Action,
-    kind: String,
-    space: String,
-    slug: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    details_diff: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    data_diff: Option<String>,
-}
-
-/// A reference the package does not hold, as the plan resolved it.
-#[derive(Debug, Serialize)]
-struct RefView {
-    from: String,
-    field: &'static str,
-    to: String,
-    resolves_to: String,
-}
-
-impl RefView {
-    fn of(r: &ResolvedRef) -> RefView {
-        RefView {
-            from: r.from.to_string(),
-            field: r.field.manifest_key(),
-            to: r.written.to_string(),
-            resolves_to: r.resolved.to_string(),
-        }
-    }
-}
-
-/// A value changed both in the hub and in the package.
-#[derive(Debug, Serialize)]
-struct MergeConflictView {
-    resource: String,
-    path: String,
-    base: String,
-    hub: String,
-    package: String,
-}
-
-/// A printed plan or load result.
-#[derive(Debug, Serialize)]
-struct PlanView {
-    source: String,
-    digest: String,
-    prefix: String,
-    on_conflict: OnConflict,
-    external_mode: ExternalMode,
-    /// External references and the hub resource each resolves to.
-    external: Vec<RefView>,
-    /// References dropped as cub drops them.
-    dropped: Vec<RefView>,
-    warnings: Vec<String>,
-    /// Values changed on both sides (`--on-conflict merge`).
-    merge_conflicts: Vec<MergeConflictView>,
-    dry_run: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    history_id: Option<i64>,
-    counts: PlanCounts,
-    changes: Vec<ChangeView>,
-}
-
 fn on_conflict(arg: OnConflictArg) -> OnConflict {
     match arg {
         OnConflictArg::Fail => OnConflict::Fail,
@@ -183,63 +117,7 @@ fn options(args: &PlanArgs, fetched: &Fetched) -> Result<LoadOptions> {
         },
         source: fetched.origin.clone(),
         commit: fetched.commit.clone(),
-    })
-}
-
-fn view(
-    conn: &rusqlite::Connection,
-    package: &Package,
-    options: &LoadOptions,
-    plan: &Plan,
-    with_diffs: bool,
-    dry_run: bool,
-) -> Result<PlanView> {
-    let mut changes = Vec::with_capacity(plan.steps.len());
-    for step in &plan.steps {
-        let (details_diff, data_diff) = if with_diffs
-            && matches!(
-                step.action,
-                Action::Update | Action::Merge | Action::Conflict | Action::Skip
-            ) {
-            let diff = diff_step(conn, package, plan, step)?;
-            (diff.details, diff.data)
-        } else {
-            (None, None)
-        };
-        let key = plan.key(package, step);
-        changes.push(ChangeView {
-            action: step.action,
-            kind: key.kind.name().to_string(),
-            space: key.space,
-            slug: key.slug,
-            details_diff,
-            data_diff,
-        });
-    }
-    Ok(PlanView {
-        source: options.source.clone(),
-        digest: package.digest.clone(),
-        prefix: plan.prefix().unwrap_or_default().to_string(),
-        on_conflict: options.plan.on_conflict,
-        external_mode: options.plan.external,
-        external: plan.external.iter().map(RefView::of).collect(),
-        dropped: plan.dropped.iter().map(RefView::of).collect(),
-        warnings: plan.warnings(),
-        merge_conflicts: plan
-            .merge_conflicts
-            .iter()
-            .map(|c| MergeConflictView {
-                resource: c.key.to_string(),
-                path: c.path.clone(),
-                base: c.base.clone(),
-                hub: c.local.clone(),
-                package: c.upstream.clone(),
-            })
-            .collect(),
-        dry_run,
-        history_id: None,
-        counts: plan.counts,
-        changes,
+        expect_plan: None,
     })
 }
 
@@ -291,7 +169,7 @@ fn summary(counts: &PlanCounts) -> String {
     )
 }
 
-fn render_plan(ctx: &Context, view: &PlanView) -> String {
+fn render_plan(ctx: &Context, view: &PlanReport) -> String {
     let show_all = ctx.printer.verbose;
     let mut table = Table::new(["ACTION", "KIND", "SPACE", "SLUG"]);
     let mut shown = Vec::new();
@@ -366,10 +244,10 @@ fn render_plan(ctx: &Context, view: &PlanView) -> String {
     out
 }
 
-/// Says on stderr which references the load drops (unless `-q`).
-fn warn_dropped(ctx: &Context, plan: &Plan) {
-    for warning in plan.warnings() {
-        ctx.printer.warn(&warning);
+/// Says on stderr which references the load drops.
+fn warn_dropped(ctx: &Context, warnings: &[String]) {
+    for warning in warnings {
+        ctx.printer.warn(warning);
     }
 }
 
@@ -384,16 +262,13 @@ pub fn diff(ctx: &Context, args: &DiffArgs) -> Result<ExitCode> {
         &bar,
     )?;
     let options = options(&args.plan, &fetched)?;
-    let mut hub = ctx.open_hub()?;
+    let mut hub = ctx.hub_access()?;
     bar.phase("planning", 0);
-    let tx = hub.read()?;
-    let plan = dry_run(&tx, &package, &options)?;
-    let view = view(&tx, &package, &options, &plan, true, true)?;
-    drop(tx);
+    let report = hub.plan(&package, &options, true)?;
     bar.finish();
-    warn_dropped(ctx, &plan);
-    ctx.printer.result(&view, || render_plan(ctx, &view))?;
-    if args.exit_code && !plan.is_noop() {
+    warn_dropped(ctx, &report.warnings);
+    ctx.printer.result(&report, || render_plan(ctx, &report))?;
+    if args.exit_code && !report.is_noop() {
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
@@ -410,28 +285,23 @@ pub fn load(ctx: &Context, args: &LoadArgs) -> Result<ExitCode> {
         &bar,
     )?;
     let options = options(&args.plan, &fetched)?;
-    let mut hub = ctx.open_hub()?;
+    let mut hub = ctx.hub_access()?;
     if args.dry_run {
         bar.finish();
-        let tx = hub.read()?;
-        let plan = dry_run(&tx, &package, &options)?;
-        let view = view(&tx, &package, &options, &plan, true, true)?;
-        drop(tx);
-        warn_dropped(ctx, &plan);
-        ctx.printer.result(&view, || render_plan(ctx, &view))?;
-        if let Some(refusal) = plan.refusal(&package) {
-            return Err(refusal).context("the load would fail (dry run; nothing was written)");
+        let report = hub.plan(&package, &options, true)?;
+        warn_dropped(ctx, &report.warnings);
+        ctx.printer.result(&report, || render_plan(ctx, &report))?;
+        if let Some(refusal) = &report.refusal {
+            return Err(anyhow::anyhow!("{refusal}"))
+                .context("the load would fail (dry run; nothing was written)");
         }
         ctx.printer.status("Dry run: nothing was written");
         return Ok(ExitCode::SUCCESS);
     }
     if let Some(dest) = &args.with_envs {
         // Refuse a load that would conflict before installing anything.
-        let tx = hub.read()?;
-        let refusal = dry_run(&tx, &package, &options)?.refusal(&package);
-        drop(tx);
-        if let Some(refusal) = refusal {
-            return Err(refusal.into());
+        if let Some(refusal) = hub.plan(&package, &options, false)?.refusal {
+            anyhow::bail!("{refusal}");
         }
         bar.finish();
         let done = crate::package::environments::materialise(&package, dest, ctx.tool_sink())
@@ -445,9 +315,10 @@ pub fn load(ctx: &Context, args: &LoadArgs) -> Result<ExitCode> {
             ));
         }
     }
-    let outcome = load_package(&mut hub, &package, &options, &bar)?;
+    let detail = ctx.printer.format != OutputFormat::Table || ctx.printer.verbose;
+    let outcome = hub.load(&package, &options, None, detail, &bar)?;
     drop(bar);
-    warn_dropped(ctx, &outcome.plan);
+    warn_dropped(ctx, &outcome.plan.warnings);
     let c = &outcome.counts;
     let text = if outcome.plan.is_noop() && c.skipped == 0 {
         format!(
@@ -482,8 +353,7 @@ pub fn load(ctx: &Context, args: &LoadArgs) -> Result<ExitCode> {
             .outcome(&(), || text)
             .map(|()| ExitCode::SUCCESS);
     }
-    let mut view = view(hub.conn(), &package, &options, &outcome.plan, false, false)?;
-    view.history_id = Some(outcome.entry_id);
+    let view = outcome.plan;
     ctx.printer
         .outcome(&view, || render_plan(ctx, &view) + &text)?;
     Ok(ExitCode::SUCCESS)
@@ -492,6 +362,7 @@ pub fn load(ctx: &Context, args: &LoadArgs) -> Result<ExitCode> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::package::report::ChangeReport;
     use crate::ui::Printer;
 
     fn ctx(color: bool, verbose: bool) -> Context {
@@ -505,12 +376,13 @@ mod tests {
             },
             hub_path: None,
             offline: false,
+            remote: None,
         }
     }
 
     #[test]
     fn colour_changes_nothing_but_escape_codes() {
-        let change = |action, slug: &str| ChangeView {
+        let change = |action, slug: &str| ChangeReport {
             action,
             kind: "unit".into(),
             space: "s".into(),
@@ -518,7 +390,7 @@ mod tests {
             details_diff: None,
             data_diff: Some("--- a\n+++ b\n@@ -1 +1 @@\n-x\n+y\n".into()),
         };
-        let view = PlanView {
+        let view = PlanReport {
             source: "src".into(),
             digest: String::new(),
             prefix: String::new(),
@@ -532,6 +404,7 @@ mod tests {
             history_id: None,
             counts: PlanCounts::default(),
             changes: vec![change(Action::Create, "a"), change(Action::Unchanged, "b")],
+            refusal: None,
         };
         let ansi = regex::Regex::new("\u{1b}\\[[0-9;]*m").unwrap();
         for verbose in [false, true] {

@@ -28,6 +28,10 @@ use std::path::PathBuf;
 use anyhow::{Context as _, Result};
 
 use crate::hub::Hub;
+use crate::hub_access::HubAccess;
+use crate::hub_access::local::LocalHub;
+use crate::hub_access::remote::RemoteHub;
+use crate::remote::{RegistryClient, remotes};
 use crate::ui::Printer;
 use crate::ui::progress::Bar;
 
@@ -39,6 +43,8 @@ pub struct Context {
     pub hub_path: Option<PathBuf>,
     /// `--offline`: no network.
     pub offline: bool,
+    /// `--remote NAME`: drive that server's hub instead of the local one.
+    pub remote: Option<String>,
 }
 
 impl Context {
@@ -51,6 +57,28 @@ impl Context {
             )?,
         };
         Ok(Hub::open(&path)?)
+    }
+
+    /// The hub the command drives: the server's with `--remote NAME`,
+    /// else the local one.
+    pub fn hub_access(&self) -> Result<Box<dyn HubAccess>> {
+        match &self.remote {
+            Some(name) => {
+                let client = RegistryClient::new(remotes::get(name)?)?;
+                Ok(Box::new(RemoteHub::new(client)))
+            }
+            None => Ok(Box::new(LocalHub::new(self.open_hub()?))),
+        }
+    }
+
+    /// Refuses `--remote` for a command that works on the local hub only.
+    pub fn local_only(&self, command: &str, instead: &str) -> Result<()> {
+        if let Some(name) = &self.remote {
+            anyhow::bail!(
+                "`pkg {command}` works on the local hub only, not on remote `{name}`; {instead}"
+            );
+        }
+        Ok(())
     }
 
     /// A progress reporter: a bar on a terminal, nothing otherwise or with `-q`.

@@ -3,13 +3,13 @@
 //! so that [`super::rollback`] can restore it.
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::HubError;
 use crate::model::ResourceKey;
 
 /// What a history entry records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Action {
     /// A package was loaded into the hub.
@@ -41,7 +41,7 @@ impl Action {
 }
 
 /// How many resources an operation created, updated, left alone, skipped or deleted.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Counts {
     /// Resources created.
     pub created: u64,
@@ -58,7 +58,7 @@ pub struct Counts {
 }
 
 /// One history entry.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HistoryEntry {
     /// Entry ID, increasing.
     pub id: i64,
@@ -71,7 +71,7 @@ pub struct HistoryEntry {
     /// The package digest (`sha256:` of manifest.json), if any.
     pub digest: String,
     /// The git commit the package was read from (git sources).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commit: Option<String>,
     /// The prefix the load applied (empty for none).
     pub prefix: String,
@@ -89,7 +89,7 @@ pub struct HistoryEntry {
     /// The rollback entry that undid this one, if any.
     pub reverted_by: Option<i64>,
     /// What the load warned about (references it dropped, as cub does).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
 }
 

@@ -48,6 +48,16 @@ pub enum PackageError {
         .0.len(), plural(.0.len()), .0.iter().take(50).map(|c| format!("  {c}")).collect::<Vec<_>>().join("\n"),
         if .0.len() > 50 { format!("\n  ... and {} more", .0.len() - 50) } else { String::new() })]
     MergeConflicts(Vec<crate::package::merge::Conflict>),
+    /// The hub changed between the plan that was shown and the load.
+    #[error(
+        "the hub changed since the plan was shown (plan {expected}, now {actual}); nothing was written, run the command again"
+    )]
+    PlanChanged {
+        /// The fingerprint of the plan shown.
+        expected: String,
+        /// The fingerprint of the plan now.
+        actual: String,
+    },
     /// A file changed between validation and writing.
     #[error("`{0}` changed while the package was being loaded; nothing was written, try again")]
     ChangedDuringLoad(String),

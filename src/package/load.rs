@@ -23,6 +23,9 @@ pub struct LoadOptions {
     pub source: String,
     /// The git commit the package was read from, for the history.
     pub commit: Option<String>,
+    /// Refuse the load unless its plan has this fingerprint
+    /// ([`crate::package::report::plan_fingerprint`]): the plan that was shown.
+    pub expect_plan: Option<String>,
 }
 
 /// What a load did.
@@ -106,6 +109,15 @@ pub fn load(
     let plan = plan(&tx, package, &options.plan)?;
     if let Some(refusal) = plan.refusal(package) {
         return Err(refusal);
+    }
+    if let Some(expected) = &options.expect_plan {
+        let actual = super::report::plan_fingerprint(package, &plan);
+        if &actual != expected {
+            return Err(PackageError::PlanChanged {
+                expected: expected.clone(),
+                actual,
+            });
+        }
     }
     let now = crate::time::now_rfc3339();
     let entry_id = history::record(

@@ -18,6 +18,7 @@ pub mod parallel;
 pub mod plan;
 pub mod read;
 pub mod remap;
+pub mod report;
 
 pub use error::{PackageError, Report};
 pub use plan::{Action, OnConflict, Plan};

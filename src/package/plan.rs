@@ -5,7 +5,7 @@
 use std::collections::{HashMap, HashSet};
 
 use rusqlite::Connection;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::error::PackageError;
 use super::merge::{Conflict, DataFormat, Side, merge};
@@ -32,7 +32,7 @@ pub struct PlanOptions {
 }
 
 /// What a load does with resources that exist in the hub with other content.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum OnConflict {
     /// Refuse the whole load (the default).
@@ -60,7 +60,7 @@ impl OnConflict {
 }
 
 /// What the load does with one resource.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Action {
     /// Not in the hub: created.
@@ -109,7 +109,7 @@ pub struct Step {
 }
 
 /// How many resources get each action.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlanCounts {
     /// Created.
     pub create: u64,

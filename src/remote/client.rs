@@ -135,6 +135,17 @@ impl RegistryClient {
         path: &str,
         body: Option<(&'static str, Body)>,
     ) -> Result<(Response, Url), RemoteError> {
+        self.send_with(method, path, body, &[])
+    }
+
+    /// Sends one request with extra `headers`; see [`RegistryClient::call_json`].
+    fn send_with(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<(&'static str, Body)>,
+        headers: &[(&'static str, String)],
+    ) -> Result<(Response, Url), RemoteError> {
         let mut url = self.url(path)?;
         let mut body = body;
         for _ in 0..=MAX_REDIRECTS {
@@ -147,6 +158,9 @@ impl RegistryClient {
                 && url.origin() == self.remote.url.origin()
             {
                 request = request.header(AUTHORIZATION, format!("Bearer {token}"));
+            }
+            for (name, value) in headers {
+                request = request.header(*name, value);
             }
             if let Some((content_type, b)) = body.take() {
                 request = request.header(CONTENT_TYPE, content_type).body(b);
@@ -200,7 +214,19 @@ impl RegistryClient {
         path: &str,
         body: Option<(&'static str, Body)>,
     ) -> Result<T, RemoteError> {
-        let (response, url) = self.send(method.clone(), path, body)?;
+        self.call_json(method, path, body, &[])
+    }
+
+    /// Sends `method path` (relative to the remote's URL) with an optional
+    /// body and extra headers, and reads the JSON answer.
+    pub fn call_json<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<(&'static str, Body)>,
+        headers: &[(&'static str, String)],
+    ) -> Result<T, RemoteError> {
+        let (response, url) = self.send_with(method.clone(), path, body, headers)?;
         let mut bytes = Vec::new();
         response
             .take(MAX_JSON)
@@ -365,7 +391,7 @@ impl RegistryClient {
 }
 
 /// Percent-encodes one path segment.
-fn segment(text: &str) -> String {
+pub fn segment(text: &str) -> String {
     url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
 

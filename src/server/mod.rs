@@ -18,6 +18,7 @@ pub mod blobs;
 pub mod error;
 pub mod events;
 pub mod extract;
+pub mod hub;
 pub mod listener;
 pub mod metrics;
 pub mod observe;
@@ -26,6 +27,7 @@ pub mod registry;
 pub mod settings;
 pub mod store;
 pub mod tokens;
+pub mod upload;
 
 use std::sync::Arc;
 
@@ -52,6 +54,8 @@ pub struct AppState<K> {
     pub events: Events,
     /// The metrics.
     pub metrics: Arc<Metrics>,
+    /// The hub.
+    pub hub: hub::HubHost,
 }
 
 /// Why the server could not start or stopped.
@@ -75,6 +79,7 @@ pub fn router<K: Kv>(state: Arc<AppState<K>>, settings: &ServeSettings) -> Route
         .merge(registry::routes::<K>())
         .merge(admin::routes::<K>())
         .merge(ops::routes::<K>())
+        .merge(hub::api::routes::<K>())
         .layer(DefaultBodyLimit::max(max_body))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
@@ -121,11 +126,12 @@ pub fn run(
         match &settings.store {
             StoreUrl::Sqlite(path) => {
                 let kv = SqliteKv::open(path)?;
-                serve_with(kv, &settings, ready).await
+                let hub = hub::sqlite::SqliteHub::open(path).map_err(ServeError::Io)?;
+                serve_with(kv, hub::HubHost::Sqlite(hub), &settings, ready).await
             }
             StoreUrl::Etcd(endpoints) => {
                 let kv = EtcdKv::connect(endpoints).await?;
-                serve_with(kv, &settings, ready).await
+                serve_with(kv, hub::HubHost::Etcd(hub::etcd::EtcdHub), &settings, ready).await
             }
         }
     })
@@ -133,6 +139,7 @@ pub fn run(
 
 async fn serve_with<K: Kv>(
     kv: K,
+    hub: hub::HubHost,
     settings: &ServeSettings,
     ready: impl FnOnce(std::net::SocketAddr),
 ) -> Result<(), ServeError> {
@@ -151,6 +158,7 @@ async fn serve_with<K: Kv>(
         blobs,
         events,
         metrics,
+        hub,
     });
     let app = router(state, settings);
     let listener = tokio::net::TcpListener::bind(settings.addr)

@@ -12,8 +12,8 @@ use serde_json::Value;
 
 use super::Context;
 use crate::filter::WhereFilter;
-use crate::hub::subject::{IdLookup, ResourceSubject};
-use crate::hub::{HubResource, NewResource, crud, store};
+use crate::hub::{HubResource, NewResource};
+use crate::hub_access::Fetched;
 use crate::model::details::{map_field, str_field};
 use crate::model::slug::split_reference;
 use crate::model::{Details, RefField, Reference, ResourceKey, ResourceKind, validate_slug};
@@ -77,8 +77,8 @@ pub fn create(
         .insert("Slug".into(), Value::String(new.key.slug.clone()));
     apply_meta(&mut new, meta, None, true)?;
     fields.apply(&mut new, true)?;
-    let mut hub = ctx.open_hub()?;
-    let created = crud::create(&mut hub, &new)?;
+    let mut hub = ctx.hub_access()?;
+    let created = hub.create(&new)?;
     ctx.printer.status(&format!("Created {}", created.key));
     Ok(())
 }
@@ -92,17 +92,17 @@ pub fn update(
     unset: &UnsetArgs,
     clear_target: bool,
 ) -> Result<()> {
-    let mut hub = ctx.open_hub()?;
-    let before = store::fingerprint(hub.conn(), &key)?;
-    let updated = crud::update(&mut hub, &key, |new| -> Result<()> {
+    let mut hub = ctx.hub_access()?;
+    let mut change = |new: &mut NewResource| -> Result<()> {
         apply_meta(new, meta, Some(unset), false)?;
         fields.apply(new, false)?;
         if clear_target {
             new.refs.retain(|r| r.field != RefField::Target);
         }
         Ok(())
-    })?;
-    if before.as_deref() == Some(updated.fingerprint.as_str()) {
+    };
+    let (updated, changed) = hub.update(&key, &mut change)?;
+    if !changed {
         ctx.printer.status(&format!("{} unchanged", updated.key));
     } else {
         ctx.printer.status(&format!("Updated {}", updated.key));
@@ -112,8 +112,8 @@ pub fn update(
 
 /// `pkg <kind> delete`.
 pub fn delete(ctx: &Context, key: ResourceKey, recursive: bool) -> Result<()> {
-    let mut hub = ctx.open_hub()?;
-    let deleted = crud::delete(&mut hub, &key, recursive)?;
+    let mut hub = ctx.hub_access()?;
+    let deleted = hub.delete(&key, recursive)?;
     if deleted.len() > 1 {
         ctx.printer.status(&format!(
             "Deleted {} and {} resources in it",
@@ -241,32 +241,16 @@ fn table_for(kind: ResourceKind, resources: &[HubResource]) -> Table {
 
 /// `pkg <kind> list`.
 pub fn list(ctx: &Context, kind: ResourceKind, args: &ScopedList) -> Result<()> {
-    let filter = args
-        .where_
-        .as_deref()
-        .map(|w| WhereFilter::parse(w, kind))
-        .transpose()
-        .map_err(|e| anyhow::anyhow!("invalid --where expression: {e}"))?;
+    if let Some(w) = &args.where_ {
+        // Checked here too, so that a bad expression fails before any hub is opened.
+        WhereFilter::parse(w, kind)
+            .map_err(|e| anyhow::anyhow!("invalid --where expression: {e}"))?;
+    }
     if let Some(space) = &args.space {
         validate_slug(space).context("invalid --space")?;
     }
-    let hub = ctx.open_hub()?;
-    let conn = hub.conn();
-    if let Some(space) = &args.space {
-        store::require(conn, &ResourceKey::space(space))?;
-    }
-    let ids = IdLookup::new(conn);
-    let resources: Vec<HubResource> = store::list(conn, kind, args.space.as_deref())?
-        .into_iter()
-        .filter(|r| {
-            filter.as_ref().is_none_or(|f| {
-                f.matches(&ResourceSubject {
-                    resource: r,
-                    ids: &ids,
-                })
-            })
-        })
-        .collect();
+    let mut hub = ctx.hub_access()?;
+    let resources = hub.list(kind, args.space.as_deref(), args.where_.as_deref())?;
     let json: Vec<Value> = resources.iter().map(|r| resource_json(r, None)).collect();
     ctx.printer.result(&json, || {
         ctx.printer.table_text(
@@ -290,13 +274,8 @@ pub fn list_spaces(ctx: &Context, where_: Option<&String>) -> Result<()> {
 
 /// `pkg <kind> get`.
 pub fn get(ctx: &Context, key: ResourceKey, data_only: bool) -> Result<()> {
-    let hub = ctx.open_hub()?;
-    let resource = store::require(hub.conn(), &key)?;
-    let data = if key.kind == ResourceKind::Unit {
-        store::data(hub.conn(), &key)?
-    } else {
-        None
-    };
+    let mut hub = ctx.hub_access()?;
+    let Fetched { resource, data } = hub.get(&key, key.kind == ResourceKind::Unit)?;
     if data_only {
         return ctx.printer.out_bytes(&data.unwrap_or_default());
     }

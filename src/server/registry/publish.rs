@@ -3,16 +3,11 @@
 //! verified, with a name and a semver version. The archive and its
 //! manifest are then kept as blobs. Runs on a blocking thread.
 
-use std::io::Write;
-
 use super::super::blobs::Blobs;
 use super::super::error::ApiError;
-use crate::loaders::archive::{self, ArchiveFormat};
-use crate::package::read::read_package;
-use crate::progress::NoProgress;
+use super::super::upload::{Upload, unpack};
 use crate::registry::names::{check_name, check_version};
 use crate::registry::types::VersionRecord;
-use crate::safe_tree::Limits;
 
 /// A checked upload, its blobs written.
 #[derive(Debug, Clone)]
@@ -25,21 +20,13 @@ pub struct Checked {
 
 /// Checks `body` as a package archive and stores its blobs.
 pub fn check_archive(blobs: &Blobs, body: &[u8]) -> Result<Checked, ApiError> {
-    let format = ArchiveFormat::sniff(body).ok_or_else(|| {
-        ApiError::bad_request(
-            "the body is not a package archive: publish the .tar.gz or .zip that `pkg pack` writes",
-        )
-    })?;
     let io = |what: &str, e: std::io::Error| ApiError::internal(format!("{what}: {e}"));
-    let mut temp = tempfile::NamedTempFile::new_in(blobs.temp_dir())
-        .map_err(|e| io("cannot create an upload file", e))?;
-    temp.write_all(body)
-        .and_then(|()| temp.as_file().sync_all())
-        .map_err(|e| io("cannot write the upload", e))?;
-    let extracted = archive::extract(temp.path(), format, Limits::default())
-        .map_err(|e| ApiError::bad_request(format!("the archive was refused: {e}")))?;
-    let package = read_package(&extracted.root, &NoProgress)
-        .map_err(|e| ApiError::bad_request(format!("the package does not validate: {e}")))?;
+    let Upload {
+        file: temp,
+        format,
+        extracted,
+        package,
+    } = unpack(&blobs.temp_dir(), body)?;
     let manifest = &package.manifest;
     let name = manifest.name.clone().ok_or_else(|| {
         ApiError::bad_request("the package's manifest has no `name`; set one to publish it")

@@ -1,0 +1,176 @@
+//! [`HubAccess`] over the embedded SQLite hub: each operation is one
+//! transaction of the hub's own code (`hub::crud`, `package::load`,
+//! `hub::rollback`). The server uses it for its hub API too.
+
+use super::{AccessError, Change, Fetched, HubAccess, LoadReport, RollbackReport};
+use crate::filter::WhereFilter;
+use crate::hub::history::{self, HistoryEntry};
+use crate::hub::rollback::rollback;
+use crate::hub::subject::{IdLookup, ResourceSubject};
+use crate::hub::{Hub, HubResource, NewResource, crud, store};
+use crate::model::{ResourceKey, ResourceKind};
+use crate::package::load::{LoadOptions, dry_run, load};
+use crate::package::read::Package;
+use crate::package::report::{Detail, PlanReport};
+use crate::progress::Progress;
+
+/// The embedded hub.
+pub struct LocalHub {
+    hub: Hub,
+}
+
+impl LocalHub {
+    /// Drives `hub`.
+    pub fn new(hub: Hub) -> LocalHub {
+        LocalHub { hub }
+    }
+
+    /// The hub itself, for what the trait does not cover (`create`).
+    pub fn hub_mut(&mut self) -> &mut Hub {
+        &mut self.hub
+    }
+
+    /// The hub back.
+    pub fn into_inner(self) -> Hub {
+        self.hub
+    }
+}
+
+impl HubAccess for LocalHub {
+    fn location(&self) -> String {
+        format!("hub {}", self.hub.path().display())
+    }
+
+    fn list(
+        &mut self,
+        kind: ResourceKind,
+        space: Option<&str>,
+        where_: Option<&str>,
+    ) -> Result<Vec<HubResource>, AccessError> {
+        let filter = where_
+            .map(|w| WhereFilter::parse(w, kind))
+            .transpose()
+            .map_err(|e| AccessError::Where(e.to_string()))?;
+        let tx = self.hub.read()?;
+        if let Some(space) = space {
+            store::require(&tx, &ResourceKey::space(space))?;
+        }
+        let ids = IdLookup::new(&tx);
+        let resources = store::list(&tx, kind, space)?
+            .into_iter()
+            .filter(|r| {
+                filter.as_ref().is_none_or(|f| {
+                    f.matches(&ResourceSubject {
+                        resource: r,
+                        ids: &ids,
+                    })
+                })
+            })
+            .collect();
+        Ok(resources)
+    }
+
+    fn get(&mut self, key: &ResourceKey, with_data: bool) -> Result<Fetched, AccessError> {
+        let tx = self.hub.read()?;
+        let resource = store::require(&tx, key)?;
+        let data = if with_data && key.kind == ResourceKind::Unit {
+            store::data(&tx, key)?
+        } else {
+            None
+        };
+        Ok(Fetched { resource, data })
+    }
+
+    fn create(&mut self, new: &NewResource) -> Result<HubResource, AccessError> {
+        Ok(crud::create(&mut self.hub, new)?)
+    }
+
+    fn update(
+        &mut self,
+        key: &ResourceKey,
+        change: Change<'_>,
+    ) -> Result<(HubResource, bool), AccessError> {
+        let before = store::fingerprint(self.hub.conn(), key)?;
+        let updated = crud::update(&mut self.hub, key, |new| {
+            change(new).map_err(AccessError::Change)
+        })?;
+        let changed = before.as_deref() != Some(updated.fingerprint.as_str());
+        Ok((updated, changed))
+    }
+
+    fn delete(
+        &mut self,
+        key: &ResourceKey,
+        recursive: bool,
+    ) -> Result<Vec<ResourceKey>, AccessError> {
+        Ok(crud::delete(&mut self.hub, key, recursive)?)
+    }
+
+    fn plan(
+        &mut self,
+        package: &Package,
+        options: &LoadOptions,
+        with_diffs: bool,
+    ) -> Result<PlanReport, AccessError> {
+        let tx = self.hub.read()?;
+        let plan = dry_run(&tx, package, options)?;
+        let detail = if with_diffs {
+            Detail::Diffs
+        } else {
+            Detail::Changes
+        };
+        Ok(PlanReport::build(
+            &tx, package, options, &plan, detail, true,
+        )?)
+    }
+
+    fn load(
+        &mut self,
+        package: &Package,
+        options: &LoadOptions,
+        expect: Option<&str>,
+        detail: bool,
+        progress: &dyn Progress,
+    ) -> Result<LoadReport, AccessError> {
+        let mut options = options.clone();
+        if let Some(expect) = expect {
+            options.expect_plan = Some(expect.to_string());
+        }
+        let outcome = load(&mut self.hub, package, &options, progress)?;
+        let detail = if detail {
+            Detail::Changes
+        } else {
+            Detail::Summary
+        };
+        let mut report = PlanReport::build(
+            self.hub.conn(),
+            package,
+            &options,
+            &outcome.plan,
+            detail,
+            false,
+        )?;
+        report.history_id = Some(outcome.entry_id);
+        Ok(LoadReport {
+            plan: report,
+            counts: outcome.counts,
+            entry_id: outcome.entry_id,
+        })
+    }
+
+    fn history(&mut self) -> Result<Vec<HistoryEntry>, AccessError> {
+        Ok(history::list(self.hub.conn())?)
+    }
+
+    fn rollback(&mut self, id: i64, force: bool) -> Result<RollbackReport, AccessError> {
+        let tx = self.hub.write()?;
+        let now = crate::time::now_rfc3339();
+        let outcome = rollback(&tx, id, force, &now)?;
+        tx.commit().map_err(crate::hub::HubError::from)?;
+        Ok(RollbackReport {
+            history_id: outcome.entry_id,
+            reverted: outcome.reverted,
+            counts: outcome.counts,
+        })
+    }
+}

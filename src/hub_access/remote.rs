@@ -1,0 +1,267 @@
+//! [`HubAccess`] over a `pkg serve` hub API (`/api/v1/hub/...`). Loads and
+//! plans send the package as a deterministic archive; the server plans and
+//! loads it with the same code as the local hub, in one transaction, and
+//! records it in its own history. Updates read the resource, change it
+//! here, and write it back with `If-Match`, so a concurrent writer is
+//! detected (412) rather than overwritten.
+
+use reqwest::Method;
+use reqwest::blocking::Body;
+
+use super::wire::WireResource;
+use super::{AccessError, Change, Fetched, HubAccess, LoadReport, RollbackReport};
+use crate::hub::history::HistoryEntry;
+use crate::hub::{HubResource, NewResource};
+use crate::loaders::archive::ArchiveFormat;
+use crate::model::{ResourceKey, ResourceKind};
+use crate::package::load::LoadOptions;
+use crate::package::pack::pack;
+use crate::package::read::Package;
+use crate::package::report::PlanReport;
+use crate::progress::{NoProgress, Progress};
+use crate::remote::client::segment;
+use crate::remote::{RegistryClient, RemoteError};
+
+/// A remote hub.
+pub struct RemoteHub {
+    client: RegistryClient,
+}
+
+/// What `DELETE` answers.
+#[derive(Debug, serde::Deserialize)]
+struct Deleted {
+    deleted: Vec<WireResource>,
+}
+
+impl RemoteHub {
+    /// Drives the hub of the server `client` talks to.
+    pub fn new(client: RegistryClient) -> RemoteHub {
+        RemoteHub { client }
+    }
+
+    fn path(key: &ResourceKey) -> String {
+        if key.kind == ResourceKind::Space {
+            format!("api/v1/hub/spaces/{}", segment(&key.slug))
+        } else {
+            format!(
+                "api/v1/hub/{}/{}/{}",
+                key.kind.plural(),
+                segment(&key.space),
+                segment(&key.slug)
+            )
+        }
+    }
+
+    fn resource(wire: WireResource) -> Result<HubResource, AccessError> {
+        wire.into_resource().map_err(|e| {
+            AccessError::Remote(RemoteError::Config(format!(
+                "the server sent a resource pkg cannot read: {e}"
+            )))
+        })
+    }
+
+    fn archive(package: &Package) -> Result<Vec<u8>, AccessError> {
+        let temp = tempfile::tempdir().map_err(|e| {
+            AccessError::Change(anyhow::anyhow!("cannot create a temporary directory: {e}"))
+        })?;
+        let file = temp.path().join("package.tar.gz");
+        pack(&package.root, &file, ArchiveFormat::TarGz, &NoProgress)?;
+        std::fs::read(&file).map_err(|e| {
+            AccessError::Change(anyhow::anyhow!("cannot read the packed package: {e}"))
+        })
+    }
+
+    fn options_query(options: &LoadOptions, extra: &[(&str, String)]) -> String {
+        let mut q = url::form_urlencoded::Serializer::new(String::new());
+        if let Some(prefix) = &options.plan.prefix {
+            q.append_pair("prefix", prefix);
+        }
+        q.append_pair("on_conflict", options.plan.on_conflict.as_str());
+        q.append_pair(
+            "external",
+            match options.plan.external {
+                crate::package::remap::ExternalMode::Keep => "keep",
+                crate::package::remap::ExternalMode::Prefix => "prefix",
+            },
+        );
+        if options.plan.strict {
+            q.append_pair("strict", "true");
+        }
+        q.append_pair("source", &options.source);
+        if let Some(commit) = &options.commit {
+            q.append_pair("commit", commit);
+        }
+        for (k, v) in extra {
+            q.append_pair(k, v);
+        }
+        q.finish()
+    }
+
+    fn post_package<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        package: &Package,
+        query: String,
+        progress: &dyn Progress,
+    ) -> Result<T, AccessError> {
+        let bytes = Self::archive(package)?;
+        progress.phase("uploading", bytes.len() as u64);
+        let len = bytes.len() as u64;
+        let body = Body::sized(std::io::Cursor::new(bytes), len);
+        let out = self.client.call_json(
+            Method::POST,
+            &format!("{path}?{query}"),
+            Some(("application/octet-stream", body)),
+            &[],
+        );
+        progress.advance(len);
+        progress.finish();
+        Ok(out?)
+    }
+}
+
+impl HubAccess for RemoteHub {
+    fn location(&self) -> String {
+        format!(
+            "remote `{}` ({})",
+            self.client.remote().name,
+            self.client.remote().url
+        )
+    }
+
+    fn list(
+        &mut self,
+        kind: ResourceKind,
+        space: Option<&str>,
+        where_: Option<&str>,
+    ) -> Result<Vec<HubResource>, AccessError> {
+        let mut q = url::form_urlencoded::Serializer::new(String::new());
+        if let Some(space) = space {
+            q.append_pair("space", space);
+        }
+        if let Some(w) = where_ {
+            q.append_pair("where", w);
+        }
+        let path = format!("api/v1/hub/{}?{}", kind.plural(), q.finish());
+        let wires: Vec<WireResource> = self.client.call_json(Method::GET, &path, None, &[])?;
+        wires.into_iter().map(Self::resource).collect()
+    }
+
+    fn get(&mut self, key: &ResourceKey, with_data: bool) -> Result<Fetched, AccessError> {
+        let query = if with_data { "?data=true" } else { "" };
+        let path = format!("{}{query}", Self::path(key));
+        let wire: WireResource = self.client.call_json(Method::GET, &path, None, &[])?;
+        let data = wire
+            .decoded_data()
+            .map_err(|e| AccessError::Remote(RemoteError::Config(e)))?;
+        Ok(Fetched {
+            resource: Self::resource(wire)?,
+            data,
+        })
+    }
+
+    fn create(&mut self, new: &NewResource) -> Result<HubResource, AccessError> {
+        let body = serde_json::to_vec(&WireResource::of_new(new))
+            .map_err(|e| AccessError::Change(e.into()))?;
+        let path = format!("api/v1/hub/{}", new.key.kind.plural());
+        let wire: WireResource = self.client.call_json(
+            Method::POST,
+            &path,
+            Some(("application/json", Body::from(body))),
+            &[],
+        )?;
+        Self::resource(wire)
+    }
+
+    fn update(
+        &mut self,
+        key: &ResourceKey,
+        change: Change<'_>,
+    ) -> Result<(HubResource, bool), AccessError> {
+        let current = self.get(key, true)?;
+        let mut next = NewResource {
+            key: key.clone(),
+            details: current.resource.details.clone(),
+            refs: current.resource.refs.clone(),
+            data: current.data.clone(),
+        };
+        change(&mut next).map_err(AccessError::Change)?;
+        next.details
+            .insert("Slug".into(), serde_json::Value::String(key.slug.clone()));
+        let body = serde_json::to_vec(&WireResource::of_new(&next))
+            .map_err(|e| AccessError::Change(e.into()))?;
+        let etag = format!("\"{}\"", current.resource.fingerprint);
+        let answer: Result<WireResource, RemoteError> = self.client.call_json(
+            Method::PUT,
+            &Self::path(key),
+            Some(("application/json", Body::from(body))),
+            &[("if-match", etag)],
+        );
+        let wire = match answer {
+            Err(e) if e.status() == Some(412) => return Err(AccessError::Stale(key.clone())),
+            other => other?,
+        };
+        let updated = Self::resource(wire)?;
+        let changed = updated.fingerprint != current.resource.fingerprint;
+        Ok((updated, changed))
+    }
+
+    fn delete(
+        &mut self,
+        key: &ResourceKey,
+        recursive: bool,
+    ) -> Result<Vec<ResourceKey>, AccessError> {
+        let query = if recursive { "?recursive=true" } else { "" };
+        let answer: Deleted = self.client.call_json(
+            Method::DELETE,
+            &format!("{}{query}", Self::path(key)),
+            None,
+            &[],
+        )?;
+        answer
+            .deleted
+            .into_iter()
+            .map(|w| {
+                w.key()
+                    .map_err(|e| AccessError::Remote(RemoteError::Config(e)))
+            })
+            .collect()
+    }
+
+    fn plan(
+        &mut self,
+        package: &Package,
+        options: &LoadOptions,
+        with_diffs: bool,
+    ) -> Result<PlanReport, AccessError> {
+        let query = Self::options_query(options, &[("diffs", with_diffs.to_string())]);
+        self.post_package("api/v1/hub/plan", package, query, &NoProgress)
+    }
+
+    fn load(
+        &mut self,
+        package: &Package,
+        options: &LoadOptions,
+        expect: Option<&str>,
+        detail: bool,
+        progress: &dyn Progress,
+    ) -> Result<LoadReport, AccessError> {
+        let mut extra = vec![("detail", detail.to_string())];
+        if let Some(expect) = expect {
+            extra.push(("expect", expect.to_string()));
+        }
+        let query = Self::options_query(options, &extra);
+        self.post_package("api/v1/hub/apply", package, query, progress)
+    }
+
+    fn history(&mut self) -> Result<Vec<HistoryEntry>, AccessError> {
+        Ok(self
+            .client
+            .call_json(Method::GET, "api/v1/hub/history", None, &[])?)
+    }
+
+    fn rollback(&mut self, id: i64, force: bool) -> Result<RollbackReport, AccessError> {
+        let path = format!("api/v1/hub/history/{id}/rollback?force={force}");
+        Ok(self.client.call_json(Method::POST, &path, None, &[])?)
+    }
+}
