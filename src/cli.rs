@@ -18,7 +18,7 @@ use crate::commands::resource::{
 };
 use crate::commands::{
     Context, completions, create, env, history, inspect, load, lock, pack, publish, remote,
-    resource, search, serve, source, validate, versions,
+    resource, search, serve, source, sync, validate, versions,
 };
 use crate::model::ResourceKind;
 use crate::ui::Printer;
@@ -122,6 +122,9 @@ pub enum Command {
     /// Manage the pkg servers this CLI talks to
     #[command(subcommand)]
     Remote(remote::RemoteCommand),
+    /// Copy resources between the local hub and a remote's hub
+    #[command(subcommand)]
+    Sync(sync::SyncCommand),
     /// Run the shared registry server (and manage its tokens)
     Serve(serve::ServeArgs),
     /// List the release tags of a git repository, newest first
@@ -179,6 +182,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Search(args) => search::run(&ctx, args).and(ok),
         Command::Remote(cmd) => remote::run(&ctx, cmd).and(ok),
         Command::Serve(args) => serve::run(&ctx, args).and(ok),
+        Command::Sync(cmd) => sync::run(&ctx, cmd).and(ok),
         Command::Versions(args) => versions::run(&ctx, args).and(ok),
         Command::Lock(args) => lock::run(&ctx, args).and(ok),
         Command::Env(cmd) => env::run(&ctx, cmd).and(ok),

@@ -124,6 +124,7 @@ pub fn run(ctx: &Context, args: &CreateArgs) -> Result<()> {
         closure: args.closure,
         link_dest: args.link_dest.clone(),
         created_at_from_hub: args.created_at == CreatedAtArg::Hub,
+        unrecorded: false,
     };
     let mut hub = ctx.open_hub()?;
     let bar = ctx.progress();

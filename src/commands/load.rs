@@ -94,7 +94,8 @@ pub enum ExternalArg {
     Prefix,
 }
 
-fn on_conflict(arg: OnConflictArg) -> OnConflict {
+/// The policy `arg` names.
+pub fn on_conflict(arg: OnConflictArg) -> OnConflict {
     match arg {
         OnConflictArg::Fail => OnConflict::Fail,
         OnConflictArg::Skip => OnConflict::Skip,
@@ -169,7 +170,9 @@ fn summary(counts: &PlanCounts) -> String {
     )
 }
 
-fn render_plan(ctx: &Context, view: &PlanReport) -> String {
+/// The plan as a table, its diffs, external references, merge conflicts,
+/// warnings and a one-line summary.
+pub fn render_plan(ctx: &Context, view: &PlanReport) -> String {
     let show_all = ctx.printer.verbose;
     let mut table = Table::new(["ACTION", "KIND", "SPACE", "SLUG"]);
     let mut shown = Vec::new();
@@ -245,7 +248,7 @@ fn render_plan(ctx: &Context, view: &PlanReport) -> String {
 }
 
 /// Says on stderr which references the load drops.
-fn warn_dropped(ctx: &Context, warnings: &[String]) {
+pub fn warn_dropped(ctx: &Context, warnings: &[String]) {
     for warning in warnings {
         ctx.printer.warn(warning);
     }

@@ -245,6 +245,44 @@ impl RegistryClient {
         })
     }
 
+    /// Sends `method path` and reads the whole answer (at most
+    /// [`MAX_DOWNLOAD`] bytes), reporting download progress.
+    pub fn call_bytes(
+        &self,
+        method: Method,
+        path: &str,
+        progress: &dyn Progress,
+    ) -> Result<Vec<u8>, RemoteError> {
+        let (mut response, url) = self.send(method.clone(), path, None)?;
+        let total = response.content_length().unwrap_or(0);
+        progress.phase("downloading", total);
+        let mut out = Vec::new();
+        let mut buffer = vec![0u8; 64 * 1024];
+        loop {
+            let n = response
+                .read(&mut buffer)
+                .map_err(|e| RemoteError::Transport {
+                    method: method.to_string(),
+                    url: url.to_string(),
+                    message: e.to_string(),
+                })?;
+            if n == 0 {
+                break;
+            }
+            if out.len() as u64 + n as u64 > MAX_DOWNLOAD {
+                return Err(RemoteError::Transport {
+                    method: method.to_string(),
+                    url: url.to_string(),
+                    message: format!("the answer is larger than {MAX_DOWNLOAD} bytes"),
+                });
+            }
+            out.extend_from_slice(&buffer[..n]);
+            progress.advance(n as u64);
+        }
+        progress.finish();
+        Ok(out)
+    }
+
     /// `GET /api/v1/version`.
     pub fn server_info(&self) -> Result<ServerInfo, RemoteError> {
         self.json(Method::GET, "api/v1/version", None)

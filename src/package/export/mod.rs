@@ -56,6 +56,9 @@ pub struct CreateOptions {
     /// `created_at` is the newest `UpdatedAt` among the packaged resources
     /// instead of now, so that an unchanged hub gives a byte-identical package.
     pub created_at_from_hub: bool,
+    /// Record no history entry (an export a sync makes for itself); the
+    /// outcome's `entry_id` is then 0.
+    pub unrecorded: bool,
 }
 
 /// An environment `create` copies into `environments/NAME/`.
@@ -254,6 +257,17 @@ pub fn create(
     let mut temp = temp;
     temp.keep = true;
 
+    if options.unrecorded {
+        progress.finish();
+        return Ok(CreateOutcome {
+            dir: dir.to_path_buf(),
+            digest,
+            counts,
+            entry_id: 0,
+            external,
+            linked,
+        });
+    }
     let tx = hub.write()?;
     let now = crate::time::now_rfc3339();
     let source = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());

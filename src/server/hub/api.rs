@@ -572,6 +572,7 @@ async fn export<K: Kv>(
                 filter,
                 name: Some("sync".into()),
                 created_at_from_hub: true,
+                unrecorded: true,
                 ..Default::default()
             };
             crate::package::export::create(hub.hub_mut(), &package_dir, &options, &NoProgress)?;
