@@ -131,7 +131,14 @@ pub fn run(
             }
             StoreUrl::Etcd(endpoints) => {
                 let kv = EtcdKv::connect(endpoints).await?;
-                serve_with(kv, hub::HubHost::Etcd(hub::etcd::EtcdHub), &settings, ready).await
+                let blobs = Blobs::open(&settings.blobs).map_err(|e| {
+                    ServeError::Io(format!(
+                        "cannot use the blob directory {}: {e}",
+                        settings.blobs.display()
+                    ))
+                })?;
+                let hub = hub::etcd::EtcdHub::new(kv.client().clone(), blobs);
+                serve_with(kv, hub::HubHost::Etcd(hub), &settings, ready).await
             }
         }
     })

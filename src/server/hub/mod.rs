@@ -7,6 +7,7 @@
 pub mod api;
 pub mod errors;
 pub mod etcd;
+pub mod rows;
 pub mod sqlite;
 
 use crate::hub_access::AccessError;

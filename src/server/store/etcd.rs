@@ -58,6 +58,11 @@ impl EtcdKv {
         })
     }
 
+    /// The client, for what the key-value interface does not cover (the hub).
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
     /// The endpoints.
     pub fn endpoints(&self) -> &[String] {
         &self.endpoints
