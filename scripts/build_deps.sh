@@ -23,4 +23,7 @@ install_build_deps() {
   need cc || apt_install gcc libc6-dev
   need pkg-config || apt_install pkg-config
   pkg-config --exists openssl 2>/dev/null || apt_install libssl-dev
+  # etcd-client (the etcd store of `pkg serve`) compiles etcd's protobuf
+  # definitions with protoc at build time.
+  need protoc || apt_install protobuf-compiler
 }

@@ -31,6 +31,12 @@ fi
 # The ssh source test runs a real OpenSSH server and agent on 127.0.0.1.
 [ -x /usr/sbin/sshd ] && need ssh-agent && need ssh-keygen || apt_install openssh-server openssh-client
 
+# The server tests run `pkg serve` against a real etcd (Debian's
+# etcd-server, started by the tests themselves on free loopback ports and
+# killed when they end) and ask it questions with etcdctl (etcd-client).
+need etcd || apt_install etcd-server
+need etcdctl || apt_install etcd-client
+
 # The environment tests run the real uv (from PyPI) and the real pixi (the
 # only one these machines reach is crates.io's 0.15.2, built once by
 # scripts/install_pixi.sh and cached outside the repository; ~8 minutes the
