@@ -37,6 +37,7 @@ pub mod manifest;
 pub mod model;
 pub mod package;
 pub mod progress;
+pub mod redirect;
 pub mod registry;
 pub mod remote;
 pub mod safe_tree;
@@ -129,6 +130,34 @@ mod tests {
                 &["package", "hub", "loaders", "commands", "cli", "ui"],
             ),
             (&["package", "hub", "manifest", "model", "filter"], &top),
+            (
+                &["package", "hub", "loaders", "remote", "registry"],
+                &["server", "hub_access", "commands", "cli", "ui"],
+            ),
+            (&["hub_access"], &["server", "commands", "cli", "ui"]),
+            (&["server"], &["commands", "cli", "ui"]),
+            (
+                &["remote"],
+                &["loaders", "package", "hub", "git", "backends"],
+            ),
+            (
+                &["registry", "config", "redirect"],
+                &[
+                    "server",
+                    "remote",
+                    "hub_access",
+                    "package",
+                    "hub",
+                    "loaders",
+                    "git",
+                    "backends",
+                    "commands",
+                    "cli",
+                    "ui",
+                    "model",
+                    "manifest",
+                ],
+            ),
             (
                 &["safe_tree", "source_settings"],
                 &["git", "loaders", "package", "commands", "cli", "ui"],

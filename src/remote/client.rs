@@ -187,7 +187,7 @@ impl RegistryClient {
                     .and_then(|v| v.to_str().ok())
                     .unwrap_or_default()
                     .to_string();
-                url = crate::loaders::http::redirect_target(&url, &location).map_err(|reason| {
+                url = crate::redirect::redirect_target(&url, &location).map_err(|reason| {
                     RemoteError::Transport {
                         method: method.to_string(),
                         url: url.to_string(),
