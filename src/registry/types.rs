@@ -87,6 +87,9 @@ pub struct PackageRecord {
     pub created_at: String,
     /// When anything last changed.
     pub updated_at: String,
+    /// The token name that published its first version.
+    #[serde(default)]
+    pub created_by: String,
     /// Every version, in publish order.
     #[serde(default)]
     pub versions: Vec<VersionRecord>,

@@ -71,6 +71,13 @@ impl Blobs {
         Ok(())
     }
 
+    /// Removes the blob with `digest` (nothing when absent).
+    pub fn remove(&self, digest: &str) {
+        if let Some(path) = self.path(digest) {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+
     /// Reads the blob with `digest`, if present.
     pub fn read(&self, digest: &str) -> std::io::Result<Option<Vec<u8>>> {
         let Some(path) = self.path(digest) else {

@@ -138,7 +138,7 @@ pub fn run(
                     ))
                 })?;
                 let hub = hub::etcd::EtcdHub::new(kv.client().clone(), blobs);
-                serve_with(kv, hub::HubHost::Etcd(hub), &settings, ready).await
+                serve_with(kv, hub::HubHost::Etcd(Box::new(hub)), &settings, ready).await
             }
         }
     })

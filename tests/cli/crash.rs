@@ -7,10 +7,10 @@ use std::time::{Duration, Instant};
 
 use crate::common::Env;
 
-const UNITS: usize = 3000;
+pub(crate) const UNITS: usize = 3000;
 
 /// Writes a cub-layout package of `UNITS` units of about 2 KB in 10 spaces.
-fn big_package(dir: &Path) {
+pub(crate) fn big_package(dir: &Path) {
     let mut spaces = Vec::new();
     let mut units = Vec::new();
     for s in 0..10 {

@@ -14,5 +14,8 @@ mod history;
 mod http;
 mod load;
 mod misc;
+mod pkg_server;
+mod registry;
+mod remote_hub;
 mod resources;
 mod servers;

@@ -20,7 +20,7 @@ pub enum HubHost {
     /// The server's SQLite file.
     Sqlite(sqlite::SqliteHub),
     /// etcd, through a local cache.
-    Etcd(etcd::EtcdHub),
+    Etcd(Box<etcd::EtcdHub>),
 }
 
 impl HubHost {

@@ -204,7 +204,14 @@ pub async fn detail<K: Kv>(
 ) -> ApiResult<Json<PackageDetail>> {
     let name = extract::name(&name)?;
     let package = readable(&state, &caller, &name, false).await?;
-    let recent_actions = records::actions(&state.kv, &name, RECENT_ACTIONS).await?;
+    let all = readable(&state, &caller, &name, true).await?;
+    let recent_actions = visible_actions(
+        &all,
+        records::actions(&state.kv, &name, RECENT_ACTIONS * 4).await?,
+    )
+    .into_iter()
+    .take(RECENT_ACTIONS)
+    .collect();
     Ok(Json(PackageDetail {
         package,
         recent_actions,
@@ -336,8 +343,34 @@ pub async fn actions<K: Kv>(
     let name = extract::name(&name)?;
     let query: ActionsQuery = extract::query(raw.as_deref())?;
     let (limit, _) = extract::page(query.limit, None)?;
-    readable(&state, &caller, &name, true).await?;
-    Ok(Json(records::actions(&state.kv, &name, limit).await?))
+    let package = readable(&state, &caller, &name, true).await?;
+    // Read more than asked when some are hidden, a page at a time.
+    let mut want = limit;
+    let mut shown;
+    loop {
+        let page = records::actions(&state.kv, &name, want).await?;
+        let exhausted = page.len() < want;
+        shown = visible_actions(&package, page);
+        if shown.len() >= limit || exhausted || want >= 100_000 {
+            break;
+        }
+        want *= 4;
+    }
+    shown.truncate(limit);
+    Ok(Json(shown))
+}
+
+/// The actions on versions `package` shows (it holds the versions the
+/// caller may read), and those on the package itself.
+fn visible_actions(package: &PackageRecord, actions: Vec<ActionRecord>) -> Vec<ActionRecord> {
+    actions
+        .into_iter()
+        .filter(|a| {
+            a.version
+                .as_deref()
+                .is_none_or(|v| package.version(v).is_some())
+        })
+        .collect()
 }
 
 /// `GET /api/packages/index`: every version the caller may read, unyanked.

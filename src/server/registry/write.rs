@@ -46,10 +46,40 @@ pub async fn publish<K: Kv>(
     let mut record = checked.record;
     record.published_at = now.clone();
     record.published_by = caller.name.clone();
-    let created = records::update(&state.kv, &name, |current| {
-        publish_into(current, &name, &record, &now)
+    let outcome = records::update(&state.kv, &name, |current| {
+        publish_into(current, &name, &record, &now, &caller)
     })
-    .await?;
+    .await;
+    let created = match outcome {
+        Ok(created) => created,
+        Err(e) => {
+            // Remove the refused upload's blobs unless a version refers to them.
+            let referenced: Vec<String> = match records::package(&state.kv, &name).await {
+                Ok(Some((package, _))) => package
+                    .versions
+                    .iter()
+                    .flat_map(|v| [v.archive_digest.clone(), v.manifest_digest.clone()])
+                    .collect(),
+                Ok(None) => Vec::new(),
+                Err(_) => return Err(e),
+            };
+            let blobs = state.blobs.clone();
+            let digests: Vec<String> = [
+                record.archive_digest.clone(),
+                record.manifest_digest.clone(),
+            ]
+            .into_iter()
+            .filter(|d| !referenced.contains(d))
+            .collect();
+            let _ = tokio::task::spawn_blocking(move || {
+                for digest in digests {
+                    blobs.remove(&digest);
+                }
+            })
+            .await;
+            return Err(e);
+        }
+    };
     if created {
         let action = records::action(
             ActionKind::Publish,
@@ -83,6 +113,7 @@ fn publish_into(
     name: &str,
     version: &VersionRecord,
     now: &str,
+    caller: &Caller,
 ) -> Result<Change<(PackageRecord, bool)>, ApiError> {
     let mut package = current.unwrap_or_else(|| PackageRecord {
         name: name.to_string(),
@@ -91,15 +122,30 @@ fn publish_into(
         status: PackageStatus::Active,
         created_at: now.to_string(),
         updated_at: now.to_string(),
+        created_by: caller.name.clone(),
         versions: Vec::new(),
     });
+    let level = caller.level.get();
+    if let Some(existing) = package.version(&version.version)
+        && existing.package_digest == version.package_digest
+    {
+        return Ok(Change::Keep((package, false)));
+    }
+    if visible(&package, caller, true).is_none() {
+        return Err(ApiError::forbidden(format!(
+            "`{}` (level {}) may not publish to package `{name}`",
+            caller.name, caller.level
+        )));
+    }
     if let Some(existing) = package.version(&version.version) {
-        if existing.package_digest == version.package_digest {
-            return Ok(Change::Keep((package, false)));
-        }
+        let digest = if existing.min_level <= level {
+            format!(" ({})", existing.package_digest)
+        } else {
+            String::new()
+        };
         return Err(ApiError::conflict(format!(
-            "{name}@{} is already published with other content ({}); publish a new version",
-            version.version, existing.package_digest
+            "{name}@{} is already published with other content{digest}; publish a new version",
+            version.version
         )));
     }
     if package.status == PackageStatus::Archived {
@@ -195,7 +241,12 @@ async fn set_yanked<K: Kv>(
         let mut package = current
             .and_then(|p| visible(&p, &caller, true).map(|_| p))
             .ok_or_else(|| ApiError::not_found(format!("package `{name}` not found")))?;
-        let Some(found) = package.versions.iter_mut().find(|v| v.version == version) else {
+        let level = caller.level.get();
+        let Some(found) = package
+            .versions
+            .iter_mut()
+            .find(|v| v.version == version && v.min_level <= level)
+        else {
             return Err(ApiError::not_found(format!(
                 "package `{name}` has no version `{version}`"
             )));
