@@ -620,3 +620,77 @@ fn count_prefix(etcd: &Etcd, prefix: &str) -> u64 {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("etcdctl JSON");
     v["count"].as_u64().unwrap_or(0)
 }
+
+#[test]
+fn serve_settings_come_from_flags_then_env_then_config() {
+    let env = Env::new();
+    let store = sqlite_store(&env);
+    let body = vec![b'x'; 2000];
+    let post = |server: &PkgServer| {
+        call(
+            "POST",
+            &format!("{}/api/v1/packages", server.url()),
+            &[],
+            Some(&body),
+        )
+        .status
+    };
+
+    // [serve] in the config file alone.
+    env.write("config/pkg/config.toml", "[serve]\nmax_body = 1000\n");
+    let server = PkgServer::start(&env, &store, &[]);
+    assert_eq!(post(&server), 413);
+    drop(server);
+
+    // PKG_SERVE_* beats the config file (anonymous publish: 403, not 413).
+    env.set_var("PKG_SERVE_MAX_BODY", "100000");
+    let server = PkgServer::start(&env, &store, &[]);
+    assert_eq!(post(&server), 403);
+    drop(server);
+
+    // The flag beats both.
+    let server = PkgServer::start(&env, &store, &["--max-body", "500"]);
+    assert_eq!(post(&server), 413);
+    drop(server);
+
+    // Bad settings name where they came from, and nothing starts.
+    let bad = env.fails(["serve", "--store", &store, "--log-format", "xml"]);
+    assert!(
+        bad.contains("--log-format") && bad.contains("text or json"),
+        "{bad}"
+    );
+    env.set_var("PKG_SERVE_ADDR", "nonsense");
+    let bad = env.fails(["serve", "--store", &store]);
+    assert!(bad.contains("PKG_SERVE_ADDR"), "{bad}");
+    let bad = env.fails(["serve", "--addr", "127.0.0.1:0", "--store", "redis://x"]);
+    assert!(bad.contains("sqlite:PATH or etcd:"), "{bad}");
+    let bad = env.fails([
+        "serve",
+        "--addr",
+        "127.0.0.1:0",
+        "--store",
+        "etcd:127.0.0.1:1",
+    ]);
+    assert!(bad.contains("--blobs"), "{bad}");
+
+    // JSON logs carry the request id the client sent.
+    env.set_var("PKG_SERVE_ADDR", "127.0.0.1:0");
+    let server = PkgServer::start(&env, &store, &["--log-format", "json"]);
+    let r = call(
+        "GET",
+        &format!("{}/healthz", server.url()),
+        &[("x-request-id", "trace-me-42")],
+        None,
+    );
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("x-request-id"), Some("trace-me-42"));
+    let logged = crate::pkg_server::eventually(Duration::from_secs(5), || {
+        let log = server.stderr();
+        log.lines()
+            .find(|l| l.contains("trace-me-42"))
+            .map(str::to_string)
+    })
+    .expect("a log line with the request id");
+    let line: serde_json::Value = serde_json::from_str(&logged).expect("a JSON log line");
+    assert!(logged.contains("\"route\":\"/healthz\""), "{line}");
+}
