@@ -254,20 +254,29 @@ pub fn warn_dropped(ctx: &Context, warnings: &[String]) {
     }
 }
 
+/// Fetches and reads the package `plan` names (from its registry when
+/// given), and the load options. The package's files live as long as the
+/// returned [`Opened`] (a temporary directory for remote sources).
+fn open_plan(ctx: &Context, plan: &PlanArgs, bar: &dyn Progress) -> Result<(Opened, LoadOptions)> {
+    check_prefix(plan.prefix.as_deref())?;
+    let opened = ctx.open_from(
+        &plan.source,
+        plan.registry.as_deref(),
+        plan.locked.as_deref(),
+        bar,
+    )?;
+    let options = options(plan, &opened.fetched)?;
+    Ok((opened, options))
+}
+
 /// `pkg diff`.
 pub fn diff(ctx: &Context, args: &DiffArgs) -> Result<ExitCode> {
     let bar = ctx.progress();
-    check_prefix(args.plan.prefix.as_deref())?;
-    let Opened { package, fetched } = ctx.open_from(
-        &args.plan.source,
-        args.plan.registry.as_deref(),
-        args.plan.locked.as_deref(),
-        &bar,
-    )?;
-    let options = options(&args.plan, &fetched)?;
+    let (opened, options) = open_plan(ctx, &args.plan, &bar)?;
+    let package = &opened.package;
     let mut hub = ctx.hub_access()?;
     bar.phase("planning", 0);
-    let report = hub.plan(&package, &options, true)?;
+    let report = hub.plan(package, &options, true)?;
     bar.finish();
     warn_dropped(ctx, &report.warnings);
     ctx.printer.result(&report, || render_plan(ctx, &report))?;
@@ -280,18 +289,12 @@ pub fn diff(ctx: &Context, args: &DiffArgs) -> Result<ExitCode> {
 /// `pkg load`.
 pub fn load(ctx: &Context, args: &LoadArgs) -> Result<ExitCode> {
     let bar = ctx.progress();
-    check_prefix(args.plan.prefix.as_deref())?;
-    let Opened { package, fetched } = ctx.open_from(
-        &args.plan.source,
-        args.plan.registry.as_deref(),
-        args.plan.locked.as_deref(),
-        &bar,
-    )?;
-    let options = options(&args.plan, &fetched)?;
+    let (opened, options) = open_plan(ctx, &args.plan, &bar)?;
+    let package = &opened.package;
     let mut hub = ctx.hub_access()?;
     if args.dry_run {
         bar.finish();
-        let report = hub.plan(&package, &options, true)?;
+        let report = hub.plan(package, &options, true)?;
         warn_dropped(ctx, &report.warnings);
         ctx.printer.result(&report, || render_plan(ctx, &report))?;
         if let Some(refusal) = &report.refusal {
@@ -303,11 +306,11 @@ pub fn load(ctx: &Context, args: &LoadArgs) -> Result<ExitCode> {
     }
     if let Some(dest) = &args.with_envs {
         // Refuse a load that would conflict before installing anything.
-        if let Some(refusal) = hub.plan(&package, &options, false)?.refusal {
+        if let Some(refusal) = hub.plan(package, &options, false)?.refusal {
             anyhow::bail!("{refusal}");
         }
         bar.finish();
-        let done = crate::package::environments::materialise(&package, dest, ctx.tool_sink())
+        let done = crate::package::environments::materialise(package, dest, ctx.tool_sink())
             .context("cannot materialise the package's environments; nothing was loaded")?;
         for env in &done {
             ctx.printer.status(&format!(
@@ -319,7 +322,7 @@ pub fn load(ctx: &Context, args: &LoadArgs) -> Result<ExitCode> {
         }
     }
     let detail = ctx.printer.format != OutputFormat::Table || ctx.printer.verbose;
-    let outcome = hub.load(&package, &options, None, detail, &bar)?;
+    let outcome = hub.load(package, &options, None, detail, &bar)?;
     drop(bar);
     warn_dropped(ctx, &outcome.plan.warnings);
     let c = &outcome.counts;

@@ -107,6 +107,18 @@ pub fn get(name: &str) -> Result<Remote, RemoteError> {
     }
 }
 
+/// The `[remotes]` table of `doc` (created, implicit, when absent).
+fn remotes_table(doc: &mut toml_edit::DocumentMut) -> Result<&mut toml_edit::Table, String> {
+    doc.entry("remotes")
+        .or_insert_with(|| {
+            let mut t = toml_edit::Table::new();
+            t.set_implicit(true);
+            toml_edit::Item::Table(t)
+        })
+        .as_table_mut()
+        .ok_or_else(|| "`remotes` is not a table".to_string())
+}
+
 fn config_file() -> Result<PathBuf, RemoteError> {
     config::config_path().ok_or_else(|| bad("no config directory: set PKG_CONFIG or HOME"))
 }
@@ -123,15 +135,7 @@ pub fn add(name: &str, url: &str, token_env: Option<&str>) -> Result<Remote, Rem
         )));
     }
     config::edit_toml(&config_file()?, 0o644, |doc| {
-        let remotes = doc
-            .entry("remotes")
-            .or_insert_with(|| {
-                let mut t = toml_edit::Table::new();
-                t.set_implicit(true);
-                toml_edit::Item::Table(t)
-            })
-            .as_table_mut()
-            .ok_or("`remotes` is not a table")?;
+        let remotes = remotes_table(doc)?;
         let mut table = toml_edit::Table::new();
         table["url"] = toml_edit::value(parsed.as_str());
         if let Some(var) = token_env {
@@ -172,15 +176,7 @@ pub fn credentials_path() -> Result<PathBuf, RemoteError> {
 
 fn edit_credentials(path: &PathBuf, name: &str, token: Option<&str>) -> Result<(), RemoteError> {
     config::edit_toml(path, 0o600, |doc| {
-        let remotes = doc
-            .entry("remotes")
-            .or_insert_with(|| {
-                let mut t = toml_edit::Table::new();
-                t.set_implicit(true);
-                toml_edit::Item::Table(t)
-            })
-            .as_table_mut()
-            .ok_or("`remotes` is not a table")?;
+        let remotes = remotes_table(doc)?;
         match token {
             Some(token) => {
                 let mut table = toml_edit::Table::new();

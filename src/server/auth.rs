@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::error::ApiError;
-use super::store::{Expect, Kv, StoreError};
+use super::store::{Expect, Kv, StoreError, scan_all};
 use crate::registry::Level;
 use crate::registry::types::TokenInfo;
 
@@ -104,18 +104,12 @@ pub async fn create_token<K: Kv>(
 
 /// Every token's record, oldest first.
 pub async fn list_tokens<K: Kv>(kv: &K) -> Result<Vec<TokenInfo>, StoreError> {
-    let mut out = Vec::new();
-    let mut after: Option<String> = None;
-    loop {
-        let page = kv.scan(PREFIX, after.as_deref(), 1000, false).await?;
-        let Some((last, _)) = page.last() else { break };
-        after = Some(last.clone());
-        out.extend(
-            page.iter()
-                .filter_map(|(_, v)| serde_json::from_slice::<TokenRecord>(&v.value).ok())
-                .map(|r| r.info),
-        );
-    }
+    let mut out: Vec<TokenInfo> = scan_all(kv, PREFIX)
+        .await?
+        .iter()
+        .filter_map(|(_, v)| serde_json::from_slice::<TokenRecord>(&v.value).ok())
+        .map(|r| r.info)
+        .collect();
     out.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
     Ok(out)
 }

@@ -338,11 +338,18 @@ impl EtcdHub {
             } else {
                 None
             };
-            match before {
-                Some(value) => ops.push((key, Some(value))),
-                None => ops.push((key, None)),
-            }
+            ops.push((key, before));
         }
+        self.put_batches(lock_key, ops).await
+    }
+
+    /// Writes `ops` (a value to put, or `None` to delete) in transactions
+    /// of at most 127 operations and 1 MiB, each requiring the lock key.
+    async fn put_batches(
+        &self,
+        lock_key: &[u8],
+        ops: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+    ) -> Result<(), ApiError> {
         let guard = Compare::create_revision(lock_key.to_vec(), CompareOp::Greater, 0);
         let mut batch = Vec::new();
         let mut bytes = 0;
@@ -387,23 +394,12 @@ impl EtcdHub {
         committed: i64,
         changed: Vec<(String, Vec<u8>)>,
     ) -> Result<i64, ApiError> {
+        let ops = changed
+            .into_iter()
+            .map(|(key, value)| (format!("{ROOT}{key}").into_bytes(), Some(value)))
+            .collect();
+        self.put_batches(lock_key, ops).await?;
         let guard = Compare::create_revision(lock_key.to_vec(), CompareOp::Greater, 0);
-        let mut batch = Vec::new();
-        let mut bytes = 0;
-        for (key, value) in changed {
-            let full = format!("{ROOT}{key}");
-            let size = full.len() + value.len();
-            if !batch.is_empty() && (batch.len() >= MAX_TXN_OPS - 1 || bytes + size > MAX_TXN_BYTES)
-            {
-                self.guarded(&guard, std::mem::take(&mut batch)).await?;
-                bytes = 0;
-            }
-            bytes += size;
-            batch.push(TxnOp::put(full, value, None));
-        }
-        if !batch.is_empty() {
-            self.guarded(&guard, batch).await?;
-        }
         let on_commit = if committed > 0 {
             Compare::mod_revision(commit_key(), CompareOp::Equal, committed)
         } else {

@@ -4,7 +4,7 @@
 //! (`registry/actions/<name>/<time>-<random>`).
 
 use super::super::error::ApiError;
-use super::super::store::{Expect, Kv};
+use super::super::store::{Expect, Kv, scan_all};
 use crate::registry::types::{ActionKind, ActionRecord, PackageRecord};
 
 const PACKAGES: &str = "registry/packages/";
@@ -25,17 +25,11 @@ pub async fn package<K: Kv>(kv: &K, name: &str) -> Result<Option<(PackageRecord,
 /// Every package, by name.
 pub async fn all_packages<K: Kv>(kv: &K) -> Result<Vec<PackageRecord>, ApiError> {
     let mut out = Vec::new();
-    let mut after: Option<String> = None;
-    loop {
-        let page = kv.scan(PACKAGES, after.as_deref(), 1000, false).await?;
-        let Some((last, _)) = page.last() else { break };
-        after = Some(last.clone());
-        for (key, stored) in &page {
-            let record = serde_json::from_slice(&stored.value).map_err(|e| {
-                ApiError::internal(format!("package record `{key}` is unreadable: {e}"))
-            })?;
-            out.push(record);
-        }
+    for (key, stored) in scan_all(kv, PACKAGES).await? {
+        let record = serde_json::from_slice(&stored.value).map_err(|e| {
+            ApiError::internal(format!("package record `{key}` is unreadable: {e}"))
+        })?;
+        out.push(record);
     }
     Ok(out)
 }

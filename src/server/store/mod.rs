@@ -91,6 +91,19 @@ pub trait Kv: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = Result<Vec<(String, Versioned)>, StoreError>> + Send;
 }
 
+/// Every key under `prefix`, in pages of 1,000.
+pub async fn scan_all<K: Kv>(kv: &K, prefix: &str) -> Result<Vec<(String, Versioned)>, StoreError> {
+    let mut out = Vec::new();
+    loop {
+        let after = out.last().map(|(k, _): &(String, Versioned)| k.clone());
+        let page = kv.scan(prefix, after.as_deref(), 1000, false).await?;
+        if page.is_empty() {
+            return Ok(out);
+        }
+        out.extend(page);
+    }
+}
+
 /// The first key after every key that starts with `prefix`.
 pub fn prefix_end(prefix: &str) -> Vec<u8> {
     let mut end = prefix.as_bytes().to_vec();
