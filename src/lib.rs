@@ -41,6 +41,7 @@ pub mod redirect;
 pub mod registry;
 pub mod remote;
 pub mod safe_tree;
+pub mod scratch;
 pub mod server;
 pub mod source_settings;
 pub mod time;
@@ -141,7 +142,7 @@ mod tests {
                 &["loaders", "package", "hub", "git", "backends"],
             ),
             (
-                &["registry", "config", "redirect"],
+                &["registry", "config", "redirect", "scratch"],
                 &[
                     "server",
                     "remote",

@@ -82,7 +82,7 @@ pub fn run(ctx: &Context, cmd: &SyncCommand) -> Result<()> {
     check_prefix(args.prefix.as_deref())?;
     let remote = remotes::get(&args.to)?;
     let bar = ctx.progress();
-    let temp = tempfile::tempdir().context("cannot create a temporary directory")?;
+    let temp = crate::scratch::tempdir().context("cannot create a temporary directory")?;
     let (package, source, mut target): (Package, String, Box<dyn HubAccess>) = if push {
         let package = export_local(ctx, args, temp.path(), &bar)?;
         let source = format!("sync push from {}", ctx.open_hub()?.path().display());
@@ -103,11 +103,17 @@ pub fn run(ctx: &Context, cmd: &SyncCommand) -> Result<()> {
         commit: None,
         expect_plan: None,
     };
+    let direction = if push { "to" } else { "from" };
+    // Every resource already there from the same files: nothing to ship.
+    if target.is_current(&package, &options)? {
+        bar.finish();
+        ctx.printer.status("No changes");
+        return Ok(());
+    }
     bar.phase("planning", 0);
     let report = target.plan(&package, &options, true)?;
     bar.finish();
     warn_dropped(ctx, &report.warnings);
-    let direction = if push { "to" } else { "from" };
     if ctx.printer.format == OutputFormat::Table {
         ctx.printer.out(&render_plan(ctx, &report))?;
     }
@@ -195,7 +201,7 @@ fn export_remote(
         .with_context(|| format!("cannot export from remote `{}`", remote.name))?;
     let file = dir.join("export.tar.gz");
     std::fs::write(&file, &bytes).context("cannot write the exported archive")?;
-    let extracted = archive::extract(&file, ArchiveFormat::TarGz, Limits::default())?;
+    let extracted = archive::extract_in(&file, ArchiveFormat::TarGz, Limits::default(), dir)?;
     let root = dir.join("package");
     std::fs::rename(&extracted.root, &root).context("cannot move the exported package")?;
     Ok(read_package(&root, progress)?)

@@ -10,6 +10,7 @@ use crate::hub::subject::{IdLookup, ResourceSubject};
 use crate::hub::{Hub, HubResource, NewResource, crud, store};
 use crate::model::{ResourceKey, ResourceKind};
 use crate::package::load::{LoadOptions, dry_run, load};
+use crate::package::plan::expected_sources;
 use crate::package::read::Package;
 use crate::package::report::{Detail, PlanReport};
 use crate::progress::Progress;
@@ -28,6 +29,21 @@ impl LocalHub {
     /// The hub itself, for what the trait does not cover (`create`).
     pub fn hub_mut(&mut self) -> &mut Hub {
         &mut self.hub
+    }
+
+    /// Whether the hub holds every `(key, source fingerprint)` pair.
+    pub fn sources_current(
+        &mut self,
+        expected: &[(ResourceKey, String)],
+    ) -> Result<bool, AccessError> {
+        let tx = self.hub.read()?;
+        for (key, source) in expected {
+            match store::fingerprints(&tx, key)? {
+                Some((_, Some(stored))) if &stored == source => {}
+                _ => return Ok(false),
+            }
+        }
+        Ok(true)
     }
 
     /// The hub back.
@@ -156,6 +172,14 @@ impl HubAccess for LocalHub {
             counts: outcome.counts,
             entry_id: outcome.entry_id,
         })
+    }
+
+    fn is_current(
+        &mut self,
+        package: &Package,
+        options: &LoadOptions,
+    ) -> Result<bool, AccessError> {
+        self.sources_current(&expected_sources(package, &options.plan))
     }
 
     fn history(&mut self) -> Result<Vec<HistoryEntry>, AccessError> {

@@ -124,6 +124,14 @@ pub trait HubAccess {
         with_diffs: bool,
     ) -> Result<PlanReport, AccessError>;
 
+    /// Whether loading `package` with `options` would change nothing,
+    /// judged from source fingerprints alone: true only when every
+    /// resource is there as a load of the same files wrote it. False means
+    /// "plan it to know" (a cheap check a sync makes before shipping a
+    /// whole package).
+    fn is_current(&mut self, package: &Package, options: &LoadOptions)
+    -> Result<bool, AccessError>;
+
     /// Loads `package` in one transaction and records it. With `expect`,
     /// refuses when the plan's fingerprint differs (the hub changed since
     /// the plan was shown). With `detail`, the report lists every change.

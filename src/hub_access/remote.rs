@@ -15,7 +15,8 @@ use crate::hub::{HubResource, NewResource};
 use crate::loaders::archive::ArchiveFormat;
 use crate::model::{ResourceKey, ResourceKind};
 use crate::package::load::LoadOptions;
-use crate::package::pack::pack;
+use crate::package::pack::{TRANSFER_LEVEL, pack_at};
+use crate::package::plan::expected_sources;
 use crate::package::read::Package;
 use crate::package::report::PlanReport;
 use crate::progress::{NoProgress, Progress};
@@ -25,7 +26,14 @@ use crate::remote::{RegistryClient, RemoteError};
 /// A remote hub.
 pub struct RemoteHub {
     client: RegistryClient,
+    /// The package digest and upload id of the last plan's staged upload:
+    /// a load of the same package right after reuses it instead of
+    /// sending the archive again.
+    staged: Option<(String, String)>,
 }
+
+/// The header a staged plan answers with.
+const UPLOAD_HEADER: &str = "x-pkg-upload";
 
 /// What `DELETE` answers.
 #[derive(Debug, serde::Deserialize)]
@@ -36,7 +44,10 @@ struct Deleted {
 impl RemoteHub {
     /// Drives the hub of the server `client` talks to.
     pub fn new(client: RegistryClient) -> RemoteHub {
-        RemoteHub { client }
+        RemoteHub {
+            client,
+            staged: None,
+        }
     }
 
     fn path(key: &ResourceKey) -> String {
@@ -61,11 +72,17 @@ impl RemoteHub {
     }
 
     fn archive(package: &Package) -> Result<Vec<u8>, AccessError> {
-        let temp = tempfile::tempdir().map_err(|e| {
+        let temp = crate::scratch::tempdir().map_err(|e| {
             AccessError::Change(anyhow::anyhow!("cannot create a temporary directory: {e}"))
         })?;
         let file = temp.path().join("package.tar.gz");
-        pack(&package.root, &file, ArchiveFormat::TarGz, &NoProgress)?;
+        pack_at(
+            &package.root,
+            &file,
+            ArchiveFormat::TarGz,
+            TRANSFER_LEVEL,
+            &NoProgress,
+        )?;
         std::fs::read(&file).map_err(|e| {
             AccessError::Change(anyhow::anyhow!("cannot read the packed package: {e}"))
         })
@@ -103,12 +120,12 @@ impl RemoteHub {
         package: &Package,
         query: String,
         progress: &dyn Progress,
-    ) -> Result<T, AccessError> {
+    ) -> Result<(T, reqwest::header::HeaderMap), AccessError> {
         let bytes = Self::archive(package)?;
         progress.phase("uploading", bytes.len() as u64);
         let len = bytes.len() as u64;
         let body = Body::sized(std::io::Cursor::new(bytes), len);
-        let out = self.client.call_json(
+        let out = self.client.call_json_headers(
             Method::POST,
             &format!("{path}?{query}"),
             Some(("application/octet-stream", body)),
@@ -234,8 +251,41 @@ impl HubAccess for RemoteHub {
         options: &LoadOptions,
         with_diffs: bool,
     ) -> Result<PlanReport, AccessError> {
-        let query = Self::options_query(options, &[("diffs", with_diffs.to_string())]);
-        self.post_package("api/v1/hub/plan", package, query, &NoProgress)
+        let query = Self::options_query(
+            options,
+            &[("diffs", with_diffs.to_string()), ("stage", "true".into())],
+        );
+        let (report, headers): (PlanReport, _) =
+            self.post_package("api/v1/hub/plan", package, query, &NoProgress)?;
+        self.staged = headers
+            .get(UPLOAD_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(|id| (package.digest.clone(), id.to_string()));
+        Ok(report)
+    }
+
+    fn is_current(
+        &mut self,
+        package: &Package,
+        options: &LoadOptions,
+    ) -> Result<bool, AccessError> {
+        let items: Vec<serde_json::Value> = expected_sources(package, &options.plan)
+            .into_iter()
+            .map(|(key, source)| {
+                serde_json::json!({
+                    "kind": key.kind.name(), "space": key.space, "slug": key.slug, "source": source
+                })
+            })
+            .collect();
+        let body = serde_json::to_vec(&serde_json::json!({ "items": items }))
+            .map_err(|e| AccessError::Change(e.into()))?;
+        let answer: serde_json::Value = self.client.call_json(
+            Method::POST,
+            "api/v1/hub/compare",
+            Some(("application/json", Body::from(body))),
+            &[],
+        )?;
+        Ok(answer["current"].as_bool().unwrap_or(false))
     }
 
     fn load(
@@ -250,8 +300,30 @@ impl HubAccess for RemoteHub {
         if let Some(expect) = expect {
             extra.push(("expect", expect.to_string()));
         }
+        if let Some((digest, id)) = self.staged.take()
+            && digest == package.digest
+        {
+            // The plan's upload is on the server: apply it without sending
+            // the archive again. Another replica (or an expired upload)
+            // answers 404; then send it.
+            let mut staged_extra = extra.clone();
+            staged_extra.push(("upload", id));
+            let query = Self::options_query(options, &staged_extra);
+            let answer: Result<LoadReport, RemoteError> = self.client.call_json(
+                Method::POST,
+                &format!("api/v1/hub/apply?{query}"),
+                None,
+                &[],
+            );
+            match answer {
+                Err(e) if e.status() == Some(404) => {}
+                other => return Ok(other?),
+            }
+        }
         let query = Self::options_query(options, &extra);
-        self.post_package("api/v1/hub/apply", package, query, progress)
+        Ok(self
+            .post_package("api/v1/hub/apply", package, query, progress)?
+            .0)
     }
 
     fn history(&mut self) -> Result<Vec<HistoryEntry>, AccessError> {

@@ -55,6 +55,22 @@ pub fn pack(
     format: ArchiveFormat,
     progress: &dyn Progress,
 ) -> Result<PackSummary, PackageError> {
+    pack_at(dir, out, format, COMPRESSION_LEVEL, progress)
+}
+
+/// The compression level of archives that only carry a package from one
+/// hub to another (a sync, a remote load): speed over size.
+pub const TRANSFER_LEVEL: u32 = 1;
+
+/// [`pack`] with another compression `level` (0-9). Only level
+/// [`COMPRESSION_LEVEL`] gives the published, reproducible bytes.
+pub fn pack_at(
+    dir: &Path,
+    out: &Path,
+    format: ArchiveFormat,
+    level: u32,
+    progress: &dyn Progress,
+) -> Result<PackSummary, PackageError> {
     let package = read_package(dir, progress)?;
     let unlisted = package.unlisted_files();
     let mut reader = PlainReader::new(&package.root);
@@ -84,8 +100,10 @@ pub fn pack(
     };
     let write_error = |e: std::io::Error| PackageError::io("cannot write", out, e);
     match format {
-        ArchiveFormat::TarGz => write_tar_gz(temp.as_file_mut(), &entries, &mut source, out)?,
-        ArchiveFormat::Zip => write_zip(temp.as_file_mut(), &entries, &mut source, out)?,
+        ArchiveFormat::TarGz => {
+            write_tar_gz(temp.as_file_mut(), &entries, &mut source, out, level)?
+        }
+        ArchiveFormat::Zip => write_zip(temp.as_file_mut(), &entries, &mut source, out, level)?,
     }
     temp.as_file().sync_all().map_err(write_error)?;
     let (count, bytes) = (source.count, source.bytes);
@@ -295,12 +313,12 @@ fn write_tar_gz(
     entries: &[ArchiveEntry],
     source: &mut Source<'_>,
     out: &Path,
+    level: u32,
 ) -> Result<(), PackageError> {
     let write_error = |e: std::io::Error| PackageError::io("cannot write", out, e);
-    let gz = flate2::GzBuilder::new().mtime(0).write(
-        BufWriter::new(file),
-        flate2::Compression::new(COMPRESSION_LEVEL),
-    );
+    let gz = flate2::GzBuilder::new()
+        .mtime(0)
+        .write(BufWriter::new(file), flate2::Compression::new(level.min(9)));
     let mut tar = tar::Builder::new(gz);
     for entry in entries {
         if entry.is_dir {
@@ -324,6 +342,7 @@ fn write_zip(
     entries: &[ArchiveEntry],
     source: &mut Source<'_>,
     out: &Path,
+    level: u32,
 ) -> Result<(), PackageError> {
     let zip_error = |e: zip::result::ZipError| match e {
         zip::result::ZipError::Io(e) => PackageError::io("cannot write", out, e),
@@ -331,7 +350,7 @@ fn write_zip(
     };
     let options = zip::write::SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Deflated)
-        .compression_level(Some(i64::from(COMPRESSION_LEVEL)))
+        .compression_level(Some(i64::from(level.min(9))))
         .last_modified_time(zip::DateTime::default())
         .unix_permissions(0o644);
     let dir_options = options.unix_permissions(0o755);

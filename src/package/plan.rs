@@ -251,6 +251,21 @@ pub fn source_fingerprint(item: &Item, refs: &[Reference]) -> String {
     )
 }
 
+/// Each resource's key in the hub and the source fingerprint a load of
+/// `package` with `options` records for it (references renamed, none
+/// dropped). When the hub holds exactly these, the load changes nothing.
+pub fn expected_sources(package: &Package, options: &PlanOptions) -> Vec<(ResourceKey, String)> {
+    let remap = Remap::new(&package.spaces, options.prefix.as_deref(), options.external);
+    package
+        .items
+        .iter()
+        .map(|item| {
+            let refs: Vec<Reference> = item.refs.iter().map(|r| remap.reference(r)).collect();
+            (remap.key(&item.key), source_fingerprint(item, &refs))
+        })
+        .collect()
+}
+
 /// Checks a load prefix: it must be a slug, and `P-<space>` must stay one.
 pub fn check_prefix(prefix: Option<&str>) -> Result<(), PackageError> {
     if let Some(p) = prefix {

@@ -226,7 +226,19 @@ impl RegistryClient {
         body: Option<(&'static str, Body)>,
         headers: &[(&'static str, String)],
     ) -> Result<T, RemoteError> {
+        Ok(self.call_json_headers(method, path, body, headers)?.0)
+    }
+
+    /// [`RegistryClient::call_json`], with the answer's headers.
+    pub fn call_json_headers<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<(&'static str, Body)>,
+        headers: &[(&'static str, String)],
+    ) -> Result<(T, reqwest::header::HeaderMap), RemoteError> {
         let (response, url) = self.send_with(method.clone(), path, body, headers)?;
+        let answer_headers = response.headers().clone();
         let mut bytes = Vec::new();
         response
             .take(MAX_JSON)
@@ -236,13 +248,15 @@ impl RegistryClient {
                 url: url.to_string(),
                 message: e.to_string(),
             })?;
-        serde_json::from_slice(&bytes).map_err(|e| RemoteError::Transport {
-            method: method.to_string(),
-            url: url.to_string(),
-            message: format!(
-                "the answer is not what a pkg server sends ({e}); is this URL a pkg server?"
-            ),
-        })
+        serde_json::from_slice(&bytes)
+            .map(|v| (v, answer_headers))
+            .map_err(|e| RemoteError::Transport {
+                method: method.to_string(),
+                url: url.to_string(),
+                message: format!(
+                    "the answer is not what a pkg server sends ({e}); is this URL a pkg server?"
+                ),
+            })
     }
 
     /// Sends `method path` and reads the whole answer (at most

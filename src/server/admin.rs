@@ -63,7 +63,7 @@ async fn audit<K: Kv>(
     caller.require(Level::OWNER, "reading the audit log")?;
     let query: AuditQuery = extract::query(raw.as_deref())?;
     let (limit, _) = extract::page(query.limit, None)?;
-    let page = state.kv.scan(AUDIT, None, limit, true).await?;
+    let page = state.kv.scan(AUDIT, None, limit, false).await?;
     Ok(Json(
         page.iter()
             .filter_map(|(_, v)| serde_json::from_slice(&v.value).ok())

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
+use super::cache::ReadCache;
 use super::metrics::Metrics;
 use super::registry::records::action_pair;
 use super::store::Kv;
@@ -28,9 +29,13 @@ pub struct Events {
 impl Events {
     /// Starts the writer task; it ends (after a last write) when every
     /// [`Events`] is dropped.
-    pub fn start<K: Kv>(kv: K, metrics: Arc<Metrics>) -> (Events, tokio::task::JoinHandle<()>) {
+    pub fn start<K: Kv>(
+        kv: K,
+        metrics: Arc<Metrics>,
+        cache: Arc<ReadCache>,
+    ) -> (Events, tokio::task::JoinHandle<()>) {
         let (sender, receiver) = mpsc::channel(QUEUE);
-        let task = tokio::spawn(write_loop(kv, receiver));
+        let task = tokio::spawn(write_loop(kv, receiver, cache));
         (Events { sender, metrics }, task)
     }
 
@@ -42,7 +47,11 @@ impl Events {
     }
 }
 
-async fn write_loop<K: Kv>(kv: K, mut receiver: mpsc::Receiver<ActionRecord>) {
+async fn write_loop<K: Kv>(
+    kv: K,
+    mut receiver: mpsc::Receiver<ActionRecord>,
+    cache: Arc<ReadCache>,
+) {
     let mut batch = Vec::new();
     loop {
         let open = receiver.recv_many(&mut batch, 4096).await > 0;
@@ -53,9 +62,14 @@ async fn write_loop<K: Kv>(kv: K, mut receiver: mpsc::Receiver<ActionRecord>) {
         while let Ok(event) = receiver.try_recv() {
             batch.push(event);
         }
+        let names: std::collections::BTreeSet<String> =
+            batch.iter().map(|e| e.name.clone()).collect();
         let pairs = batch.drain(..).map(|e| action_pair(&e)).collect();
         if let Err(e) = kv.put_many(pairs).await {
             tracing::warn!(error = %e, "cannot write download events");
+        }
+        for name in &names {
+            cache.invalidate(name);
         }
     }
 }

@@ -158,6 +158,13 @@ impl<K: Kv> Kv for Timed<K> {
         self.time("delete", self.inner.delete(key, expect)).await
     }
 
+    async fn watch(
+        &self,
+        prefix: &str,
+    ) -> Result<Option<tokio::sync::mpsc::Receiver<String>>, StoreError> {
+        self.inner.watch(prefix).await
+    }
+
     async fn scan(
         &self,
         prefix: &str,

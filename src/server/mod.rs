@@ -15,6 +15,7 @@
 pub mod admin;
 pub mod auth;
 pub mod blobs;
+pub mod cache;
 pub mod error;
 pub mod events;
 pub mod extract;
@@ -56,6 +57,10 @@ pub struct AppState<K> {
     pub metrics: Arc<Metrics>,
     /// The hub.
     pub hub: hub::HubHost,
+    /// Recently read packages and blobs.
+    pub cache: Arc<cache::ReadCache>,
+    /// Uploads plans keep for their applies.
+    pub staging: hub::staging::Staging,
 }
 
 /// Why the server could not start or stopped.
@@ -144,6 +149,30 @@ pub fn run(
     })
 }
 
+/// Drops cached packages that another replica changed, for as long as
+/// the store reports changes (etcd); a broken feed clears the cache and is
+/// opened again.
+async fn follow_changes<K: Kv>(kv: K, cache: Arc<cache::ReadCache>) {
+    loop {
+        match kv.watch("registry/").await {
+            Ok(None) => return,
+            Ok(Some(mut changes)) => {
+                while let Some(key) = changes.recv().await {
+                    if let Some(name) = cache::package_of_key(&key) {
+                        cache.invalidate(name);
+                    }
+                }
+                cache.clear();
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot watch the store for changes");
+                cache.clear();
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
+}
+
 async fn serve_with<K: Kv>(
     kv: K,
     hub: hub::HubHost,
@@ -159,13 +188,17 @@ async fn serve_with<K: Kv>(
             settings.blobs.display()
         ))
     })?;
-    let (events, writer) = Events::start(kv.clone(), metrics.clone());
+    let cache = Arc::new(cache::ReadCache::new());
+    let (events, writer) = Events::start(kv.clone(), metrics.clone(), cache.clone());
+    tokio::spawn(follow_changes(kv.clone(), cache.clone()));
     let state = Arc::new(AppState {
         kv,
         blobs,
         events,
         metrics,
         hub,
+        cache,
+        staging: hub::staging::Staging::default(),
     });
     let app = router(state, settings);
     let listener = tokio::net::TcpListener::bind(settings.addr)

@@ -3,7 +3,8 @@
 //! 401 for a bad one), a tracing span, metrics, errors turned into JSON,
 //! and an audit-log entry for every write.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use axum::Json;
@@ -36,7 +37,16 @@ fn request_id(request: &Request) -> String {
                     .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         })
         .map(str::to_string)
-        .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string())
+        .unwrap_or_else(new_request_id)
+}
+
+/// A new request id: this process's random prefix and a counter (no
+/// system call per request).
+fn new_request_id() -> String {
+    static PREFIX: OnceLock<String> = OnceLock::new();
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let prefix = PREFIX.get_or_init(|| uuid::Uuid::new_v4().simple().to_string()[..12].to_string());
+    format!("{prefix}{:08x}", COUNTER.fetch_add(1, Ordering::Relaxed))
 }
 
 /// The middleware.
@@ -83,7 +93,8 @@ pub async fn observe<K: Kv>(
         .latency
         .get_or_create(&RouteLabels { route })
         .observe(elapsed.as_secs_f64());
-    if !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS) {
+    let is_read = matches!(method, Method::GET | Method::HEAD | Method::OPTIONS);
+    if !is_read {
         let entry = AuditEntry {
             at: crate::time::now_rfc3339(),
             who,
@@ -95,7 +106,13 @@ pub async fn observe<K: Kv>(
             tracing::warn!(parent: &span, error = %e.message, "cannot write the audit log");
         }
     }
-    tracing::info!(parent: &span, status, elapsed_ms = elapsed.as_secs_f64() * 1000.0, "answered");
+    // Writes and errors at info; successful reads (the bulk) at debug.
+    let ms = elapsed.as_secs_f64() * 1000.0;
+    if is_read && status < 400 {
+        tracing::debug!(parent: &span, status, elapsed_ms = ms, "answered");
+    } else {
+        tracing::info!(parent: &span, status, elapsed_ms = ms, "answered");
+    }
     response
 }
 

@@ -23,7 +23,8 @@ pub struct Upload {
     pub package: Package,
 }
 
-/// Unpacks `body` (a `pkg pack` archive) in `temp_dir`.
+/// Unpacks `body` (a `pkg pack` archive): the archive file in `temp_dir`,
+/// the tree in a scratch directory ([`crate::scratch`]).
 pub fn unpack(temp_dir: &Path, body: &[u8]) -> Result<Upload, ApiError> {
     let format = ArchiveFormat::sniff(body).ok_or_else(|| {
         ApiError::bad_request(
@@ -36,8 +37,13 @@ pub fn unpack(temp_dir: &Path, body: &[u8]) -> Result<Upload, ApiError> {
     file.write_all(body)
         .and_then(|()| file.as_file().sync_all())
         .map_err(|e| io("cannot write the upload", e))?;
-    let extracted = archive::extract(file.path(), format, Limits::default())
-        .map_err(|e| ApiError::bad_request(format!("the archive was refused: {e}")))?;
+    let extracted = archive::extract_in(
+        file.path(),
+        format,
+        Limits::default(),
+        &crate::scratch::dir(),
+    )
+    .map_err(|e| ApiError::bad_request(format!("the archive was refused: {e}")))?;
     let package = read_package(&extracted.root, &NoProgress)
         .map_err(|e| ApiError::bad_request(format!("the package does not validate: {e}")))?;
     Ok(Upload {

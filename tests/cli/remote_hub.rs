@@ -271,6 +271,15 @@ fn hub_api_if_match_and_apply_conflicts() {
             Some(&b"not an archive"[..]),
             400,
         ),
+        ("POST", "/api/v1/hub/apply?upload=nosuchupload", None, 404),
+        (
+            "POST",
+            "/api/v1/hub/compare",
+            Some(
+                &br#"{"items": [{"kind": "unit", "space": "..", "slug": "x", "source": "s"}]}"#[..],
+            ),
+            400,
+        ),
     ] {
         let r = call(
             method,
@@ -311,6 +320,21 @@ fn sync_push_and_pull_round_trip() {
             .starts_with("sync push from"),
         "{history}"
     );
+
+    // An edit on the remote side makes the push plan again (and refuse),
+    // never a cheap "No changes".
+    env.ok([
+        "--remote",
+        "team",
+        "unit",
+        "update",
+        "drift-detector/deployment",
+        "--label",
+        "remote=edit",
+    ]);
+    let refused = env.fails(["sync", "push", "team"]);
+    assert!(refused.contains("drift-detector/deployment"), "{refused}");
+    env.ok(["sync", "push", "team", "--on-conflict", "update"]);
 
     // A local edit conflicts on push unless the policy says otherwise.
     env.ok([
@@ -675,6 +699,7 @@ fn serve_settings_come_from_flags_then_env_then_config() {
 
     // JSON logs carry the request id the client sent.
     env.set_var("PKG_SERVE_ADDR", "127.0.0.1:0");
+    env.set_var("PKG_LOG", "debug");
     let server = PkgServer::start(&env, &store, &["--log-format", "json"]);
     let r = call(
         "GET",

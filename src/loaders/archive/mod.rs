@@ -107,6 +107,16 @@ pub fn extract(
     format: ArchiveFormat,
     limits: Limits,
 ) -> Result<Extracted, ArchiveError> {
+    extract_in(file, format, limits, &std::env::temp_dir())
+}
+
+/// [`extract`] into a temporary directory under `parent`.
+pub fn extract_in(
+    file: &Path,
+    format: ArchiveFormat,
+    limits: Limits,
+    parent: &Path,
+) -> Result<Extracted, ArchiveError> {
     let open_error = |source| ArchiveError::Open {
         archive: file.to_path_buf(),
         source,
@@ -118,7 +128,7 @@ pub fn extract(
             archive: file.to_path_buf(),
         });
     }
-    let tree = TreeWriter::new(limits).map_err(|source| ArchiveError::Tree {
+    let tree = TreeWriter::new_in(parent, limits).map_err(|source| ArchiveError::Tree {
         archive: file.to_path_buf(),
         source,
     })?;

@@ -40,6 +40,7 @@ pub fn routes<K: Kv>() -> Router<Arc<AppState<K>>> {
     Router::new()
         .route("/api/v1/hub/plan", post(plan::<K>))
         .route("/api/v1/hub/apply", post(apply::<K>))
+        .route("/api/v1/hub/compare", post(compare::<K>))
         .route("/api/v1/hub/export", get(export::<K>))
         .route("/api/v1/hub/history", get(history::<K>))
         .route("/api/v1/hub/history/{id}/rollback", post(rollback::<K>))
@@ -400,6 +401,8 @@ struct LoadQuery {
     diffs: Option<bool>,
     detail: Option<bool>,
     expect: Option<String>,
+    stage: Option<bool>,
+    upload: Option<String>,
 }
 
 fn load_options(query: &LoadQuery) -> ApiResult<LoadOptions> {
@@ -451,21 +454,29 @@ async fn plan<K: Kv>(
     Extension(caller): Extension<Caller>,
     RawQuery(raw): RawQuery,
     body: Bytes,
-) -> ApiResult<Json<crate::package::report::PlanReport>> {
+) -> ApiResult<Response> {
     need(&caller)?;
     let query: LoadQuery = extract::query(raw.as_deref())?;
     let options = load_options(&query)?;
     let diffs = query.diffs.unwrap_or(false);
     let temp = state.blobs.temp_dir();
-    let report = state
+    let (report, upload) = state
         .hub
         .read(move |hub| {
             let upload = unpack(&temp, &body)
                 .map_err(|e| AccessError::Change(anyhow::anyhow!(e.message)))?;
-            hub.plan(&upload.package, &options, diffs)
+            let report = hub.plan(&upload.package, &options, diffs)?;
+            Ok((report, upload))
         })
         .await?;
-    Ok(Json(report))
+    let mut response = Json(report).into_response();
+    if query.stage.unwrap_or(false)
+        && let Some(id) = state.staging.put(upload, &caller.name)
+        && let Ok(value) = HeaderValue::from_str(&id)
+    {
+        response.headers_mut().insert("x-pkg-upload", value);
+    }
+    Ok(response)
 }
 
 async fn apply<K: Kv>(
@@ -479,12 +490,31 @@ async fn apply<K: Kv>(
     let options = load_options(&query)?;
     let detail = query.detail.unwrap_or(false);
     let expect = query.expect.clone();
+    let staged = match &query.upload {
+        Some(id) => {
+            if !body.is_empty() {
+                return Err(ApiError::bad_request(
+                    "send either an archive or upload=ID, not both",
+                ));
+            }
+            Some(state.staging.take(id, &caller.name).ok_or_else(|| {
+                ApiError::not_found(format!(
+                    "staged upload `{}` not found: it expired or was staged on another replica; send the archive",
+                    id.chars().take(64).collect::<String>()
+                ))
+            })?)
+        }
+        None => None,
+    };
     let temp = state.blobs.temp_dir();
     let report = state
         .hub
         .write(move |hub| {
-            let upload = unpack(&temp, &body)
-                .map_err(|e| AccessError::Change(anyhow::anyhow!(e.message)))?;
+            let upload = match staged {
+                Some(upload) => upload,
+                None => unpack(&temp, &body)
+                    .map_err(|e| AccessError::Change(anyhow::anyhow!(e.message)))?,
+            };
             hub.load(
                 &upload.package,
                 &options,
@@ -495,6 +525,55 @@ async fn apply<K: Kv>(
         })
         .await?;
     Ok(Json(report))
+}
+
+/// The body of `POST /api/v1/hub/compare`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CompareBody {
+    items: Vec<CompareItem>,
+}
+
+/// One resource and the source fingerprint a load would record for it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CompareItem {
+    kind: String,
+    #[serde(default)]
+    space: String,
+    slug: String,
+    source: String,
+}
+
+/// `POST /api/v1/hub/compare`: whether the hub holds every resource as a
+/// load of the same files wrote it (`{"current": true}`): a sync's cheap
+/// "no changes" check.
+async fn compare<K: Kv>(
+    State(state): State<Arc<AppState<K>>>,
+    Extension(caller): Extension<Caller>,
+    body: Bytes,
+) -> ApiResult<Json<serde_json::Value>> {
+    need(&caller)?;
+    let request: CompareBody = extract::json(&body)?;
+    let mut expected = Vec::with_capacity(request.items.len());
+    for item in request.items {
+        let kind = kind_of(&item.kind)?;
+        let key = if kind == ResourceKind::Space {
+            ResourceKey::space(&slug(&item.slug, "slug")?)
+        } else {
+            ResourceKey::new(
+                kind,
+                &slug(&item.space, "space")?,
+                &slug(&item.slug, "slug")?,
+            )
+        };
+        expected.push((key, item.source));
+    }
+    let current = state
+        .hub
+        .read(move |hub| hub.sources_current(&expected))
+        .await?;
+    Ok(Json(serde_json::json!({ "current": current })))
 }
 
 async fn history<K: Kv>(

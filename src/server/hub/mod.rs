@@ -9,6 +9,7 @@ pub mod errors;
 pub mod etcd;
 pub mod rows;
 pub mod sqlite;
+pub mod staging;
 
 use crate::hub_access::AccessError;
 use crate::hub_access::local::LocalHub;

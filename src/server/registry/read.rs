@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use axum::Extension;
 use axum::Json;
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -16,6 +16,7 @@ use serde::Deserialize;
 
 use super::super::AppState;
 use super::super::auth::Caller;
+use super::super::cache::PackageEntry;
 use super::super::error::{ApiError, ApiResult};
 use super::super::extract;
 use super::super::store::Kv;
@@ -47,6 +48,23 @@ fn not_found(name: &str) -> ApiError {
     ApiError::not_found(format!("package `{name}` not found"))
 }
 
+/// How many actions a cached entry keeps.
+const KEPT_ACTIONS: usize = 100;
+
+/// The package `name` as the store has it, from the read cache when fresh.
+async fn entry<K: Kv>(state: &AppState<K>, name: &str) -> ApiResult<Arc<PackageEntry>> {
+    if let Some(entry) = state.cache.get(name) {
+        return Ok(entry);
+    }
+    let generation = state.cache.generation();
+    let record = records::package(&state.kv, name).await?.map(|(r, _)| r);
+    let actions = match record {
+        Some(_) => records::actions(&state.kv, name, KEPT_ACTIONS).await?,
+        None => Vec::new(),
+    };
+    Ok(state.cache.put(name, record, actions, generation))
+}
+
 /// The package `name` as `caller` may see it, or 404.
 async fn readable<K: Kv>(
     state: &AppState<K>,
@@ -54,10 +72,9 @@ async fn readable<K: Kv>(
     name: &str,
     yanked: bool,
 ) -> ApiResult<PackageRecord> {
-    let (package, _) = records::package(&state.kv, name)
-        .await?
-        .ok_or_else(|| not_found(name))?;
-    visible(&package, caller, yanked).ok_or_else(|| not_found(name))
+    let entry = entry(state, name).await?;
+    let package = entry.record.as_ref().ok_or_else(|| not_found(name))?;
+    visible(package, caller, yanked).ok_or_else(|| not_found(name))
 }
 
 /// The version `version` of `name` (yanked ones too: they stay
@@ -196,26 +213,39 @@ pub async fn search<K: Kv>(
 }
 
 /// `GET /api/v1/packages/{name}`: metadata, the versions the caller may
-/// read (unyanked) and the recent actions.
+/// read (unyanked) and the recent actions. Rendered once per level while
+/// the package is unchanged.
 pub async fn detail<K: Kv>(
     State(state): State<Arc<AppState<K>>>,
     Extension(caller): Extension<Caller>,
     Path(name): Path<String>,
-) -> ApiResult<Json<PackageDetail>> {
+) -> ApiResult<Response> {
     let name = extract::name(&name)?;
-    let package = readable(&state, &caller, &name, false).await?;
-    let all = readable(&state, &caller, &name, true).await?;
-    let recent_actions = visible_actions(
-        &all,
-        records::actions(&state.kv, &name, RECENT_ACTIONS * 4).await?,
+    let entry = entry(&state, &name).await?;
+    let record = entry.record.as_ref().ok_or_else(|| not_found(&name))?;
+    let all = visible(record, &caller, true).ok_or_else(|| not_found(&name))?;
+    let slot = &entry.rendered[usize::from(caller.level.get().saturating_sub(1)).min(5)];
+    let body = match slot.get() {
+        Some(body) => body.clone(),
+        None => {
+            let package = visible(record, &caller, false).ok_or_else(|| not_found(&name))?;
+            let recent_actions = visible_actions(&all, entry.actions.clone())
+                .into_iter()
+                .take(RECENT_ACTIONS)
+                .collect();
+            let bytes = serde_json::to_vec(&PackageDetail {
+                package,
+                recent_actions,
+            })
+            .map_err(|e| ApiError::internal(e.to_string()))?;
+            slot.get_or_init(|| Bytes::from(bytes)).clone()
+        }
+    };
+    Ok((
+        [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        Body::from(body),
     )
-    .into_iter()
-    .take(RECENT_ACTIONS)
-    .collect();
-    Ok(Json(PackageDetail {
-        package,
-        recent_actions,
-    }))
+        .into_response())
 }
 
 /// The query of `GET /api/v1/packages/{name}/versions`.
@@ -255,18 +285,21 @@ pub async fn manifest<K: Kv>(
         .into_response())
 }
 
-async fn blob<K: Kv>(state: &AppState<K>, digest: &str) -> ApiResult<Vec<u8>> {
+async fn blob<K: Kv>(state: &AppState<K>, digest: &str) -> ApiResult<Bytes> {
+    if let Some(bytes) = state.cache.blob(digest) {
+        return Ok(bytes);
+    }
     let blobs = state.blobs.clone();
-    let digest = digest.to_string();
-    tokio::task::spawn_blocking(move || blobs.read(&digest).map(|b| (digest, b)))
+    let wanted = digest.to_string();
+    let found = tokio::task::spawn_blocking(move || blobs.read(&wanted))
         .await
         .map_err(|e| ApiError::internal(e.to_string()))?
-        .map_err(|e| ApiError::internal(format!("cannot read a blob: {e}")))
-        .and_then(|(digest, found)| {
-            found.ok_or_else(|| {
-                ApiError::internal(format!("blob {digest} is missing from the blob directory"))
-            })
-        })
+        .map_err(|e| ApiError::internal(format!("cannot read a blob: {e}")))?;
+    let bytes = Bytes::from(found.ok_or_else(|| {
+        ApiError::internal(format!("blob {digest} is missing from the blob directory"))
+    })?);
+    state.cache.put_blob(digest, bytes.clone());
+    Ok(bytes)
 }
 
 /// Whether `If-None-Match` names `etag` (or is `*`).
@@ -344,6 +377,14 @@ pub async fn actions<K: Kv>(
     let query: ActionsQuery = extract::query(raw.as_deref())?;
     let (limit, _) = extract::page(query.limit, None)?;
     let package = readable(&state, &caller, &name, true).await?;
+    if limit <= RECENT_ACTIONS {
+        let cached = entry(&state, &name).await?;
+        let mut shown = visible_actions(&package, cached.actions.clone());
+        if shown.len() >= limit || cached.actions.len() < KEPT_ACTIONS {
+            shown.truncate(limit);
+            return Ok(Json(shown));
+        }
+    }
     // Read more than asked when some are hidden, a page at a time.
     let mut want = limit;
     let mut shown;

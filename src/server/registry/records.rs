@@ -73,14 +73,16 @@ pub async fn update<K: Kv, T>(
     )))
 }
 
-/// A sortable, unique key suffix: nanoseconds since the epoch and randomness.
+/// A unique key suffix that sorts newest first: the nanoseconds left until
+/// the end of `u64` time, then randomness. An ascending scan with a limit
+/// (which every store serves cheaply) reads the newest events.
 pub fn event_suffix() -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
+        .map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
         .unwrap_or(0);
     let random = uuid::Uuid::new_v4().simple().to_string();
-    format!("{nanos:020}-{}", &random[..8])
+    format!("{:020}-{}", u64::MAX - nanos, &random[..8])
 }
 
 /// The key and value of an action event.
@@ -114,7 +116,7 @@ pub async fn actions<K: Kv>(
     limit: usize,
 ) -> Result<Vec<ActionRecord>, ApiError> {
     let page = kv
-        .scan(&format!("{ACTIONS}{name}/"), None, limit, true)
+        .scan(&format!("{ACTIONS}{name}/"), None, limit, false)
         .await?;
     Ok(page
         .iter()

@@ -89,6 +89,7 @@ pub async fn publish<K: Kv>(
         );
         records::record_action(&state.kv, &action).await?;
     }
+    state.cache.invalidate(&name);
     let status = if created {
         StatusCode::CREATED
     } else {
@@ -206,6 +207,7 @@ pub async fn patch<K: Kv>(
     .await?;
     let action = records::action(ActionKind::Update, &name, None, &caller.name);
     records::record_action(&state.kv, &action).await?;
+    state.cache.invalidate(&name);
     Ok(Json(updated))
 }
 
@@ -270,5 +272,6 @@ async fn set_yanked<K: Kv>(
         let action = records::action(kind, &name, Some(&version), &caller.name);
         records::record_action(&state.kv, &action).await?;
     }
+    state.cache.invalidate(&name);
     Ok(Json(record))
 }

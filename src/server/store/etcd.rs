@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use etcd_client::{
     Client, Compare, CompareOp, ConnectOptions, DeleteOptions, GetOptions, SortOrder, SortTarget,
-    Txn, TxnOp,
+    Txn, TxnOp, WatchOptions,
 };
 
 use super::{Expect, Kv, StoreError, Versioned, prefix_end};
@@ -133,6 +133,31 @@ impl Kv for EtcdKv {
             .await
             .map_err(backend)?;
         Ok(response.succeeded())
+    }
+
+    async fn watch(
+        &self,
+        prefix: &str,
+    ) -> Result<Option<tokio::sync::mpsc::Receiver<String>>, StoreError> {
+        let mut client = self.client.clone();
+        let mut stream = client
+            .watch(full(prefix), Some(WatchOptions::new().with_prefix()))
+            .await
+            .map_err(backend)?;
+        let (sender, receiver) = tokio::sync::mpsc::channel(1024);
+        tokio::spawn(async move {
+            while let Ok(Some(response)) = stream.message().await {
+                for event in response.events() {
+                    let Some(kv) = event.kv() else { continue };
+                    let key = String::from_utf8_lossy(kv.key());
+                    let short = key.strip_prefix(ROOT).unwrap_or(&key).to_string();
+                    if sender.send(short).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+        Ok(Some(receiver))
     }
 
     async fn scan(

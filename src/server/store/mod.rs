@@ -80,6 +80,14 @@ pub trait Kv: Clone + Send + Sync + 'static {
         expect: Expect,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
+    /// The keys written under `prefix` by anyone (another replica too)
+    /// from now on, as they change; `None` when the store has no other
+    /// writers to watch (SQLite: this process writes everything).
+    fn watch(
+        &self,
+        prefix: &str,
+    ) -> impl Future<Output = Result<Option<tokio::sync::mpsc::Receiver<String>>, StoreError>> + Send;
+
     /// Up to `limit` keys under `prefix` in byte order, starting after
     /// `after` when given; `reverse` walks from the end.
     fn scan(

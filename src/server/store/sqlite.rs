@@ -198,6 +198,13 @@ impl Kv for SqliteKv {
         .await
     }
 
+    async fn watch(
+        &self,
+        _prefix: &str,
+    ) -> Result<Option<tokio::sync::mpsc::Receiver<String>>, StoreError> {
+        Ok(None)
+    }
+
     async fn scan(
         &self,
         prefix: &str,
