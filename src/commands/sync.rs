@@ -24,7 +24,7 @@ use crate::model::slug::validate_slug;
 use crate::package::export::{CreateOptions, create};
 use crate::package::load::LoadOptions;
 use crate::package::plan::{PlanOptions, check_prefix};
-use crate::package::read::{Package, read_package};
+use crate::package::read::{Package, read_own_package, read_package};
 use crate::progress::Progress;
 use crate::remote::{RegistryClient, remotes};
 use crate::safe_tree::Limits;
@@ -175,7 +175,7 @@ fn export_local(
     let mut hub = ctx.open_hub()?;
     create(&mut hub, &package_dir, &options, progress)
         .context("cannot export the local selection")?;
-    Ok(read_package(&package_dir, progress)?)
+    Ok(read_own_package(&package_dir, progress)?)
 }
 
 fn export_remote(
