@@ -2,15 +2,16 @@
 //! newest actions (and their rendered detail per level), and hot blobs.
 //!
 //! A package entry is dropped when this process changes the package, when
-//! its events are written, when the store reports another replica's write
-//! (etcd watch), and in any case after [`MAX_AGE`]. A read that raced with
+//! the store reports another replica's change to its record (etcd watch),
+//! and in any case after [`MAX_AGE`]; its actions are read again after
+//! [`ACTIONS_MAX_AGE`] by the detail and actions endpoints. A read that raced with
 //! an invalidation does not store what it read (a generation counter), so a
 //! reader never brings back what a writer just replaced. Blobs are
 //! content-addressed and never change: they are only evicted, oldest first,
 //! past [`BLOB_BUDGET`] bytes.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
@@ -18,8 +19,13 @@ use axum::body::Bytes;
 
 use crate::registry::types::{ActionRecord, PackageRecord};
 
-/// The longest a package entry is served without a store read.
-pub const MAX_AGE: Duration = Duration::from_secs(2);
+/// The longest a package entry is served without a store read (a safety
+/// net: changes invalidate entries as they happen).
+pub const MAX_AGE: Duration = Duration::from_secs(30);
+/// The longest the actions of an entry are shown without a store read:
+/// events (downloads) do not invalidate entries, so that a busy package
+/// is not read again on every batch of downloads.
+pub const ACTIONS_MAX_AGE: Duration = Duration::from_secs(2);
 /// The most blob bytes kept in memory.
 pub const BLOB_BUDGET: usize = 64 << 20;
 /// The largest blob kept in memory.
@@ -34,6 +40,19 @@ pub struct PackageEntry {
     /// The detail rendered for levels 1-6.
     pub rendered: [OnceLock<Bytes>; 6],
     at: Instant,
+    refreshing: AtomicBool,
+}
+
+impl PackageEntry {
+    /// Whether its actions should be read again; true for one caller only
+    /// (the others keep using this entry meanwhile).
+    pub fn claim_refresh(&self) -> bool {
+        self.at.elapsed() >= ACTIONS_MAX_AGE
+            && self
+                .refreshing
+                .compare_exchange(false, true, Ordering::SeqCst, Ordering::SeqCst)
+                .is_ok()
+    }
 }
 
 /// The cache.
@@ -85,6 +104,7 @@ impl ReadCache {
             actions,
             rendered: Default::default(),
             at: Instant::now(),
+            refreshing: AtomicBool::new(false),
         });
         if let Ok(mut packages) = self.packages.write()
             && self.generation() == generation
@@ -143,11 +163,7 @@ impl ReadCache {
     }
 }
 
-/// The package a store key belongs to (`registry/packages/<name>` or
-/// `registry/actions/<name>/...`).
+/// The package whose record a store key is (`registry/packages/<name>`).
 pub fn package_of_key(key: &str) -> Option<&str> {
-    let rest = key
-        .strip_prefix("registry/packages/")
-        .or_else(|| key.strip_prefix("registry/actions/"))?;
-    Some(rest.split('/').next().unwrap_or(rest))
+    key.strip_prefix("registry/packages/")
 }

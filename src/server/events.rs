@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-use super::cache::ReadCache;
 use super::metrics::Metrics;
 use super::registry::records::action_pair;
 use super::store::Kv;
@@ -29,13 +28,9 @@ pub struct Events {
 impl Events {
     /// Starts the writer task; it ends (after a last write) when every
     /// [`Events`] is dropped.
-    pub fn start<K: Kv>(
-        kv: K,
-        metrics: Arc<Metrics>,
-        cache: Arc<ReadCache>,
-    ) -> (Events, tokio::task::JoinHandle<()>) {
+    pub fn start<K: Kv>(kv: K, metrics: Arc<Metrics>) -> (Events, tokio::task::JoinHandle<()>) {
         let (sender, receiver) = mpsc::channel(QUEUE);
-        let task = tokio::spawn(write_loop(kv, receiver, cache));
+        let task = tokio::spawn(write_loop(kv, receiver));
         (Events { sender, metrics }, task)
     }
 
@@ -47,11 +42,7 @@ impl Events {
     }
 }
 
-async fn write_loop<K: Kv>(
-    kv: K,
-    mut receiver: mpsc::Receiver<ActionRecord>,
-    cache: Arc<ReadCache>,
-) {
+async fn write_loop<K: Kv>(kv: K, mut receiver: mpsc::Receiver<ActionRecord>) {
     let mut batch = Vec::new();
     loop {
         let open = receiver.recv_many(&mut batch, 4096).await > 0;
@@ -62,14 +53,9 @@ async fn write_loop<K: Kv>(
         while let Ok(event) = receiver.try_recv() {
             batch.push(event);
         }
-        let names: std::collections::BTreeSet<String> =
-            batch.iter().map(|e| e.name.clone()).collect();
         let pairs = batch.drain(..).map(|e| action_pair(&e)).collect();
         if let Err(e) = kv.put_many(pairs).await {
             tracing::warn!(error = %e, "cannot write download events");
-        }
-        for name in &names {
-            cache.invalidate(name);
         }
     }
 }

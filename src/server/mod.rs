@@ -189,7 +189,7 @@ async fn serve_with<K: Kv>(
         ))
     })?;
     let cache = Arc::new(cache::ReadCache::new());
-    let (events, writer) = Events::start(kv.clone(), metrics.clone(), cache.clone());
+    let (events, writer) = Events::start(kv.clone(), metrics.clone());
     tokio::spawn(follow_changes(kv.clone(), cache.clone()));
     let state = Arc::new(AppState {
         kv,

@@ -53,9 +53,25 @@ const KEPT_ACTIONS: usize = 100;
 
 /// The package `name` as the store has it, from the read cache when fresh.
 async fn entry<K: Kv>(state: &AppState<K>, name: &str) -> ApiResult<Arc<PackageEntry>> {
-    if let Some(entry) = state.cache.get(name) {
-        return Ok(entry);
+    match state.cache.get(name) {
+        Some(entry) => Ok(entry),
+        None => load_entry(state, name).await,
     }
+}
+
+/// [`entry`], with actions at most [`super::super::cache::ACTIONS_MAX_AGE`] old (one caller
+/// reads them again; the others meanwhile see the entry as it is).
+async fn entry_with_actions<K: Kv>(
+    state: &AppState<K>,
+    name: &str,
+) -> ApiResult<Arc<PackageEntry>> {
+    match state.cache.get(name) {
+        Some(entry) if !entry.claim_refresh() => Ok(entry),
+        _ => load_entry(state, name).await,
+    }
+}
+
+async fn load_entry<K: Kv>(state: &AppState<K>, name: &str) -> ApiResult<Arc<PackageEntry>> {
     let generation = state.cache.generation();
     let record = records::package(&state.kv, name).await?.map(|(r, _)| r);
     let actions = match record {
@@ -221,7 +237,7 @@ pub async fn detail<K: Kv>(
     Path(name): Path<String>,
 ) -> ApiResult<Response> {
     let name = extract::name(&name)?;
-    let entry = entry(&state, &name).await?;
+    let entry = entry_with_actions(&state, &name).await?;
     let record = entry.record.as_ref().ok_or_else(|| not_found(&name))?;
     let all = visible(record, &caller, true).ok_or_else(|| not_found(&name))?;
     let slot = &entry.rendered[usize::from(caller.level.get().saturating_sub(1)).min(5)];
@@ -378,7 +394,7 @@ pub async fn actions<K: Kv>(
     let (limit, _) = extract::page(query.limit, None)?;
     let package = readable(&state, &caller, &name, true).await?;
     if limit <= RECENT_ACTIONS {
-        let cached = entry(&state, &name).await?;
+        let cached = entry_with_actions(&state, &name).await?;
         let mut shown = visible_actions(&package, cached.actions.clone());
         if shown.len() >= limit || cached.actions.len() < KEPT_ACTIONS {
             shown.truncate(limit);
