@@ -183,6 +183,18 @@ pub struct ActionRecord {
     pub by: String,
     /// When (RFC 3339).
     pub at: String,
+    /// How many such events this record stands for (downloads by one
+    /// caller of one version are counted together per write batch).
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub count: u64,
+}
+
+fn one() -> u64 {
+    1
+}
+
+fn is_one(n: &u64) -> bool {
+    *n == 1
 }
 
 /// A package's detail: metadata, visible versions and recent actions.

@@ -2,6 +2,8 @@
 //! store write, so each one is queued and a background task writes the
 //! queue every [`FLUSH_EVERY`] (and once more at shutdown). A full queue
 //! drops events and counts them in the metrics rather than slowing reads.
+//! Within a batch, the same event repeated (one caller downloading one
+//! version) is written once with a count.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -42,6 +44,35 @@ impl Events {
     }
 }
 
+/// Counts the events of one batch that differ only in time (the same
+/// action on the same version by the same caller) as one record, at the
+/// time of the newest: a busy package writes a few records per batch, not
+/// one per download.
+fn coalesce(events: impl Iterator<Item = ActionRecord>) -> Vec<ActionRecord> {
+    let mut out: Vec<ActionRecord> = Vec::new();
+    let mut index: std::collections::HashMap<(String, Option<String>, String, String), usize> =
+        std::collections::HashMap::new();
+    for event in events {
+        let key = (
+            event.name.clone(),
+            event.version.clone(),
+            event.by.clone(),
+            format!("{:?}", event.action),
+        );
+        match index.get(&key) {
+            Some(&i) => {
+                out[i].count += event.count;
+                out[i].at = event.at;
+            }
+            None => {
+                index.insert(key, out.len());
+                out.push(event);
+            }
+        }
+    }
+    out
+}
+
 async fn write_loop<K: Kv>(kv: K, mut receiver: mpsc::Receiver<ActionRecord>) {
     let mut batch = Vec::new();
     loop {
@@ -53,7 +84,7 @@ async fn write_loop<K: Kv>(kv: K, mut receiver: mpsc::Receiver<ActionRecord>) {
         while let Ok(event) = receiver.try_recv() {
             batch.push(event);
         }
-        let pairs = batch.drain(..).map(|e| action_pair(&e)).collect();
+        let pairs = coalesce(batch.drain(..)).iter().map(action_pair).collect();
         if let Err(e) = kv.put_many(pairs).await {
             tracing::warn!(error = %e, "cannot write download events");
         }

@@ -80,15 +80,21 @@ fn version_list(versions: &Value) -> Vec<String> {
 }
 
 /// `(action, version)` of every action in an actions answer.
+/// One `(action, version)` per event: a record with a `count` (downloads
+/// counted together per write batch) stands for that many.
 fn action_list(actions: &Value) -> Vec<(String, String)> {
     actions
         .as_array()
         .unwrap_or_else(|| panic!("not an array: {actions}"))
         .iter()
-        .map(|a| {
-            (
-                a["action"].as_str().expect("action").to_string(),
-                a["version"].as_str().unwrap_or("").to_string(),
+        .flat_map(|a| {
+            let count = a["count"].as_u64().unwrap_or(1) as usize;
+            std::iter::repeat_n(
+                (
+                    a["action"].as_str().expect("action").to_string(),
+                    a["version"].as_str().unwrap_or("").to_string(),
+                ),
+                count,
             )
         })
         .collect()

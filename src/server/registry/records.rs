@@ -99,6 +99,7 @@ pub fn action(kind: ActionKind, name: &str, version: Option<&str>, by: &str) -> 
         version: version.map(str::to_string),
         by: by.to_string(),
         at: crate::time::now_rfc3339(),
+        count: 1,
     }
 }
 
