@@ -166,6 +166,8 @@ pub struct TreeWriter {
     entries: u64,
     /// Folded path (NFC, lower case) → the first spelling and its kind.
     seen: HashMap<String, (String, Kind)>,
+    /// The copy buffer, allocated once for every file.
+    buf: Vec<u8>,
 }
 
 impl TreeWriter {
@@ -191,6 +193,7 @@ impl TreeWriter {
             total_bytes: 0,
             entries: 0,
             seen: HashMap::new(),
+            buf: vec![0_u8; 64 * 1024],
         })
     }
 
@@ -271,9 +274,8 @@ impl TreeWriter {
         let file_cap = self.limits.max_file_bytes;
         let cap = file_cap.min(self.remaining_total());
         let mut written: u64 = 0;
-        let mut buf = vec![0_u8; 64 * 1024];
         loop {
-            let n = match reader.read(&mut buf) {
+            let n = match reader.read(&mut self.buf) {
                 Ok(0) => break,
                 Ok(n) => n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
@@ -299,7 +301,7 @@ impl TreeWriter {
                     }
                 });
             }
-            file.write_all(&buf[..n]).map_err(|source| TreeError::Io {
+            file.write_all(&self.buf[..n]).map_err(|source| TreeError::Io {
                 path: full.clone(),
                 source,
             })?;
