@@ -301,10 +301,11 @@ impl TreeWriter {
                     }
                 });
             }
-            file.write_all(&self.buf[..n]).map_err(|source| TreeError::Io {
-                path: full.clone(),
-                source,
-            })?;
+            file.write_all(&self.buf[..n])
+                .map_err(|source| TreeError::Io {
+                    path: full.clone(),
+                    source,
+                })?;
         }
         self.total_bytes += written;
         Ok(written)

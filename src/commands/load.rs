@@ -38,7 +38,7 @@ pub struct PlanArgs {
     /// Refuse references cub would drop (a missing target, view filter or invocation worker) instead of warning
     #[arg(long)]
     pub strict: bool,
-    /// Resolve SOURCE as NAME[@REQ] in this registry remote (`pkg remote add`); yanked versions are skipped
+    /// Resolve SOURCE as `NAME[@REQ]` in this registry remote (`pkg remote add`); yanked versions are skipped
     #[arg(long, value_name = "REMOTE")]
     pub registry: Option<String>,
     /// Refuse content that differs from this lock file (`pkg lock` writes it)

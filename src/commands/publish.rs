@@ -40,7 +40,7 @@ pub struct PublishArgs {
     /// Tag `<name>/v<version>` instead of `v<version>`
     #[arg(long)]
     pub tag_prefix: bool,
-    /// The commit and tag message [default: "Release <name> <version>"]
+    /// The commit and tag message [default: "Release NAME VERSION"]
     #[arg(short, long)]
     pub message: Option<String>,
     /// Say what would be pushed and push nothing

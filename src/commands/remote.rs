@@ -18,7 +18,7 @@ pub enum RemoteCommand {
     Add {
         /// The remote's name
         name: String,
-        /// The server's base URL, e.g. https://pkg.example.com
+        /// The server's base URL, e.g. `https://pkg.example.com`
         url: String,
         /// Read the token from this environment variable (else from `pkg remote login`)
         #[arg(long, value_name = "VAR")]
