@@ -24,8 +24,10 @@ pub struct Upload {
 }
 
 /// Unpacks `body` (a `pkg pack` archive): the archive file in `temp_dir`,
-/// the tree in a scratch directory ([`crate::scratch`]).
-pub fn unpack(temp_dir: &Path, body: &[u8]) -> Result<Upload, ApiError> {
+/// the tree under `tree_parent` (the blob directory's disk for a publish;
+/// a scratch directory, [`crate::scratch`], for a hub transfer that is read
+/// at once).
+pub fn unpack(temp_dir: &Path, tree_parent: &Path, body: &[u8]) -> Result<Upload, ApiError> {
     let format = ArchiveFormat::sniff(body).ok_or_else(|| {
         ApiError::bad_request(
             "the body is not a package archive: send the .tar.gz or .zip that `pkg pack` writes",
@@ -37,13 +39,8 @@ pub fn unpack(temp_dir: &Path, body: &[u8]) -> Result<Upload, ApiError> {
     file.write_all(body)
         .and_then(|()| file.as_file().sync_all())
         .map_err(|e| io("cannot write the upload", e))?;
-    let extracted = archive::extract_in(
-        file.path(),
-        format,
-        Limits::default(),
-        &crate::scratch::dir(),
-    )
-    .map_err(|e| ApiError::bad_request(format!("the archive was refused: {e}")))?;
+    let extracted = archive::extract_in(file.path(), format, Limits::default(), tree_parent)
+        .map_err(|e| ApiError::bad_request(format!("the archive was refused: {e}")))?;
     let package = read_package(&extracted.root, &NoProgress)
         .map_err(|e| ApiError::bad_request(format!("the package does not validate: {e}")))?;
     Ok(Upload {

@@ -463,7 +463,7 @@ async fn plan<K: Kv>(
     let (report, upload) = state
         .hub
         .read(move |hub| {
-            let upload = unpack(&temp, &body)
+            let upload = unpack(&temp, &crate::scratch::dir(), &body)
                 .map_err(|e| AccessError::Change(anyhow::anyhow!(e.message)))?;
             let report = hub.plan(&upload.package, &options, diffs)?;
             Ok((report, upload))
@@ -512,7 +512,7 @@ async fn apply<K: Kv>(
         .write(move |hub| {
             let upload = match staged {
                 Some(upload) => upload,
-                None => unpack(&temp, &body)
+                None => unpack(&temp, &crate::scratch::dir(), &body)
                     .map_err(|e| AccessError::Change(anyhow::anyhow!(e.message)))?,
             };
             hub.load(

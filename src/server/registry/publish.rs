@@ -26,7 +26,7 @@ pub fn check_archive(blobs: &Blobs, body: &[u8]) -> Result<Checked, ApiError> {
         format,
         extracted,
         package,
-    } = unpack(&blobs.temp_dir(), body)?;
+    } = unpack(&blobs.temp_dir(), &blobs.temp_dir(), body)?;
     let manifest = &package.manifest;
     let name = manifest.name.clone().ok_or_else(|| {
         ApiError::bad_request("the package's manifest has no `name`; set one to publish it")
