@@ -176,6 +176,33 @@ fn hub_api_if_match_and_apply_conflicts() {
     let (server, token) = remote(&env, &store, &[]);
     let auth = format!("Bearer {token}");
     env.ok(["--remote", "team", "load", example().to_str().unwrap()]);
+    // Listings are in a stable order and page with limit and offset.
+    let page = |query: &str| -> Vec<String> {
+        let r = call(
+            "GET",
+            &format!(
+                "{}/api/v1/hub/units?space=drift-detector{query}",
+                server.url()
+            ),
+            &[("Authorization", &auth)],
+            None,
+        );
+        assert_eq!(r.status, 200, "{}", r.text());
+        r.json()
+            .as_array()
+            .expect("array")
+            .iter()
+            .map(|u| u["slug"].as_str().unwrap_or("").to_string())
+            .collect()
+    };
+    let all = page("");
+    assert_eq!(all.len(), 3, "{all:?}");
+    let mut sorted = all.clone();
+    sorted.sort();
+    assert_eq!(all, sorted, "stable (slug) order");
+    assert_eq!(page("&limit=1&offset=1"), vec![all[1].clone()]);
+    assert_eq!(page("&offset=3"), Vec::<String>::new());
+
     let path = "/api/v1/hub/units/drift-detector/configmap";
     let url = format!("{}{path}", server.url());
     let got = call("GET", &url, &[("Authorization", &auth)], None);
@@ -219,6 +246,27 @@ fn hub_api_if_match_and_apply_conflicts() {
         Some(&body),
     );
     assert_eq!(again.status, 412);
+
+    // Hub writes are in the audit log, with who made them.
+    let (owner, _) = create_token(&env, &store, 5, "auditor");
+    let audit = call(
+        "GET",
+        &format!("{}/api/v1/audit", server.url()),
+        &[("Authorization", &format!("Bearer {owner}"))],
+        None,
+    );
+    assert_eq!(audit.status, 200, "{}", audit.text());
+    let entries = audit.json();
+    assert!(
+        entries
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["who"] == "alice"
+                && e["what"] == format!("PUT {path}")
+                && e["status"] == 200),
+        "{entries}"
+    );
 
     // No token: level 1 may not use the hub.
     let anonymous = call("GET", &url, &[], None);
