@@ -1,10 +1,10 @@
 //! The commands: one file per command family. Each family owns the clap
 //! definitions of its commands (their `Args` structs, subcommand enums and
-//! value enums) beside the code that runs them; `crate::cli::Command`
-//! refers to them. Each command reads its arguments, calls the library and
-//! renders the result through [`crate::ui::Printer`]. This file holds the
-//! shared [`Context`]; `crate::cli::run` dispatches to the commands, which
-//! never import `cli`.
+//! value enums) beside the code that runs them; the top-level parser in
+//! src/cli.rs lists them and dispatches to them. Each command reads its
+//! arguments, calls the library and renders the result through
+//! [`crate::ui::Printer`]. This file holds the shared [`Context`].
+//! Commands never import the parser: the layers read top-down.
 
 pub mod completions;
 pub mod create;

@@ -30,15 +30,31 @@ pub fn create(hub: &mut Hub, new: &NewResource) -> Result<HubResource, HubError>
     Ok(created)
 }
 
+/// Fails with [`HubError::Stale`] unless `current` has the fingerprint
+/// `expect` (when given): the caller's `If-Match`.
+fn check_expected(current: &HubResource, expect: Option<&str>) -> Result<(), HubError> {
+    match expect {
+        Some(fingerprint) if fingerprint != current.fingerprint => {
+            Err(HubError::Stale(current.key.clone()))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Updates a resource: `change` edits its current content. Writes nothing
-/// (and keeps the version) when the content ends up the same.
+/// (and keeps the version) when the content ends up the same; the bool
+/// says whether it changed. With
+/// `expect`, refuses ([`HubError::Stale`]) unless the resource still has
+/// that fingerprint, checked in the same transaction as the write.
 pub fn update<E: From<HubError>>(
     hub: &mut Hub,
     key: &ResourceKey,
+    expect: Option<&str>,
     change: impl FnOnce(&mut NewResource) -> Result<(), E>,
-) -> Result<HubResource, E> {
+) -> Result<(HubResource, bool), E> {
     let tx = hub.write()?;
     let current = store::require(&tx, key)?;
+    check_expected(&current, expect)?;
     let data: Option<Vec<u8>> = if key.kind == ResourceKind::Unit {
         store::data(&tx, key)?
     } else {
@@ -56,29 +72,31 @@ pub fn update<E: From<HubError>>(
     check_content(&next)?;
     store::check_references(&tx, key, &next.refs)?;
     let now = crate::time::now_rfc3339();
-    next.with_content(|content| {
+    let changed = next.with_content(|content| {
         if content.fingerprint == current.fingerprint {
-            Ok(())
+            Ok(false)
         } else {
             store::preserve_base(&tx, key)?;
-            store::update(&tx, content, &now)
+            store::update(&tx, content, &now).map(|()| true)
         }
     })?;
     let updated = store::require(&tx, key)?;
     tx.commit().map_err(HubError::from)?;
-    Ok(updated)
+    Ok((updated, changed))
 }
 
 /// Deletes a resource. A space must be empty unless `recursive`, which
 /// deletes everything in it too. Fails with [`HubError::InUse`] when anything
-/// outside what is deleted still refers to it. Returns what was deleted.
+/// outside what is deleted still refers to it, and as [`update`] does on
+/// `expect`. Returns what was deleted.
 pub fn delete(
     hub: &mut Hub,
     key: &ResourceKey,
     recursive: bool,
+    expect: Option<&str>,
 ) -> Result<Vec<ResourceKey>, HubError> {
     let tx = hub.write()?;
-    store::require(&tx, key)?;
+    check_expected(&store::require(&tx, key)?, expect)?;
     let mut doomed = vec![key.clone()];
     if key.kind == ResourceKind::Space && recursive {
         for kind in ResourceKind::ALL

@@ -81,6 +81,9 @@ pub enum HubError {
         /// The resources changed since.
         changed: Vec<ResourceKey>,
     },
+    /// The resource changed since the caller read it (`If-Match`).
+    #[error("{0} changed since it was read; run the command again")]
+    Stale(ResourceKey),
     /// A stored row could not be decoded.
     #[error("the hub holds a damaged record for {key}: {reason}")]
     Corrupt {

@@ -31,6 +31,29 @@ impl LocalHub {
         &mut self.hub
     }
 
+    /// [`HubAccess::update`], refused ([`crate::hub::HubError::Stale`]) unless the
+    /// resource still has the fingerprint `expect` (the server's `If-Match`).
+    pub fn update_if(
+        &mut self,
+        key: &ResourceKey,
+        expect: Option<&str>,
+        change: Change<'_>,
+    ) -> Result<(HubResource, bool), AccessError> {
+        crud::update(&mut self.hub, key, expect, |new| {
+            change(new).map_err(AccessError::Change)
+        })
+    }
+
+    /// [`HubAccess::delete`], with the same `expect` as [`LocalHub::update_if`].
+    pub fn delete_if(
+        &mut self,
+        key: &ResourceKey,
+        recursive: bool,
+        expect: Option<&str>,
+    ) -> Result<Vec<ResourceKey>, AccessError> {
+        Ok(crud::delete(&mut self.hub, key, recursive, expect)?)
+    }
+
     /// Whether the hub holds every `(key, source fingerprint)` pair.
     pub fn sources_current(
         &mut self,
@@ -106,12 +129,7 @@ impl HubAccess for LocalHub {
         key: &ResourceKey,
         change: Change<'_>,
     ) -> Result<(HubResource, bool), AccessError> {
-        let before = store::fingerprint(self.hub.conn(), key)?;
-        let updated = crud::update(&mut self.hub, key, |new| {
-            change(new).map_err(AccessError::Change)
-        })?;
-        let changed = before.as_deref() != Some(updated.fingerprint.as_str());
-        Ok((updated, changed))
+        self.update_if(key, None, change)
     }
 
     fn delete(
@@ -119,7 +137,7 @@ impl HubAccess for LocalHub {
         key: &ResourceKey,
         recursive: bool,
     ) -> Result<Vec<ResourceKey>, AccessError> {
-        Ok(crud::delete(&mut self.hub, key, recursive)?)
+        self.delete_if(key, recursive, None)
     }
 
     fn plan(

@@ -40,9 +40,6 @@ pub enum AccessError {
     /// The change function of an update refused, or a local step failed.
     #[error(transparent)]
     Change(anyhow::Error),
-    /// The resource changed since it was read (a remote update's `If-Match`).
-    #[error("{0} changed since it was read; run the command again")]
-    Stale(ResourceKey),
 }
 
 /// What a load did.
@@ -102,7 +99,7 @@ pub trait HubAccess {
 
     /// Updates a resource through `change`; the bool says whether the
     /// content changed. A remote update sends `If-Match` and fails with
-    /// [`AccessError::Stale`] when another writer came first.
+    /// [`HubError::Stale`] when another writer came first.
     fn update(
         &mut self,
         key: &ResourceKey,

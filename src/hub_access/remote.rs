@@ -11,7 +11,7 @@ use reqwest::blocking::Body;
 use super::wire::WireResource;
 use super::{AccessError, Change, Fetched, HubAccess, LoadReport, RollbackReport};
 use crate::hub::history::HistoryEntry;
-use crate::hub::{HubResource, NewResource};
+use crate::hub::{HubError, HubResource, NewResource};
 use crate::loaders::archive::ArchiveFormat;
 use crate::model::{ResourceKey, ResourceKind};
 use crate::package::load::LoadOptions;
@@ -215,7 +215,9 @@ impl HubAccess for RemoteHub {
             &[("if-match", etag)],
         );
         let wire = match answer {
-            Err(e) if e.status() == Some(412) => return Err(AccessError::Stale(key.clone())),
+            Err(e) if e.status() == Some(412) => {
+                return Err(AccessError::Hub(HubError::Stale(key.clone())));
+            }
             other => other?,
         };
         let updated = Self::resource(wire)?;

@@ -11,6 +11,7 @@ use crate::package::PackageError;
 fn hub_status(h: &HubError) -> StatusCode {
     match h {
         HubError::NotFound(_) | HubError::NoSuchEntry(_) => StatusCode::NOT_FOUND,
+        HubError::Stale(_) => StatusCode::PRECONDITION_FAILED,
         HubError::AlreadyExists(_)
         | HubError::InUse { .. }
         | HubError::NotReversible { .. }
@@ -36,7 +37,6 @@ pub fn api_error(e: AccessError) -> ApiError {
             _ => StatusCode::BAD_REQUEST,
         },
         AccessError::Where(_) | AccessError::Change(_) => StatusCode::BAD_REQUEST,
-        AccessError::Stale(_) => StatusCode::PRECONDITION_FAILED,
         AccessError::Remote(_) => StatusCode::BAD_GATEWAY,
     };
     ApiError::new(status, message)

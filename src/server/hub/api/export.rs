@@ -1,0 +1,84 @@
+//! A selection of the server's hub as a package archive: what
+//! `pkg sync pull` loads. Nothing is recorded in the history.
+
+use std::sync::Arc;
+
+use axum::Extension;
+use axum::body::Body;
+use axum::extract::{RawQuery, State};
+use axum::http::HeaderValue;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::{IntoResponse, Response};
+
+use super::super::super::AppState;
+use super::super::super::auth::Caller;
+use super::super::super::error::{ApiError, ApiResult};
+use super::super::super::extract;
+use super::super::super::store::Kv;
+use super::{need, slug};
+use crate::hub_access::AccessError;
+use crate::loaders::archive::ArchiveFormat;
+use crate::model::ResourceKind;
+use crate::progress::NoProgress;
+
+/// The query of an export: `space` may repeat.
+#[derive(Debug, Default)]
+struct ExportQuery {
+    space: Vec<String>,
+    where_: Option<String>,
+}
+
+/// `GET /api/v1/hub/export?space=&space=&where=`.
+pub async fn export<K: Kv>(
+    State(state): State<Arc<AppState<K>>>,
+    Extension(caller): Extension<Caller>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Response> {
+    need(&caller)?;
+    let pairs: Vec<(String, String)> = extract::query(raw.as_deref())?;
+    let mut query = ExportQuery::default();
+    for (k, v) in pairs {
+        match k.as_str() {
+            "space" => query.space.push(slug(&v, "space")?),
+            "where" => query.where_ = Some(v),
+            other => {
+                return Err(ApiError::bad_request(format!(
+                    "unknown query parameter `{other}` (space, where)"
+                )));
+            }
+        }
+    }
+    let filter = query
+        .where_
+        .as_deref()
+        .map(|w| crate::filter::WhereFilter::parse(w, ResourceKind::Unit))
+        .transpose()
+        .map_err(|e| ApiError::bad_request(format!("invalid where expression: {e}")))?;
+    let temp = state.blobs.temp_dir();
+    let bytes = state
+        .hub
+        .write(move |hub| {
+            let fail =
+                |e: std::io::Error| AccessError::Change(anyhow::anyhow!("cannot export: {e}"));
+            let dir = tempfile::tempdir_in(&temp).map_err(fail)?;
+            let package_dir = dir.path().join("package");
+            let options = crate::package::export::CreateOptions {
+                spaces: query.space.clone(),
+                filter,
+                name: Some("sync".into()),
+                created_at_from_hub: true,
+                unrecorded: true,
+                ..Default::default()
+            };
+            crate::package::export::create(hub.hub_mut(), &package_dir, &options, &NoProgress)?;
+            let archive = dir.path().join("package.tar.gz");
+            crate::package::pack::pack(&package_dir, &archive, ArchiveFormat::TarGz, &NoProgress)?;
+            std::fs::read(&archive).map_err(fail)
+        })
+        .await?;
+    Ok((
+        [(CONTENT_TYPE, HeaderValue::from_static("application/gzip"))],
+        Body::from(bytes),
+    )
+        .into_response())
+}
