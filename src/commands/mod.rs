@@ -32,7 +32,7 @@ use crate::hub::Hub;
 use crate::hub_access::HubAccess;
 use crate::hub_access::local::LocalHub;
 use crate::hub_access::remote::RemoteHub;
-use crate::remote::{RegistryClient, remotes};
+use crate::remote::{ServerClient, remotes};
 use crate::ui::Printer;
 use crate::ui::progress::Bar;
 
@@ -65,7 +65,7 @@ impl Context {
     pub fn hub_access(&self) -> Result<Box<dyn HubAccess>> {
         match &self.remote {
             Some(name) => {
-                let client = RegistryClient::new(remotes::get(name)?)?;
+                let client = ServerClient::new(remotes::get(name)?)?;
                 Ok(Box::new(RemoteHub::new(client)))
             }
             None => Ok(Box::new(LocalHub::new(self.open_hub()?))),

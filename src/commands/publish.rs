@@ -17,7 +17,7 @@ use crate::model::slug::escape;
 use crate::package::pack::pack;
 use crate::package::read_package;
 use crate::progress::Progress as _;
-use crate::remote::{RegistryClient, remotes};
+use crate::remote::{ServerClient, remotes};
 
 /// `pkg publish`.
 #[derive(Debug, Args)]
@@ -188,7 +188,7 @@ struct RegistryPublishView {
 /// `pkg publish DIR --registry NAME`: packs the package (a deterministic
 /// tar.gz, so the same package gives the same bytes) and uploads it.
 fn registry_publish(ctx: &Context, args: &PublishArgs, registry: &str) -> Result<()> {
-    let client = RegistryClient::new(remotes::get(registry)?)?;
+    let client = ServerClient::new(remotes::get(registry)?)?;
     let bar = ctx.progress();
     let temp = tempfile::tempdir().context("cannot create a temporary directory")?;
     let archive = temp.path().join("package.tar.gz");

@@ -8,7 +8,7 @@ use clap::Subcommand;
 use serde::Serialize;
 
 use super::Context;
-use crate::remote::{RegistryClient, remotes};
+use crate::remote::{ServerClient, remotes};
 use crate::ui::Table;
 
 /// `pkg remote ...`.
@@ -101,7 +101,7 @@ pub fn run(ctx: &Context, cmd: &RemoteCommand) -> Result<()> {
                         (None, Ok(Some(_))) => "stored".into(),
                         _ => "none".into(),
                     };
-                    let answer = RegistryClient::new(remote.clone()).and_then(|c| c.server_info());
+                    let answer = ServerClient::new(remote.clone()).and_then(|c| c.server_info());
                     let (reachable, server_version, store, error) = match answer {
                         Ok(info) => (true, Some(info.version), Some(info.store), None),
                         Err(e) => (false, None, None, Some(e.to_string())),

@@ -5,7 +5,7 @@ use anyhow::{Context as _, Result};
 use clap::Args;
 
 use super::Context;
-use crate::remote::{RegistryClient, remotes};
+use crate::remote::{ServerClient, remotes};
 use crate::ui::Table;
 
 /// `pkg search`.
@@ -23,7 +23,7 @@ pub struct SearchArgs {
 
 /// `pkg search`.
 pub fn run(ctx: &Context, args: &SearchArgs) -> Result<()> {
-    let client = RegistryClient::new(remotes::get(&args.registry)?)?;
+    let client = ServerClient::new(remotes::get(&args.registry)?)?;
     let list = client
         .search(&args.query, usize::from(args.limit))
         .with_context(|| format!("cannot search registry `{}`", args.registry))?;

@@ -26,7 +26,7 @@ use crate::package::load::LoadOptions;
 use crate::package::plan::{PlanOptions, check_prefix};
 use crate::package::read::{Package, read_own_package, read_package};
 use crate::progress::Progress;
-use crate::remote::{RegistryClient, remotes};
+use crate::remote::{ServerClient, remotes};
 use crate::safe_tree::Limits;
 use crate::ui::format::OutputFormat;
 
@@ -86,7 +86,7 @@ pub fn run(ctx: &Context, cmd: &SyncCommand) -> Result<()> {
     let (package, source, mut target): (Package, String, Box<dyn HubAccess>) = if push {
         let package = export_local(ctx, args, temp.path(), &bar)?;
         let source = format!("sync push from {}", ctx.open_hub()?.path().display());
-        let target = RemoteHub::new(RegistryClient::new(remote.clone())?);
+        let target = RemoteHub::new(ServerClient::new(remote.clone())?);
         (package, source, Box::new(target))
     } else {
         let package = export_remote(args, &remote, temp.path(), &bar)?;
@@ -191,7 +191,7 @@ fn export_remote(
     if let Some(w) = &args.where_ {
         query.append_pair("where", w);
     }
-    let client = RegistryClient::new(remote.clone())?;
+    let client = ServerClient::new(remote.clone())?;
     let bytes = client
         .call_bytes(
             Method::GET,

@@ -21,11 +21,11 @@ use crate::package::read::Package;
 use crate::package::report::PlanReport;
 use crate::progress::{NoProgress, Progress};
 use crate::remote::client::segment;
-use crate::remote::{RegistryClient, RemoteError};
+use crate::remote::{RemoteError, ServerClient};
 
 /// A remote hub.
 pub struct RemoteHub {
-    client: RegistryClient,
+    client: ServerClient,
     /// The package digest and upload id of the last plan's staged upload:
     /// a load of the same package right after reuses it instead of
     /// sending the archive again.
@@ -43,7 +43,7 @@ struct Deleted {
 
 impl RemoteHub {
     /// Drives the hub of the server `client` talks to.
-    pub fn new(client: RegistryClient) -> RemoteHub {
+    pub fn new(client: ServerClient) -> RemoteHub {
         RemoteHub {
             client,
             staged: None,

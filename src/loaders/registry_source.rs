@@ -13,13 +13,13 @@ use super::{Fetched, Source, SourceError};
 use crate::progress::Progress;
 use crate::registry::names::check_name;
 use crate::registry::types::VersionRecord;
-use crate::remote::{RegistryClient, RemoteError, remotes};
+use crate::remote::{RemoteError, ServerClient, remotes};
 use crate::safe_tree::Limits;
 
 /// A package in a registry.
 pub struct RegistrySource {
     registry: String,
-    client: RegistryClient,
+    client: ServerClient,
     name: String,
     req: VersionReq,
     exact: Option<Version>,
@@ -61,7 +61,7 @@ impl RegistrySource {
         let exact = req_text
             .and_then(|t| t.strip_prefix('='))
             .and_then(|t| Version::parse(t.trim()).ok());
-        let client = RegistryClient::new(remotes::get(registry).map_err(|e| remote(registry, e))?)
+        let client = ServerClient::new(remotes::get(registry).map_err(|e| remote(registry, e))?)
             .map_err(|e| remote(registry, e))?;
         Ok(RegistrySource {
             registry: registry.to_string(),

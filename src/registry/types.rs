@@ -154,7 +154,7 @@ pub struct PackageList {
 }
 
 /// The kinds of event recorded on a package.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ActionKind {
     /// A version was published.

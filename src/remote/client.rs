@@ -70,7 +70,7 @@ impl RemoteError {
 }
 
 /// A client for one remote.
-pub struct RegistryClient {
+pub struct ServerClient {
     remote: Remote,
     token: Option<String>,
     http: Client,
@@ -87,18 +87,15 @@ fn error_text(e: &reqwest::Error) -> String {
     text
 }
 
-impl RegistryClient {
+impl ServerClient {
     /// A client for `remote` with its configured token.
-    pub fn new(remote: Remote) -> Result<RegistryClient, RemoteError> {
+    pub fn new(remote: Remote) -> Result<ServerClient, RemoteError> {
         let token = remotes::token(&remote)?;
-        RegistryClient::with_token(remote, token)
+        ServerClient::with_token(remote, token)
     }
 
     /// A client for `remote` sending `token`.
-    pub fn with_token(
-        remote: Remote,
-        token: Option<String>,
-    ) -> Result<RegistryClient, RemoteError> {
+    pub fn with_token(remote: Remote, token: Option<String>) -> Result<ServerClient, RemoteError> {
         let http = Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .referer(false)
@@ -108,7 +105,7 @@ impl RegistryClient {
             .map_err(|e| {
                 RemoteError::Config(format!("cannot build an HTTP client: {}", error_text(&e)))
             })?;
-        Ok(RegistryClient {
+        Ok(ServerClient {
             remote,
             token,
             http,
@@ -138,7 +135,7 @@ impl RegistryClient {
         self.send_with(method, path, body, &[])
     }
 
-    /// Sends one request with extra `headers`; see [`RegistryClient::call_json`].
+    /// Sends one request with extra `headers`; see [`ServerClient::call_json`].
     fn send_with(
         &self,
         method: Method,
@@ -229,7 +226,7 @@ impl RegistryClient {
         Ok(self.call_json_headers(method, path, body, headers)?.0)
     }
 
-    /// [`RegistryClient::call_json`], with the answer's headers.
+    /// [`ServerClient::call_json`], with the answer's headers.
     pub fn call_json_headers<T: DeserializeOwned>(
         &self,
         method: Method,
@@ -267,33 +264,9 @@ impl RegistryClient {
         path: &str,
         progress: &dyn Progress,
     ) -> Result<Vec<u8>, RemoteError> {
-        let (mut response, url) = self.send(method.clone(), path, None)?;
-        let total = response.content_length().unwrap_or(0);
-        progress.phase("downloading", total);
+        let (response, url) = self.send(method.clone(), path, None)?;
         let mut out = Vec::new();
-        let mut buffer = vec![0u8; 64 * 1024];
-        loop {
-            let n = response
-                .read(&mut buffer)
-                .map_err(|e| RemoteError::Transport {
-                    method: method.to_string(),
-                    url: url.to_string(),
-                    message: e.to_string(),
-                })?;
-            if n == 0 {
-                break;
-            }
-            if out.len() as u64 + n as u64 > MAX_DOWNLOAD {
-                return Err(RemoteError::Transport {
-                    method: method.to_string(),
-                    url: url.to_string(),
-                    message: format!("the answer is larger than {MAX_DOWNLOAD} bytes"),
-                });
-            }
-            out.extend_from_slice(&buffer[..n]);
-            progress.advance(n as u64);
-        }
-        progress.finish();
+        read_body(response, &method, &url, &mut out, progress)?;
         Ok(out)
     }
 
@@ -397,49 +370,62 @@ impl RegistryClient {
             segment(name),
             segment(version)
         );
-        let (mut response, url) = self.send(Method::GET, &path, None)?;
-        let fail = |message: String| RemoteError::Transport {
-            method: "GET".into(),
-            url: url.to_string(),
-            message,
-        };
-        let total = response.content_length().unwrap_or(0);
-        if total > MAX_DOWNLOAD {
-            return Err(fail(format!(
-                "the archive is larger than {MAX_DOWNLOAD} bytes"
-            )));
-        }
-        progress.phase("downloading", total);
-        let mut hasher = Sha256::new();
-        let mut buffer = vec![0u8; 64 * 1024];
-        let mut count = 0u64;
-        loop {
-            let n = response
-                .read(&mut buffer)
-                .map_err(|e| fail(e.to_string()))?;
-            if n == 0 {
-                break;
-            }
-            count += n as u64;
-            if count > MAX_DOWNLOAD {
-                return Err(fail(format!(
-                    "the archive is larger than {MAX_DOWNLOAD} bytes"
-                )));
-            }
-            hasher.update(&buffer[..n]);
-            sink.write_all(&buffer[..n])
-                .map_err(|e| fail(e.to_string()))?;
-            progress.advance(n as u64);
-        }
-        progress.finish();
-        let got = format!("sha256:{:x}", hasher.finalize());
+        let (response, url) = self.send(Method::GET, &path, None)?;
+        let (count, got) = read_body(response, &Method::GET, &url, sink, progress)?;
         if got != digest {
-            return Err(fail(format!(
-                "the archive's digest is {got}, but the registry lists {digest}; refusing it"
-            )));
+            return Err(RemoteError::Transport {
+                method: "GET".into(),
+                url: url.to_string(),
+                message: format!(
+                    "the archive's digest is {got}, but the registry lists {digest}; refusing it"
+                ),
+            });
         }
         Ok(count)
     }
+}
+
+/// Copies an answer's body into `sink` (at most [`MAX_DOWNLOAD`] bytes),
+/// reporting progress; returns the byte count and the body's digest.
+fn read_body(
+    mut response: Response,
+    method: &Method,
+    url: &Url,
+    sink: &mut dyn Write,
+    progress: &dyn Progress,
+) -> Result<(u64, String), RemoteError> {
+    let fail = |message: String| RemoteError::Transport {
+        method: method.to_string(),
+        url: url.to_string(),
+        message,
+    };
+    let too_large = || fail(format!("the answer is larger than {MAX_DOWNLOAD} bytes"));
+    let total = response.content_length().unwrap_or(0);
+    if total > MAX_DOWNLOAD {
+        return Err(too_large());
+    }
+    progress.phase("downloading", total);
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0u8; 64 * 1024];
+    let mut count = 0u64;
+    loop {
+        let n = response
+            .read(&mut buffer)
+            .map_err(|e| fail(e.to_string()))?;
+        if n == 0 {
+            break;
+        }
+        count += n as u64;
+        if count > MAX_DOWNLOAD {
+            return Err(too_large());
+        }
+        hasher.update(&buffer[..n]);
+        sink.write_all(&buffer[..n])
+            .map_err(|e| fail(e.to_string()))?;
+        progress.advance(n as u64);
+    }
+    progress.finish();
+    Ok((count, format!("sha256:{:x}", hasher.finalize())))
 }
 
 /// Percent-encodes one path segment.

@@ -6,5 +6,5 @@
 pub mod client;
 pub mod remotes;
 
-pub use client::{RegistryClient, RemoteError};
+pub use client::{RemoteError, ServerClient};
 pub use remotes::Remote;

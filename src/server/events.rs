@@ -5,6 +5,7 @@
 //! Within a batch, the same event repeated (one caller downloading one
 //! version) is written once with a count.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,7 +14,7 @@ use tokio::sync::mpsc;
 use super::metrics::Metrics;
 use super::registry::records::action_pair;
 use super::store::Kv;
-use crate::registry::types::ActionRecord;
+use crate::registry::types::{ActionKind, ActionRecord};
 
 /// How often queued events are written.
 pub const FLUSH_EVERY: Duration = Duration::from_millis(200);
@@ -49,23 +50,23 @@ impl Events {
 /// time of the newest: a busy package writes a few records per batch, not
 /// one per download.
 fn coalesce(events: impl Iterator<Item = ActionRecord>) -> Vec<ActionRecord> {
+    type Same = (String, Option<String>, String, ActionKind);
     let mut out: Vec<ActionRecord> = Vec::new();
-    let mut index: std::collections::HashMap<(String, Option<String>, String, String), usize> =
-        std::collections::HashMap::new();
+    let mut index: HashMap<Same, usize> = HashMap::new();
     for event in events {
-        let key = (
+        let same = (
             event.name.clone(),
             event.version.clone(),
             event.by.clone(),
-            format!("{:?}", event.action),
+            event.action,
         );
-        match index.get(&key) {
+        match index.get(&same) {
             Some(&i) => {
                 out[i].count += event.count;
                 out[i].at = event.at;
             }
             None => {
-                index.insert(key, out.len());
+                index.insert(same, out.len());
                 out.push(event);
             }
         }
@@ -88,5 +89,35 @@ async fn write_loop<K: Kv>(kv: K, mut receiver: mpsc::Receiver<ActionRecord>) {
         if let Err(e) = kv.put_many(pairs).await {
             tracing::warn!(error = %e, "cannot write download events");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::registry::records::action;
+
+    #[test]
+    fn repeated_events_are_counted_once() {
+        let events = vec![
+            action(ActionKind::Download, "a", Some("1.0.0"), "ci"),
+            action(ActionKind::Download, "a", Some("1.0.0"), "ci"),
+            action(ActionKind::Download, "a", Some("2.0.0"), "ci"),
+            action(ActionKind::Download, "a", Some("1.0.0"), "anonymous"),
+            action(ActionKind::Download, "a", Some("1.0.0"), "ci"),
+        ];
+        let out = coalesce(events.into_iter());
+        let counts: Vec<(Option<&str>, &str, u64)> = out
+            .iter()
+            .map(|e| (e.version.as_deref(), e.by.as_str(), e.count))
+            .collect();
+        assert_eq!(
+            counts,
+            vec![
+                (Some("1.0.0"), "ci", 3),
+                (Some("2.0.0"), "ci", 1),
+                (Some("1.0.0"), "anonymous", 1)
+            ]
+        );
     }
 }

@@ -127,23 +127,24 @@ pub fn run(
     ready: impl FnOnce(std::net::SocketAddr),
 ) -> Result<(), ServeError> {
     init_logging(settings.log_format);
+    let blobs = Blobs::open(&settings.blobs).map_err(|e| {
+        ServeError::Io(format!(
+            "cannot use the blob directory {}: {e}",
+            settings.blobs.display()
+        ))
+    })?;
     runtime()?.block_on(async move {
         match &settings.store {
             StoreUrl::Sqlite(path) => {
                 let kv = SqliteKv::open(path)?;
                 let hub = hub::sqlite::SqliteHub::open(path).map_err(ServeError::Io)?;
-                serve_with(kv, hub::HubHost::Sqlite(hub), &settings, ready).await
+                serve_with(kv, hub::HubHost::Sqlite(hub), blobs, &settings, ready).await
             }
             StoreUrl::Etcd(endpoints) => {
                 let kv = EtcdKv::connect(endpoints).await?;
-                let blobs = Blobs::open(&settings.blobs).map_err(|e| {
-                    ServeError::Io(format!(
-                        "cannot use the blob directory {}: {e}",
-                        settings.blobs.display()
-                    ))
-                })?;
-                let hub = hub::etcd::EtcdHub::new(kv.client().clone(), blobs);
-                serve_with(kv, hub::HubHost::Etcd(Box::new(hub)), &settings, ready).await
+                let hub = hub::etcd::EtcdHub::new(kv.client().clone(), blobs.clone());
+                let host = hub::HubHost::Etcd(Box::new(hub));
+                serve_with(kv, host, blobs, &settings, ready).await
             }
         }
     })
@@ -176,18 +177,13 @@ async fn follow_changes<K: Kv>(kv: K, cache: Arc<cache::ReadCache>) {
 async fn serve_with<K: Kv>(
     kv: K,
     hub: hub::HubHost,
+    blobs: Blobs,
     settings: &ServeSettings,
     ready: impl FnOnce(std::net::SocketAddr),
 ) -> Result<(), ServeError> {
     let metrics = Arc::new(Metrics::new());
     let kv = Timed::new(kv, metrics.clone());
     kv.ping().await?;
-    let blobs = Blobs::open(&settings.blobs).map_err(|e| {
-        ServeError::Io(format!(
-            "cannot use the blob directory {}: {e}",
-            settings.blobs.display()
-        ))
-    })?;
     let cache = Arc::new(cache::ReadCache::new());
     let (events, writer) = Events::start(kv.clone(), metrics.clone());
     tokio::spawn(follow_changes(kv.clone(), cache.clone()));

@@ -469,10 +469,10 @@ fn etcd_replicas_share_one_hub() {
     let store = etcd.store();
     let blobs = env.path("blobs");
     let blobs = blobs.to_str().unwrap();
-    let (a, token) = remote(&env, &store, &["--blobs", blobs]);
+    // Replica a is `team`; b is a second server on the same etcd.
+    let (_a, _) = remote(&env, &store, &["--blobs", blobs]);
     let b = PkgServer::start(&env, &store, &["--blobs", blobs]);
     env.ok(["remote", "add", "b", &b.url(), "--token-env", "TEAM_TOKEN"]);
-    let _ = (&a, &token);
 
     env.ok([
         "--remote",
