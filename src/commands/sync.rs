@@ -15,6 +15,7 @@ use reqwest::Method;
 use super::Context;
 use super::load::{OnConflictArg, on_conflict, render_plan, warn_dropped};
 use crate::filter::WhereFilter;
+use crate::hub::Hub;
 use crate::hub_access::HubAccess;
 use crate::hub_access::local::LocalHub;
 use crate::hub_access::remote::RemoteHub;
@@ -75,17 +76,20 @@ pub fn run(ctx: &Context, cmd: &SyncCommand) -> Result<()> {
     for space in &args.spaces {
         validate_slug(space).context("invalid --space")?;
     }
-    if let Some(w) = &args.where_ {
-        WhereFilter::parse(w, ResourceKind::Unit)
-            .map_err(|e| anyhow::anyhow!("invalid --where expression: {e}"))?;
-    }
+    let filter = args
+        .where_
+        .as_deref()
+        .map(|w| WhereFilter::parse(w, ResourceKind::Unit))
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("invalid --where expression: {e}"))?;
     check_prefix(args.prefix.as_deref())?;
     let remote = remotes::get(&args.to)?;
     let bar = ctx.progress();
     let temp = crate::scratch::tempdir().context("cannot create a temporary directory")?;
     let (package, source, mut target): (Package, String, Box<dyn HubAccess>) = if push {
-        let package = export_local(ctx, args, temp.path(), &bar)?;
-        let source = format!("sync push from {}", ctx.open_hub()?.path().display());
+        let mut hub = ctx.open_hub()?;
+        let package = export_local(&mut hub, args, filter, temp.path(), &bar)?;
+        let source = format!("sync push from {}", hub.path().display());
         let target = RemoteHub::new(ServerClient::new(remote.clone())?);
         (package, source, Box::new(target))
     } else {
@@ -151,18 +155,14 @@ pub fn run(ctx: &Context, cmd: &SyncCommand) -> Result<()> {
     ctx.printer.outcome(&outcome, || text)
 }
 
+/// Exports the selection of the local `hub` into `dir/package`.
 fn export_local(
-    ctx: &Context,
+    hub: &mut Hub,
     args: &SyncArgs,
+    filter: Option<WhereFilter>,
     dir: &Path,
     progress: &dyn Progress,
 ) -> Result<Package> {
-    let filter = args
-        .where_
-        .as_deref()
-        .map(|w| WhereFilter::parse(w, ResourceKind::Unit))
-        .transpose()
-        .map_err(|e| anyhow::anyhow!("invalid --where expression: {e}"))?;
     let options = CreateOptions {
         spaces: args.spaces.clone(),
         filter,
@@ -172,9 +172,7 @@ fn export_local(
         ..CreateOptions::default()
     };
     let package_dir = dir.join("package");
-    let mut hub = ctx.open_hub()?;
-    create(&mut hub, &package_dir, &options, progress)
-        .context("cannot export the local selection")?;
+    create(hub, &package_dir, &options, progress).context("cannot export the local selection")?;
     Ok(read_own_package(&package_dir, progress)?)
 }
 
