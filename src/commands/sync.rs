@@ -163,14 +163,7 @@ fn export_local(
     dir: &Path,
     progress: &dyn Progress,
 ) -> Result<Package> {
-    let options = CreateOptions {
-        spaces: args.spaces.clone(),
-        filter,
-        name: Some("sync".into()),
-        created_at_from_hub: true,
-        unrecorded: true,
-        ..CreateOptions::default()
-    };
+    let options = CreateOptions::for_sync(args.spaces.clone(), filter);
     let package_dir = dir.join("package");
     create(hub, &package_dir, &options, progress).context("cannot export the local selection")?;
     Ok(read_own_package(&package_dir, progress)?)

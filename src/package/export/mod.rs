@@ -61,6 +61,22 @@ pub struct CreateOptions {
     pub unrecorded: bool,
 }
 
+impl CreateOptions {
+    /// The export a sync makes of `spaces` (all when empty) and the units
+    /// `filter` matches: named `sync`, `created_at` from the hub (so an
+    /// unchanged selection gives the same manifest), and unrecorded.
+    pub fn for_sync(spaces: Vec<String>, filter: Option<WhereFilter>) -> CreateOptions {
+        CreateOptions {
+            spaces,
+            filter,
+            name: Some("sync".into()),
+            created_at_from_hub: true,
+            unrecorded: true,
+            ..CreateOptions::default()
+        }
+    }
+}
+
 /// An environment `create` copies into `environments/NAME/`.
 #[derive(Debug, Clone)]
 pub struct CarriedEnvironment {

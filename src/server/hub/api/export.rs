@@ -19,6 +19,8 @@ use super::{need, slug};
 use crate::hub_access::AccessError;
 use crate::loaders::archive::ArchiveFormat;
 use crate::model::ResourceKind;
+use crate::package::export::{CreateOptions, create};
+use crate::package::pack::{TRANSFER_LEVEL, pack_at};
 use crate::progress::NoProgress;
 
 /// The query of an export: `space` may repeat.
@@ -54,25 +56,23 @@ pub async fn export<K: Kv>(
         .map(|w| crate::filter::WhereFilter::parse(w, ResourceKind::Unit))
         .transpose()
         .map_err(|e| ApiError::bad_request(format!("invalid where expression: {e}")))?;
-    let temp = state.blobs.temp_dir();
     let bytes = state
         .hub
-        .write(move |hub| {
+        .read(move |hub| {
             let fail =
                 |e: std::io::Error| AccessError::Change(anyhow::anyhow!("cannot export: {e}"));
-            let dir = tempfile::tempdir_in(&temp).map_err(fail)?;
+            let dir = crate::scratch::tempdir().map_err(fail)?;
             let package_dir = dir.path().join("package");
-            let options = crate::package::export::CreateOptions {
-                spaces: query.space.clone(),
-                filter,
-                name: Some("sync".into()),
-                created_at_from_hub: true,
-                unrecorded: true,
-                ..Default::default()
-            };
-            crate::package::export::create(hub.hub_mut(), &package_dir, &options, &NoProgress)?;
+            let options = CreateOptions::for_sync(query.space.clone(), filter);
+            create(hub.hub_mut(), &package_dir, &options, &NoProgress)?;
             let archive = dir.path().join("package.tar.gz");
-            crate::package::pack::pack(&package_dir, &archive, ArchiveFormat::TarGz, &NoProgress)?;
+            pack_at(
+                &package_dir,
+                &archive,
+                ArchiveFormat::TarGz,
+                TRANSFER_LEVEL,
+                &NoProgress,
+            )?;
             std::fs::read(&archive).map_err(fail)
         })
         .await?;
