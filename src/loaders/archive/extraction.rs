@@ -2,10 +2,10 @@
 //! every entry kind that is not a regular file or a directory.
 
 use std::fmt;
-use std::io::{BufReader, Read};
+use std::io::{BufReader, Read, Seek};
 use std::path::Path;
 
-use crate::safe_tree::{TreeError, TreeWriter, shown};
+use crate::safe_tree::{TreeError, TreeStorage, TreeWriter, shown};
 
 use super::ArchiveFormat;
 use super::budget::Counter;
@@ -15,16 +15,16 @@ use super::error::ArchiveError;
 pub(super) const MAX_GLOBAL_HEADER: u64 = 64 << 10;
 
 /// One extraction in progress.
-pub(super) struct Extraction<'a> {
+pub(super) struct Extraction<'a, S: TreeStorage> {
     pub(super) archive: &'a Path,
     pub(super) format: ArchiveFormat,
-    pub(super) tree: TreeWriter,
+    pub(super) tree: TreeWriter<S>,
     pub(super) counter: Counter,
     /// The entry being read, for messages.
     pub(super) entry: Option<String>,
 }
 
-impl Extraction<'_> {
+impl<S: TreeStorage> Extraction<'_, S> {
     pub(super) fn corrupt(&self, detail: impl fmt::Display) -> ArchiveError {
         if self.counter.exceeded.get() {
             return self.bomb();
@@ -106,7 +106,7 @@ impl Extraction<'_> {
         }
     }
 
-    pub(super) fn tar_gz(&mut self, file: std::fs::File) -> Result<(), ArchiveError> {
+    pub(super) fn tar_gz(&mut self, file: impl Read) -> Result<(), ArchiveError> {
         let gz = flate2::bufread::GzDecoder::new(BufReader::new(file));
         let mut tar = tar::Archive::new(self.counter.wrap(gz));
         {
@@ -235,7 +235,7 @@ impl Extraction<'_> {
         Ok(())
     }
 
-    pub(super) fn zip(&mut self, file: std::fs::File) -> Result<(), ArchiveError> {
+    pub(super) fn zip(&mut self, file: impl Read + Seek) -> Result<(), ArchiveError> {
         let mut zip =
             zip::ZipArchive::new(BufReader::new(file)).map_err(|e| self.corrupt(zip_detail(&e)))?;
         let limits = self.tree.limits();

@@ -7,14 +7,16 @@
 //! errors), and a bound on the bytes decompressed
 //! ([`decompression_limit`]) that counts what is actually inflated and
 //! checks declared sizes before anything is written. Modes, owners and
-//! times in the archive are ignored. The tree rules (paths, collisions,
+//! times in the archive are ignored. An archive can also be unpacked into
+//! memory ([`extract_to_memory`]) under the very same rules. The tree rules (paths, collisions,
 //! limits) are [`TreeWriter`]'s.
 
 use std::fmt;
+use std::io::{Read, Seek};
 use std::path::{Path, PathBuf};
 
 use crate::manifest::MANIFEST_FILE;
-use crate::safe_tree::{Limits, TreeWriter};
+use crate::safe_tree::{Limits, MemoryTree, TreeStorage, TreeWriter};
 
 /// A supported archive format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -144,23 +146,61 @@ fn extract_into(
     format: ArchiveFormat,
     tree: TreeWriter,
 ) -> Result<Extracted, ArchiveError> {
+    let dir = unpack(file, handle, compressed, format, tree)?.finish();
+    let root = find_root(dir.path()).ok_or_else(|| ArchiveError::NoManifest {
+        archive: file.to_path_buf(),
+    })?;
+    Ok(Extracted { dir, root })
+}
+
+/// Extracts the archive `bytes` of `format` into memory under `limits`,
+/// with every rule of [`extract`], and returns the files below the package
+/// root. `label` names the archive in messages.
+pub fn extract_to_memory(
+    bytes: &[u8],
+    format: ArchiveFormat,
+    limits: Limits,
+    label: &Path,
+) -> Result<MemoryTree, ArchiveError> {
+    let tree = TreeWriter::in_memory(limits);
+    let reader = std::io::Cursor::new(bytes);
+    let files = unpack(label, reader, bytes.len() as u64, format, tree)?.finish();
+    if files.get(MANIFEST_FILE).is_some() {
+        return Ok(files);
+    }
+    let top: Vec<String> = files.top_level().into_iter().map(str::to_string).collect();
+    match top.as_slice() {
+        [only] if files.get(&format!("{only}/{MANIFEST_FILE}")).is_some() => {
+            Ok(files.subtree(only))
+        }
+        _ => Err(ArchiveError::NoManifest {
+            archive: label.to_path_buf(),
+        }),
+    }
+}
+
+/// Reads every entry of the archive `reader` (`compressed` bytes) into
+/// `tree` under the archive rules and the decompression limit.
+fn unpack<S: TreeStorage>(
+    archive: &Path,
+    reader: impl Read + Seek,
+    compressed: u64,
+    format: ArchiveFormat,
+    tree: TreeWriter<S>,
+) -> Result<TreeWriter<S>, ArchiveError> {
     let limit = decompression_limit(compressed, tree.limits().max_total_bytes);
     let mut x = Extraction {
-        archive: file,
+        archive,
         format,
         tree,
         counter: Counter::new(limit),
         entry: None,
     };
     match format {
-        ArchiveFormat::TarGz => x.tar_gz(handle)?,
-        ArchiveFormat::Zip => x.zip(handle)?,
+        ArchiveFormat::TarGz => x.tar_gz(reader)?,
+        ArchiveFormat::Zip => x.zip(reader)?,
     }
-    let dir = x.tree.finish();
-    let root = find_root(dir.path()).ok_or_else(|| ArchiveError::NoManifest {
-        archive: file.to_path_buf(),
-    })?;
-    Ok(Extracted { dir, root })
+    Ok(x.tree)
 }
 
 /// The package root: the top level if it holds manifest.json, else its
@@ -411,6 +451,65 @@ mod tests {
             assert!(!dir.exists(), "{entries:?} left {}", dir.display());
         }
         assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 0);
+    }
+
+    /// Extracts `bytes` into memory.
+    fn in_memory(bytes: &[u8], format: ArchiveFormat) -> Result<MemoryTree, ArchiveError> {
+        extract_to_memory(bytes, format, Limits::default(), Path::new("upload"))
+    }
+
+    #[test]
+    fn memory_extraction_finds_the_root_and_keeps_every_rule() {
+        let nested = gzip(&tar_bytes(&[
+            ("repo-abc123/", DIR, b"", ""),
+            ("repo-abc123/manifest.json", FILE, b"{}", ""),
+            ("repo-abc123/units/a.json", FILE, b"[1]", ""),
+        ]));
+        let files = in_memory(&nested, ArchiveFormat::TarGz).unwrap();
+        assert_eq!(files.get("manifest.json"), Some(&b"{}"[..]));
+        assert_eq!(files.get("units/a.json"), Some(&b"[1]"[..]));
+        assert_eq!(files.len(), 2);
+        let zip = zip_bytes(|w| {
+            w.start_file("manifest.json", zip_options()).unwrap();
+            w.write_all(b"{}").unwrap();
+        });
+        assert_eq!(in_memory(&zip, ArchiveFormat::Zip).unwrap().len(), 1);
+
+        let outside = tempfile::tempdir().unwrap();
+        let target = outside.path().to_string_lossy().into_owned();
+        let hostile: Vec<Vec<TarEntry<'_>>> = vec![
+            vec![MANIFEST, ("../x", FILE, b"e", "")],
+            vec![MANIFEST, ("up", tar::EntryType::Symlink, b"", &target)],
+            vec![MANIFEST, ("h", tar::EntryType::Link, b"", "manifest.json")],
+            vec![MANIFEST, ("a", FILE, b"1", ""), ("A", FILE, b"2", "")],
+            vec![MANIFEST, ("MANIFEST.JSON", FILE, b"{}", "")],
+            vec![("a/manifest.json", FILE, b"{}", ""), ("b/", DIR, b"", "")],
+            vec![("readme", FILE, b"", "")],
+        ];
+        for entries in hostile {
+            let archive = tgz(&entries);
+            let disk = extract_watched(&archive, ArchiveFormat::TarGz, Limits::default())
+                .0
+                .unwrap_err()
+                .to_string()
+                .replace(&archive.path.display().to_string(), "ARCHIVE");
+            let memory = in_memory(&std::fs::read(&archive.path).unwrap(), ArchiveFormat::TarGz)
+                .unwrap_err()
+                .to_string()
+                .replace("upload", "ARCHIVE");
+            assert_eq!(memory, disk, "{entries:?}");
+        }
+        let mut damaged = nested.clone();
+        damaged.truncate(nested.len() / 2);
+        let err = in_memory(&damaged, ArchiveFormat::TarGz).unwrap_err();
+        assert!(matches!(err, ArchiveError::Corrupt { .. }), "{err}");
+        let limits = Limits {
+            max_total_bytes: 2,
+            ..Limits::default()
+        };
+        let err =
+            extract_to_memory(&nested, ArchiveFormat::TarGz, limits, Path::new("u")).unwrap_err();
+        assert!(err.to_string().contains("more than 2 bytes"), "{err}");
     }
 
     #[test]

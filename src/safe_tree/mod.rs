@@ -7,9 +7,12 @@
 //! creates a symlink, creates files exclusively with mode 0644 and
 //! directories with 0755 (both under the umask), and stops at the
 //! [`Limits`]. On any error the caller drops the writer, which removes the
-//! whole directory.
+//! whole directory. The same writer can keep the tree in memory instead
+//! ([`TreeWriter::in_memory`], for a package transfer read at once), under
+//! the same path rules and limits.
 //!
-//! This module owns the writer, its limits and its errors. It sits below the
+//! This module owns the writer, its limits and its errors; `storage` owns
+//! where the accepted files go. It sits below the
 //! sources (`loaders`) and `git`, which both write through it, and uses only
 //! the low-level path and slug helpers of `manifest` and `model`.
 
@@ -22,6 +25,10 @@ use unicode_normalization::UnicodeNormalization;
 
 use crate::manifest::paths::check_syntax;
 use crate::model::slug::escape;
+
+mod storage;
+
+pub use self::storage::{DirStorage, MemoryStorage, MemoryTree, TreeStorage};
 
 /// How much an untrusted tree may hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -156,11 +163,12 @@ enum Kind {
     Dir,
 }
 
-/// Writes an untrusted tree into a fresh temporary directory; see the
-/// module documentation for the rules.
+/// Writes an untrusted tree into a fresh temporary directory (or, with
+/// [`MemoryStorage`], into memory); see the module documentation for the
+/// rules.
 #[derive(Debug)]
-pub struct TreeWriter {
-    dir: tempfile::TempDir,
+pub struct TreeWriter<S: TreeStorage = DirStorage> {
+    storage: S,
     limits: Limits,
     total_bytes: u64,
     entries: u64,
@@ -170,7 +178,7 @@ pub struct TreeWriter {
     buf: Vec<u8>,
 }
 
-impl TreeWriter {
+impl TreeWriter<DirStorage> {
     /// Creates the writer and its temporary directory (prefix
     /// `.pkg-fetch-`) under the system temporary directory.
     pub fn new(limits: Limits) -> Result<TreeWriter, TreeError> {
@@ -180,26 +188,47 @@ impl TreeWriter {
     /// [`TreeWriter::new`] with the temporary directory under `parent`
     /// (on the file system where the tree will be renamed to).
     pub fn new_in(parent: &Path, limits: Limits) -> Result<TreeWriter, TreeError> {
-        let dir = tempfile::Builder::new()
-            .prefix(".pkg-fetch-")
-            .tempdir_in(parent)
-            .map_err(|source| TreeError::Io {
-                path: parent.to_path_buf(),
-                source,
-            })?;
-        Ok(TreeWriter {
-            dir,
+        Ok(TreeWriter::with_storage(
+            DirStorage::new_in(parent)?,
+            limits,
+        ))
+    }
+
+    /// The directory the tree is written to.
+    pub fn root(&self) -> &Path {
+        self.storage.root()
+    }
+
+    /// Ends writing and hands over the directory. The caller keeps it alive
+    /// while reading the tree; dropping it removes everything.
+    pub fn finish(self) -> tempfile::TempDir {
+        self.storage.into_dir()
+    }
+}
+
+impl TreeWriter<MemoryStorage> {
+    /// A writer that keeps the tree in memory, under the same rules and
+    /// limits (a transfer that is read at once and never needs a directory).
+    pub fn in_memory(limits: Limits) -> TreeWriter<MemoryStorage> {
+        TreeWriter::with_storage(MemoryStorage::default(), limits)
+    }
+
+    /// Ends writing and hands over the files.
+    pub fn finish(self) -> MemoryTree {
+        self.storage.into_tree()
+    }
+}
+
+impl<S: TreeStorage> TreeWriter<S> {
+    fn with_storage(storage: S, limits: Limits) -> TreeWriter<S> {
+        TreeWriter {
+            storage,
             limits,
             total_bytes: 0,
             entries: 0,
             seen: HashMap::new(),
             buf: vec![0_u8; 64 * 1024],
-        })
-    }
-
-    /// The directory the tree is written to.
-    pub fn root(&self) -> &Path {
-        self.dir.path()
+        }
     }
 
     /// The limits this writer enforces.
@@ -241,8 +270,7 @@ impl TreeWriter {
         };
         self.ensure_parents(rel)?;
         if self.claim(rel, Kind::Dir)? {
-            let full = self.full_path(rel);
-            self.make_dir(rel, &full)?;
+            self.storage.make_dir(rel)?;
         }
         Ok(())
     }
@@ -257,20 +285,7 @@ impl TreeWriter {
         };
         self.ensure_parents(rel)?;
         self.claim(rel, Kind::File)?;
-        let full = self.full_path(rel);
-        if let Some(parent) = full.parent() {
-            self.check_plain_dir(rel, parent)?;
-        }
-        let mut file = create_file(&full).map_err(|source| {
-            if source.kind() == std::io::ErrorKind::AlreadyExists {
-                TreeError::Exists { path: shown(rel) }
-            } else {
-                TreeError::Io {
-                    path: full.clone(),
-                    source,
-                }
-            }
-        })?;
+        let mut file = self.storage.create_file(rel)?;
         let file_cap = self.limits.max_file_bytes;
         let cap = file_cap.min(self.remaining_total());
         let mut written: u64 = 0;
@@ -303,18 +318,13 @@ impl TreeWriter {
             }
             file.write_all(&self.buf[..n])
                 .map_err(|source| TreeError::Io {
-                    path: full.clone(),
+                    path: self.storage.shown_path(rel),
                     source,
                 })?;
         }
+        self.storage.close_file(rel, file)?;
         self.total_bytes += written;
         Ok(written)
-    }
-
-    /// Ends writing and hands over the directory. The caller keeps it alive
-    /// while reading the tree; dropping it removes everything.
-    pub fn finish(self) -> tempfile::TempDir {
-        self.dir
     }
 
     fn remaining_total(&self) -> u64 {
@@ -329,12 +339,6 @@ impl TreeWriter {
             });
         }
         Ok(())
-    }
-
-    fn full_path(&self, rel: &str) -> PathBuf {
-        let mut full = self.dir.path().to_path_buf();
-        full.extend(rel.split('/'));
-        full
     }
 
     /// Records `rel` as a `kind`; returns whether it is new. A directory
@@ -371,8 +375,7 @@ impl TreeWriter {
                 Ok(false) => {}
                 Ok(true) => {
                     self.count_entry()?;
-                    let full = self.full_path(parent);
-                    self.make_dir(parent, &full)?;
+                    self.storage.make_dir(parent)?;
                 }
                 Err(TreeError::FileAndDirectory { path, .. }) => {
                     return Err(TreeError::FileAndDirectory {
@@ -385,60 +388,6 @@ impl TreeWriter {
         }
         Ok(())
     }
-
-    /// Creates one directory whose parent exists (and is checked to be a
-    /// plain directory).
-    fn make_dir(&self, rel: &str, full: &Path) -> Result<(), TreeError> {
-        if let Some(parent) = full.parent() {
-            self.check_plain_dir(rel, parent)?;
-        }
-        let mut builder = std::fs::DirBuilder::new();
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::DirBuilderExt;
-            builder.mode(0o755);
-        }
-        builder.create(full).map_err(|source| {
-            if source.kind() == std::io::ErrorKind::AlreadyExists {
-                TreeError::Exists { path: shown(rel) }
-            } else {
-                TreeError::Io {
-                    path: full.to_path_buf(),
-                    source,
-                }
-            }
-        })
-    }
-
-    /// Refuses to write into anything but a real directory inside the root.
-    fn check_plain_dir(&self, rel: &str, dir: &Path) -> Result<(), TreeError> {
-        if dir == self.dir.path() {
-            return Ok(());
-        }
-        match std::fs::symlink_metadata(dir) {
-            Ok(meta) if meta.file_type().is_dir() => Ok(()),
-            Ok(_) => Err(unsafe_path(
-                rel,
-                "a parent on disk is not a plain directory",
-            )),
-            Err(source) => Err(TreeError::Io {
-                path: dir.to_path_buf(),
-                source,
-            }),
-        }
-    }
-}
-
-/// Creates a new file, never opening anything that exists.
-fn create_file(path: &Path) -> std::io::Result<std::fs::File> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o644);
-    }
-    options.open(path)
 }
 
 /// The key under which two spellings count as the same name: NFC, then
@@ -811,5 +760,55 @@ mod tests {
         }
         let err = writer().add_file("x", &mut Failing).unwrap_err();
         assert!(matches!(err, TreeError::Read { .. }), "{err}");
+    }
+
+    #[test]
+    fn memory_trees_follow_the_same_rules() {
+        let mut tree = TreeWriter::in_memory(Limits::default());
+        tree.add_file("./pkg/units/a.json", &mut &b"{}"[..])
+            .unwrap();
+        tree.add_dir("pkg/empty/").unwrap();
+        for bad in ["../x", "/etc/x", "a\\b", "a//b", "pkg/aux.json"] {
+            let err = tree.add_file(bad, &mut &b"x"[..]).unwrap_err();
+            assert!(
+                matches!(err, TreeError::UnsafePath { .. }),
+                "{bad:?}: {err}"
+            );
+        }
+        let err = tree
+            .add_file("PKG/units/A.json", &mut &b"x"[..])
+            .unwrap_err();
+        assert!(matches!(err, TreeError::Collision { .. }), "{err}");
+        let err = tree
+            .add_file("pkg/units/a.json", &mut &b"x"[..])
+            .unwrap_err();
+        assert!(matches!(err, TreeError::Duplicate { .. }), "{err}");
+        let err = tree.add_file("pkg/units", &mut &b"x"[..]).unwrap_err();
+        assert!(matches!(err, TreeError::FileAndDirectory { .. }), "{err}");
+        let files = tree.finish();
+        assert_eq!(files.len(), 1);
+        assert_eq!(files.get("pkg/units/a.json"), Some(&b"{}"[..]));
+        let sub = files.subtree("pkg");
+        assert_eq!(sub.get("units/a.json"), Some(&b"{}"[..]));
+        assert_eq!(sub.total_bytes(), 2);
+    }
+
+    #[test]
+    fn memory_trees_stop_at_the_limits() {
+        let limits = Limits {
+            max_total_bytes: 10,
+            max_entries: 100,
+            max_file_bytes: 6,
+        };
+        let err = TreeWriter::in_memory(limits)
+            .add_file("big", &mut &[0_u8; 7][..])
+            .unwrap_err();
+        assert!(matches!(err, TreeError::FileTooLarge { .. }), "{err}");
+        let mut tree = TreeWriter::in_memory(limits);
+        tree.add_file("a", &mut &[0_u8; 6][..]).unwrap();
+        let err = tree.add_file("b", &mut &[0_u8; 6][..]).unwrap_err();
+        assert!(matches!(err, TreeError::TotalTooLarge { .. }), "{err}");
+        let files = tree.finish();
+        assert_eq!(files.paths().collect::<Vec<_>>(), ["a"]);
     }
 }
