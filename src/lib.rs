@@ -41,7 +41,6 @@ pub mod redirect;
 pub mod registry;
 pub mod remote;
 pub mod safe_tree;
-pub mod scratch;
 pub mod server;
 pub mod source_settings;
 pub mod time;
@@ -142,7 +141,7 @@ mod tests {
                 &["loaders", "package", "hub", "git", "backends"],
             ),
             (
-                &["registry", "config", "redirect", "scratch"],
+                &["registry", "config", "redirect"],
                 &[
                     "server",
                     "remote",

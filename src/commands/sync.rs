@@ -15,17 +15,16 @@ use reqwest::Method;
 use super::Context;
 use super::load::{OnConflictArg, on_conflict, render_plan, warn_dropped};
 use crate::filter::WhereFilter;
-use crate::hub::Hub;
 use crate::hub_access::HubAccess;
 use crate::hub_access::local::LocalHub;
 use crate::hub_access::remote::RemoteHub;
 use crate::loaders::archive::{self, ArchiveFormat};
 use crate::model::ResourceKind;
 use crate::model::slug::validate_slug;
-use crate::package::export::{CreateOptions, create};
+use crate::package::export::{CreateOptions, export_package};
 use crate::package::load::LoadOptions;
 use crate::package::plan::{PlanOptions, check_prefix};
-use crate::package::read::{Package, read_own_package, read_package};
+use crate::package::read::{Package, read_memory_package};
 use crate::progress::Progress;
 use crate::remote::{ServerClient, remotes};
 use crate::safe_tree::Limits;
@@ -85,15 +84,17 @@ pub fn run(ctx: &Context, cmd: &SyncCommand) -> Result<()> {
     check_prefix(args.prefix.as_deref())?;
     let remote = remotes::get(&args.to)?;
     let bar = ctx.progress();
-    let temp = crate::scratch::tempdir().context("cannot create a temporary directory")?;
     let (package, source, mut target): (Package, String, Box<dyn HubAccess>) = if push {
-        let mut hub = ctx.open_hub()?;
-        let package = export_local(&mut hub, args, filter, temp.path(), &bar)?;
-        let source = format!("sync push from {}", hub.path().display());
+        // The client first: it sets itself up on its own thread meanwhile.
         let target = RemoteHub::new(ServerClient::new(remote.clone())?);
+        let mut hub = ctx.open_hub()?;
+        let options = CreateOptions::for_sync(args.spaces.clone(), filter);
+        let package = export_package(&mut hub, &options, &bar)
+            .context("cannot export the local selection")?;
+        let source = format!("sync push from {}", hub.path().display());
         (package, source, Box::new(target))
     } else {
-        let package = export_remote(args, &remote, temp.path(), &bar)?;
+        let package = export_remote(args, &remote, &bar)?;
         let source = format!("sync pull from {} ({})", remote.name, remote.url);
         (package, source, Box::new(LocalHub::new(ctx.open_hub()?)))
     };
@@ -155,24 +156,10 @@ pub fn run(ctx: &Context, cmd: &SyncCommand) -> Result<()> {
     ctx.printer.outcome(&outcome, || text)
 }
 
-/// Exports the selection of the local `hub` into `dir/package`.
-fn export_local(
-    hub: &mut Hub,
-    args: &SyncArgs,
-    filter: Option<WhereFilter>,
-    dir: &Path,
-    progress: &dyn Progress,
-) -> Result<Package> {
-    let options = CreateOptions::for_sync(args.spaces.clone(), filter);
-    let package_dir = dir.join("package");
-    create(hub, &package_dir, &options, progress).context("cannot export the local selection")?;
-    Ok(read_own_package(&package_dir, progress)?)
-}
-
+/// Exports the remote's selection and reads it in memory.
 fn export_remote(
     args: &SyncArgs,
     remote: &remotes::Remote,
-    dir: &Path,
     progress: &dyn Progress,
 ) -> Result<Package> {
     let mut query = url::form_urlencoded::Serializer::new(String::new());
@@ -190,10 +177,8 @@ fn export_remote(
             progress,
         )
         .with_context(|| format!("cannot export from remote `{}`", remote.name))?;
-    let file = dir.join("export.tar.gz");
-    std::fs::write(&file, &bytes).context("cannot write the exported archive")?;
-    let extracted = archive::extract_in(&file, ArchiveFormat::TarGz, Limits::default(), dir)?;
-    let root = dir.join("package");
-    std::fs::rename(&extracted.root, &root).context("cannot move the exported package")?;
-    Ok(read_package(&root, progress)?)
+    let label = Path::new("export");
+    let files = archive::extract_to_memory(&bytes, ArchiveFormat::TarGz, Limits::default(), label)
+        .with_context(|| format!("the export of remote `{}` was refused", remote.name))?;
+    Ok(read_memory_package(files, label, progress, false)?)
 }

@@ -5,6 +5,8 @@
 //! here, and write it back with `If-Match`, so a concurrent writer is
 //! detected (412) rather than overwritten.
 
+use std::thread::JoinHandle;
+
 use reqwest::Method;
 use reqwest::blocking::Body;
 
@@ -14,14 +16,18 @@ use crate::hub::history::HistoryEntry;
 use crate::hub::{HubError, HubResource, NewResource};
 use crate::loaders::archive::ArchiveFormat;
 use crate::model::{ResourceKey, ResourceKind};
+use crate::package::error::PackageError;
 use crate::package::load::LoadOptions;
-use crate::package::pack::{TRANSFER_LEVEL, pack_at};
+use crate::package::pack::{TRANSFER_LEVEL, pack_to_vec};
 use crate::package::plan::expected_sources;
 use crate::package::read::Package;
 use crate::package::report::PlanReport;
 use crate::progress::{NoProgress, Progress};
 use crate::remote::client::segment;
 use crate::remote::{RemoteError, ServerClient};
+
+/// A transfer archive being packed.
+type Packing = JoinHandle<Result<Vec<u8>, PackageError>>;
 
 /// A remote hub.
 pub struct RemoteHub {
@@ -30,10 +36,29 @@ pub struct RemoteHub {
     /// a load of the same package right after reuses it instead of
     /// sending the archive again.
     staged: Option<(String, String)>,
+    /// The transfer archive of a package being packed in the background
+    /// (started by [`HubAccess::is_current`], which usually precedes a
+    /// plan), by package digest.
+    packing: Option<(String, Packing)>,
 }
 
 /// The header a staged plan answers with.
 const UPLOAD_HEADER: &str = "x-pkg-upload";
+
+/// The body of `POST /api/v1/hub/compare`.
+#[derive(serde::Serialize)]
+struct CompareBody<'a> {
+    items: Vec<CompareItem<'a>>,
+}
+
+/// One resource and the source fingerprint a load would record for it.
+#[derive(serde::Serialize)]
+struct CompareItem<'a> {
+    kind: &'a str,
+    space: &'a str,
+    slug: &'a str,
+    source: &'a str,
+}
 
 /// What `DELETE` answers.
 #[derive(Debug, serde::Deserialize)]
@@ -47,6 +72,7 @@ impl RemoteHub {
         RemoteHub {
             client,
             staged: None,
+            packing: None,
         }
     }
 
@@ -71,21 +97,28 @@ impl RemoteHub {
         })
     }
 
-    fn archive(package: &Package) -> Result<Vec<u8>, AccessError> {
-        let temp = crate::scratch::tempdir().map_err(|e| {
-            AccessError::Change(anyhow::anyhow!("cannot create a temporary directory: {e}"))
-        })?;
-        let file = temp.path().join("package.tar.gz");
-        pack_at(
-            &package.root,
-            &file,
-            ArchiveFormat::TarGz,
-            TRANSFER_LEVEL,
-            &NoProgress,
-        )?;
-        std::fs::read(&file).map_err(|e| {
-            AccessError::Change(anyhow::anyhow!("cannot read the packed package: {e}"))
-        })
+    /// The transfer archive of `package`: the one packed in the background
+    /// for it, or packed now.
+    fn archive(&mut self, package: &Package) -> Result<Vec<u8>, AccessError> {
+        if let Some((digest, handle)) = self.packing.take()
+            && digest == package.digest
+            && let Ok(packed) = handle.join()
+        {
+            return Ok(packed?);
+        }
+        Ok(pack_to_vec(package, ArchiveFormat::TarGz, TRANSFER_LEVEL)?)
+    }
+
+    /// Starts packing `package` on another thread (compressing on the
+    /// other cores while the caller waits for the server); dropped unused
+    /// when the package turns out to be there already.
+    fn pack_in_background(&mut self, package: &Package) {
+        let package = package.clone();
+        let digest = package.digest.clone();
+        let spawned = std::thread::Builder::new()
+            .name("pkg-pack".into())
+            .spawn(move || pack_to_vec(&package, ArchiveFormat::TarGz, TRANSFER_LEVEL));
+        self.packing = spawned.ok().map(|handle| (digest, handle));
     }
 
     fn options_query(options: &LoadOptions, extra: &[(&str, String)]) -> String {
@@ -115,16 +148,17 @@ impl RemoteHub {
     }
 
     fn post_package<T: serde::de::DeserializeOwned>(
-        &self,
+        &mut self,
         path: &str,
         package: &Package,
         query: String,
         progress: &dyn Progress,
     ) -> Result<(T, reqwest::header::HeaderMap), AccessError> {
-        let bytes = Self::archive(package)?;
+        let bytes = self.archive(package)?;
         progress.phase("uploading", bytes.len() as u64);
         let len = bytes.len() as u64;
-        let body = Body::sized(std::io::Cursor::new(bytes), len);
+        // One chunk: a reader body would be copied through a pipe thread.
+        let body = Body::from(bytes);
         let out = self.client.call_json_headers(
             Method::POST,
             &format!("{path}?{query}"),
@@ -271,15 +305,18 @@ impl HubAccess for RemoteHub {
         package: &Package,
         options: &LoadOptions,
     ) -> Result<bool, AccessError> {
-        let items: Vec<serde_json::Value> = expected_sources(package, &options.plan)
-            .into_iter()
-            .map(|(key, source)| {
-                serde_json::json!({
-                    "kind": key.kind.name(), "space": key.space, "slug": key.slug, "source": source
-                })
+        self.pack_in_background(package);
+        let expected = expected_sources(package, &options.plan);
+        let items: Vec<CompareItem<'_>> = expected
+            .iter()
+            .map(|(key, source)| CompareItem {
+                kind: key.kind.name(),
+                space: &key.space,
+                slug: &key.slug,
+                source,
             })
             .collect();
-        let body = serde_json::to_vec(&serde_json::json!({ "items": items }))
+        let body = serde_json::to_vec(&CompareBody { items })
             .map_err(|e| AccessError::Change(e.into()))?;
         let answer: serde_json::Value = self.client.call_json(
             Method::POST,

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use super::Package;
+use super::read::PackageFiles;
 use crate::backends::{BackendError, BackendKind, OutputSink, open};
 use crate::manifest::environment::Environment;
 use crate::manifest::limits::{MAX_FILE_BYTES, read_file_capped};
@@ -34,7 +35,7 @@ pub fn check(package: &Package, dest: &Path) -> Result<(), BackendError> {
         let target = dest.join(&env.name);
         for file in &env.files {
             let existing = target.join(env.relative(file));
-            if existing.exists() && read(&existing)? != read(&package.path_of(file))? {
+            if existing.exists() && read(&existing)? != package_file(package, file)? {
                 return Err(BackendError::NotAnEnvironment {
                     dir: target.clone(),
                     reason: format!(
@@ -90,10 +91,26 @@ fn install(
         source,
     })?;
     for file in &env.files {
-        let bytes = read(&package.path_of(file))?;
+        let bytes = package_file(package, file)?;
         write_atomic(&target.join(env.relative(file)), &bytes)?;
     }
     open(kind, target, sink)?.sync(true)
+}
+
+/// The file `loc` of `package`: from its directory without following a
+/// symlink, or from memory.
+fn package_file(package: &Package, loc: &str) -> Result<Vec<u8>, BackendError> {
+    match &package.files {
+        PackageFiles::Dir => read(&package.path_of(loc)),
+        PackageFiles::Memory(_) => package
+            .read_file(loc)
+            .map(std::borrow::Cow::into_owned)
+            .map_err(|e| BackendError::Io {
+                action: "cannot read",
+                path: package.path_of(loc),
+                source: std::io::Error::other(e),
+            }),
+    }
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, BackendError> {

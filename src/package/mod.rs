@@ -15,6 +15,7 @@ pub mod load;
 pub mod merge;
 pub mod pack;
 pub mod parallel;
+pub mod parallel_gzip;
 pub mod plan;
 pub mod read;
 pub mod remap;

@@ -7,14 +7,16 @@
 //! same bytes whatever the directory's metadata. Files are read without
 //! following symlinks and checked against the digests validation saw. The
 //! archive is written to a temporary file beside the output and renamed
-//! over it at the end, so a failure leaves nothing behind.
+//! over it at the end, so a failure leaves nothing behind. A package in
+//! memory (a transfer between hubs) packs to a buffer the same way.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
-use std::io::{BufWriter, Write};
+use std::io::{BufWriter, Seek, Write};
 use std::path::Path;
 
 use super::error::PackageError;
-use super::read::{Package, read_package};
+use super::parallel_gzip::ParallelGzWriter;
+use super::read::{Package, PackageFiles, read_package};
 use crate::loaders::archive::ArchiveFormat;
 use crate::manifest::MANIFEST_FILE;
 use crate::manifest::limits::{MAX_FILE_BYTES, MAX_MANIFEST_BYTES, read_file_capped};
@@ -22,7 +24,8 @@ use crate::manifest::parse::parse_manifest_owned;
 use crate::manifest::paths::open_file;
 use crate::model::fingerprint::{RawDigest, sha256, sha256_digest};
 use crate::model::slug::escape;
-use crate::progress::Progress;
+use crate::progress::{NoProgress, Progress};
+use crate::safe_tree::MemoryTree;
 
 /// The modification time of every entry: 1980-01-01T00:00:00Z, the
 /// earliest time a zip archive can hold (and what it holds here too).
@@ -73,49 +76,96 @@ pub fn pack_at(
 ) -> Result<PackSummary, PackageError> {
     let package = read_package(dir, progress)?;
     let unlisted = package.unlisted_files();
-    let mut reader = PlainReader::new(&package.root);
-
-    // The manifest first: it must be the one validation saw, and it holds
-    // the digests of the files no entry names.
-    let manifest = reader.read(MANIFEST_FILE, MAX_MANIFEST_BYTES)?;
-    if sha256_digest(&manifest) != package.manifest_digest {
-        return Err(changed(MANIFEST_FILE));
-    }
-    let files = expected_files(&package, &manifest)?;
-    let entries = archive_entries(files.keys().map(String::as_str));
-
-    progress.phase("packing", files.len() as u64);
     let parent = match out.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
     let mut temp = temp_file(parent)?;
-    let mut source = Source {
-        reader,
-        files: &files,
-        manifest: Some(manifest),
-        progress,
-        count: 0,
-        bytes: 0,
-    };
-    let write_error = |e: std::io::Error| PackageError::io("cannot write", out, e);
-    match format {
-        ArchiveFormat::TarGz => {
-            write_tar_gz(temp.as_file_mut(), &entries, &mut source, out, level)?
-        }
-        ArchiveFormat::Zip => write_zip(temp.as_file_mut(), &entries, &mut source, out, level)?,
-    }
-    temp.as_file().sync_all().map_err(write_error)?;
-    let (count, bytes) = (source.count, source.bytes);
+    let (files, bytes) = write_archive(&package, temp.as_file_mut(), out, format, level, progress)?;
+    temp.as_file()
+        .sync_all()
+        .map_err(|e| PackageError::io("cannot write", out, e))?;
     temp.persist(out)
         .map_err(|e| PackageError::io("cannot write", out, e.error))?;
     progress.finish();
     Ok(PackSummary {
-        files: count,
+        files,
         bytes,
         digest: package.digest,
         format,
         unlisted,
+    })
+}
+
+/// Writes the checked `package` (in a directory or in memory) as an
+/// archive of `format` at compression `level` to a buffer: what carries a
+/// package from one hub to another. The bytes are those [`pack_at`] writes.
+pub fn pack_to_vec(
+    package: &Package,
+    format: ArchiveFormat,
+    level: u32,
+) -> Result<Vec<u8>, PackageError> {
+    let label = Path::new("the transfer archive");
+    let mut source = source_of(package, &NoProgress)?;
+    match format {
+        // Compressed on every core: the bytes need not be reproducible.
+        ArchiveFormat::TarGz => {
+            let gz = ParallelGzWriter::new(Vec::new(), level);
+            let gz = write_tar(gz, &source.entries(), &mut source, label)?;
+            gz.finish()
+                .map_err(|e| PackageError::io("cannot write", label, e))
+        }
+        ArchiveFormat::Zip => {
+            let mut out = std::io::Cursor::new(Vec::new());
+            write_zip(&mut out, &source.entries(), &mut source, label, level)?;
+            Ok(out.into_inner())
+        }
+    }
+}
+
+/// Writes `package` as an archive to `sink` (`out` names it in messages);
+/// returns how many files and bytes went in.
+fn write_archive(
+    package: &Package,
+    sink: impl Write + Seek,
+    out: &Path,
+    format: ArchiveFormat,
+    level: u32,
+    progress: &dyn Progress,
+) -> Result<(usize, u64), PackageError> {
+    let mut source = source_of(package, progress)?;
+    let entries = source.entries();
+    match format {
+        ArchiveFormat::TarGz => write_tar_gz(sink, &entries, &mut source, out, level)?,
+        ArchiveFormat::Zip => write_zip(sink, &entries, &mut source, out, level)?,
+    }
+    Ok((source.count, source.bytes))
+}
+
+/// The files of `package` to pack, starting with its manifest, which must
+/// be the one validation saw (it holds the digests of the files no entry
+/// names).
+fn source_of<'a>(
+    package: &'a Package,
+    progress: &'a dyn Progress,
+) -> Result<Source<'a>, PackageError> {
+    let mut reader = match &package.files {
+        PackageFiles::Dir => Reader::Plain(PlainReader::new(&package.root)),
+        PackageFiles::Memory(tree) => Reader::Memory(tree),
+    };
+    let manifest = reader.read(MANIFEST_FILE, MAX_MANIFEST_BYTES)?;
+    if sha256_digest(&manifest) != package.manifest_digest {
+        return Err(changed(MANIFEST_FILE));
+    }
+    let files = expected_files(package, &manifest)?;
+    progress.phase("packing", files.len() as u64);
+    Ok(Source {
+        reader,
+        files,
+        manifest: Some(manifest),
+        progress,
+        count: 0,
+        bytes: 0,
     })
 }
 
@@ -200,10 +250,32 @@ fn archive_entries<'a>(files: impl Iterator<Item = &'a str>) -> Vec<ArchiveEntry
         .collect()
 }
 
+/// Reads a package's files for packing.
+enum Reader<'a> {
+    /// From the directory, without following any symlink.
+    Plain(PlainReader<'a>),
+    /// From an unpacked archive or an export in memory.
+    Memory(&'a MemoryTree),
+}
+
+impl Reader<'_> {
+    /// Reads the file `rel` (a package path without its leading `/`), at
+    /// most `cap` bytes.
+    fn read(&mut self, rel: &str, cap: u64) -> Result<Vec<u8>, PackageError> {
+        match self {
+            Reader::Plain(reader) => reader.read(rel, cap),
+            Reader::Memory(tree) => match tree.get(rel) {
+                Some(bytes) if bytes.len() as u64 <= cap => Ok(bytes.to_vec()),
+                _ => Err(changed(rel)),
+            },
+        }
+    }
+}
+
 /// Supplies file contents to the archive writers, checked and counted.
 struct Source<'a> {
-    reader: PlainReader<'a>,
-    files: &'a BTreeMap<String, Expected>,
+    reader: Reader<'a>,
+    files: BTreeMap<String, Expected>,
     manifest: Option<Vec<u8>>,
     progress: &'a dyn Progress,
     count: usize,
@@ -211,13 +283,19 @@ struct Source<'a> {
 }
 
 impl Source<'_> {
+    /// The archive's entries: every file and its parent directories.
+    fn entries(&self) -> Vec<ArchiveEntry> {
+        archive_entries(self.files.keys().map(String::as_str))
+    }
+
     /// The bytes of the file `name`, checked against its digest.
     fn bytes(&mut self, name: &str) -> Result<Vec<u8>, PackageError> {
         let bytes = match self.files.get(name) {
             Some(Expected::Manifest) => self.manifest.take().ok_or_else(|| changed(name))?,
             Some(Expected::Digest(digest)) => {
                 let bytes = self.reader.read(name, MAX_FILE_BYTES)?;
-                if sha256(&bytes) != *digest {
+                // A file in memory was checked once and cannot change.
+                if matches!(self.reader, Reader::Plain(_)) && sha256(&bytes) != *digest {
                     return Err(changed(name));
                 }
                 bytes
@@ -309,7 +387,7 @@ fn tar_header(entry_type: tar::EntryType, mode: u32, size: u64) -> tar::Header {
 }
 
 fn write_tar_gz(
-    file: &mut std::fs::File,
+    file: impl Write,
     entries: &[ArchiveEntry],
     source: &mut Source<'_>,
     out: &Path,
@@ -319,7 +397,20 @@ fn write_tar_gz(
     let gz = flate2::GzBuilder::new()
         .mtime(0)
         .write(BufWriter::new(file), flate2::Compression::new(level.min(9)));
-    let mut tar = tar::Builder::new(gz);
+    let gz = write_tar(gz, entries, source, out)?;
+    let mut buffered = gz.finish().map_err(write_error)?;
+    buffered.flush().map_err(write_error)
+}
+
+/// Writes the tar stream of `entries` into `sink` and returns it.
+fn write_tar<W: Write>(
+    sink: W,
+    entries: &[ArchiveEntry],
+    source: &mut Source<'_>,
+    out: &Path,
+) -> Result<W, PackageError> {
+    let write_error = |e: std::io::Error| PackageError::io("cannot write", out, e);
+    let mut tar = tar::Builder::new(sink);
     for entry in entries {
         if entry.is_dir {
             let mut header = tar_header(tar::EntryType::Directory, 0o755, 0);
@@ -332,13 +423,11 @@ fn write_tar_gz(
                 .map_err(write_error)?;
         }
     }
-    let gz = tar.into_inner().map_err(write_error)?;
-    let mut buffered = gz.finish().map_err(write_error)?;
-    buffered.flush().map_err(write_error)
+    tar.into_inner().map_err(write_error)
 }
 
 fn write_zip(
-    file: &mut std::fs::File,
+    file: impl Write + Seek,
     entries: &[ArchiveEntry],
     source: &mut Source<'_>,
     out: &Path,

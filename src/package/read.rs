@@ -4,8 +4,10 @@
 //! object), every unit data file (any bytes), and references inside the package.
 //! Every problem is collected; files no entry names are listed, never read.
 
+use std::borrow::Cow;
 use std::collections::{BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde_json::Value;
 
@@ -15,7 +17,7 @@ use super::parallel::parallel_map;
 use crate::manifest::environment::{Environment, parse_environments};
 use crate::manifest::limits::{MAX_FILE_BYTES, MAX_MANIFEST_BYTES, read_capped, read_file_capped};
 use crate::manifest::parse::parse_manifest_owned;
-use crate::manifest::paths::Resolver;
+use crate::manifest::paths::{Resolver, check_syntax};
 use crate::manifest::types::Digests;
 use crate::manifest::{Entry, MANIFEST_FILE, Manifest, Problem};
 use crate::model::details::{canonicalize, to_canonical_json};
@@ -23,6 +25,7 @@ use crate::model::fingerprint::{RawDigest, digest_text, sha256, sha256_digest};
 use crate::model::toolchain::check_unit_toolchain;
 use crate::model::{Details, RefField, Reference, ResourceKey, ResourceKind};
 use crate::progress::Progress;
+use crate::safe_tree::MemoryTree;
 
 /// One resource of a checked package.
 #[derive(Debug, Clone)]
@@ -68,11 +71,25 @@ impl OutsideRef {
     }
 }
 
+/// Where a package's files are.
+#[derive(Debug, Clone)]
+pub enum PackageFiles {
+    /// In the directory [`Package::root`], read again (and checked against
+    /// the digests validation saw) when a load needs them.
+    Dir,
+    /// An archive unpacked in memory ([`read_memory_package`]): checked
+    /// once, and unable to change afterwards. [`Package::root`] is then
+    /// only the name messages give it.
+    Memory(Arc<MemoryTree>),
+}
+
 /// A package that passed every check that does not need a hub.
 #[derive(Debug, Clone)]
 pub struct Package {
-    /// The canonical package root.
+    /// The canonical package root (for a package in memory, its name).
     pub root: PathBuf,
+    /// Where its files are.
+    pub files: PackageFiles,
     /// The manifest's metadata (its entries are in `items`).
     pub manifest: Manifest,
     /// The package digest: `sha256:` of manifest.json's bytes when the
@@ -139,7 +156,7 @@ impl Package {
                     .iter()
                     .flat_map(|e| e.files.iter().map(String::as_str)),
             );
-        unlisted_files(&self.root, &self.manifest, named)
+        unlisted_files(&self.root, &self.files, &self.manifest, named)
     }
 
     /// Every file of the package as package paths (`/manifest.json`, then
@@ -172,18 +189,40 @@ impl Package {
         path
     }
 
+    /// The bytes of the file at package path `loc`, at most
+    /// `MAX_FILE_BYTES`: read from the directory (following symlinks that
+    /// stay inside the root, as validation did), or from memory.
+    pub fn read_file(&self, loc: &str) -> Result<Cow<'_, [u8]>, String> {
+        match &self.files {
+            PackageFiles::Dir => read_capped(&self.path_of(loc), MAX_FILE_BYTES).map(Cow::Owned),
+            PackageFiles::Memory(tree) => memory_file(tree, loc).map(Cow::Borrowed),
+        }
+    }
+
+    /// The bytes of `loc` as validation saw them: a file in the directory
+    /// must still have `digest` (else [`PackageError::ChangedDuringLoad`]);
+    /// a file in memory cannot have changed.
+    fn checked_file(
+        &self,
+        loc: &str,
+        digest: Option<RawDigest>,
+    ) -> Result<Cow<'_, [u8]>, PackageError> {
+        let changed = || PackageError::ChangedDuringLoad(loc.to_string());
+        let bytes = self.read_file(loc).map_err(|_| changed())?;
+        if matches!(self.files, PackageFiles::Dir) && Some(sha256(&bytes)) != digest {
+            return Err(changed());
+        }
+        Ok(bytes)
+    }
+
     /// Reads the details file of `item` again, checks it still has the digest
     /// validation saw, and returns the canonical compact details JSON with
     /// `Slug` set to `slug` (the slug the resource gets: a space's slug
     /// carries the load's prefix).
     pub fn read_details(&self, item: &Item, slug: &str) -> Result<String, PackageError> {
-        let changed = || PackageError::ChangedDuringLoad(item.details_loc.clone());
-        let bytes =
-            read_capped(&self.path_of(&item.details_loc), MAX_FILE_BYTES).map_err(|_| changed())?;
-        if sha256(&bytes) != item.details_digest {
-            return Err(changed());
-        }
-        canonical_details(&bytes, slug).map_err(|_| changed())
+        let bytes = self.checked_file(&item.details_loc, Some(item.details_digest))?;
+        canonical_details(&bytes, slug)
+            .map_err(|_| PackageError::ChangedDuringLoad(item.details_loc.clone()))
     }
 
     /// Reads the data file of `item` again, checking it still has the digest
@@ -192,14 +231,41 @@ impl Package {
         let Some(loc) = &item.data_loc else {
             return Ok(Vec::new());
         };
-        // Validation resolved this path; whatever is there now must still
-        // have the digest validation saw, so a swapped file is caught below.
-        let bytes = read_capped(&self.path_of(loc), MAX_FILE_BYTES)
-            .map_err(|_| PackageError::ChangedDuringLoad(loc.clone()))?;
-        if item.data_digest != Some(sha256(&bytes)) {
-            return Err(PackageError::ChangedDuringLoad(loc.clone()));
+        Ok(self.checked_file(loc, item.data_digest)?.into_owned())
+    }
+}
+
+/// The file at package path `loc` of an unpacked archive, with the checks
+/// a directory read makes: the path's syntax and the size cap.
+fn memory_file<'a>(tree: &'a MemoryTree, loc: &str) -> Result<&'a [u8], String> {
+    check_syntax(loc)?;
+    let bytes = tree
+        .get(loc.trim_start_matches('/'))
+        .ok_or_else(|| "does not exist".to_string())?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(format!(
+            "is {} bytes; the limit is {MAX_FILE_BYTES}",
+            bytes.len()
+        ));
+    }
+    Ok(bytes)
+}
+
+/// Where validation reads a package's files from.
+enum FileReader<'a> {
+    Dir(Resolver),
+    Memory(&'a MemoryTree),
+}
+
+impl FileReader<'_> {
+    fn read(&self, loc: &str) -> Result<Cow<'_, [u8]>, String> {
+        match self {
+            FileReader::Dir(resolver) => resolver
+                .open(loc)
+                .and_then(|f| read_file_capped(f, MAX_FILE_BYTES))
+                .map(Cow::Owned),
+            FileReader::Memory(tree) => memory_file(tree, loc).map(Cow::Borrowed),
         }
-        Ok(bytes)
     }
 }
 
@@ -212,16 +278,13 @@ struct Checked {
 
 /// Opens, reads and (when the manifest has digests) verifies one file.
 /// Returns its bytes and their digest.
-fn check_file(
-    root: &Resolver,
+fn check_file<'a>(
+    root: &'a FileReader<'_>,
     manifest: &Manifest,
     loc: &str,
     problems: &mut Vec<Problem>,
-) -> Option<(Vec<u8>, RawDigest)> {
-    let bytes = match root
-        .open(loc)
-        .and_then(|f| read_file_capped(f, MAX_FILE_BYTES))
-    {
+) -> Option<(Cow<'a, [u8]>, RawDigest)> {
+    let bytes = match root.read(loc) {
         Ok(bytes) => bytes,
         Err(e) => {
             problems.push(Problem::new(loc, "", e));
@@ -289,7 +352,12 @@ pub fn canonical_details(bytes: &[u8], slug: &str) -> Result<String, String> {
     parse_details(bytes).map(|map| to_canonical_json(&canonicalize(map, slug)))
 }
 
-fn check_entry(root: &Resolver, manifest: &Manifest, entry: &Entry, trusted: bool) -> Checked {
+fn check_entry(
+    root: &FileReader<'_>,
+    manifest: &Manifest,
+    entry: &Entry,
+    trusted: bool,
+) -> Checked {
     if trusted
         && let Some(digests) = &manifest.digests
         && let Some(details) = digests.get(&entry.details_loc)
@@ -329,29 +397,6 @@ fn check_entry(root: &Resolver, manifest: &Manifest, entry: &Entry, trusted: boo
 /// returns the package (with its unlisted files and external references); on
 /// any problem, [`PackageError::Invalid`] with every problem found.
 pub fn read_package(dir: &Path, progress: &dyn Progress) -> Result<Package, PackageError> {
-    read_package_checked(dir, progress, false)
-}
-
-/// [`read_package`] of a package this process has just written itself
-/// (a sync's export): the manifest's digests are taken as they are instead
-/// of reading and hashing every file again. Files are still read, and
-/// checked against those digests, when a load reads them.
-pub fn read_own_package(dir: &Path, progress: &dyn Progress) -> Result<Package, PackageError> {
-    read_package_checked(dir, progress, true)
-}
-
-fn read_package_checked(
-    dir: &Path,
-    progress: &dyn Progress,
-    trusted: bool,
-) -> Result<Package, PackageError> {
-    let invalid = |root: &Path, problems: Vec<Problem>| PackageError::Invalid {
-        root: root.to_path_buf(),
-        report: Report {
-            problems,
-            ..Report::default()
-        },
-    };
     let meta = std::fs::metadata(dir)
         .map_err(|e| PackageError::io("cannot open package directory", dir, e))?;
     if !meta.is_dir() {
@@ -385,16 +430,132 @@ fn read_package_checked(
         _ => read_capped(&manifest_path, MAX_MANIFEST_BYTES)
             .map_err(|e| invalid(&root, vec![Problem::new(MANIFEST_FILE, "", e)]))?,
     };
+    let reader = FileReader::Dir(Resolver::new(&root));
+    check_package(
+        root,
+        PackageFiles::Dir,
+        &reader,
+        manifest_bytes,
+        progress,
+        false,
+    )
+}
+
+/// A package refused for `problems`.
+fn invalid(root: &Path, problems: Vec<Problem>) -> PackageError {
+    PackageError::Invalid {
+        root: root.to_path_buf(),
+        report: Report {
+            problems,
+            ..Report::default()
+        },
+    }
+}
+
+/// [`read_package`] of an archive unpacked in memory
+/// ([`crate::loaders::archive::extract_to_memory`]): every file is read and
+/// verified once, here; `label` names the package in messages. With
+/// `trusted`, the package is one this process built itself (an export in
+/// memory) and the manifest's digests are taken as they are.
+pub fn read_memory_package(
+    tree: MemoryTree,
+    label: &Path,
+    progress: &dyn Progress,
+    trusted: bool,
+) -> Result<Package, PackageError> {
+    let root = label.to_path_buf();
+    let manifest_bytes = match tree.get(MANIFEST_FILE) {
+        None => {
+            return Err(invalid(
+                &root,
+                vec![Problem::new(
+                    MANIFEST_FILE,
+                    "",
+                    "is missing: this directory is not a package",
+                )],
+            ));
+        }
+        Some(bytes) if bytes.len() as u64 > MAX_MANIFEST_BYTES => {
+            let why = format!(
+                "is {} bytes; the limit is {MAX_MANIFEST_BYTES}",
+                bytes.len()
+            );
+            return Err(invalid(&root, vec![Problem::new(MANIFEST_FILE, "", why)]));
+        }
+        Some(bytes) => bytes.to_vec(),
+    };
+    let tree = Arc::new(tree);
+    let reader = FileReader::Memory(&tree);
+    check_package(
+        root,
+        PackageFiles::Memory(tree.clone()),
+        &reader,
+        manifest_bytes,
+        progress,
+        trusted,
+    )
+}
+
+/// Parses the manifest and checks every file it names through `reader`.
+fn check_package(
+    root: PathBuf,
+    files: PackageFiles,
+    resolver: &FileReader<'_>,
+    manifest_bytes: Vec<u8>,
+    progress: &dyn Progress,
+    trusted: bool,
+) -> Result<Package, PackageError> {
     let digest = sha256_digest(&manifest_bytes);
-    let (manifest, mut problems) = parse_manifest_owned(manifest_bytes);
-    let Some(mut manifest) = manifest else {
+    let (manifest, problems) = parse_manifest_owned(manifest_bytes);
+    let Some(manifest) = manifest else {
         return Err(invalid(&root, problems));
     };
+    check_manifest(
+        root, files, resolver, manifest, digest, problems, progress, trusted,
+    )
+}
 
+/// The package pkg has just built in memory (an export): `manifest` is the
+/// one it wrote, with its `digests`, and `manifest_digest` that of the
+/// bytes it wrote for it (the tree's manifest.json), so nothing is parsed
+/// or hashed again.
+pub fn built_memory_package(
+    tree: MemoryTree,
+    manifest: Manifest,
+    manifest_digest: String,
+    label: &Path,
+    progress: &dyn Progress,
+) -> Result<Package, PackageError> {
+    let tree = Arc::new(tree);
+    let reader = FileReader::Memory(&tree);
+    check_manifest(
+        label.to_path_buf(),
+        PackageFiles::Memory(tree.clone()),
+        &reader,
+        manifest,
+        manifest_digest,
+        Vec::new(),
+        progress,
+        true,
+    )
+}
+
+/// Checks every file `manifest` names through `resolver`; `problems` holds
+/// what parsing the manifest found.
+#[allow(clippy::too_many_arguments)]
+fn check_manifest(
+    root: PathBuf,
+    files: PackageFiles,
+    resolver: &FileReader<'_>,
+    mut manifest: Manifest,
+    digest: String,
+    mut problems: Vec<Problem>,
+    progress: &dyn Progress,
+    trusted: bool,
+) -> Result<Package, PackageError> {
     progress.phase("checking", manifest.entries.len() as u64);
-    let resolver = Resolver::new(&root);
     let checked = parallel_map(&manifest.entries, |entry| {
-        let c = check_entry(&resolver, &manifest, entry, trusted);
+        let c = check_entry(resolver, &manifest, entry, trusted);
         progress.advance(1);
         c
     });
@@ -404,7 +565,7 @@ fn read_package_checked(
     if let Some(digests) = &manifest.digests {
         let named: HashSet<&str> = manifest.named_paths().collect();
         for loc in digests.paths().filter(|l| !named.contains(l)) {
-            check_file(&resolver, &manifest, loc, &mut problems);
+            check_file(resolver, &manifest, loc, &mut problems);
             extra_digested.push(loc.to_string());
         }
     }
@@ -414,7 +575,7 @@ fn read_package_checked(
     let mut environment_digests = Vec::new();
     for env in &environments {
         for loc in env.files.iter().filter(|l| !extra_digested.contains(l)) {
-            if let Some((_, digest)) = check_file(&resolver, &manifest, loc, &mut problems) {
+            if let Some((_, digest)) = check_file(resolver, &manifest, loc, &mut problems) {
                 environment_digests.push((loc.clone(), digest));
             }
         }
@@ -479,7 +640,7 @@ fn read_package_checked(
             .flat_map(|i| std::iter::once(i.details_loc.as_str()).chain(i.data_loc.as_deref()))
             .chain(failed_locs.iter().map(String::as_str));
         let named = named.chain(digests.iter().flat_map(Digests::paths));
-        let unlisted = unlisted_files(&root, &manifest, named);
+        let unlisted = unlisted_files(&root, &files, &manifest, named);
         return Err(PackageError::Invalid {
             root,
             report: Report {
@@ -497,6 +658,7 @@ fn read_package_checked(
     };
     Ok(Package {
         root,
+        files,
         manifest,
         digest: package_digest,
         manifest_digest: digest,
@@ -548,6 +710,7 @@ fn content_digest(manifest_digest: &str, items: &[Item], others: &[(String, RawD
 /// sorted (the package's extras: README, LICENSE, leftovers).
 fn unlisted_files<'a>(
     root: &Path,
+    files: &PackageFiles,
     manifest: &'a Manifest,
     named: impl Iterator<Item = &'a str>,
 ) -> Vec<String> {
@@ -556,6 +719,15 @@ fn unlisted_files<'a>(
     named.insert(&manifest_loc);
     named.extend(manifest.rejected_locs.iter().map(String::as_str));
     let mut out = Vec::new();
+    if let PackageFiles::Memory(tree) = files {
+        out.extend(
+            tree.paths()
+                .map(|p| format!("/{p}"))
+                .filter(|loc| !named.contains(loc.as_str())),
+        );
+        out.sort();
+        return out;
+    }
     for entry in walkdir::WalkDir::new(root)
         .follow_links(false)
         .max_depth(64)

@@ -393,6 +393,10 @@ impl<S: TreeStorage> TreeWriter<S> {
 /// The key under which two spellings count as the same name: NFC, then
 /// lower case.
 fn fold(path: &str) -> String {
+    if path.is_ascii() {
+        // ASCII is already in NFC, and its lower case is ASCII's.
+        return path.to_ascii_lowercase();
+    }
     path.nfc().collect::<String>().to_lowercase()
 }
 

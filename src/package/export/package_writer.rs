@@ -20,29 +20,52 @@ use crate::model::{ResourceKey, ResourceKind};
 use crate::package::error::PackageError;
 use crate::package::file_sink::FileSink;
 use crate::package::link_source::LinkSource;
+use crate::safe_tree::MemoryTree;
 
-/// Writes files under a temporary root and records their digests.
+/// Where the package's files go.
+pub(super) enum Output {
+    /// Under a temporary root, through the background writer.
+    Dir {
+        root: PathBuf,
+        /// Whether files may be hard-linked from `--link-dest`.
+        linking: bool,
+        sink: FileSink,
+    },
+    /// Into memory (an export that is sent at once).
+    Memory(MemoryTree),
+}
+
+/// Writes the package's files and records their digests.
 pub(super) struct Writer {
-    pub(super) root: PathBuf,
-    /// Whether files may be hard-linked from `--link-dest`.
-    pub(super) linking: bool,
     pub(super) digests: Vec<(String, [u8; 32])>,
-    pub(super) sink: FileSink,
+    pub(super) out: Output,
 }
 
 impl Writer {
-    /// Queues `bytes` for package path `loc`, which must pass the same
+    /// Writes `bytes` at package path `loc`, which must pass the same
     /// containment rule a load applies (the hub's content is untrusted).
     pub(super) fn write(&mut self, loc: &str, bytes: Vec<u8>) -> Result<(), PackageError> {
         let parts = check_syntax(loc).map_err(|e| {
             PackageError::Other(format!("refusing to write outside the package: {e}"))
         })?;
-        let mut path = self.root.clone();
-        path.extend(parts);
         let digest: [u8; 32] = Sha256::digest(&bytes).into();
         self.digests.push((loc.to_string(), digest));
-        let link = self.linking.then(|| (loc.to_string(), digest));
-        self.sink.write_or_link(&path, bytes, link)
+        match &mut self.out {
+            Output::Dir {
+                root,
+                linking,
+                sink,
+            } => {
+                let mut path = root.clone();
+                path.extend(parts);
+                let link = linking.then(|| (loc.to_string(), digest));
+                sink.write_or_link(&path, bytes, link)
+            }
+            Output::Memory(tree) => {
+                tree.insert(parts.join("/"), bytes);
+                Ok(())
+            }
+        }
     }
 
     pub(super) fn write_details(&mut self, resource: &HubResource) -> Result<Entry, PackageError> {

@@ -1,5 +1,6 @@
 //! A selection of the server's hub as a package archive: what
-//! `pkg sync pull` loads. Nothing is recorded in the history.
+//! `pkg sync pull` loads. Built in memory; nothing is recorded in the
+//! history.
 
 use std::sync::Arc;
 
@@ -16,11 +17,10 @@ use super::super::super::error::{ApiError, ApiResult};
 use super::super::super::extract;
 use super::super::super::store::Kv;
 use super::{need, slug};
-use crate::hub_access::AccessError;
 use crate::loaders::archive::ArchiveFormat;
 use crate::model::ResourceKind;
-use crate::package::export::{CreateOptions, create};
-use crate::package::pack::{TRANSFER_LEVEL, pack_at};
+use crate::package::export::{CreateOptions, export_package};
+use crate::package::pack::{TRANSFER_LEVEL, pack_to_vec};
 use crate::progress::NoProgress;
 
 /// The query of an export: `space` may repeat.
@@ -59,21 +59,9 @@ pub async fn export<K: Kv>(
     let bytes = state
         .hub
         .read(move |hub| {
-            let fail =
-                |e: std::io::Error| AccessError::Change(anyhow::anyhow!("cannot export: {e}"));
-            let dir = crate::scratch::tempdir().map_err(fail)?;
-            let package_dir = dir.path().join("package");
             let options = CreateOptions::for_sync(query.space.clone(), filter);
-            create(hub.hub_mut(), &package_dir, &options, &NoProgress)?;
-            let archive = dir.path().join("package.tar.gz");
-            pack_at(
-                &package_dir,
-                &archive,
-                ArchiveFormat::TarGz,
-                TRANSFER_LEVEL,
-                &NoProgress,
-            )?;
-            std::fs::read(&archive).map_err(fail)
+            let package = export_package(hub.hub_mut(), &options, &NoProgress)?;
+            Ok(pack_to_vec(&package, ArchiveFormat::TarGz, TRANSFER_LEVEL)?)
         })
         .await?;
     Ok((

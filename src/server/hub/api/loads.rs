@@ -17,11 +17,12 @@ use super::super::super::auth::Caller;
 use super::super::super::error::{ApiError, ApiResult};
 use super::super::super::extract;
 use super::super::super::store::Kv;
-use super::super::super::upload::unpack;
+use super::super::super::upload::read_transfer;
 use super::{key_of, need};
-use crate::hub_access::{AccessError, HubAccess};
+use crate::hub_access::HubAccess;
 use crate::package::load::LoadOptions;
 use crate::package::plan::{OnConflict, PlanOptions, check_prefix};
+use crate::package::read::Package;
 use crate::package::remap::ExternalMode;
 use crate::progress::NoProgress;
 
@@ -86,6 +87,13 @@ fn load_options(query: &LoadQuery) -> ApiResult<LoadOptions> {
     })
 }
 
+/// Reads the package archive `body` in memory on a blocking thread.
+async fn transfer(body: Bytes) -> ApiResult<Package> {
+    tokio::task::spawn_blocking(move || read_transfer(&body))
+        .await
+        .map_err(|e| ApiError::internal(format!("reading the upload failed: {e}")))?
+}
+
 /// `POST /api/v1/hub/plan`.
 pub async fn plan<K: Kv>(
     State(state): State<Arc<AppState<K>>>,
@@ -97,13 +105,11 @@ pub async fn plan<K: Kv>(
     let query: LoadQuery = extract::query(raw.as_deref())?;
     let options = load_options(&query)?;
     let diffs = query.diffs.unwrap_or(false);
-    let temp = state.blobs.temp_dir();
+    let upload = transfer(body).await?;
     let (report, upload) = state
         .hub
         .read(move |hub| {
-            let upload = unpack(&temp, &crate::scratch::dir(), &body)
-                .map_err(|e| AccessError::Change(anyhow::anyhow!(e.message)))?;
-            let report = hub.plan(&upload.package, &options, diffs)?;
+            let report = hub.plan(&upload, &options, diffs)?;
             Ok((report, upload))
         })
         .await?;
@@ -145,23 +151,15 @@ pub async fn apply<K: Kv>(
         }
         None => None,
     };
-    let temp = state.blobs.temp_dir();
+    // Unpacked before the write starts: on etcd the write holds the
+    // cluster's lock.
+    let upload = match staged {
+        Some(upload) => upload,
+        None => transfer(body).await?,
+    };
     let report = state
         .hub
-        .write(move |hub| {
-            let upload = match staged {
-                Some(upload) => upload,
-                None => unpack(&temp, &crate::scratch::dir(), &body)
-                    .map_err(|e| AccessError::Change(anyhow::anyhow!(e.message)))?,
-            };
-            hub.load(
-                &upload.package,
-                &options,
-                expect.as_deref(),
-                detail,
-                &NoProgress,
-            )
-        })
+        .write(move |hub| hub.load(&upload, &options, expect.as_deref(), detail, &NoProgress))
         .await?;
     Ok(Json(report))
 }
