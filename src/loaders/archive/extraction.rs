@@ -109,6 +109,28 @@ impl<S: TreeStorage> Extraction<'_, S> {
     pub(super) fn tar_gz(&mut self, file: impl Read) -> Result<(), ArchiveError> {
         let gz = flate2::bufread::GzDecoder::new(BufReader::new(file));
         let mut tar = tar::Archive::new(self.counter.wrap(gz));
+        self.tar_entries(&mut tar)?;
+        // Read the rest of the gzip stream so that its checksum and length
+        // are verified, and refuse anything after it.
+        let mut rest = tar.into_inner();
+        std::io::copy(&mut rest, &mut std::io::sink())
+            .map_err(|e| self.corrupt(format!("the gzip stream is damaged: {e}")))?;
+        let mut after = rest.inner.into_inner();
+        let mut byte = [0_u8; 1];
+        match after.read(&mut byte) {
+            Ok(0) => Ok(()),
+            Ok(_) => Err(self.corrupt(
+                "there is data after the end of the gzip stream (a second gzip member or trailing garbage)",
+            )),
+            Err(e) => Err(self.corrupt(e)),
+        }
+    }
+
+    /// Reads every entry of `tar` into the tree.
+    pub(super) fn tar_entries<R: Read>(
+        &mut self,
+        tar: &mut tar::Archive<R>,
+    ) -> Result<(), ArchiveError> {
         {
             let entries = tar.entries().map_err(|e| self.corrupt(e))?;
             for entry in entries {
@@ -143,20 +165,7 @@ impl<S: TreeStorage> Extraction<'_, S> {
             }
         }
         self.entry = None;
-        // Read the rest of the gzip stream so that its checksum and length
-        // are verified, and refuse anything after it.
-        let mut rest = tar.into_inner();
-        std::io::copy(&mut rest, &mut std::io::sink())
-            .map_err(|e| self.corrupt(format!("the gzip stream is damaged: {e}")))?;
-        let mut after = rest.inner.into_inner();
-        let mut byte = [0_u8; 1];
-        match after.read(&mut byte) {
-            Ok(0) => Ok(()),
-            Ok(_) => Err(self.corrupt(
-                "there is data after the end of the gzip stream (a second gzip member or trailing garbage)",
-            )),
-            Err(e) => Err(self.corrupt(e)),
-        }
+        Ok(())
     }
 
     /// Validates the PAX records that describe an entry: each must parse,
