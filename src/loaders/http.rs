@@ -199,14 +199,7 @@ fn copy_capped(reader: &mut dyn Read, sink: &mut dyn Write, cap: u64) -> Result<
 
 /// reqwest's error with its causes, on one line.
 fn error_text(error: &reqwest::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
+    crate::error_text::with_causes(error)
 }
 
 #[cfg(test)]

@@ -76,15 +76,8 @@ pub struct ServerClient {
     http: Client,
 }
 
-fn error_text(e: &reqwest::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
+fn error_text(error: &reqwest::Error) -> String {
+    crate::error_text::with_causes(error)
 }
 
 impl ServerClient {

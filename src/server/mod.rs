@@ -61,6 +61,9 @@ pub struct AppState<K> {
     pub cache: Arc<cache::ReadCache>,
     /// Uploads plans keep for their applies.
     pub staging: hub::staging::Staging,
+    /// Permits to read a hub transfer in memory: one per core, so that
+    /// concurrent uploads queue instead of all inflating at once.
+    pub transfers: tokio::sync::Semaphore,
 }
 
 /// Why the server could not start or stopped.
@@ -195,6 +198,9 @@ async fn serve_with<K: Kv>(
         hub,
         cache,
         staging: hub::staging::Staging::default(),
+        transfers: tokio::sync::Semaphore::new(
+            std::thread::available_parallelism().map_or(1, |n| n.get()),
+        ),
     });
     let app = router(state, settings);
     let listener = tokio::net::TcpListener::bind(settings.addr)

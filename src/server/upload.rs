@@ -8,7 +8,7 @@ use std::io::Write;
 use std::path::Path;
 
 use super::error::ApiError;
-use crate::loaders::archive::{self, ArchiveFormat, Extracted};
+use crate::loaders::archive::{self, ArchiveError, ArchiveFormat, Extracted};
 use crate::package::read::{Package, read_memory_package, read_package};
 use crate::progress::NoProgress;
 use crate::safe_tree::Limits;
@@ -34,21 +34,32 @@ fn format_of(body: &[u8]) -> Result<ArchiveFormat, ApiError> {
     })
 }
 
-fn refused(e: impl std::fmt::Display) -> ApiError {
-    ApiError::bad_request(format!("the archive was refused: {e}"))
+fn refused(e: ArchiveError) -> ApiError {
+    ApiError::bad_request(format!(
+        "the archive was refused: {}",
+        crate::error_text::with_causes(&e)
+    ))
 }
 
 fn invalid(e: impl std::fmt::Display) -> ApiError {
     ApiError::bad_request(format!("the package does not validate: {e}"))
 }
 
+/// The most bytes of files a hub transfer may unpack to (it is held in
+/// memory; a publish, unpacked to disk, may hold the default 2 GiB).
+pub const MAX_TRANSFER_BYTES: u64 = 1 << 30;
+
 /// Reads `body` (a `pkg pack` archive carrying a package to the hub) in
-/// memory, with the limits and checks of an extraction to disk.
+/// memory, with the checks of an extraction to disk and at most
+/// [`MAX_TRANSFER_BYTES`] of files.
 pub fn read_transfer(body: &[u8]) -> Result<Package, ApiError> {
     let format = format_of(body)?;
     let label = Path::new("upload");
-    let files =
-        archive::extract_to_memory(body, format, Limits::default(), label).map_err(refused)?;
+    let limits = Limits {
+        max_total_bytes: MAX_TRANSFER_BYTES,
+        ..Limits::default()
+    };
+    let files = archive::extract_to_memory(body, format, limits, label).map_err(refused)?;
     read_memory_package(files, label, &NoProgress, false).map_err(invalid)
 }
 

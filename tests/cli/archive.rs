@@ -81,7 +81,7 @@ fn pack_refuses_what_it_cannot_do() {
 }
 
 /// A raw ustar header for `name` with `size` bytes and `kind`.
-fn tar_header(name: &str, size: u64, kind: u8, link: &str) -> [u8; 512] {
+pub(crate) fn tar_header(name: &str, size: u64, kind: u8, link: &str) -> [u8; 512] {
     let mut h = [0u8; 512];
     h[..name.len()].copy_from_slice(name.as_bytes());
     h[100..108].copy_from_slice(b"0000644\0");
@@ -101,10 +101,10 @@ fn tar_header(name: &str, size: u64, kind: u8, link: &str) -> [u8; 512] {
 
 /// A tar entry: name, type flag, link target, content, and a declared size
 /// when it should differ from the content's.
-type TarEntry<'a> = (&'a str, u8, &'a str, &'a [u8], Option<u64>);
+pub(crate) type TarEntry<'a> = (&'a str, u8, &'a str, &'a [u8], Option<u64>);
 
 /// A gzip-compressed tar of `entries`.
-fn tar_gz(entries: &[TarEntry<'_>]) -> Vec<u8> {
+pub(crate) fn tar_gz(entries: &[TarEntry<'_>]) -> Vec<u8> {
     let mut tar = Vec::new();
     for (name, kind, link, content, declared) in entries {
         let size = declared.unwrap_or(content.len() as u64);

@@ -340,6 +340,114 @@ fn hub_api_if_match_and_apply_conflicts() {
     }
 }
 
+/// Archives a hub upload must refuse: each answers 400 to a plan and to an
+/// apply, and the hub is as it was.
+#[test]
+fn hostile_hub_uploads_are_refused_and_change_nothing() {
+    use crate::archive::tar_gz;
+    let env = Env::new();
+    let store = sqlite_store(&env);
+    let (server, token) = remote(&env, &store, &[]);
+    let auth = format!("Bearer {token}");
+    env.ok(["--remote", "team", "load", example().to_str().unwrap()]);
+    let state = || {
+        let get = |p: &str| {
+            let r = call(
+                "GET",
+                &format!("{}{p}", server.url()),
+                &[("Authorization", &auth)],
+                None,
+            );
+            assert_eq!(r.status, 200, "{p}: {}", r.text());
+            r.text()
+        };
+        (
+            get("/api/v1/hub/units"),
+            get("/api/v1/hub/spaces"),
+            get("/api/v1/hub/history"),
+        )
+    };
+    let before = state();
+
+    let manifest: &[u8] = br#"{"spaces":[{"slug":"s","details_loc":"/spaces/s.json"}]}"#;
+    let space: &[u8] = br#"{"Slug":"s"}"#;
+    let valid = tar_gz(&[
+        ("manifest.json", b'0', "", manifest, None),
+        ("spaces/s.json", b'0', "", space, None),
+    ]);
+    let mut trailing = valid.clone();
+    trailing.extend_from_slice(b"garbage after the gzip stream");
+    let digests: &[u8] = br#"{"format":1,"spaces":[{"slug":"s","details_loc":"/spaces/s.json"}],"digests":{"/spaces/s.json":"sha256:0000000000000000000000000000000000000000000000000000000000000000"}}"#;
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            "traversal",
+            tar_gz(&[
+                ("manifest.json", b'0', "", manifest, None),
+                ("../evil.json", b'0', "", space, None),
+            ]),
+            "unsafe path",
+        ),
+        (
+            "symlink",
+            tar_gz(&[
+                ("manifest.json", b'0', "", manifest, None),
+                ("spaces", b'2', "/etc", b"", None),
+            ]),
+            "symlink",
+        ),
+        (
+            "declared size beyond the data",
+            tar_gz(&[("manifest.json", b'0', "", manifest, Some(1 << 32))]),
+            "refused",
+        ),
+        (
+            "truncated gzip",
+            valid[..valid.len() / 2].to_vec(),
+            "refused",
+        ),
+        (
+            "trailing data",
+            trailing,
+            "after the end of the gzip stream",
+        ),
+        (
+            "digest mismatch",
+            tar_gz(&[
+                ("manifest.json", b'0', "", digests, None),
+                ("spaces/s.json", b'0', "", space, None),
+            ]),
+            "digest mismatch",
+        ),
+        (
+            "no manifest",
+            tar_gz(&[("spaces/s.json", b'0', "", space, None)]),
+            "manifest",
+        ),
+    ];
+    for (what, body, says) in &cases {
+        for path in ["/api/v1/hub/plan", "/api/v1/hub/apply"] {
+            let r = call(
+                "POST",
+                &format!("{}{path}", server.url()),
+                &[("Authorization", &auth)],
+                Some(body),
+            );
+            assert_eq!(r.status, 400, "{what} to {path}: {}", r.text());
+            let error = r.json()["error"].as_str().unwrap_or("").to_string();
+            assert!(error.contains(says), "{what} to {path}: {error}");
+        }
+    }
+    // The valid archive is accepted, so the refusals above are the archives'.
+    let r = call(
+        "POST",
+        &format!("{}/api/v1/hub/plan", server.url()),
+        &[("Authorization", &auth)],
+        Some(&valid),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(state(), before);
+}
+
 #[test]
 fn sync_push_and_pull_round_trip() {
     let env = Env::new();

@@ -87,8 +87,14 @@ fn load_options(query: &LoadQuery) -> ApiResult<LoadOptions> {
     })
 }
 
-/// Reads the package archive `body` in memory on a blocking thread.
-async fn transfer(body: Bytes) -> ApiResult<Package> {
+/// Reads the package archive `body` in memory on a blocking thread, once
+/// a transfer permit is free.
+async fn transfer<K: Kv>(state: &AppState<K>, body: Bytes) -> ApiResult<Package> {
+    let _permit = state
+        .transfers
+        .acquire()
+        .await
+        .map_err(|e| ApiError::internal(format!("the server is stopping: {e}")))?;
     tokio::task::spawn_blocking(move || read_transfer(&body))
         .await
         .map_err(|e| ApiError::internal(format!("reading the upload failed: {e}")))?
@@ -105,7 +111,7 @@ pub async fn plan<K: Kv>(
     let query: LoadQuery = extract::query(raw.as_deref())?;
     let options = load_options(&query)?;
     let diffs = query.diffs.unwrap_or(false);
-    let upload = transfer(body).await?;
+    let upload = transfer(&state, body).await?;
     let (report, upload) = state
         .hub
         .read(move |hub| {
@@ -155,7 +161,7 @@ pub async fn apply<K: Kv>(
     // cluster's lock.
     let upload = match staged {
         Some(upload) => upload,
-        None => transfer(body).await?,
+        None => transfer(&state, body).await?,
     };
     let report = state
         .hub
