@@ -880,9 +880,12 @@ def sync_push(s: Sync, procs: Procs, pkg: str, d: str, sender: str, env: dict[st
     """One first push into a fresh server, then an unchanged push."""
     server = None
     try:
-        server = Server(procs, pkg, f"sqlite:{os.path.join(d, f'server-{i}.db')}", d, env)
+        # Its own directory: the server's log, blobs, store and the config.
+        rd = os.path.join(d, f"run-{i}")
+        os.makedirs(rd)
+        server = Server(procs, pkg, f"sqlite:{os.path.join(rd, 'server.db')}", rd, env)
         token = token_create(pkg, server.store, env)
-        cfg = os.path.join(d, f"config-{i}.toml")
+        cfg = os.path.join(rd, "config.toml")
         penv = {**env, "PKG_CONFIG": cfg, "PKG_HUB": sender, TOKEN_ENV: token}
         sh([pkg, "remote", "add", REMOTE, server.url, "--token-env", TOKEN_ENV], penv)
         log(f"[sync {i}] first pkg sync push {REMOTE} ({server.url}) ...")

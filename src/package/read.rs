@@ -241,7 +241,7 @@ fn memory_file<'a>(tree: &'a MemoryTree, loc: &str) -> Result<&'a [u8], String> 
     check_syntax(loc)?;
     let bytes = tree
         .get(loc.trim_start_matches('/'))
-        .ok_or_else(|| "does not exist".to_string())?;
+        .ok_or_else(|| "file does not exist".to_string())?;
     if bytes.len() as u64 > MAX_FILE_BYTES {
         return Err(format!(
             "is {} bytes; the limit is {MAX_FILE_BYTES}",

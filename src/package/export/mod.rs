@@ -26,13 +26,14 @@ use crate::package::file_sink::FileSink;
 use crate::package::link_source::LinkSource;
 use crate::package::read::{Package, built_memory_package};
 use crate::progress::Progress;
-use crate::safe_tree::MemoryTree;
 
 mod destination;
+mod memory_sink;
 mod package_writer;
 mod selection;
 
 use self::destination::{TempDir, check_destination, move_into_place, remove_stale_temps};
+use self::memory_sink::MemorySink;
 use self::package_writer::{
     Output, Writer, link_manifest, manifest_digest, write_manifest_entries, write_manifest_file,
 };
@@ -383,15 +384,18 @@ pub fn export_package(
 ) -> Result<Package, PackageError> {
     let mut writer = Writer {
         digests: Vec::new(),
-        out: Output::Memory(MemoryTree::default()),
+        out: Output::Memory(MemorySink::start()),
     };
     let mut built = build(hub, options, "package", &mut writer, progress)?;
+    let Output::Memory(sink) = writer.out else {
+        return Err(PackageError::Other("the export was not in memory".into()));
+    };
+    let (mut tree, mut digests) = sink.finish()?;
+    digests.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    built.digests = digests;
     let mut bytes = Vec::new();
     write_manifest_entries(&mut bytes, &built.manifest, &built.digests)
         .map_err(|e| PackageError::Other(format!("cannot write the manifest: {e}")))?;
-    let Output::Memory(mut tree) = writer.out else {
-        return Err(PackageError::Other("the export was not in memory".into()));
-    };
     let digest = sha256_digest(&bytes);
     tree.insert(MANIFEST_FILE.to_string(), bytes);
     built.manifest.digests = Some(Digests::new(

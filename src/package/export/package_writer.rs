@@ -9,6 +9,7 @@ use std::io::Write;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use super::memory_sink::MemorySink;
 use crate::hub::HubResource;
 use crate::manifest::paths::check_syntax;
 use crate::manifest::types::parse_digest;
@@ -20,7 +21,6 @@ use crate::model::{ResourceKey, ResourceKind};
 use crate::package::error::PackageError;
 use crate::package::file_sink::FileSink;
 use crate::package::link_source::LinkSource;
-use crate::safe_tree::MemoryTree;
 
 /// Where the package's files go.
 pub(super) enum Output {
@@ -31,12 +31,14 @@ pub(super) enum Output {
         linking: bool,
         sink: FileSink,
     },
-    /// Into memory (an export that is sent at once).
-    Memory(MemoryTree),
+    /// Into memory (an export that is sent at once), hashed on another
+    /// thread: the digests come from [`MemorySink::finish`].
+    Memory(MemorySink),
 }
 
 /// Writes the package's files and records their digests.
 pub(super) struct Writer {
+    /// The digests of the files written to a directory.
     pub(super) digests: Vec<(String, [u8; 32])>,
     pub(super) out: Output,
 }
@@ -48,21 +50,21 @@ impl Writer {
         let parts = check_syntax(loc).map_err(|e| {
             PackageError::Other(format!("refusing to write outside the package: {e}"))
         })?;
-        let digest: [u8; 32] = Sha256::digest(&bytes).into();
-        self.digests.push((loc.to_string(), digest));
         match &mut self.out {
             Output::Dir {
                 root,
                 linking,
                 sink,
             } => {
+                let digest: [u8; 32] = Sha256::digest(&bytes).into();
+                self.digests.push((loc.to_string(), digest));
                 let mut path = root.clone();
                 path.extend(parts);
                 let link = linking.then(|| (loc.to_string(), digest));
                 sink.write_or_link(&path, bytes, link)
             }
-            Output::Memory(tree) => {
-                tree.insert(parts.join("/"), bytes);
+            Output::Memory(sink) => {
+                sink.write(loc.to_string(), parts.join("/"), bytes);
                 Ok(())
             }
         }
