@@ -2,7 +2,8 @@
 //! reading it whole, and editing one table of it in place (comments and
 //! the other tables kept). Each section's meaning belongs to its user:
 //! `[backends]` to `backends`, `[serve]` to `server`, `[remotes.NAME]` to
-//! `remote`. This module imports nothing of pkg's own.
+//! `remote`, `[[sources]]` and `[index]` to `sources`. This module imports
+//! nothing of pkg's own.
 //!
 //! ```toml
 //! [backends]
@@ -15,6 +16,14 @@
 //! [remotes.team]
 //! url = "https://pkg.example.com"
 //! token_env = "TEAM_PKG_TOKEN"
+//!
+//! [index]
+//! conflict = "priority"
+//!
+//! [[sources]]
+//! name = "vetted"
+//! location = "/srv/packages"
+//! priority = 10
 //! ```
 
 use std::collections::BTreeMap;
@@ -35,6 +44,38 @@ pub struct Config {
     /// `[remotes.NAME]`.
     #[serde(default)]
     pub remotes: BTreeMap<String, RemoteSection>,
+    /// `[[sources]]`, in the file's order.
+    #[serde(default)]
+    pub sources: Vec<SourceSection>,
+    /// `[index]`: how the sources' indexes merge.
+    #[serde(default)]
+    pub index: IndexSection,
+}
+
+/// `[[sources]]`: a place packages are looked up in.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceSection {
+    /// The source's name.
+    pub name: String,
+    /// A directory, a `pkg serve` URL, or a git repository.
+    pub location: String,
+    /// Lower numbers win under the `priority` strategy (default 100).
+    pub priority: Option<i64>,
+    /// The environment variable holding a registry's token.
+    pub token_env: Option<String>,
+    /// Whether the source is used (default true).
+    pub enabled: Option<bool>,
+}
+
+/// `[index]`: the merged index's settings (flags win).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IndexSection {
+    /// `priority`, `latest-version`, `local-first` or `remote-first`.
+    pub conflict: Option<String>,
+    /// Seconds a remote source's cached index stays fresh.
+    pub ttl: Option<u64>,
 }
 
 /// `[backends]`.

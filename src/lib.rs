@@ -44,6 +44,7 @@ pub mod remote;
 pub mod safe_tree;
 pub mod server;
 pub mod source_settings;
+pub mod sources;
 pub mod time;
 pub mod ui;
 
@@ -136,6 +137,10 @@ mod tests {
                 &["server", "hub_access", "commands", "cli", "ui"],
             ),
             (&["hub_access"], &["server", "commands", "cli", "ui"]),
+            (
+                &["sources"],
+                &["server", "hub_access", "commands", "cli", "ui"],
+            ),
             (&["server"], &["commands", "cli", "ui"]),
             (
                 &["remote"],

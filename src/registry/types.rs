@@ -236,6 +236,12 @@ pub struct IndexEntry {
     pub min_level: u8,
     /// Package name → semver requirement.
     pub dependencies: BTreeMap<String, String>,
+    /// The package digest (`sha256:...`).
+    #[serde(default)]
+    pub digest: String,
+    /// The package's description.
+    #[serde(default)]
+    pub description: String,
 }
 
 /// A metadata change (`PATCH /api/v1/packages/{name}`).

@@ -446,6 +446,8 @@ pub async fn index<K: Kv>(
             version: v.version,
             min_level: v.min_level,
             dependencies: v.dependencies,
+            digest: v.package_digest,
+            description: v.description.unwrap_or_else(|| shown.description.clone()),
         }));
     }
     Ok(Json(out))
