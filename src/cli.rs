@@ -18,7 +18,7 @@ use crate::commands::resource::{
 };
 use crate::commands::{
     Context, completions, create, env, history, inspect, load, lock, pack, publish, remote,
-    resource, search, serve, source, sync, validate, versions,
+    resource, search, serve, source, sources, sync, validate, versions,
 };
 use crate::model::ResourceKind;
 use crate::ui::Printer;
@@ -117,8 +117,13 @@ pub enum Command {
     Pack(pack::PackArgs),
     /// Publish a package: to a git repository as a release tag, or to a registry
     Publish(publish::PublishArgs),
-    /// Search a registry's packages
+    /// Search the sources' packages (or a registry's, with --registry)
     Search(search::SearchArgs),
+    /// Manage the package sources (directories, registries, git repositories)
+    #[command(subcommand)]
+    Source(sources::SourceCommand),
+    /// Print the merged index of the package sources
+    Index(sources::IndexArgs),
     /// Manage the pkg servers this CLI talks to
     #[command(subcommand)]
     Remote(remote::RemoteCommand),
@@ -127,7 +132,7 @@ pub enum Command {
     Sync(sync::SyncCommand),
     /// Run the shared registry server (and manage its tokens)
     Serve(serve::ServeArgs),
-    /// List the release tags of a git repository, newest first
+    /// List a package's versions in each source, or a git repository's release tags
     Versions(versions::VersionsArgs),
     /// Pin sources to commits and digests in a lock file
     Lock(lock::LockArgs),
@@ -180,6 +185,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Pack(args) => pack::run(&ctx, args, cli.global.output.as_ref()).and(ok),
         Command::Publish(args) => publish::run(&ctx, args).and(ok),
         Command::Search(args) => search::run(&ctx, args).and(ok),
+        Command::Source(cmd) => sources::run(&ctx, cmd).and(ok),
+        Command::Index(args) => sources::index(&ctx, args).and(ok),
         Command::Remote(cmd) => remote::run(&ctx, cmd).and(ok),
         Command::Serve(args) => serve::run(&ctx, args).and(ok),
         Command::Sync(cmd) => sync::run(&ctx, cmd).and(ok),

@@ -20,6 +20,7 @@ pub mod resource;
 pub mod search;
 pub mod serve;
 pub mod source;
+pub mod sources;
 pub mod sync;
 pub mod validate;
 pub mod versions;

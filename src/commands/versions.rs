@@ -1,22 +1,88 @@
-//! `pkg versions`: the release tags (`vX.Y.Z`, `PREFIX/vX.Y.Z`) of a git
-//! repository, newest first. Owns [`VersionsArgs`].
+//! `pkg versions`: the versions of a package NAME in each configured
+//! source, and the one the conflict strategy picks; or, given a git
+//! repository, its release tags (`vX.Y.Z`, `PREFIX/vX.Y.Z`), newest first.
+//! Owns [`VersionsArgs`].
 
 use anyhow::{Result, bail};
 use clap::Args;
 use serde::Serialize;
 
 use super::Context;
+use super::sources::MergeArgs;
 use crate::git::cache::CacheRepo;
 use crate::git::refs::list_remote;
 use crate::loaders::SourceSpec;
-use crate::model::slug::escape;
+use crate::model::slug::{escape, validate_slug};
+use crate::sources::merged::Choice;
 use crate::ui::Table;
+use semver::VersionReq;
 
 /// `pkg versions`.
 #[derive(Debug, Args)]
 pub struct VersionsArgs {
-    /// The repository: a GitHub URL, github:OWNER/REPO[/PATH], or a git URL
+    /// A package name (looked up in the sources), or a repository: a GitHub URL, github:OWNER/REPO[/PATH], or a git URL
     pub source: String,
+    /// How the sources merge (for a package name)
+    #[command(flatten)]
+    pub merge: MergeArgs,
+}
+
+/// The versions of a package in one source.
+#[derive(Debug, Serialize)]
+struct SourceVersions {
+    source: String,
+    versions: Vec<String>,
+}
+
+/// What `pkg versions NAME` prints.
+#[derive(Debug, Serialize)]
+struct NameVersions {
+    name: String,
+    sources: Vec<SourceVersions>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    chosen: Option<Choice>,
+}
+
+/// Whether `text` names a package rather than a repository.
+fn is_package_name(text: &str) -> bool {
+    validate_slug(text).is_ok()
+}
+
+/// `pkg versions NAME`: each source's versions and the strategy's pick.
+fn by_name(ctx: &Context, args: &VersionsArgs) -> Result<()> {
+    let merged = args.merge.merged(ctx)?;
+    let strategy = args.merge.strategy()?;
+    let name = &args.source;
+    let sources: Vec<SourceVersions> = merged
+        .versions(name)
+        .into_iter()
+        .map(|(source, versions)| SourceVersions {
+            source,
+            versions: versions.iter().map(ToString::to_string).collect(),
+        })
+        .collect();
+    if sources.is_empty() {
+        bail!("{}", merged.not_found(name, &VersionReq::STAR));
+    }
+    let chosen = merged.choose(name, &VersionReq::STAR, strategy).ok();
+    let view = NameVersions {
+        name: name.clone(),
+        sources,
+        chosen,
+    };
+    ctx.printer.result(&view, || {
+        let mut text = String::new();
+        for s in &view.sources {
+            text.push_str(&format!("{}: {}\n", s.source, s.versions.join(" ")));
+        }
+        if let Some(c) = &view.chosen {
+            text.push_str(&format!(
+                "chosen: {} {} from `{}` ({})\n",
+                view.name, c.entry.version, c.entry.source, c.reason
+            ));
+        }
+        text
+    })
 }
 
 #[derive(Debug, Serialize)]
@@ -28,6 +94,9 @@ struct VersionView {
 
 /// `pkg versions`.
 pub fn run(ctx: &Context, args: &VersionsArgs) -> Result<()> {
+    if is_package_name(&args.source) {
+        return by_name(ctx, args);
+    }
     let settings = ctx.source_settings()?;
     let SourceSpec::Git(spec) = crate::loaders::parse(&args.source, &settings)? else {
         bail!(

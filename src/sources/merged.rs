@@ -10,7 +10,7 @@ use std::str::FromStr;
 use semver::{Version, VersionReq};
 use serde::Serialize;
 
-use super::{IndexEntry, Source, SourceKind, index_of};
+use super::{IndexEntry, Source, SourceError, SourceKind, index_of};
 
 /// How a name held by several sources is resolved.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -111,7 +111,10 @@ impl MergedIndex {
                 Err(e) => merged.statuses.push(SourceStatus {
                     source: source.clone(),
                     packages: 0,
-                    error: Some(e.to_string()),
+                    error: Some(match e {
+                        SourceError::Unavailable { reason, .. } => reason,
+                        other => other.to_string(),
+                    }),
                     warnings: Vec::new(),
                 }),
             }

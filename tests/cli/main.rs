@@ -19,3 +19,4 @@ mod registry;
 mod remote_hub;
 mod resources;
 mod servers;
+mod sources;

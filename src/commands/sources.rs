@@ -1,0 +1,235 @@
+//! `pkg source add|list|remove|enable|disable` (the configured package
+//! sources) and `pkg index` (their merged index). Owns [`SourceCommand`],
+//! [`IndexArgs`] and [`MergeArgs`], which `search` and `versions` share.
+
+use anyhow::{Result, bail};
+use clap::{Args, Subcommand};
+use serde::Serialize;
+
+use super::Context;
+use crate::sources::{self, Conflict, IndexEntry, MergedIndex};
+use crate::ui::Table;
+
+/// `pkg source ...`.
+#[derive(Debug, Subcommand)]
+pub enum SourceCommand {
+    /// Add a source: a directory of packages, a `pkg serve` URL, or a git repository
+    Add {
+        /// The source's name
+        name: String,
+        /// A directory, an http(s) registry URL, or a git repository (github:OWNER/REPO, git+https://...)
+        location: String,
+        /// Lower numbers win when several sources hold a name [default: 100]
+        #[arg(long, allow_negative_numbers = true)]
+        priority: Option<i64>,
+        /// Read a registry's token from this environment variable
+        #[arg(long, value_name = "VAR")]
+        token_env: Option<String>,
+    },
+    /// List sources, whether each answers, and how many package versions it holds
+    List,
+    /// Remove a source
+    Remove {
+        /// The source's name
+        name: String,
+    },
+    /// Use a source again
+    Enable {
+        /// The source's name
+        name: String,
+    },
+    /// Stop using a source (it stays configured)
+    Disable {
+        /// The source's name
+        name: String,
+    },
+}
+
+/// How the sources' indexes are merged and filtered.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// Which source wins when several hold a name [default: priority, or `[index] conflict`]
+    #[arg(long, value_name = "STRATEGY", value_parser = parse_conflict)]
+    pub conflict: Option<Conflict>,
+    /// Use only this source
+    #[arg(long = "source", value_name = "NAME")]
+    pub only: Option<String>,
+    /// Hide packages whose min_level is above this level (1-6)
+    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=6))]
+    pub level: Option<u8>,
+}
+
+fn parse_conflict(text: &str) -> Result<Conflict, String> {
+    text.parse()
+}
+
+impl MergeArgs {
+    /// The merged index of the enabled sources, as these options ask;
+    /// every source that failed or left packages out is a warning.
+    pub fn merged(&self, ctx: &Context) -> Result<MergedIndex> {
+        let all = sources::list()?;
+        if let Some(only) = &self.only
+            && !all.iter().any(|s| &s.name == only)
+        {
+            bail!(sources::SourceError::Unknown(only.clone()));
+        }
+        let merged = MergedIndex::build(&all, self.only.as_deref()).at_level(self.level);
+        for status in &merged.statuses {
+            if let Some(error) = &status.error {
+                ctx.printer.warn(&format!(
+                    "source `{}` did not answer: {error}",
+                    status.source.name
+                ));
+            }
+            for w in &status.warnings {
+                ctx.printer
+                    .warn(&format!("source `{}`: {w}", status.source.name));
+            }
+        }
+        Ok(merged)
+    }
+
+    /// The strategy: the flag, else `[index] conflict`, else priority.
+    pub fn strategy(&self) -> Result<Conflict> {
+        Ok(match self.conflict {
+            Some(c) => c,
+            None => sources::configured_conflict()?.unwrap_or_default(),
+        })
+    }
+}
+
+/// `pkg index`.
+#[derive(Debug, Args)]
+pub struct IndexArgs {
+    /// How to merge
+    #[command(flatten)]
+    pub merge: MergeArgs,
+}
+
+#[derive(Debug, Serialize)]
+struct SourceView {
+    #[serde(flatten)]
+    source: sources::Source,
+    healthy: bool,
+    packages: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+/// `pkg source ...`.
+pub fn run(ctx: &Context, cmd: &SourceCommand) -> Result<()> {
+    match cmd {
+        SourceCommand::Add {
+            name,
+            location,
+            priority,
+            token_env,
+        } => {
+            let source = sources::add(name, location, *priority, token_env.as_deref())?;
+            ctx.printer.status(&format!(
+                "Added {} source `{}` at {} (priority {})",
+                source.kind.name(),
+                source.name,
+                source.location,
+                source.priority
+            ));
+            Ok(())
+        }
+        SourceCommand::Remove { name } => {
+            sources::remove(name)?;
+            ctx.printer.status(&format!("Removed source `{name}`"));
+            Ok(())
+        }
+        SourceCommand::Enable { name } => {
+            sources::set_enabled(name, true)?;
+            ctx.printer.status(&format!("Enabled source `{name}`"));
+            Ok(())
+        }
+        SourceCommand::Disable { name } => {
+            sources::set_enabled(name, false)?;
+            ctx.printer.status(&format!("Disabled source `{name}`"));
+            Ok(())
+        }
+        SourceCommand::List => list(ctx),
+    }
+}
+
+fn list(ctx: &Context) -> Result<()> {
+    let all = sources::list()?;
+    let merged = MergedIndex::build(&all, None);
+    let views: Vec<SourceView> = all
+        .into_iter()
+        .map(|source| {
+            let status = merged
+                .statuses
+                .iter()
+                .find(|s| s.source.name == source.name);
+            SourceView {
+                healthy: status.is_some_and(|s| s.error.is_none()),
+                packages: status.map_or(0, |s| s.packages),
+                error: status.and_then(|s| s.error.clone()),
+                source,
+            }
+        })
+        .collect();
+    ctx.printer.result(&views, || {
+        let mut table = Table::new(["NAME", "KIND", "PRIORITY", "STATUS", "PACKAGES", "LOCATION"]);
+        for v in &views {
+            let status = if !v.source.enabled {
+                "disabled"
+            } else if v.healthy {
+                "ok"
+            } else {
+                "failing"
+            };
+            table.row([
+                v.source.name.clone(),
+                v.source.kind.name().to_string(),
+                v.source.priority.to_string(),
+                status.to_string(),
+                if v.source.enabled {
+                    v.packages.to_string()
+                } else {
+                    "-".into()
+                },
+                v.source.location.clone(),
+            ]);
+        }
+        ctx.printer.table_text(
+            &table,
+            "No sources; add one with `pkg source add NAME LOCATION`",
+        )
+    })?;
+    for v in views.iter().filter(|v| v.error.is_some()) {
+        ctx.printer.warn(&format!(
+            "source `{}`: {}",
+            v.source.name,
+            v.error.as_deref().unwrap_or_default()
+        ));
+    }
+    Ok(())
+}
+
+/// `pkg index`.
+pub fn index(ctx: &Context, args: &IndexArgs) -> Result<()> {
+    let merged = args.merge.merged(ctx)?;
+    let entries: Vec<&IndexEntry> = merged.sorted();
+    ctx.printer.result(&entries, || {
+        let mut table = Table::new(["NAME", "VERSION", "SOURCE", "LEVEL", "DEPENDENCIES"]);
+        for e in &entries {
+            let deps: Vec<String> = e
+                .dependencies
+                .iter()
+                .map(|(n, r)| format!("{n} {r}"))
+                .collect();
+            table.row([
+                e.name.clone(),
+                e.version.to_string(),
+                e.source.clone(),
+                e.min_level.to_string(),
+                deps.join(", "),
+            ]);
+        }
+        ctx.printer.table_text(&table, "No packages in any source")
+    })
+}

@@ -1,0 +1,256 @@
+//! Package sources: `pkg source`, the merged index (`pkg index`, `pkg
+//! versions NAME`, `pkg search`) over a directory of packages and a real
+//! `pkg serve` registry holding overlapping names and versions, every
+//! conflict strategy, `--level`, `--source`, a source that stops answering,
+//! and the refusals of bad input.
+
+use serde_json::Value;
+
+use crate::common::Env;
+use crate::pkg_server::{PkgServer, create_token, make_package, sqlite_store};
+
+/// The chosen source and version of `pkg versions app EXTRA...`.
+fn chosen(env: &Env, extra: &[&str]) -> (String, String, String) {
+    let mut args = vec!["versions", "app", "-o", "json"];
+    args.extend_from_slice(extra);
+    let v: Value = serde_json::from_str(&env.ok(args)).expect("versions JSON");
+    let c = &v["chosen"];
+    (
+        c["entry"]["source"].as_str().unwrap_or("").to_string(),
+        c["entry"]["version"].as_str().unwrap_or("").to_string(),
+        c["reason"].as_str().unwrap_or("").to_string(),
+    )
+}
+
+#[test]
+fn sources_merge_a_directory_and_a_registry() {
+    let env = Env::new();
+    let store = sqlite_store(&env);
+    let mut server = PkgServer::start(&env, &store, &[]);
+    let (token, _) = create_token(&env, &store, 6, "ci");
+    env.set_var("TEAM_TOKEN", token);
+    env.ok([
+        "remote",
+        "add",
+        "team",
+        &server.url(),
+        "--token-env",
+        "TEAM_TOKEN",
+    ]);
+    // The registry: app 1.10.0 and lib 1.0.0 (min_level 5).
+    for (dir, name, version, level) in [
+        ("pub/app", "app", "1.10.0", None),
+        ("pub/lib", "lib", "1.0.0", Some(5)),
+    ] {
+        let path = make_package(&env, dir, name, version, level);
+        env.ok(["publish", path.to_str().unwrap(), "--registry", "team"]);
+    }
+    // The directory: app 1.9.0 as a directory, app 1.0.0 as an archive, a
+    // directory that is no package, and a package without a version.
+    make_package(&env, "vetted/app-1.9.0", "app", "1.9.0", None);
+    let old = make_package(&env, "build/app-1.0.0", "app", "1.0.0", None);
+    env.ok([
+        "pack",
+        old.to_str().unwrap(),
+        "-o",
+        env.path("vetted/app-1.0.0.tar.gz").to_str().unwrap(),
+    ]);
+    std::fs::create_dir_all(env.path("vetted/notes")).unwrap();
+    let unversioned = make_package(&env, "vetted/unversioned", "tool", "1.0.0", None);
+    crate::pkg_server::edit_manifest(&unversioned, |m| {
+        m.as_object_mut().unwrap().remove("version");
+    });
+
+    let vetted = env.path("vetted");
+    env.ok([
+        "source",
+        "add",
+        "vetted",
+        vetted.to_str().unwrap(),
+        "--priority",
+        "10",
+    ]);
+    env.ok([
+        "source",
+        "add",
+        "team",
+        &server.url(),
+        "--token-env",
+        "TEAM_TOKEN",
+        "--priority",
+        "20",
+    ]);
+    let list: Value = serde_json::from_str(&env.ok(["source", "list", "-o", "json"])).unwrap();
+    assert_eq!(list[0]["name"], "vetted");
+    assert_eq!(list[0]["kind"], "directory");
+    assert_eq!(list[0]["packages"], 2, "{list}");
+    assert_eq!(list[1]["kind"], "registry");
+    assert_eq!(list[1]["healthy"], true, "{list}");
+    assert_eq!(list[1]["packages"], 2, "{list}");
+
+    // Versions per source, and each strategy's pick.
+    let out = env.pkg(["versions", "app"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("vetted: 1.0.0 1.9.0\n"), "{text}");
+    assert!(text.contains("team: 1.10.0\n"), "{text}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("unversioned") && stderr.contains("no `name` and `version`"),
+        "the unversioned package is left out with a warning: {stderr}"
+    );
+    let (source, version, reason) = chosen(&env, &[]);
+    assert_eq!((source.as_str(), version.as_str()), ("vetted", "1.9.0"));
+    assert!(reason.contains("priority 10"), "{reason}");
+    let (source, version, _) = chosen(&env, &["--conflict", "latest-version"]);
+    assert_eq!(
+        (source.as_str(), version.as_str()),
+        ("team", "1.10.0"),
+        "1.10.0 > 1.9.0"
+    );
+    assert_eq!(chosen(&env, &["--conflict", "remote-first"]).0, "team");
+    assert_eq!(chosen(&env, &["--conflict", "local-first"]).0, "vetted");
+    assert_eq!(chosen(&env, &["--source", "team"]).0, "team");
+    // The config's strategy applies when no flag is given.
+    let config = env.path("config/pkg/config.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        format!("[index]\nconflict = \"latest-version\"\n\n{text}"),
+    )
+    .unwrap();
+    assert_eq!(chosen(&env, &[]).0, "team");
+    assert_eq!(chosen(&env, &["--conflict", "priority"]).0, "vetted");
+
+    // The merged index, --level, search.
+    let index: Value = serde_json::from_str(&env.ok(["index", "-o", "json"])).unwrap();
+    let names: Vec<String> = index
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            format!(
+                "{}@{}:{}",
+                e["name"].as_str().unwrap(),
+                e["version"].as_str().unwrap(),
+                e["source"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "app@1.10.0:team",
+            "app@1.9.0:vetted",
+            "app@1.0.0:vetted",
+            "lib@1.0.0:team"
+        ]
+    );
+    assert!(index[0]["digest"].as_str().unwrap().starts_with("sha256:"));
+    let hidden: Value =
+        serde_json::from_str(&env.ok(["index", "--level", "3", "-o", "json"])).unwrap();
+    assert!(
+        hidden
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["name"] != "lib"),
+        "min_level 5 is hidden at level 3: {hidden}"
+    );
+    let found = env.ok(["search", "lib"]);
+    assert!(found.contains("lib") && !found.contains("app"), "{found}");
+
+    // A disabled source is not asked.
+    env.ok(["source", "disable", "team"]);
+    assert_eq!(chosen(&env, &["--conflict", "latest-version"]).0, "vetted");
+    env.ok(["source", "enable", "team"]);
+
+    // The registry stops: the directory still answers, with a warning.
+    server.stop();
+    let out = env
+        .pkg(["versions", "app", "--conflict", "latest-version"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("vetted: 1.0.0 1.9.0"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("source `team` did not answer"), "{stderr}");
+    // No source has it: the message says what each source said.
+    let err = env.fails(["versions", "nosuch"]);
+    assert!(err.contains("vetted: has no package `nosuch`"), "{err}");
+    assert!(err.contains("team: failed:"), "{err}");
+
+    env.ok(["source", "remove", "team"]);
+    let list: Value = serde_json::from_str(&env.ok(["source", "list", "-o", "json"])).unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn source_commands_refuse_bad_input_and_change_nothing() {
+    let env = Env::new();
+    let dir = env.path("pkgs");
+    std::fs::create_dir_all(&dir).unwrap();
+    env.ok(["source", "add", "local", dir.to_str().unwrap()]);
+    let config = env.path("config/pkg/config.toml");
+    let before = std::fs::read_to_string(&config).unwrap();
+    for (args, says) in [
+        (
+            vec!["source", "add", "x", "/no/such/dir"],
+            "neither a directory",
+        ),
+        (
+            vec!["source", "add", "local", dir.to_str().unwrap()],
+            "exists already",
+        ),
+        (
+            vec!["source", "add", "Bad Name", dir.to_str().unwrap()],
+            "invalid source name",
+        ),
+        (vec!["source", "add", "r", "http://[::1"], "not a valid URL"),
+        (
+            vec![
+                "source",
+                "add",
+                "r",
+                "http://127.0.0.1:1",
+                "--token-env",
+                "A-B",
+            ],
+            "environment variable name",
+        ),
+        (
+            vec!["source", "remove", "nosuch"],
+            "no source is named `nosuch`",
+        ),
+        (
+            vec!["source", "enable", "nosuch"],
+            "no source is named `nosuch`",
+        ),
+        (
+            vec!["versions", "app", "--conflict", "bogus"],
+            "not a strategy",
+        ),
+        (vec!["index", "--level", "9"], "9"),
+        (
+            vec!["index", "--source", "nosuch"],
+            "no source is named `nosuch`",
+        ),
+    ] {
+        // Usage errors exit 2, the others 1: both refuse.
+        let out = env.pkg(&args).output().unwrap();
+        assert!(!out.status.success(), "{args:?} succeeded");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{args:?}: {err}");
+        assert_eq!(
+            std::fs::read_to_string(&config).unwrap(),
+            before,
+            "{args:?}"
+        );
+    }
+    // A config file pkg cannot read is an error that names it.
+    std::fs::write(&config, "[[sources]]\nname = \"x\"\n").unwrap();
+    let err = env.fails(["source", "list"]);
+    assert!(
+        err.contains("config.toml") && err.contains("location"),
+        "{err}"
+    );
+}
