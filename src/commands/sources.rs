@@ -7,6 +7,7 @@ use clap::{Args, Subcommand};
 use serde::Serialize;
 
 use super::Context;
+use crate::sources::cache::{CachePolicy, Freshness};
 use crate::sources::{self, Conflict, IndexEntry, MergedIndex};
 use crate::ui::Table;
 
@@ -26,8 +27,12 @@ pub enum SourceCommand {
         #[arg(long, value_name = "VAR")]
         token_env: Option<String>,
     },
-    /// List sources, whether each answers, and how many package versions it holds
-    List,
+    /// List sources, whether each answers, how many package versions it holds, and the age of its cached index
+    List {
+        /// Ask remote sources again even when their cached index is fresh
+        #[arg(long)]
+        refresh: bool,
+    },
     /// Remove a source
     Remove {
         /// The source's name
@@ -57,6 +62,25 @@ pub struct MergeArgs {
     /// Hide packages whose min_level is above this level (1-6)
     #[arg(long, value_parser = clap::value_parser!(u8).range(1..=6))]
     pub level: Option<u8>,
+    /// Ask remote sources again even when their cached index is fresh
+    #[arg(long)]
+    pub refresh: bool,
+}
+
+/// The merged index of `sources` (only `only`), through the index cache.
+fn build(
+    ctx: &Context,
+    all: &[sources::Source],
+    only: Option<&str>,
+    refresh: bool,
+) -> Result<MergedIndex> {
+    let policy = CachePolicy {
+        ttl: sources::configured_ttl()?,
+        refresh,
+        offline: ctx.offline,
+    };
+    let cache_dir = ctx.source_settings()?.cache_dir;
+    Ok(MergedIndex::build(all, only, &cache_dir, policy))
 }
 
 fn parse_conflict(text: &str) -> Result<Conflict, String> {
@@ -73,13 +97,21 @@ impl MergeArgs {
         {
             bail!(sources::SourceError::Unknown(only.clone()));
         }
-        let merged = MergedIndex::build(&all, self.only.as_deref()).at_level(self.level);
+        let merged = build(ctx, &all, self.only.as_deref(), self.refresh)?.at_level(self.level);
         for status in &merged.statuses {
-            if let Some(error) = &status.error {
-                ctx.printer.warn(&format!(
+            match (&status.error, status.age_seconds) {
+                (Some(error), Some(age)) if MergedIndex::answered(status) => {
+                    ctx.printer.warn(&format!(
+                        "source `{}` did not answer ({error}); using its cached index from {} ago",
+                        status.source.name,
+                        human_age(age)
+                    ));
+                }
+                (Some(error), _) => ctx.printer.warn(&format!(
                     "source `{}` did not answer: {error}",
                     status.source.name
-                ));
+                )),
+                _ => {}
             }
             for w in &status.warnings {
                 ctx.printer
@@ -114,6 +146,22 @@ struct SourceView {
     packages: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
+    /// How the index was obtained (remote sources).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    freshness: Option<Freshness>,
+    /// The age of the cached index in seconds (remote sources).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    index_age_seconds: Option<u64>,
+}
+
+/// `42s`, `3m`, `2h`, `5d`.
+fn human_age(seconds: u64) -> String {
+    match seconds {
+        s if s < 60 => format!("{s}s"),
+        s if s < 3600 => format!("{}m", s / 60),
+        s if s < 86_400 => format!("{}h", s / 3600),
+        s => format!("{}d", s / 86_400),
+    }
 }
 
 /// `pkg source ...`.
@@ -150,13 +198,13 @@ pub fn run(ctx: &Context, cmd: &SourceCommand) -> Result<()> {
             ctx.printer.status(&format!("Disabled source `{name}`"));
             Ok(())
         }
-        SourceCommand::List => list(ctx),
+        SourceCommand::List { refresh } => list(ctx, *refresh),
     }
 }
 
-fn list(ctx: &Context) -> Result<()> {
+fn list(ctx: &Context, refresh: bool) -> Result<()> {
     let all = sources::list()?;
-    let merged = MergedIndex::build(&all, None);
+    let merged = build(ctx, &all, None, refresh)?;
     let views: Vec<SourceView> = all
         .into_iter()
         .map(|source| {
@@ -168,17 +216,29 @@ fn list(ctx: &Context) -> Result<()> {
                 healthy: status.is_some_and(|s| s.error.is_none()),
                 packages: status.map_or(0, |s| s.packages),
                 error: status.and_then(|s| s.error.clone()),
+                freshness: status.and_then(|s| s.freshness.clone()),
+                index_age_seconds: status.and_then(|s| s.age_seconds),
                 source,
             }
         })
         .collect();
     ctx.printer.result(&views, || {
-        let mut table = Table::new(["NAME", "KIND", "PRIORITY", "STATUS", "PACKAGES", "LOCATION"]);
+        let mut table = Table::new([
+            "NAME",
+            "KIND",
+            "PRIORITY",
+            "STATUS",
+            "PACKAGES",
+            "INDEX AGE",
+            "LOCATION",
+        ]);
         for v in &views {
             let status = if !v.source.enabled {
                 "disabled"
             } else if v.healthy {
                 "ok"
+            } else if v.freshness == Some(Freshness::Stale) {
+                "stale"
             } else {
                 "failing"
             };
@@ -192,6 +252,7 @@ fn list(ctx: &Context) -> Result<()> {
                 } else {
                     "-".into()
                 },
+                v.index_age_seconds.map_or_else(|| "-".into(), human_age),
                 v.source.location.clone(),
             ]);
         }

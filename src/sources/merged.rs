@@ -5,11 +5,13 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::path::Path;
 use std::str::FromStr;
 
 use semver::{Version, VersionReq};
 use serde::Serialize;
 
+use super::cache::{self, CachePolicy, Freshness};
 use super::{IndexEntry, Source, SourceError, SourceKind, index_of};
 
 /// How a name held by several sources is resolved.
@@ -61,9 +63,15 @@ pub struct SourceStatus {
     pub source: Source,
     /// Package versions it listed (before `--level`).
     pub packages: usize,
-    /// Why it could not answer.
+    /// Why it could not answer (or, with a stale cache, why it was stale).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// For a remote source: how its index was obtained.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub freshness: Option<Freshness>,
+    /// For a remote source: the age of the index it answered with, in seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub age_seconds: Option<u64>,
     /// What it left out.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
@@ -88,9 +96,15 @@ pub struct Choice {
 }
 
 impl MergedIndex {
-    /// Asks every enabled source (only `only` when given) for its index.
-    /// A source that fails is recorded, and the others still answer.
-    pub fn build(sources: &[Source], only: Option<&str>) -> MergedIndex {
+    /// Asks every enabled source (only `only` when given) for its index,
+    /// remote ones through the cache in `cache_dir` under `policy`. A
+    /// source that fails is recorded, and the others still answer.
+    pub fn build(
+        sources: &[Source],
+        only: Option<&str>,
+        cache_dir: &Path,
+        policy: CachePolicy,
+    ) -> MergedIndex {
         let mut chosen: Vec<&Source> = sources
             .iter()
             .filter(|s| s.enabled && only.is_none_or(|o| o == s.name))
@@ -98,12 +112,26 @@ impl MergedIndex {
         chosen.sort_by_key(|s| s.priority);
         let mut merged = MergedIndex::default();
         for source in chosen {
-            match index_of(source) {
-                Ok(index) => {
+            let raw = || {
+                index_of(source).map_err(|e| match e {
+                    SourceError::Unavailable { reason, .. } => reason,
+                    other => other.to_string(),
+                })
+            };
+            let answer = if source.kind.is_local() {
+                raw().map(|index| (index, None, None, None))
+            } else {
+                cache::through_cache(cache_dir, source, policy, raw)
+                    .map(|(index, how, age, stale)| (index, Some(how), Some(age.as_secs()), stale))
+            };
+            match answer {
+                Ok((index, freshness, age_seconds, stale)) => {
                     merged.statuses.push(SourceStatus {
                         source: source.clone(),
                         packages: index.entries.len(),
-                        error: None,
+                        error: stale,
+                        freshness,
+                        age_seconds,
                         warnings: index.warnings,
                     });
                     merged.entries.extend(index.entries);
@@ -111,15 +139,19 @@ impl MergedIndex {
                 Err(e) => merged.statuses.push(SourceStatus {
                     source: source.clone(),
                     packages: 0,
-                    error: Some(match e {
-                        SourceError::Unavailable { reason, .. } => reason,
-                        other => other.to_string(),
-                    }),
+                    error: Some(e),
+                    freshness: None,
+                    age_seconds: None,
                     warnings: Vec::new(),
                 }),
             }
         }
         merged
+    }
+
+    /// Whether `status` answered (fresh, cached or stale).
+    pub fn answered(status: &SourceStatus) -> bool {
+        status.error.is_none() || status.freshness == Some(Freshness::Stale)
     }
 
     /// Keeps only the entries readable at `level` (`min_level` <= level).
@@ -300,8 +332,8 @@ impl MergedIndex {
         }
         for status in &self.statuses {
             let said = match &status.error {
-                Some(e) => format!("failed: {e}"),
-                None => {
+                Some(e) if !MergedIndex::answered(status) => format!("failed: {e}"),
+                _ => {
                     let mut versions: Vec<&Version> = self
                         .entries
                         .iter()
@@ -348,6 +380,8 @@ mod tests {
             },
             packages: 0,
             error: None,
+            freshness: None,
+            age_seconds: None,
             warnings: Vec::new(),
         }
     }

@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use crate::config::{self, SourceSection};
 use crate::model::slug::validate_slug;
 
+pub mod cache;
 pub mod directory;
 pub mod entry;
 pub mod merged;
@@ -261,6 +262,15 @@ pub fn set_enabled(name: &str, enabled: bool) -> Result<(), SourceError> {
         }
         true
     })
+}
+
+/// The freshness of cached indexes configured in `[index] ttl` (seconds),
+/// else [`cache::DEFAULT_TTL`].
+pub fn configured_ttl() -> Result<std::time::Duration, SourceError> {
+    Ok(config::load()?
+        .index
+        .ttl
+        .map_or(cache::DEFAULT_TTL, std::time::Duration::from_secs))
 }
 
 /// The conflict strategy configured in `[index]`, if any.

@@ -164,20 +164,55 @@ fn sources_merge_a_directory_and_a_registry() {
     assert_eq!(chosen(&env, &["--conflict", "latest-version"]).0, "vetted");
     env.ok(["source", "enable", "team"]);
 
-    // The registry stops: the directory still answers, with a warning.
+    // The registry stops. Its cached index (fresh for 5 minutes) answers
+    // without it; --refresh asks, fails, and serves the cache as stale with
+    // a warning; --offline uses the cache.
     server.stop();
+    assert_eq!(chosen(&env, &["--conflict", "latest-version"]).0, "team");
+    let out = env
+        .pkg([
+            "versions",
+            "app",
+            "--conflict",
+            "latest-version",
+            "--refresh",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("team: 1.10.0"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("source `team` did not answer")
+            && stderr.contains("using its cached index"),
+        "{stderr}"
+    );
+    let list: Value =
+        serde_json::from_str(&env.ok(["source", "list", "--refresh", "-o", "json"])).unwrap();
+    assert_eq!(list[1]["freshness"], "stale", "{list}");
+    assert!(list[1]["index_age_seconds"].is_u64(), "{list}");
+    assert_eq!(
+        chosen(&env, &["--offline", "--conflict", "latest-version"]).0,
+        "team"
+    );
+    // With no cache at all, the failing source is a warning and the
+    // directory still answers.
+    std::fs::remove_dir_all(env.path("cache")).unwrap();
     let out = env
         .pkg(["versions", "app", "--conflict", "latest-version"])
         .output()
         .unwrap();
     assert!(out.status.success(), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stdout).contains("vetted: 1.0.0 1.9.0"));
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("team:"));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("source `team` did not answer"), "{stderr}");
     // No source has it: the message says what each source said.
     let err = env.fails(["versions", "nosuch"]);
     assert!(err.contains("vetted: has no package `nosuch`"), "{err}");
     assert!(err.contains("team: failed:"), "{err}");
+    let err = env.fails(["--offline", "versions", "nosuch"]);
+    assert!(err.contains("no cached index"), "{err}");
 
     env.ok(["source", "remove", "team"]);
     let list: Value = serde_json::from_str(&env.ok(["source", "list", "-o", "json"])).unwrap();

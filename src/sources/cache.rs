@@ -1,0 +1,258 @@
+//! The cache of remote sources' indexes: one JSON file per source under
+//! `<cache dir>/indexes/`, named after the source and its location, and
+//! fresh for a TTL (`[index] ttl`, default 5 minutes). A fresh cache
+//! answers without the network; `--refresh` asks again; `--offline` uses
+//! the cache whatever its age; and a source that fails serves its cache
+//! however old, with a warning (stale-on-error).
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::{IndexEntry, Source, SourceIndex};
+use crate::model::fingerprint::hex;
+
+/// How long a cached index is fresh unless `[index] ttl` says otherwise.
+pub const DEFAULT_TTL: Duration = Duration::from_secs(300);
+
+/// When to ask the source rather than the cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CachePolicy {
+    /// How long a cached index is fresh.
+    pub ttl: Duration,
+    /// Ask the source even when the cache is fresh (`--refresh`).
+    pub refresh: bool,
+    /// Never ask the source (`--offline`).
+    pub offline: bool,
+}
+
+impl Default for CachePolicy {
+    fn default() -> CachePolicy {
+        CachePolicy {
+            ttl: DEFAULT_TTL,
+            refresh: false,
+            offline: false,
+        }
+    }
+}
+
+/// A cached index as stored.
+#[derive(Debug, Serialize, Deserialize)]
+struct Stored {
+    /// The source's location when it was fetched (a changed location is
+    /// another file, but the check costs nothing).
+    location: String,
+    /// Seconds since the Unix epoch.
+    fetched_at: u64,
+    entries: Vec<StoredEntry>,
+}
+
+/// One entry as stored (the version as text).
+#[derive(Debug, Serialize, Deserialize)]
+struct StoredEntry {
+    name: String,
+    version: String,
+    min_level: u8,
+    #[serde(default)]
+    dependencies: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    digest: String,
+    #[serde(default)]
+    description: String,
+    locator: String,
+}
+
+/// Where `source`'s index is cached.
+pub fn path_for(cache_dir: &Path, source: &Source) -> PathBuf {
+    let key = hex(&Sha256::digest(source.location.as_bytes()))[..16].to_string();
+    cache_dir
+        .join("indexes")
+        .join(format!("{}-{key}.json", source.name))
+}
+
+/// The cached index of `source` and its age, if there is a readable one.
+pub fn read(cache_dir: &Path, source: &Source) -> Option<(SourceIndex, Duration)> {
+    let text = std::fs::read(path_for(cache_dir, source)).ok()?;
+    let stored: Stored = serde_json::from_slice(&text).ok()?;
+    if stored.location != source.location {
+        return None;
+    }
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let age = Duration::from_secs(now.saturating_sub(stored.fetched_at));
+    let mut index = SourceIndex::default();
+    for e in stored.entries {
+        let Ok(version) = semver::Version::parse(&e.version) else {
+            continue;
+        };
+        index.entries.push(IndexEntry {
+            source: source.name.clone(),
+            name: e.name,
+            version,
+            min_level: e.min_level,
+            dependencies: e.dependencies,
+            digest: e.digest,
+            description: e.description,
+            locator: e.locator,
+        });
+    }
+    Some((index, age))
+}
+
+/// Stores `index` as `source`'s cached index (best effort: a cache that
+/// cannot be written only costs a later fetch).
+pub fn write(cache_dir: &Path, source: &Source, index: &SourceIndex) {
+    let stored = Stored {
+        location: source.location.clone(),
+        fetched_at: SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+        entries: index
+            .entries
+            .iter()
+            .map(|e| StoredEntry {
+                name: e.name.clone(),
+                version: e.version.to_string(),
+                min_level: e.min_level,
+                dependencies: e.dependencies.clone(),
+                digest: e.digest.clone(),
+                description: e.description.clone(),
+                locator: e.locator.clone(),
+            })
+            .collect(),
+    };
+    let path = path_for(cache_dir, source);
+    let Some(parent) = path.parent() else {
+        return;
+    };
+    let Ok(bytes) = serde_json::to_vec(&stored) else {
+        return;
+    };
+    if std::fs::create_dir_all(parent).is_err() {
+        return;
+    }
+    if let Ok(mut temp) = tempfile::NamedTempFile::new_in(parent) {
+        use std::io::Write;
+        if temp.write_all(&bytes).is_ok() {
+            let _ = temp.persist(&path);
+        }
+    }
+}
+
+/// How an index was obtained.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Freshness {
+    /// Read from the source just now.
+    Fetched,
+    /// A cached index within its TTL.
+    Cached,
+    /// `--offline`: the cache, whatever its age.
+    Offline,
+    /// The source failed; its older cache answered.
+    Stale,
+}
+
+/// `fetch`ed through the cache under `policy`: the index, how it was
+/// obtained, its age, and the error that made it stale.
+pub fn through_cache(
+    cache_dir: &Path,
+    source: &Source,
+    policy: CachePolicy,
+    fetch: impl FnOnce() -> Result<SourceIndex, String>,
+) -> Result<(SourceIndex, Freshness, Duration, Option<String>), String> {
+    let cached = read(cache_dir, source);
+    if policy.offline {
+        return match cached {
+            Some((index, age)) => Ok((index, Freshness::Offline, age, None)),
+            None => Err("--offline and no cached index: run once without --offline".into()),
+        };
+    }
+    if !policy.refresh
+        && let Some((index, age)) = &cached
+        && *age < policy.ttl
+    {
+        return Ok((index.clone(), Freshness::Cached, *age, None));
+    }
+    match fetch() {
+        Ok(index) => {
+            write(cache_dir, source, &index);
+            Ok((index, Freshness::Fetched, Duration::ZERO, None))
+        }
+        Err(e) => match cached {
+            Some((index, age)) => Ok((index, Freshness::Stale, age, Some(e))),
+            None => Err(e),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sources::SourceKind;
+
+    fn source() -> Source {
+        Source {
+            name: "team".into(),
+            location: "http://127.0.0.1:1".into(),
+            kind: SourceKind::Registry,
+            priority: 1,
+            token_env: None,
+            enabled: true,
+        }
+    }
+
+    fn one() -> SourceIndex {
+        SourceIndex {
+            entries: vec![IndexEntry {
+                source: "team".into(),
+                name: "app".into(),
+                version: semver::Version::new(1, 2, 3),
+                min_level: 2,
+                dependencies: [("base".to_string(), "^1".to_string())].into(),
+                digest: "sha256:ab".into(),
+                description: "d".into(),
+                locator: "app@1.2.3".into(),
+            }],
+            warnings: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn fresh_stale_offline_and_refresh() {
+        let dir = tempfile::tempdir().unwrap();
+        let policy = CachePolicy::default();
+        let failing = || Err::<SourceIndex, String>("down".into());
+        // No cache and a failing source: the error.
+        assert!(through_cache(dir.path(), &source(), policy, failing).is_err());
+        let offline = CachePolicy {
+            offline: true,
+            ..policy
+        };
+        assert!(through_cache(dir.path(), &source(), offline, || Ok(one())).is_err());
+        // A fetch fills the cache, which then answers while fresh.
+        let (_, how, _, _) = through_cache(dir.path(), &source(), policy, || Ok(one())).unwrap();
+        assert_eq!(how, Freshness::Fetched);
+        let (index, how, _, _) = through_cache(dir.path(), &source(), policy, failing).unwrap();
+        assert_eq!(how, Freshness::Cached);
+        assert_eq!(index.entries, one().entries);
+        // Expired: the source is asked; when it fails the cache is stale.
+        let expired = CachePolicy {
+            ttl: Duration::ZERO,
+            ..policy
+        };
+        let (_, how, _, error) = through_cache(dir.path(), &source(), expired, failing).unwrap();
+        assert_eq!((how, error.as_deref()), (Freshness::Stale, Some("down")));
+        let refresh = CachePolicy {
+            refresh: true,
+            ..policy
+        };
+        let (_, how, _, _) = through_cache(dir.path(), &source(), refresh, || Ok(one())).unwrap();
+        assert_eq!(how, Freshness::Fetched);
+        let (_, how, _, _) = through_cache(dir.path(), &source(), offline, failing).unwrap();
+        assert_eq!(how, Freshness::Offline);
+    }
+}
