@@ -11,6 +11,7 @@ use clap::{Args, ValueEnum};
 
 use super::Context;
 use super::source::Opened;
+use super::sources::MergeArgs;
 use crate::loaders::Fetched;
 use crate::package::OnConflict;
 use crate::package::load::LoadOptions;
@@ -44,6 +45,9 @@ pub struct PlanArgs {
     /// Refuse content that differs from this lock file (`pkg lock` writes it)
     #[arg(long, value_name = "LOCKFILE")]
     pub locked: Option<PathBuf>,
+    /// How the configured sources resolve a NAME[@REQ] that is no path
+    #[command(flatten)]
+    pub merge: MergeArgs,
 }
 
 /// `pkg load`.
@@ -262,6 +266,7 @@ fn open_plan(ctx: &Context, plan: &PlanArgs, bar: &dyn Progress) -> Result<(Open
     let opened = ctx.open_from(
         &plan.source,
         plan.registry.as_deref(),
+        Some(&plan.merge),
         plan.locked.as_deref(),
         bar,
     )?;

@@ -1,19 +1,25 @@
 //! Opening a source for a command: the settings from the environment and
-//! `--offline`, fetching, reading the package, and the `--locked` check.
-//! Owns [`SourceArgs`], the argument of `pkg validate`.
+//! `--offline`, fetching (a `NAME[@REQ]` that is no path from the
+//! configured package sources, for `load` and `diff`), reading the
+//! package, and the `--locked` check. Owns [`SourceArgs`], the argument of
+//! `pkg validate`.
 
 use std::path::Path;
 
-use anyhow::{Context as _, Result};
+use anyhow::{Context as _, Result, bail};
 use clap::Args;
+use semver::VersionReq;
 
 use super::Context;
+use super::sources::MergeArgs;
 use crate::loaders::lock::LockFile;
 use crate::loaders::{self, Fetched, Source};
 use crate::model::slug::escape;
 use crate::package::{Package, read_package};
 use crate::progress::Progress;
+use crate::registry::names::check_name;
 use crate::source_settings::SourceSettings;
+use crate::sources;
 
 /// A package source.
 #[derive(Debug, Args)]
@@ -67,7 +73,7 @@ impl Context {
         locked: Option<&Path>,
         progress: &dyn Progress,
     ) -> Result<Opened> {
-        self.open_from(source, None, locked, progress)
+        self.open_from(source, None, None, locked, progress)
     }
 
     /// As [`Context::open`], from the registry remote `registry` when given
@@ -76,6 +82,7 @@ impl Context {
         &self,
         source: &str,
         registry: Option<&str>,
+        merge: Option<&MergeArgs>,
         locked: Option<&Path>,
         progress: &dyn Progress,
     ) -> Result<Opened> {
@@ -84,14 +91,78 @@ impl Context {
             // An unpinned source is refused before any network access.
             lock.entry(path, source)?;
         }
-        let fetched = match registry {
-            Some(registry) => self.fetch_from_registry(source, registry, progress)?,
-            None => self.fetch(source, progress)?,
+        let (fetched, expected) = match registry {
+            Some(registry) => (self.fetch_from_registry(source, registry, progress)?, None),
+            None => match self.from_sources(source, merge, progress)? {
+                Some((fetched, digest)) => (fetched, Some(digest)),
+                None => (self.fetch(source, progress)?, None),
+            },
         };
         let package = read_package(&fetched.dir, progress)?;
+        if let Some(digest) = expected.filter(|d| !d.is_empty())
+            && digest != package.digest
+        {
+            bail!(
+                "{} has digest {}, not the {digest} its source's index lists: it changed since the index was read; run again with --refresh",
+                fetched.origin,
+                package.digest
+            );
+        }
         if let (Some(lock), Some(path)) = (&lock, locked) {
             lock.check(path, source, fetched.commit.as_deref(), &package.digest)?;
         }
         Ok(Opened { package, fetched })
     }
+
+    /// `NAME[@REQ]` looked up in the configured sources, when `source` is
+    /// no existing path, reads as `NAME[@REQ]` and sources are configured
+    /// (`merge` given, as by `load` and `diff`): the fetched package and
+    /// the digest the index lists. `None` leaves `source` to the loaders.
+    fn from_sources(
+        &self,
+        source: &str,
+        merge: Option<&MergeArgs>,
+        progress: &dyn Progress,
+    ) -> Result<Option<(Fetched, String)>> {
+        let Some(merge) = merge else {
+            return Ok(None);
+        };
+        let Some((name, req)) = name_and_req(source) else {
+            return Ok(None);
+        };
+        if Path::new(source).exists() {
+            return Ok(None);
+        }
+        let all = sources::list()?;
+        if all.iter().all(|s| !s.enabled) {
+            return Ok(None);
+        }
+        let merged = merge.merged(self)?;
+        let choice = merged
+            .choose(&name, &req, merge.strategy()?)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        self.printer.status(&format!(
+            "Resolved {source} to {} {} from source `{}` ({})",
+            choice.entry.name, choice.entry.version, choice.entry.source, choice.reason
+        ));
+        let settings = self.source_settings()?;
+        let fetched = sources::fetch::fetch(&choice, &all, &settings, progress)
+            .with_context(|| format!("cannot load `{}`", escape(source)))?;
+        Ok(Some((fetched, choice.entry.digest)))
+    }
+}
+
+/// `NAME[@REQ]` as a package name and a semver requirement (`*` without
+/// one), when `text` reads as one.
+fn name_and_req(text: &str) -> Option<(String, VersionReq)> {
+    let (name, req) = match text.split_once('@') {
+        Some((n, r)) => (n, r.trim()),
+        None => (text, "*"),
+    };
+    check_name(name).ok()?;
+    let req = match req {
+        "" | "*" | "latest" => VersionReq::STAR,
+        r => VersionReq::parse(r).ok()?,
+    };
+    Some((name.to_string(), req))
 }

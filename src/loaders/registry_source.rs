@@ -42,6 +42,18 @@ fn remote(registry: &str, e: RemoteError) -> SourceError {
 impl RegistrySource {
     /// Parses `NAME[@REQ]` for the remote `registry`.
     pub fn new(spec: &str, registry: &str) -> Result<RegistrySource, SourceError> {
+        let client = ServerClient::new(remotes::get(registry).map_err(|e| remote(registry, e))?)
+            .map_err(|e| remote(registry, e))?;
+        RegistrySource::with_client(spec, registry, client)
+    }
+
+    /// Parses `NAME[@REQ]` for the registry `client` talks to, named
+    /// `registry` in messages and in the history.
+    pub fn with_client(
+        spec: &str,
+        registry: &str,
+        client: ServerClient,
+    ) -> Result<RegistrySource, SourceError> {
         let (name, req_text) = match spec.split_once('@') {
             Some((n, r)) => (n.trim(), Some(r.trim())),
             None => (spec.trim(), None),
@@ -61,8 +73,6 @@ impl RegistrySource {
         let exact = req_text
             .and_then(|t| t.strip_prefix('='))
             .and_then(|t| Version::parse(t.trim()).ok());
-        let client = ServerClient::new(remotes::get(registry).map_err(|e| remote(registry, e))?)
-            .map_err(|e| remote(registry, e))?;
         Ok(RegistrySource {
             registry: registry.to_string(),
             client,

@@ -18,6 +18,7 @@ use crate::model::slug::validate_slug;
 pub mod cache;
 pub mod directory;
 pub mod entry;
+pub mod fetch;
 pub mod merged;
 pub mod registry;
 

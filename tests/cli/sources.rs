@@ -159,6 +159,54 @@ fn sources_merge_a_directory_and_a_registry() {
     let found = env.ok(["search", "lib"]);
     assert!(found.contains("lib") && !found.contains("app"), "{found}");
 
+    // `pkg load NAME@REQ` resolves through the sources: the directory's
+    // 1.9.0 under priority, the registry's 1.10.0 under latest-version.
+    let out = env
+        .pkg([
+            "load",
+            "app@^1",
+            "--prefix",
+            "staging",
+            "--conflict",
+            "priority",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("Resolved app@^1 to app 1.9.0 from source `vetted`"),
+        "{said}"
+    );
+    let history: Value = serde_json::from_str(&env.ok(["history", "-o", "json"])).unwrap();
+    let source_of = |h: &Value| h[0]["source"].as_str().unwrap_or("").to_string();
+    assert!(
+        source_of(&history).starts_with("source:vetted/app@1.9.0"),
+        "{history}"
+    );
+    let out = env
+        .pkg([
+            "load",
+            "app@^1",
+            "--prefix",
+            "edge",
+            "--conflict",
+            "latest-version",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let history: Value = serde_json::from_str(&env.ok(["history", "-o", "json"])).unwrap();
+    assert!(
+        source_of(&history).starts_with("source:team/app@1.10.0 (registry:team/app@1.10.0)"),
+        "{history}"
+    );
+    let err = env.fails(["load", "app@^7"]);
+    assert!(
+        err.contains("vetted: has 1.0.0, 1.9.0 but none matches ^7"),
+        "{err}"
+    );
+
     // A disabled source is not asked.
     env.ok(["source", "disable", "team"]);
     assert_eq!(chosen(&env, &["--conflict", "latest-version"]).0, "vetted");
