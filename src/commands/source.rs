@@ -93,7 +93,7 @@ impl Context {
         }
         let (fetched, expected) = match registry {
             Some(registry) => (self.fetch_from_registry(source, registry, progress)?, None),
-            None => match self.from_sources(source, merge, progress)? {
+            None => match self.fetch_from_sources(source, merge, progress)? {
                 Some((fetched, digest)) => (fetched, Some(digest)),
                 None => (self.fetch(source, progress)?, None),
             },
@@ -118,7 +118,7 @@ impl Context {
     /// no existing path, reads as `NAME[@REQ]` and sources are configured
     /// (`merge` given, as by `load` and `diff`): the fetched package and
     /// the digest the index lists. `None` leaves `source` to the loaders.
-    fn from_sources(
+    fn fetch_from_sources(
         &self,
         source: &str,
         merge: Option<&MergeArgs>,
