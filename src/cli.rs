@@ -124,6 +124,8 @@ pub enum Command {
     Source(sources::SourceCommand),
     /// Print the merged index of the package sources
     Index(sources::IndexArgs),
+    /// Resolve packages and their dependencies across the sources, and print the graph
+    Tree(sources::TreeArgs),
     /// Manage the pkg servers this CLI talks to
     #[command(subcommand)]
     Remote(remote::RemoteCommand),
@@ -187,6 +189,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Search(args) => search::run(&ctx, args).and(ok),
         Command::Source(cmd) => sources::run(&ctx, cmd).and(ok),
         Command::Index(args) => sources::index(&ctx, args).and(ok),
+        Command::Tree(args) => sources::tree(&ctx, args).and(ok),
         Command::Remote(cmd) => remote::run(&ctx, cmd).and(ok),
         Command::Serve(args) => serve::run(&ctx, args).and(ok),
         Command::Sync(cmd) => sync::run(&ctx, cmd).and(ok),

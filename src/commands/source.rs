@@ -17,7 +17,6 @@ use crate::loaders::{self, Fetched, Source};
 use crate::model::slug::escape;
 use crate::package::{Package, read_package};
 use crate::progress::Progress;
-use crate::registry::names::check_name;
 use crate::source_settings::SourceSettings;
 use crate::sources;
 
@@ -155,14 +154,5 @@ impl Context {
 /// `NAME[@REQ]` as a package name and a semver requirement (`*` without
 /// one), when `text` reads as one.
 fn name_and_req(text: &str) -> Option<(String, VersionReq)> {
-    let (name, req) = match text.split_once('@') {
-        Some((n, r)) => (n, r.trim()),
-        None => (text, "*"),
-    };
-    check_name(name).ok()?;
-    let req = match req {
-        "" | "*" | "latest" => VersionReq::STAR,
-        r => VersionReq::parse(r).ok()?,
-    };
-    Some((name.to_string(), req))
+    super::sources::parse_request(text).ok()
 }

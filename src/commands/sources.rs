@@ -7,9 +7,12 @@ use clap::{Args, Subcommand};
 use serde::Serialize;
 
 use super::Context;
+use crate::registry::names::check_name;
 use crate::sources::cache::{CachePolicy, Freshness};
+use crate::sources::resolve::resolve;
 use crate::sources::{self, Conflict, IndexEntry, MergedIndex};
 use crate::ui::Table;
+use semver::VersionReq;
 
 /// `pkg source ...`.
 #[derive(Debug, Subcommand)]
@@ -136,6 +139,49 @@ pub struct IndexArgs {
     /// How to merge
     #[command(flatten)]
     pub merge: MergeArgs,
+}
+
+/// `pkg tree`.
+#[derive(Debug, Args)]
+pub struct TreeArgs {
+    /// The packages: NAME or NAME@REQ (semver: ^1.2, ~1.2.3, =1.2.3, >=1, *)
+    #[arg(required = true, value_name = "NAME[@REQ]")]
+    pub packages: Vec<String>,
+    /// How to merge
+    #[command(flatten)]
+    pub merge: MergeArgs,
+}
+
+/// Parses `NAME[@REQ]` into a name and a requirement (`*` without one).
+pub fn parse_request(text: &str) -> Result<(String, VersionReq)> {
+    let (name, req) = match text.split_once('@') {
+        Some((n, r)) => (n, r.trim()),
+        None => (text, "*"),
+    };
+    check_name(name)
+        .map_err(|e| anyhow::anyhow!("`{text}`: {e} (give NAME or NAME@REQ, e.g. app@^1.2)"))?;
+    let req = match req {
+        "" | "*" | "latest" => VersionReq::STAR,
+        r => VersionReq::parse(r).map_err(|e| {
+            anyhow::anyhow!(
+                "`{text}`: `{r}` is not a semver requirement ({e}); e.g. ^1.2, ~1.2.3, =1.2.3"
+            )
+        })?,
+    };
+    Ok((name.to_string(), req))
+}
+
+/// `pkg tree`: the resolved dependency graph.
+pub fn tree(ctx: &Context, args: &TreeArgs) -> Result<()> {
+    let requests = args
+        .packages
+        .iter()
+        .map(|p| parse_request(p))
+        .collect::<Result<Vec<_>>>()?;
+    let merged = args.merge.merged(ctx)?;
+    let resolution =
+        resolve(&merged, args.merge.strategy()?, &requests).map_err(|e| anyhow::anyhow!("{e}"))?;
+    ctx.printer.result(&resolution, || resolution.tree())
 }
 
 #[derive(Debug, Serialize)]

@@ -21,6 +21,7 @@ pub mod entry;
 pub mod fetch;
 pub mod merged;
 pub mod registry;
+pub mod resolve;
 
 pub use self::entry::IndexEntry;
 pub use self::merged::{Conflict, MergedIndex};

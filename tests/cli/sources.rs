@@ -337,3 +337,71 @@ fn source_commands_refuse_bad_input_and_change_nothing() {
         "{err}"
     );
 }
+
+/// A package `name@version` in the directory `vetted/`, needing `deps`.
+fn dep_package(env: &Env, name: &str, version: &str, deps: &[(&str, &str)]) {
+    let path = make_package(
+        env,
+        &format!("vetted/{name}-{version}"),
+        name,
+        version,
+        None,
+    );
+    crate::pkg_server::edit_manifest(&path, |m| {
+        let map: serde_json::Map<String, Value> = deps
+            .iter()
+            .map(|(n, r)| (n.to_string(), Value::from(*r)))
+            .collect();
+        m["dependencies"] = Value::Object(map);
+    });
+}
+
+#[test]
+fn tree_resolves_dependencies_across_versions() {
+    let env = Env::new();
+    dep_package(&env, "app", "2.0.0", &[("web", "^1"), ("base", "^1")]);
+    dep_package(&env, "web", "1.0.0", &[("base", ">=1.1")]);
+    dep_package(&env, "base", "1.0.0", &[]);
+    dep_package(&env, "base", "1.1.0", &[]);
+    dep_package(&env, "base", "2.0.0", &[]);
+    dep_package(&env, "bad", "1.0.0", &[("base", "^3")]);
+    dep_package(&env, "cyc-a", "1.0.0", &[("cyc-b", "^1")]);
+    dep_package(&env, "cyc-b", "1.0.0", &[("cyc-a", "^1")]);
+    env.ok([
+        "source",
+        "add",
+        "vetted",
+        env.path("vetted").to_str().unwrap(),
+    ]);
+
+    let tree = env.ok(["tree", "app@^2"]);
+    assert_eq!(
+        tree,
+        "app 2.0.0 (vetted)\n├── base 1.1.0 (vetted)\n└── web 1.0.0 (vetted)\n    └── base 1.1.0 (vetted)\n",
+        "a diamond resolves to one version of base"
+    );
+    let json: Value = serde_json::from_str(&env.ok(["tree", "app@^2", "-o", "json"])).unwrap();
+    let names: Vec<&String> = json["packages"].as_object().unwrap().keys().collect();
+    assert_eq!(names, ["app", "base", "web"]);
+    assert_eq!(json["packages"]["base"]["entry"]["version"], "1.1.0");
+
+    let err = env.fails(["tree", "bad"]);
+    assert!(
+        err.contains("bad 1.0.0 needs base ^3, and no source"),
+        "{err}"
+    );
+    assert!(
+        err.contains("the sources hold base 1.0.0, 1.1.0, 2.0.0"),
+        "{err}"
+    );
+    let err = env.fails(["tree", "cyc-a"]);
+    assert!(
+        err.contains("cycle") && err.contains("cyc-a -> cyc-b -> cyc-a"),
+        "{err}"
+    );
+    let err = env.fails(["tree", "app@^9"]);
+    assert!(err.contains("app ^9"), "{err}");
+    let out = env.pkg(["tree", "app@not-a-req"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a semver requirement"));
+}
