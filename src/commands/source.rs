@@ -19,6 +19,7 @@ use crate::package::{Package, read_package};
 use crate::progress::Progress;
 use crate::source_settings::SourceSettings;
 use crate::sources;
+use crate::sources::resolve::resolve;
 
 /// A package source.
 #[derive(Debug, Args)]
@@ -90,39 +91,38 @@ impl Context {
             // An unpinned source is refused before any network access.
             lock.entry(path, source)?;
         }
-        let (fetched, expected) = match registry {
-            Some(registry) => (self.fetch_from_registry(source, registry, progress)?, None),
-            None => match self.fetch_from_sources(source, merge, progress)? {
-                Some((fetched, digest)) => (fetched, Some(digest)),
-                None => (self.fetch(source, progress)?, None),
-            },
+        let from_sources = match registry {
+            Some(_) => None,
+            None => self.open_from_sources(source, merge, progress)?,
         };
-        let package = read_package(&fetched.dir, progress)?;
-        if let Some(digest) = expected.filter(|d| !d.is_empty())
-            && digest != package.digest
-        {
-            bail!(
-                "{} has digest {}, not the {digest} its source's index lists: it changed since the index was read; run again with --refresh",
-                fetched.origin,
-                package.digest
-            );
-        }
+        let (package, fetched) = match (from_sources, registry) {
+            (Some(opened), _) => (opened.package, opened.fetched),
+            (None, Some(registry)) => {
+                let fetched = self.fetch_from_registry(source, registry, progress)?;
+                (read_package(&fetched.dir, progress)?, fetched)
+            }
+            (None, None) => {
+                let fetched = self.fetch(source, progress)?;
+                (read_package(&fetched.dir, progress)?, fetched)
+            }
+        };
         if let (Some(lock), Some(path)) = (&lock, locked) {
             lock.check(path, source, fetched.commit.as_deref(), &package.digest)?;
         }
         Ok(Opened { package, fetched })
     }
 
-    /// `NAME[@REQ]` looked up in the configured sources, when `source` is
-    /// no existing path, reads as `NAME[@REQ]` and sources are configured
-    /// (`merge` given, as by `load` and `diff`): the fetched package and
-    /// the digest the index lists. `None` leaves `source` to the loaders.
-    fn fetch_from_sources(
+    /// `NAME[@REQ]` resolved in the configured sources with its
+    /// dependencies, when `source` is no existing path, reads as
+    /// `NAME[@REQ]` and a source is enabled (`merge` given, as by `load`
+    /// and `diff`): the package (every package of the graph combined, to
+    /// load in one transaction). `None` leaves `source` to the loaders.
+    fn open_from_sources(
         &self,
         source: &str,
         merge: Option<&MergeArgs>,
         progress: &dyn Progress,
-    ) -> Result<Option<(Fetched, String)>> {
+    ) -> Result<Option<Opened>> {
         let Some(merge) = merge else {
             return Ok(None);
         };
@@ -137,17 +137,51 @@ impl Context {
             return Ok(None);
         }
         let merged = merge.merged(self)?;
-        let choice = merged
-            .choose(&name, &req, merge.strategy()?)
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let strategy = merge.strategy()?;
+        let resolution = resolve(&merged, strategy, &[(name.clone(), req.clone())])
+            .map_err(|e| anyhow::anyhow!("cannot resolve `{}`: {e}", escape(source)))?;
+        let Some(root) = resolution.packages.get(&name) else {
+            bail!("cannot resolve `{}`", escape(source));
+        };
+        let reason = match merged.choose(&name, &req, strategy) {
+            Ok(c) if c.entry.version == root.entry.version => c.reason,
+            _ => "the highest version whose dependencies can be met".into(),
+        };
         self.printer.status(&format!(
-            "Resolved {source} to {} {} from source `{}` ({})",
-            choice.entry.name, choice.entry.version, choice.entry.source, choice.reason
+            "Resolved {source} to {} {} from source `{}` ({reason})",
+            root.entry.name, root.entry.version, root.entry.source
         ));
+        let deps: Vec<String> = resolution
+            .load_order()
+            .iter()
+            .filter(|r| r.entry.name != name)
+            .map(|r| format!("{} {} ({})", r.entry.name, r.entry.version, r.entry.source))
+            .collect();
+        if !deps.is_empty() {
+            self.printer.status(&format!(
+                "With its dependencies, loaded in the same transaction: {}",
+                deps.join(", ")
+            ));
+        }
         let settings = self.source_settings()?;
-        let fetched = sources::fetch::fetch(&choice, &all, &settings, progress)
+        let graph = sources::fetch::open_graph(&resolution, &all, &settings, progress)
             .with_context(|| format!("cannot load `{}`", escape(source)))?;
-        Ok(Some((fetched, choice.entry.digest)))
+        let fetched = match graph.fetched {
+            Some(mut fetched) => {
+                fetched.origin = graph.origin;
+                fetched
+            }
+            None => Fetched {
+                dir: std::path::PathBuf::new(),
+                origin: graph.origin,
+                commit: None,
+                temp: None,
+            },
+        };
+        Ok(Some(Opened {
+            package: graph.package,
+            fetched,
+        }))
     }
 }
 

@@ -4,21 +4,22 @@
 //! digest checked). The caller checks the package's digest against the
 //! index's, so content that changed since the index was read is refused.
 
-use super::merged::Choice;
-use super::{Source, SourceError, SourceKind};
+use super::resolve::Resolution;
+use super::{IndexEntry, Source, SourceError, SourceKind};
 use crate::loaders::registry_source::RegistrySource;
 use crate::loaders::{self, Fetched, Source as _};
+use crate::package::combine::combine;
+use crate::package::read::{Package, read_package};
 use crate::progress::Progress;
 use crate::source_settings::SourceSettings;
 
-/// Fetches `choice` from its source (one of `sources`).
+/// Fetches `entry` from its source (one of `sources`).
 pub fn fetch(
-    choice: &Choice,
+    entry: &IndexEntry,
     sources: &[Source],
     settings: &SourceSettings,
     progress: &dyn Progress,
 ) -> Result<Fetched, SourceError> {
-    let entry = &choice.entry;
     let source = sources
         .iter()
         .find(|s| s.name == entry.source)
@@ -47,4 +48,77 @@ pub fn fetch(
         source.name, entry.name, entry.version, fetched.origin
     );
     Ok(fetched)
+}
+
+/// A resolved graph fetched and checked, as one package.
+pub struct OpenedGraph {
+    /// The package, or (with dependencies) every package combined, to load
+    /// in one transaction.
+    pub package: Package,
+    /// The fetched package a lone package is read from (its files live as
+    /// long as this); `None` for a combination, which is in memory.
+    pub fetched: Option<Fetched>,
+    /// What the history records: every package, version, source and digest.
+    pub origin: String,
+}
+
+/// Fetches every package of `resolution` (dependencies first), checks each
+/// against the digest its index lists, and combines them when there is
+/// more than one.
+pub fn open_graph(
+    resolution: &Resolution,
+    sources: &[Source],
+    settings: &SourceSettings,
+    progress: &dyn Progress,
+) -> Result<OpenedGraph, SourceError> {
+    let mut parts: Vec<(String, Package, Fetched)> = Vec::new();
+    for resolved in resolution.load_order() {
+        let entry = &resolved.entry;
+        let fetched = fetch(entry, sources, settings, progress)?;
+        let label = format!("{}@{}", entry.name, entry.version);
+        let package =
+            read_package(&fetched.dir, progress).map_err(|e| SourceError::Unavailable {
+                source_name: entry.source.clone(),
+                reason: format!("{label}: {e}"),
+            })?;
+        if !entry.digest.is_empty() && entry.digest != package.digest {
+            return Err(SourceError::Unavailable {
+                source_name: entry.source.clone(),
+                reason: format!(
+                    "{label} has digest {}, not the {} its index lists: it changed since the index was read; run again with --refresh",
+                    package.digest, entry.digest
+                ),
+            });
+        }
+        parts.push((label, package, fetched));
+    }
+    if parts.len() == 1
+        && let Some((_, package, fetched)) = parts.pop()
+    {
+        let origin = fetched.origin.clone();
+        return Ok(OpenedGraph {
+            package,
+            fetched: Some(fetched),
+            origin,
+        });
+    }
+    let origin = format!(
+        "sources: {}",
+        resolution
+            .load_order()
+            .iter()
+            .map(|r| format!(
+                "{}@{} from {} ({})",
+                r.entry.name, r.entry.version, r.entry.source, r.entry.digest
+            ))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let labelled: Vec<(String, &Package)> = parts.iter().map(|(l, p, _)| (l.clone(), p)).collect();
+    let package = combine(&labelled).map_err(|e| SourceError::Invalid(e.to_string()))?;
+    Ok(OpenedGraph {
+        package,
+        fetched: None,
+        origin,
+    })
 }

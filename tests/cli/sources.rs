@@ -404,4 +404,35 @@ fn tree_resolves_dependencies_across_versions() {
     let out = env.pkg(["tree", "app@not-a-req"]).output().unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a semver requirement"));
+
+    // `pkg load` of a package with dependencies loads the whole resolved
+    // graph in one transaction, recorded in one history entry.
+    let out = env
+        .pkg(["load", "app@^2", "--prefix", "p1"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("With its dependencies, loaded in the same transaction: base 1.1.0 (vetted), web 1.0.0 (vetted)"),
+        "{said}"
+    );
+    let history: Value = serde_json::from_str(&env.ok(["history", "-o", "json"])).unwrap();
+    assert_eq!(history.as_array().unwrap().len(), 1, "{history}");
+    let recorded = history[0]["source"].as_str().unwrap_or("");
+    assert!(
+        recorded.starts_with("sources: base@1.1.0 from vetted (sha256:")
+            && recorded.contains("web@1.0.0 from vetted")
+            && recorded.contains("app@2.0.0 from vetted"),
+        "{recorded}"
+    );
+    let spaces = env.ok(["space", "list", "-o", "json"]);
+    assert!(spaces.contains("p1-drift-detector"), "{spaces}");
+    // Two packages of the graph holding one resource with different
+    // content cannot load together: nothing is written.
+    crate::pkg_server::change_content(&env.path("vetted/base-1.1.0"), "other");
+    let err = env.fails(["load", "app@^2", "--prefix", "p2"]);
+    assert!(err.contains("with different content"), "{err}");
+    let history: Value = serde_json::from_str(&env.ok(["history", "-o", "json"])).unwrap();
+    assert_eq!(history.as_array().unwrap().len(), 1, "{history}");
 }
