@@ -138,14 +138,19 @@ impl Context {
         }
         let merged = merge.merged(self)?;
         let strategy = merge.strategy()?;
+        // No version of the name itself: say what each source holds.
+        let chosen = merged
+            .choose(&name, &req, strategy)
+            .map_err(|e| anyhow::anyhow!("cannot load `{}`: {e}", escape(source)))?;
         let resolution = resolve(&merged, strategy, &[(name.clone(), req.clone())])
             .map_err(|e| anyhow::anyhow!("cannot resolve `{}`: {e}", escape(source)))?;
         let Some(root) = resolution.packages.get(&name) else {
             bail!("cannot resolve `{}`", escape(source));
         };
-        let reason = match merged.choose(&name, &req, strategy) {
-            Ok(c) if c.entry.version == root.entry.version => c.reason,
-            _ => "the highest version whose dependencies can be met".into(),
+        let reason = if chosen.entry.version == root.entry.version {
+            chosen.reason
+        } else {
+            "the highest version whose dependencies can be met".into()
         };
         self.printer.status(&format!(
             "Resolved {source} to {} {} from source `{}` ({reason})",
