@@ -42,18 +42,23 @@ fn in_sources(ctx: &Context, args: &SearchArgs) -> Result<()> {
                 e.name.clone(),
                 e.version.to_string(),
                 e.source.clone(),
-                e.description
-                    .lines()
-                    .next()
-                    .unwrap_or_default()
-                    .chars()
-                    .take(60)
-                    .collect(),
+                short(&e.description),
             ]);
         }
         ctx.printer
             .table_text(&table, &format!("No package matches `{}`", args.query))
     })
+}
+
+/// A description's first line, at most 60 characters, for a table.
+fn short(description: &str) -> String {
+    description
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .take(60)
+        .collect()
 }
 
 /// `pkg search`.
@@ -72,13 +77,7 @@ pub fn run(ctx: &Context, args: &SearchArgs) -> Result<()> {
                 p.name.clone(),
                 p.latest.clone().unwrap_or_else(|| "-".into()),
                 p.status.as_str().to_string(),
-                p.description
-                    .lines()
-                    .next()
-                    .unwrap_or_default()
-                    .chars()
-                    .take(60)
-                    .collect(),
+                short(&p.description),
             ]);
         }
         ctx.printer

@@ -365,10 +365,11 @@ fn holders(best: &[&IndexEntry]) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn source(name: &str, kind: SourceKind, priority: i64) -> SourceStatus {
+    /// A source that answered, for tests.
+    pub(crate) fn source(name: &str, kind: SourceKind, priority: i64) -> SourceStatus {
         SourceStatus {
             source: Source {
                 name: name.into(),

@@ -439,25 +439,10 @@ fn find_cycle(resolution: &Resolution) -> Option<Vec<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sources::Source;
     use crate::sources::merged::SourceStatus;
 
     fn status(name: &str, kind: SourceKind) -> SourceStatus {
-        SourceStatus {
-            source: Source {
-                name: name.into(),
-                location: String::new(),
-                kind,
-                priority: 0,
-                token_env: None,
-                enabled: true,
-            },
-            packages: 0,
-            error: None,
-            freshness: None,
-            age_seconds: None,
-            warnings: Vec::new(),
-        }
+        crate::sources::merged::tests::source(name, kind, 0)
     }
 
     fn entry(source: &str, name: &str, version: &str, deps: &[(&str, &str)]) -> IndexEntry {
