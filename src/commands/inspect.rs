@@ -45,6 +45,11 @@ struct InspectView {
     description: Option<String>,
     created_at: Option<String>,
     format: Option<u64>,
+    /// The lowest level that may read it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    min_level: Option<u8>,
+    /// Package name → semver requirement.
+    dependencies: BTreeMap<String, String>,
     counts: BTreeMap<String, usize>,
     units: Vec<UnitView>,
     environments: Vec<crate::manifest::environment::Environment>,
@@ -101,6 +106,8 @@ pub fn run(ctx: &Context, args: &InspectArgs) -> Result<()> {
         description: m.description.clone(),
         created_at: m.created_at.clone(),
         format: m.format,
+        min_level: m.min_level,
+        dependencies: m.dependencies.clone(),
         counts: counts
             .iter()
             .map(|(k, v)| (k.plural().to_string(), *v))
@@ -126,6 +133,17 @@ pub fn run(ctx: &Context, args: &InspectArgs) -> Result<()> {
         }
         if let Some(commit) = &view.commit {
             out.push_str(&format!("Source: {}\nCommit: {commit}\n", view.source));
+        }
+        if !view.dependencies.is_empty() {
+            let deps: Vec<String> = view
+                .dependencies
+                .iter()
+                .map(|(n, r)| crate::model::slug::escape(&format!("{n} {r}")))
+                .collect();
+            out.push_str(&format!("Depends on: {}\n", deps.join(", ")));
+        }
+        if let Some(level) = view.min_level {
+            out.push_str(&format!("Minimum level: {level}\n"));
         }
         out.push_str(&format!("Digest: {}\n\n", view.digest));
         let mut kinds = Table::new(["KIND", "COUNT"]);
