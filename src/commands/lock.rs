@@ -1,5 +1,6 @@
 //! `pkg lock`: fetch each source, and pin its commit and package digest in
-//! a lock file that `pkg load --locked` enforces. Owns [`LockArgs`].
+//! a lock file that `pkg load --locked` enforces; a `NAME@REQ` resolved
+//! through the package sources pins its whole graph. Owns [`LockArgs`].
 
 use std::path::PathBuf;
 
@@ -7,6 +8,7 @@ use anyhow::{Context as _, Result};
 use clap::Args;
 
 use super::Context;
+use super::sources::MergeArgs;
 use crate::loaders::lock::{LockEntry, LockFile};
 use crate::ui::Table;
 
@@ -24,6 +26,9 @@ pub struct LockArgs {
         value_name = "LOCKFILE"
     )]
     pub file: PathBuf,
+    /// How the configured sources resolve a NAME[@REQ] that is no path
+    #[command(flatten)]
+    pub merge: MergeArgs,
 }
 
 /// `pkg lock`.
@@ -33,7 +38,7 @@ pub fn run(ctx: &Context, args: &LockArgs) -> Result<()> {
     let mut written = Vec::new();
     for source in &args.sources {
         let opened = ctx
-            .open(source, None, &bar)
+            .open_from(source, None, Some(&args.merge), None, &bar)
             .with_context(|| format!("cannot lock `{}`", crate::model::slug::escape(source)))?;
         let entry = LockEntry {
             source: source.clone(),
@@ -42,6 +47,7 @@ pub fn run(ctx: &Context, args: &LockArgs) -> Result<()> {
             digest: opened.package.digest.clone(),
             name: opened.package.manifest.name.clone(),
             version: opened.package.manifest.version.clone(),
+            resolved: opened.resolved.clone(),
         };
         written.push(entry.clone());
         lock.upsert(entry);

@@ -13,13 +13,14 @@ use semver::VersionReq;
 use super::Context;
 use super::sources::MergeArgs;
 use crate::loaders::lock::LockFile;
+use crate::loaders::lock::LockedPackage;
 use crate::loaders::{self, Fetched, Source};
 use crate::model::slug::escape;
 use crate::package::{Package, read_package};
 use crate::progress::Progress;
 use crate::source_settings::SourceSettings;
 use crate::sources;
-use crate::sources::resolve::resolve;
+use crate::sources::resolve::{Resolution, Resolved, resolve};
 
 /// A package source.
 #[derive(Debug, Args)]
@@ -35,6 +36,9 @@ pub struct Opened {
     pub package: Package,
     /// Where it came from; holds the temporary directory.
     pub fetched: Fetched,
+    /// For `NAME@REQ` resolved through the sources: every package of the
+    /// graph, as a lock file pins it.
+    pub resolved: Vec<LockedPackage>,
 }
 
 impl Context {
@@ -91,25 +95,34 @@ impl Context {
             // An unpinned source is refused before any network access.
             lock.entry(path, source)?;
         }
+        let pinned = lock
+            .as_ref()
+            .and_then(|l| l.find(source))
+            .map(|e| e.resolved.as_slice())
+            .filter(|r| !r.is_empty());
         let from_sources = match registry {
             Some(_) => None,
-            None => self.open_from_sources(source, merge, progress)?,
+            None => self.open_from_sources(source, merge, pinned, progress)?,
         };
-        let (package, fetched) = match (from_sources, registry) {
-            (Some(opened), _) => (opened.package, opened.fetched),
+        let (package, fetched, resolved) = match (from_sources, registry) {
+            (Some(opened), _) => (opened.package, opened.fetched, opened.resolved),
             (None, Some(registry)) => {
                 let fetched = self.fetch_from_registry(source, registry, progress)?;
-                (read_package(&fetched.dir, progress)?, fetched)
+                (read_package(&fetched.dir, progress)?, fetched, Vec::new())
             }
             (None, None) => {
                 let fetched = self.fetch(source, progress)?;
-                (read_package(&fetched.dir, progress)?, fetched)
+                (read_package(&fetched.dir, progress)?, fetched, Vec::new())
             }
         };
         if let (Some(lock), Some(path)) = (&lock, locked) {
             lock.check(path, source, fetched.commit.as_deref(), &package.digest)?;
         }
-        Ok(Opened { package, fetched })
+        Ok(Opened {
+            package,
+            fetched,
+            resolved,
+        })
     }
 
     /// `NAME[@REQ]` resolved in the configured sources with its
@@ -117,10 +130,14 @@ impl Context {
     /// `NAME[@REQ]` and a source is enabled (`merge` given, as by `load`
     /// and `diff`): the package (every package of the graph combined, to
     /// load in one transaction). `None` leaves `source` to the loaders.
+    ///
+    /// With `pinned` (a lock file's graph for `source`), exactly those
+    /// versions are loaded from those sources, never re-resolved.
     fn open_from_sources(
         &self,
         source: &str,
         merge: Option<&MergeArgs>,
+        pinned: Option<&[LockedPackage]>,
         progress: &dyn Progress,
     ) -> Result<Option<Opened>> {
         let Some(merge) = merge else {
@@ -138,19 +155,27 @@ impl Context {
         }
         let merged = merge.merged(self)?;
         let strategy = merge.strategy()?;
-        // No version of the name itself: say what each source holds.
-        let chosen = merged
-            .choose(&name, &req, strategy)
-            .map_err(|e| anyhow::anyhow!("cannot load `{}`: {e}", escape(source)))?;
-        let resolution = resolve(&merged, strategy, &[(name.clone(), req.clone())])
-            .map_err(|e| anyhow::anyhow!("cannot resolve `{}`: {e}", escape(source)))?;
+        let (resolution, reason) = match pinned {
+            Some(pinned) => (
+                pinned_graph(&merged, &name, pinned)?,
+                "pinned by the lock file".to_string(),
+            ),
+            None => {
+                // No version of the name itself: say what each source holds.
+                let chosen = merged
+                    .choose(&name, &req, strategy)
+                    .map_err(|e| anyhow::anyhow!("cannot load `{}`: {e}", escape(source)))?;
+                let resolution = resolve(&merged, strategy, &[(name.clone(), req.clone())])
+                    .map_err(|e| anyhow::anyhow!("cannot resolve `{}`: {e}", escape(source)))?;
+                let reason = match resolution.packages.get(&name) {
+                    Some(root) if chosen.entry.version == root.entry.version => chosen.reason,
+                    _ => "the highest version whose dependencies can be met".into(),
+                };
+                (resolution, reason)
+            }
+        };
         let Some(root) = resolution.packages.get(&name) else {
             bail!("cannot resolve `{}`", escape(source));
-        };
-        let reason = if chosen.entry.version == root.entry.version {
-            chosen.reason
-        } else {
-            "the highest version whose dependencies can be met".into()
         };
         self.printer.status(&format!(
             "Resolved {source} to {} {} from source `{}` ({reason})",
@@ -183,9 +208,20 @@ impl Context {
                 temp: None,
             },
         };
+        let resolved = resolution
+            .load_order()
+            .iter()
+            .map(|r| LockedPackage {
+                name: r.entry.name.clone(),
+                version: r.entry.version.to_string(),
+                source: r.entry.source.clone(),
+                digest: r.entry.digest.clone(),
+            })
+            .collect();
         Ok(Some(Opened {
             package: graph.package,
             fetched,
+            resolved,
         }))
     }
 }
@@ -194,4 +230,58 @@ impl Context {
 /// one), when `text` reads as one.
 fn name_and_req(text: &str) -> Option<(String, VersionReq)> {
     super::sources::parse_request(text).ok()
+}
+
+/// The graph a lock file pins for `root`: each locked package looked up in
+/// its source's index, which must still list it with the locked digest.
+fn pinned_graph(
+    merged: &sources::MergedIndex,
+    root: &str,
+    pinned: &[LockedPackage],
+) -> Result<Resolution> {
+    let mut packages = std::collections::BTreeMap::new();
+    for locked in pinned {
+        let entry = merged
+            .entries
+            .iter()
+            .find(|e| {
+                e.name == locked.name
+                    && e.version.to_string() == locked.version
+                    && e.source == locked.source
+            })
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "the lock file pins {} {} from source `{}`, which no longer lists it; nothing was loaded. Run `pkg lock` again to re-resolve",
+                    locked.name,
+                    locked.version,
+                    locked.source
+                )
+            })?;
+        if !entry.digest.is_empty() && entry.digest != locked.digest {
+            bail!(
+                "{} {} in source `{}` has digest {}, the lock file has {}; nothing was loaded. If the change is expected, run `pkg lock` again",
+                locked.name,
+                locked.version,
+                locked.source,
+                entry.digest,
+                locked.digest
+            );
+        }
+        packages.insert(
+            locked.name.clone(),
+            Resolved {
+                entry: entry.clone(),
+                dependencies: entry
+                    .dependencies
+                    .keys()
+                    .filter(|d| pinned.iter().any(|p| &p.name == *d))
+                    .cloned()
+                    .collect(),
+            },
+        );
+    }
+    Ok(Resolution {
+        roots: vec![root.to_string()],
+        packages,
+    })
 }

@@ -1,5 +1,6 @@
 //! Lock files (`pkg.lock`, TOML): per source, the commit it resolved to
-//! (git sources) and the package digest. `pkg lock` writes them;
+//! (git sources) and the package digest, and for a `NAME@REQ` resolved
+//! through the package sources every package of the graph. `pkg lock` writes them;
 //! `pkg load --locked` refuses content that differs. Sources are matched by
 //! the text written on the command line.
 
@@ -40,6 +41,24 @@ pub struct LockEntry {
     /// The package version, for people reading the file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
+    /// For `NAME@REQ` resolved through the package sources: every package
+    /// of the resolved graph, which `--locked` loads exactly.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resolved: Vec<LockedPackage>,
+}
+
+/// One package of a locked graph.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LockedPackage {
+    /// The package name.
+    pub name: String,
+    /// Its version.
+    pub version: String,
+    /// The package source it came from.
+    pub source: String,
+    /// Its package digest.
+    pub digest: String,
 }
 
 /// Why a lock file could not be used, or refused a package.
@@ -196,6 +215,7 @@ mod tests {
             digest: digest.into(),
             name: None,
             version: None,
+            resolved: Vec::new(),
         }
     }
 

@@ -428,9 +428,44 @@ fn tree_resolves_dependencies_across_versions() {
     );
     let spaces = env.ok(["space", "list", "-o", "json"]);
     assert!(spaces.contains("p1-drift-detector"), "{spaces}");
+    // `pkg lock` pins the whole graph; `--locked` loads exactly it, even
+    // when a newer base appears, and never re-resolves.
+    env.ok(["lock", "app@^2"]);
+    let lock = std::fs::read_to_string(env.path("pkg.lock")).unwrap();
+    assert_eq!(lock.matches("[[package.resolved]]").count(), 3, "{lock}");
+    assert!(
+        lock.contains("name = \"base\"\nversion = \"1.1.0\"\nsource = \"vetted\""),
+        "{lock}"
+    );
+    dep_package(&env, "base", "1.2.0", &[]);
+    let out = env
+        .pkg([
+            "load",
+            "app@^2",
+            "--prefix",
+            "p3",
+            "--locked",
+            "pkg.lock",
+            "--dry-run",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("pinned by the lock file"), "{said}");
+    assert!(said.contains("base 1.1.0 (vetted)"), "{said}");
+    let unlocked = env.ok(["tree", "app@^2"]);
+    assert!(unlocked.contains("base 1.2.0"), "{unlocked}");
     // Two packages of the graph holding one resource with different
     // content cannot load together: nothing is written.
     crate::pkg_server::change_content(&env.path("vetted/base-1.1.0"), "other");
+    let err = env.fails(["load", "app@^2", "--prefix", "p2", "--locked", "pkg.lock"]);
+    assert!(
+        err.contains("base 1.1.0 in source `vetted` has digest")
+            && err.contains("the lock file has"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(env.path("vetted/base-1.2.0")).unwrap();
     let err = env.fails(["load", "app@^2", "--prefix", "p2"]);
     assert!(err.contains("with different content"), "{err}");
     let history: Value = serde_json::from_str(&env.ok(["history", "-o", "json"])).unwrap();
