@@ -216,6 +216,7 @@ impl Context {
                 version: r.entry.version.to_string(),
                 source: r.entry.source.clone(),
                 digest: r.entry.digest.clone(),
+                commit: git_commit(&all, &r.entry),
             })
             .collect();
         Ok(Some(Opened {
@@ -257,6 +258,17 @@ fn pinned_graph(
                     locked.source
                 )
             })?;
+        if let Some(commit) = &locked.commit
+            && sources::git::commit_of(entry) != Some(commit.as_str())
+        {
+            bail!(
+                "{} {} in source `{}` is now at commit {}, the lock file has {commit} (was a tag moved?); nothing was loaded",
+                locked.name,
+                locked.version,
+                locked.source,
+                sources::git::commit_of(entry).unwrap_or("(none)")
+            );
+        }
         if !entry.digest.is_empty() && entry.digest != locked.digest {
             bail!(
                 "{} {} in source `{}` has digest {}, the lock file has {}; nothing was loaded. If the change is expected, run `pkg lock` again",
@@ -284,4 +296,12 @@ fn pinned_graph(
         roots: vec![root.to_string()],
         packages,
     })
+}
+
+/// The commit `entry` pins when it comes from a git source.
+fn git_commit(all: &[sources::Source], entry: &sources::IndexEntry) -> Option<String> {
+    let source = all.iter().find(|s| s.name == entry.source)?;
+    (source.kind == sources::SourceKind::Git)
+        .then(|| sources::git::commit_of(entry).map(str::to_string))
+        .flatten()
 }

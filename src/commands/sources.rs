@@ -82,8 +82,8 @@ fn build(
         refresh,
         offline: ctx.offline,
     };
-    let cache_dir = ctx.source_settings()?.cache_dir;
-    Ok(MergedIndex::build(all, only, &cache_dir, policy))
+    let settings = ctx.source_settings()?;
+    Ok(MergedIndex::build(all, only, &settings, policy))
 }
 
 fn parse_conflict(text: &str) -> Result<Conflict, String> {

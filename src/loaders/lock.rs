@@ -59,6 +59,9 @@ pub struct LockedPackage {
     pub source: String,
     /// Its package digest.
     pub digest: String,
+    /// The commit, for a package from a git source.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
 }
 
 /// Why a lock file could not be used, or refused a package.

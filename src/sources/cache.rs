@@ -47,6 +47,9 @@ struct Stored {
     /// Seconds since the Unix epoch.
     fetched_at: u64,
     entries: Vec<StoredEntry>,
+    /// What the source left out, said again with every cached answer.
+    #[serde(default)]
+    warnings: Vec<String>,
 }
 
 /// One entry as stored (the version as text).
@@ -83,7 +86,10 @@ pub fn read(cache_dir: &Path, source: &Source) -> Option<(SourceIndex, Duration)
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
     let age = Duration::from_secs(now.saturating_sub(stored.fetched_at));
-    let mut index = SourceIndex::default();
+    let mut index = SourceIndex {
+        warnings: stored.warnings,
+        ..SourceIndex::default()
+    };
     for e in stored.entries {
         let Ok(version) = semver::Version::parse(&e.version) else {
             continue;
@@ -123,6 +129,7 @@ pub fn write(cache_dir: &Path, source: &Source, index: &SourceIndex) {
                 locator: e.locator.clone(),
             })
             .collect(),
+        warnings: index.warnings.clone(),
     };
     let path = path_for(cache_dir, source);
     let Some(parent) = path.parent() else {

@@ -40,7 +40,7 @@ pub fn fetch(
                 .map_err(|e| unavailable(e.to_string()))?
         }
         SourceKind::Git => {
-            return Err(unavailable("git sources are not indexed yet".into()));
+            super::git::fetch(&entry.locator, settings, progress).map_err(unavailable)?
         }
     };
     fetched.origin = format!(

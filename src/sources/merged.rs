@@ -5,7 +5,6 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::path::Path;
 use std::str::FromStr;
 
 use semver::{Version, VersionReq};
@@ -13,6 +12,7 @@ use serde::Serialize;
 
 use super::cache::{self, CachePolicy, Freshness};
 use super::{IndexEntry, Source, SourceError, SourceKind, index_of};
+use crate::source_settings::SourceSettings;
 
 /// How a name held by several sources is resolved.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -97,14 +97,15 @@ pub struct Choice {
 
 impl MergedIndex {
     /// Asks every enabled source (only `only` when given) for its index,
-    /// remote ones through the cache in `cache_dir` under `policy`. A
+    /// remote ones through the cache in `settings`' cache dir under `policy`. A
     /// source that fails is recorded, and the others still answer.
     pub fn build(
         sources: &[Source],
         only: Option<&str>,
-        cache_dir: &Path,
+        settings: &SourceSettings,
         policy: CachePolicy,
     ) -> MergedIndex {
+        let cache_dir = settings.cache_dir.as_path();
         let mut chosen: Vec<&Source> = sources
             .iter()
             .filter(|s| s.enabled && only.is_none_or(|o| o == s.name))
@@ -113,7 +114,7 @@ impl MergedIndex {
         let mut merged = MergedIndex::default();
         for source in chosen {
             let raw = || {
-                index_of(source).map_err(|e| match e {
+                index_of(source, settings).map_err(|e| match e {
                     SourceError::Unavailable { reason, .. } => reason,
                     other => other.to_string(),
                 })

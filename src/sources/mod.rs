@@ -1,5 +1,5 @@
 //! Package sources: the places `pkg` looks packages up in by name (a
-//! directory of packages, a `pkg serve` registry, later a git repository of
+//! directory of packages, a `pkg serve` registry, a git repository of
 //! releases), configured as `[[sources]]` in the config file, each with a
 //! priority. Every source answers the same question, its index (name,
 //! version, `min_level`, dependencies, digest), and the indexes merge into
@@ -14,11 +14,13 @@ use std::path::{Path, PathBuf};
 
 use crate::config::{self, SourceSection};
 use crate::model::slug::validate_slug;
+use crate::source_settings::SourceSettings;
 
 pub mod cache;
 pub mod directory;
 pub mod entry;
 pub mod fetch;
+pub mod git;
 pub mod merged;
 pub mod registry;
 pub mod resolve;
@@ -110,6 +112,7 @@ pub fn kind_of(location: &str) -> Result<SourceKind, SourceError> {
         || lower.starts_with("git@")
         || lower.starts_with("ssh://")
         || lower.starts_with("git://")
+        || lower.starts_with("file://")
         || lower.starts_with("https://github.com/")
         || lower.trim_end_matches('/').ends_with(".git");
     if gitish {
@@ -298,7 +301,7 @@ pub struct SourceIndex {
 }
 
 /// Reads the index of `source`.
-pub fn index_of(source: &Source) -> Result<SourceIndex, SourceError> {
+pub fn index_of(source: &Source, settings: &SourceSettings) -> Result<SourceIndex, SourceError> {
     let unavailable = |reason: String| SourceError::Unavailable {
         source_name: source.name.clone(),
         reason,
@@ -306,10 +309,7 @@ pub fn index_of(source: &Source) -> Result<SourceIndex, SourceError> {
     match source.kind {
         SourceKind::Directory => directory::index(source).map_err(unavailable),
         SourceKind::Registry => registry::index(source).map_err(unavailable),
-        SourceKind::Git => Err(unavailable(
-            "git sources are configured but not indexed yet; load a release with `pkg load github:...@vX.Y.Z`"
-                .into(),
-        )),
+        SourceKind::Git => git::index(source, settings).map_err(unavailable),
     }
 }
 

@@ -471,3 +471,84 @@ fn tree_resolves_dependencies_across_versions() {
     let history: Value = serde_json::from_str(&env.ok(["history", "-o", "json"])).unwrap();
     assert_eq!(history.as_array().unwrap().len(), 1, "{history}");
 }
+
+/// Sets `name`, `version` and `dependencies` in `dir/manifest.json`.
+fn set_release(dir: &std::path::Path, name: &str, version: &str, deps: &[(&str, &str)]) {
+    crate::pkg_server::edit_manifest(dir, |m| {
+        m["name"] = name.into();
+        m["version"] = version.into();
+        let map: serde_json::Map<String, Value> = deps
+            .iter()
+            .map(|(n, r)| (n.to_string(), Value::from(*r)))
+            .collect();
+        m["dependencies"] = Value::Object(map);
+    });
+}
+
+#[test]
+fn a_git_source_indexes_release_tags_and_locks_commits() {
+    use crate::servers::{HttpServer, RepoBuilder};
+    let env = Env::new();
+    let server = HttpServer::start(&env.path("srv"));
+    let repo = RepoBuilder::new(&server.git_root().join("acme/releases.git"));
+    // Two packages in one repository, tagged NAME/vX.Y.Z.
+    repo.copy_dir(&crate::pkg_server::example(), "app");
+    repo.copy_dir(&crate::pkg_server::example(), "base");
+    set_release(&repo.work.join("app"), "app", "1.0.0", &[("base", "^1")]);
+    set_release(&repo.work.join("base"), "base", "1.0.0", &[]);
+    repo.commit("app 1.0.0, base 1.0.0");
+    repo.tag("app/v1.0.0");
+    repo.tag("base/v1.0.0");
+    set_release(&repo.work.join("app"), "app", "1.1.0", &[("base", "^1")]);
+    repo.commit("app 1.1.0");
+    repo.tag("app/v1.1.0");
+    // A tag whose manifest disagrees is left out with a warning.
+    set_release(&repo.work.join("app"), "app", "1.1.9", &[]);
+    repo.commit("mislabelled");
+    repo.tag("app/v1.2.0");
+    repo.push();
+    let location = format!("git+{}/acme/releases.git", server.url());
+    env.ok(["source", "add", "rel", &location]);
+    let list: Value = serde_json::from_str(&env.ok(["source", "list", "-o", "json"])).unwrap();
+    assert_eq!(list[0]["kind"], "git", "{list}");
+    assert_eq!(list[0]["packages"], 3, "{list}");
+
+    let out = env.pkg(["versions", "app"]).output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("rel: 1.0.0 1.1.0\n"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("tag `app/v1.2.0` is left out"),
+        "{out:?}"
+    );
+    assert_eq!(
+        env.ok(["tree", "app"]),
+        "app 1.1.0 (rel)\n└── base 1.0.0 (rel)\n"
+    );
+    env.ok(["lock", "app"]);
+    let lock = std::fs::read_to_string(env.path("pkg.lock")).unwrap();
+    assert_eq!(lock.matches("commit = ").count(), 2, "{lock}");
+    env.ok(["load", "app", "--prefix", "g", "--locked", "pkg.lock"]);
+    let history: Value = serde_json::from_str(&env.ok(["history", "-o", "json"])).unwrap();
+    let recorded = history[0]["source"].as_str().unwrap_or("");
+    assert!(
+        recorded.starts_with("sources: base@1.0.0 from rel"),
+        "{recorded}"
+    );
+
+    // The tag is moved to other content: the locked load refuses it.
+    crate::pkg_server::change_content(&repo.work.join("app"), "moved");
+    set_release(&repo.work.join("app"), "app", "1.1.0", &[("base", "^1")]);
+    repo.commit("app 1.1.0 again");
+    repo.git(["tag", "-f", "-a", "app/v1.1.0", "-m", "moved"]);
+    repo.push();
+    let err = env.fails([
+        "load",
+        "app",
+        "--prefix",
+        "g2",
+        "--locked",
+        "pkg.lock",
+        "--refresh",
+    ]);
+    assert!(err.contains("tag moved"), "{err}");
+}
