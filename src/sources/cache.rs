@@ -53,8 +53,8 @@ struct Stored {
 }
 
 /// One entry as stored (the version as text).
-#[derive(Debug, Serialize, Deserialize)]
-struct StoredEntry {
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(super) struct StoredEntry {
     name: String,
     version: String,
     min_level: u8,
@@ -65,6 +65,36 @@ struct StoredEntry {
     #[serde(default)]
     description: String,
     locator: String,
+}
+
+impl StoredEntry {
+    /// `entry` as stored.
+    pub(super) fn of(e: &IndexEntry) -> StoredEntry {
+        StoredEntry {
+            name: e.name.clone(),
+            version: e.version.to_string(),
+            min_level: e.min_level,
+            dependencies: e.dependencies.clone(),
+            digest: e.digest.clone(),
+            description: e.description.clone(),
+            locator: e.locator.clone(),
+        }
+    }
+
+    /// The entry of `source` this stores (`None` for an unreadable version).
+    pub(super) fn entry(self, source: &str) -> Option<IndexEntry> {
+        let version = semver::Version::parse(&self.version).ok()?;
+        Some(IndexEntry {
+            source: source.to_string(),
+            name: self.name,
+            version,
+            min_level: self.min_level,
+            dependencies: self.dependencies,
+            digest: self.digest,
+            description: self.description,
+            locator: self.locator,
+        })
+    }
 }
 
 /// Where `source`'s index is cached.
@@ -90,21 +120,12 @@ pub fn read(cache_dir: &Path, source: &Source) -> Option<(SourceIndex, Duration)
         warnings: stored.warnings,
         ..SourceIndex::default()
     };
-    for e in stored.entries {
-        let Ok(version) = semver::Version::parse(&e.version) else {
-            continue;
-        };
-        index.entries.push(IndexEntry {
-            source: source.name.clone(),
-            name: e.name,
-            version,
-            min_level: e.min_level,
-            dependencies: e.dependencies,
-            digest: e.digest,
-            description: e.description,
-            locator: e.locator,
-        });
-    }
+    index.entries.extend(
+        stored
+            .entries
+            .into_iter()
+            .filter_map(|e| e.entry(&source.name)),
+    );
     Some((index, age))
 }
 
@@ -116,26 +137,18 @@ pub fn write(cache_dir: &Path, source: &Source, index: &SourceIndex) {
         fetched_at: SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs()),
-        entries: index
-            .entries
-            .iter()
-            .map(|e| StoredEntry {
-                name: e.name.clone(),
-                version: e.version.to_string(),
-                min_level: e.min_level,
-                dependencies: e.dependencies.clone(),
-                digest: e.digest.clone(),
-                description: e.description.clone(),
-                locator: e.locator.clone(),
-            })
-            .collect(),
+        entries: index.entries.iter().map(StoredEntry::of).collect(),
         warnings: index.warnings.clone(),
     };
-    let path = path_for(cache_dir, source);
+    write_json(&path_for(cache_dir, source), &stored);
+}
+
+/// Writes `value` as JSON at `path` atomically (best effort).
+pub(super) fn write_json(path: &Path, value: &impl Serialize) {
     let Some(parent) = path.parent() else {
         return;
     };
-    let Ok(bytes) = serde_json::to_vec(&stored) else {
+    let Ok(bytes) = serde_json::to_vec(value) else {
         return;
     };
     if std::fs::create_dir_all(parent).is_err() {
@@ -144,7 +157,7 @@ pub fn write(cache_dir: &Path, source: &Source, index: &SourceIndex) {
     if let Ok(mut temp) = tempfile::NamedTempFile::new_in(parent) {
         use std::io::Write;
         if temp.write_all(&bytes).is_ok() {
-            let _ = temp.persist(&path);
+            let _ = temp.persist(path);
         }
     }
 }

@@ -2,10 +2,15 @@
 //! package archive (`.tar.gz`, `.tgz`, `.zip`), is one package version.
 //! Every package is read and checked (digests verified) to be indexed; one
 //! that is not a valid package with a name and a semver version is left
-//! out with a warning.
+//! out with a warning. What each path gave is remembered in the cache
+//! directory with the path's stamp, so an unchanged package is not read
+//! again.
 
 use std::path::Path;
 
+use serde::{Deserialize, Serialize};
+
+use super::cache::{StoredEntry, write_json};
 use super::{IndexEntry, Source, SourceIndex};
 use crate::loaders::archive::{self, ArchiveFormat};
 use crate::manifest::MANIFEST_FILE;
@@ -38,50 +43,147 @@ fn read(path: &Path) -> Result<Option<Package>, String> {
         .map_err(|e| e.to_string())
 }
 
-/// The index of the directory source `source`.
-pub fn index(source: &Source) -> Result<SourceIndex, String> {
+/// A package path as last read: its stamp and what it gave.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Seen {
+    path: String,
+    stamp: [u64; 4],
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    entry: Option<StoredEntry>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    warning: Option<String>,
+}
+
+/// The remembered reads of a directory source.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Remembered {
+    location: String,
+    seen: Vec<Seen>,
+}
+
+/// What identifies the state of a package path without reading it: for a
+/// directory, its manifest.json (modification time, size, inode) and the
+/// directory's own modification time; for an archive, the file's.
+fn stamp(path: &Path) -> Option<[u64; 4]> {
+    use std::os::unix::fs::MetadataExt;
+    let of = |m: &std::fs::Metadata| {
+        [
+            u64::try_from(m.mtime()).unwrap_or(0) * 1_000_000_000
+                + u64::try_from(m.mtime_nsec()).unwrap_or(0),
+            m.size(),
+            m.ino(),
+        ]
+    };
+    let meta = std::fs::symlink_metadata(path).ok()?;
+    if meta.is_dir() {
+        let manifest = std::fs::symlink_metadata(path.join(MANIFEST_FILE)).ok()?;
+        let [t, size, ino] = of(&manifest);
+        Some([t, size, ino, of(&meta)[0]])
+    } else {
+        let [t, size, ino] = of(&meta);
+        Some([t, size, ino, 0])
+    }
+}
+
+fn remembered_path(cache_dir: &Path, source: &Source) -> std::path::PathBuf {
+    let mut file = super::cache::path_for(cache_dir, source);
+    file.set_file_name(format!(
+        "dir-{}",
+        file.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    ));
+    file
+}
+
+/// The index of the directory source `source`. A package whose stamp is
+/// what it was at the last read (remembered under `cache_dir`) is not read
+/// again (with `refresh`, every package is); a load still checks its
+/// digest, so content changed without its manifest or directory changing
+/// is refused then, not loaded.
+pub fn index(source: &Source, cache_dir: &Path, refresh: bool) -> Result<SourceIndex, String> {
     let dir = Path::new(&source.location);
     let entries = std::fs::read_dir(dir)
         .map_err(|e| format!("cannot read the directory {}: {e}", dir.display()))?;
     let mut paths: Vec<_> = entries.flatten().map(|e| e.path()).collect();
     paths.sort();
+    let file = remembered_path(cache_dir, source);
+    let before: Remembered = std::fs::read(&file)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .filter(|r: &Remembered| !refresh && r.location == source.location)
+        .unwrap_or_default();
+    let before: std::collections::HashMap<&str, &Seen> =
+        before.seen.iter().map(|s| (s.path.as_str(), s)).collect();
+    let mut now = Remembered {
+        location: source.location.clone(),
+        seen: Vec::new(),
+    };
     let mut out = SourceIndex::default();
     for path in paths {
-        let shown = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let package = match read(&path) {
-            Ok(Some(p)) => p,
-            Ok(None) => continue,
-            Err(e) => {
-                out.warnings.push(format!("`{shown}` is left out: {e}"));
-                continue;
+        let text = path.to_string_lossy().into_owned();
+        let stamp = stamp(&path);
+        let seen = match (stamp, before.get(text.as_str())) {
+            (Some(stamp), Some(seen)) if seen.stamp == stamp => (*seen).clone(),
+            _ => {
+                let (entry, warning) = match index_one(source, &path) {
+                    Ok(Some(entry)) => (Some(StoredEntry::of(&entry)), None),
+                    Ok(None) => (None, None),
+                    Err(w) => (None, Some(w)),
+                };
+                Seen {
+                    path: text,
+                    stamp: stamp.unwrap_or_default(),
+                    entry,
+                    warning,
+                }
             }
         };
-        let manifest = &package.manifest;
-        let (Some(name), Some(version)) = (&manifest.name, &manifest.version) else {
-            out.warnings.push(format!(
-                "`{shown}` is left out: its manifest has no `name` and `version`"
-            ));
-            continue;
-        };
-        let Ok(version) = semver::Version::parse(version) else {
-            out.warnings.push(format!(
-                "`{shown}` is left out: version `{version}` is not semver (MAJOR.MINOR.PATCH)"
-            ));
-            continue;
-        };
-        out.entries.push(IndexEntry {
-            source: source.name.clone(),
-            name: name.clone(),
-            version,
-            min_level: manifest.min_level.unwrap_or(1),
-            dependencies: manifest.dependencies.clone(),
-            digest: package.digest.clone(),
-            description: manifest.description.clone().unwrap_or_default(),
-            locator: path.to_string_lossy().into_owned(),
-        });
+        if let Some(w) = &seen.warning {
+            out.warnings.push(w.clone());
+        }
+        if let Some(entry) = seen.entry.clone().and_then(|e| e.entry(&source.name)) {
+            out.entries.push(entry);
+        }
+        if stamp.is_some() {
+            now.seen.push(seen);
+        }
     }
+    write_json(&file, &now);
     Ok(out)
+}
+
+/// Reads one package path: its entry, `None` when it is no package, or
+/// why it is left out.
+fn index_one(source: &Source, path: &Path) -> Result<Option<IndexEntry>, String> {
+    let shown = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let package = match read(path) {
+        Ok(Some(p)) => p,
+        Ok(None) => return Ok(None),
+        Err(e) => return Err(format!("`{shown}` is left out: {e}")),
+    };
+    let manifest = &package.manifest;
+    let (Some(name), Some(version)) = (&manifest.name, &manifest.version) else {
+        return Err(format!(
+            "`{shown}` is left out: its manifest has no `name` and `version`"
+        ));
+    };
+    let Ok(version) = semver::Version::parse(version) else {
+        return Err(format!(
+            "`{shown}` is left out: version `{version}` is not semver (MAJOR.MINOR.PATCH)"
+        ));
+    };
+    Ok(Some(IndexEntry {
+        source: source.name.clone(),
+        name: name.clone(),
+        version,
+        min_level: manifest.min_level.unwrap_or(1),
+        dependencies: manifest.dependencies.clone(),
+        digest: package.digest.clone(),
+        description: manifest.description.clone().unwrap_or_default(),
+        locator: path.to_string_lossy().into_owned(),
+    }))
 }

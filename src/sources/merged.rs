@@ -114,7 +114,7 @@ impl MergedIndex {
         let mut merged = MergedIndex::default();
         for source in chosen {
             let raw = || {
-                index_of(source, settings).map_err(|e| match e {
+                index_of(source, settings, policy.refresh).map_err(|e| match e {
                     SourceError::Unavailable { reason, .. } => reason,
                     other => other.to_string(),
                 })

@@ -300,14 +300,21 @@ pub struct SourceIndex {
     pub warnings: Vec<String>,
 }
 
-/// Reads the index of `source`.
-pub fn index_of(source: &Source, settings: &SourceSettings) -> Result<SourceIndex, SourceError> {
+/// Reads the index of `source` (a directory source's unchanged packages
+/// from memory unless `refresh`).
+pub fn index_of(
+    source: &Source,
+    settings: &SourceSettings,
+    refresh: bool,
+) -> Result<SourceIndex, SourceError> {
     let unavailable = |reason: String| SourceError::Unavailable {
         source_name: source.name.clone(),
         reason,
     };
     match source.kind {
-        SourceKind::Directory => directory::index(source).map_err(unavailable),
+        SourceKind::Directory => {
+            directory::index(source, &settings.cache_dir, refresh).map_err(unavailable)
+        }
         SourceKind::Registry => registry::index(source).map_err(unavailable),
         SourceKind::Git => git::index(source, settings).map_err(unavailable),
     }

@@ -552,3 +552,32 @@ fn a_git_source_indexes_release_tags_and_locks_commits() {
     ]);
     assert!(err.contains("tag moved"), "{err}");
 }
+
+#[test]
+fn directory_sources_remember_unchanged_packages() {
+    let env = Env::new();
+    dep_package(&env, "app", "1.0.0", &[]);
+    env.ok([
+        "source",
+        "add",
+        "vetted",
+        env.path("vetted").to_str().unwrap(),
+    ]);
+    assert!(env.ok(["versions", "app"]).contains("vetted: 1.0.0"));
+    // A unit file changes behind the manifest's back: the remembered entry
+    // still lists it, but a load reads the package again and refuses it.
+    let file = env
+        .path("vetted/app-1.0.0")
+        .join(crate::pkg_server::CHANGED_FILE.trim_start_matches('/'));
+    std::fs::write(&file, b"tampered: true\n").unwrap();
+    assert!(env.ok(["versions", "app"]).contains("vetted: 1.0.0"));
+    let err = env.fails(["load", "app"]);
+    assert!(err.contains("digest mismatch"), "{err}");
+    let history: Value = serde_json::from_str(&env.ok(["history", "-o", "json"])).unwrap();
+    assert_eq!(history.as_array().unwrap().len(), 0);
+    // --refresh reads every package again: the tampered one is left out.
+    let out = env.pkg(["versions", "app", "--refresh"]).output().unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("`app-1.0.0` is left out"), "{stderr}");
+}
