@@ -69,7 +69,8 @@ impl RemoteError {
     }
 }
 
-/// A client for one remote.
+/// A client for one remote. Clones share the connection pool.
+#[derive(Clone)]
 pub struct ServerClient {
     remote: Remote,
     token: Option<String>,

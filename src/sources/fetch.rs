@@ -11,6 +11,7 @@ use crate::loaders::{self, Fetched, Source as _};
 use crate::package::combine::combine;
 use crate::package::read::{Package, read_package};
 use crate::progress::Progress;
+use crate::remote::ServerClient;
 use crate::source_settings::SourceSettings;
 
 /// Fetches `entry` from its source (one of `sources`).
@@ -18,6 +19,21 @@ pub fn fetch(
     entry: &IndexEntry,
     sources: &[Source],
     settings: &SourceSettings,
+    progress: &dyn Progress,
+) -> Result<Fetched, SourceError> {
+    fetch_with(entry, sources, settings, &mut Clients::default(), progress)
+}
+
+/// The registry clients made so far, by source: one per source, however
+/// many packages a graph fetches from it.
+#[derive(Default)]
+struct Clients(std::collections::HashMap<String, ServerClient>);
+
+fn fetch_with(
+    entry: &IndexEntry,
+    sources: &[Source],
+    settings: &SourceSettings,
+    clients: &mut Clients,
     progress: &dyn Progress,
 ) -> Result<Fetched, SourceError> {
     let source = sources
@@ -33,7 +49,14 @@ pub fn fetch(
             .and_then(|s| s.fetch(progress))
             .map_err(|e| unavailable(e.to_string()))?,
         SourceKind::Registry => {
-            let client = super::registry::client(source).map_err(unavailable)?;
+            let client = match clients.0.get(&source.name) {
+                Some(client) => client.clone(),
+                None => {
+                    let client = super::registry::client(source).map_err(unavailable)?;
+                    clients.0.insert(source.name.clone(), client.clone());
+                    client
+                }
+            };
             let spec = format!("{}@={}", entry.name, entry.version);
             RegistrySource::with_client(&spec, &source.name, client)
                 .and_then(|s| s.fetch(progress))
@@ -72,9 +95,10 @@ pub fn open_graph(
     progress: &dyn Progress,
 ) -> Result<OpenedGraph, SourceError> {
     let mut parts: Vec<(String, Package, Fetched)> = Vec::new();
+    let mut clients = Clients::default();
     for resolved in resolution.load_order() {
         let entry = &resolved.entry;
-        let fetched = fetch(entry, sources, settings, progress)?;
+        let fetched = fetch_with(entry, sources, settings, &mut clients, progress)?;
         let label = format!("{}@{}", entry.name, entry.version);
         let package =
             read_package(&fetched.dir, progress).map_err(|e| SourceError::Unavailable {
