@@ -1,5 +1,7 @@
-//! The cache of remote sources' indexes: one JSON file per source under
-//! `<cache dir>/indexes/`, named after the source and its location, and
+//! The cache of remote sources' indexes: one file per source under
+//! `<cache dir>/indexes/` (postcard, a compact binary serde format: a warm
+//! command reads tens of thousands of entries), named after the source and
+//! its location, and
 //! fresh for a TTL (`[index] ttl`, default 5 minutes). A fresh cache
 //! answers without the network; `--refresh` asks again; `--offline` uses
 //! the cache whatever its age; and a source that fails serves its cache
@@ -102,13 +104,13 @@ pub fn path_for(cache_dir: &Path, source: &Source) -> PathBuf {
     let key = hex(&Sha256::digest(source.location.as_bytes()))[..16].to_string();
     cache_dir
         .join("indexes")
-        .join(format!("{}-{key}.json", source.name))
+        .join(format!("{}-{key}.v1.bin", source.name))
 }
 
 /// The cached index of `source` and its age, if there is a readable one.
 pub fn read(cache_dir: &Path, source: &Source) -> Option<(SourceIndex, Duration)> {
-    let text = std::fs::read(path_for(cache_dir, source)).ok()?;
-    let stored: Stored = serde_json::from_slice(&text).ok()?;
+    let bytes = std::fs::read(path_for(cache_dir, source)).ok()?;
+    let stored: Stored = postcard::from_bytes(&bytes).ok()?;
     if stored.location != source.location {
         return None;
     }
@@ -140,15 +142,16 @@ pub fn write(cache_dir: &Path, source: &Source, index: &SourceIndex) {
         entries: index.entries.iter().map(StoredEntry::of).collect(),
         warnings: index.warnings.clone(),
     };
-    write_json(&path_for(cache_dir, source), &stored);
+    write_stored(&path_for(cache_dir, source), &stored);
 }
 
-/// Writes `value` as JSON at `path` atomically (best effort).
-pub(super) fn write_json(path: &Path, value: &impl Serialize) {
+/// Writes `value` (postcard) at `path` atomically (best effort: a cache
+/// that cannot be written only costs a later read).
+pub(super) fn write_stored(path: &Path, value: &impl Serialize) {
     let Some(parent) = path.parent() else {
         return;
     };
-    let Ok(bytes) = serde_json::to_vec(value) else {
+    let Ok(bytes) = postcard::to_allocvec(value) else {
         return;
     };
     if std::fs::create_dir_all(parent).is_err() {
@@ -191,12 +194,12 @@ pub fn through_cache(
             None => Err("--offline and no cached index: run once without --offline".into()),
         };
     }
-    if !policy.refresh
-        && let Some((index, age)) = &cached
-        && *age < policy.ttl
-    {
-        return Ok((index.clone(), Freshness::Cached, *age, None));
-    }
+    let cached = match cached {
+        Some((index, age)) if !policy.refresh && age < policy.ttl => {
+            return Ok((index, Freshness::Cached, age, None));
+        }
+        other => other,
+    };
     match fetch() {
         Ok(index) => {
             write(cache_dir, source, &index);

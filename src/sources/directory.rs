@@ -10,7 +10,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::cache::{StoredEntry, write_json};
+use super::cache::{StoredEntry, write_stored};
 use super::{IndexEntry, Source, SourceIndex};
 use crate::loaders::archive::{self, ArchiveFormat};
 use crate::manifest::MANIFEST_FILE;
@@ -48,9 +48,7 @@ fn read(path: &Path) -> Result<Option<Package>, String> {
 struct Seen {
     path: String,
     stamp: [u64; 4],
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     entry: Option<StoredEntry>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     warning: Option<String>,
 }
 
@@ -62,27 +60,18 @@ struct Remembered {
 }
 
 /// What identifies the state of a package path without reading it: for a
-/// directory, its manifest.json (modification time, size, inode) and the
-/// directory's own modification time; for an archive, the file's.
-fn stamp(path: &Path) -> Option<[u64; 4]> {
+/// directory, its manifest.json's modification time, size and inode; for
+/// an archive, the file's. One `stat` each.
+fn stamp(path: &Path, is_dir: bool) -> Option<[u64; 4]> {
     use std::os::unix::fs::MetadataExt;
-    let of = |m: &std::fs::Metadata| {
-        [
-            u64::try_from(m.mtime()).unwrap_or(0) * 1_000_000_000
-                + u64::try_from(m.mtime_nsec()).unwrap_or(0),
-            m.size(),
-            m.ino(),
-        ]
-    };
-    let meta = std::fs::symlink_metadata(path).ok()?;
-    if meta.is_dir() {
-        let manifest = std::fs::symlink_metadata(path.join(MANIFEST_FILE)).ok()?;
-        let [t, size, ino] = of(&manifest);
-        Some([t, size, ino, of(&meta)[0]])
+    let meta = if is_dir {
+        std::fs::symlink_metadata(path.join(MANIFEST_FILE)).ok()?
     } else {
-        let [t, size, ino] = of(&meta);
-        Some([t, size, ino, 0])
-    }
+        std::fs::symlink_metadata(path).ok()?
+    };
+    let time = u64::try_from(meta.mtime()).unwrap_or(0) * 1_000_000_000
+        + u64::try_from(meta.mtime_nsec()).unwrap_or(0);
+    Some([time, meta.size(), meta.ino(), u64::from(is_dir)])
 }
 
 fn remembered_path(cache_dir: &Path, source: &Source) -> std::path::PathBuf {
@@ -105,27 +94,36 @@ pub fn index(source: &Source, cache_dir: &Path, refresh: bool) -> Result<SourceI
     let dir = Path::new(&source.location);
     let entries = std::fs::read_dir(dir)
         .map_err(|e| format!("cannot read the directory {}: {e}", dir.display()))?;
-    let mut paths: Vec<_> = entries.flatten().map(|e| e.path()).collect();
-    paths.sort();
+    let mut paths: Vec<(std::path::PathBuf, bool)> = entries
+        .flatten()
+        .map(|e| (e.path(), e.file_type().is_ok_and(|t| t.is_dir())))
+        .collect();
+    paths.sort_unstable_by(|a, b| a.0.as_os_str().cmp(b.0.as_os_str()));
     let file = remembered_path(cache_dir, source);
     let before: Remembered = std::fs::read(&file)
         .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
+        .and_then(|b| postcard::from_bytes(&b).ok())
         .filter(|r: &Remembered| !refresh && r.location == source.location)
         .unwrap_or_default();
-    let before: std::collections::HashMap<&str, &Seen> =
-        before.seen.iter().map(|s| (s.path.as_str(), s)).collect();
+    let mut before: std::collections::HashMap<String, Seen> = before
+        .seen
+        .into_iter()
+        .map(|s| (s.path.clone(), s))
+        .collect();
     let mut now = Remembered {
         location: source.location.clone(),
         seen: Vec::new(),
     };
     let mut out = SourceIndex::default();
-    for path in paths {
+    for (path, is_dir) in paths {
         let text = path.to_string_lossy().into_owned();
-        let stamp = stamp(&path);
-        let seen = match (stamp, before.get(text.as_str())) {
-            (Some(stamp), Some(seen)) if seen.stamp == stamp => (*seen).clone(),
-            _ => {
+        let stamp = stamp(&path, is_dir);
+        let remembered = before
+            .remove(&text)
+            .filter(|seen| Some(seen.stamp) == stamp);
+        let seen = match remembered {
+            Some(seen) => seen,
+            None => {
                 let (entry, warning) = match index_one(source, &path) {
                     Ok(Some(entry)) => (Some(StoredEntry::of(&entry)), None),
                     Ok(None) => (None, None),
@@ -142,14 +140,18 @@ pub fn index(source: &Source, cache_dir: &Path, refresh: bool) -> Result<SourceI
         if let Some(w) = &seen.warning {
             out.warnings.push(w.clone());
         }
-        if let Some(entry) = seen.entry.clone().and_then(|e| e.entry(&source.name)) {
+        if let Some(entry) = seen
+            .entry
+            .as_ref()
+            .and_then(|e| e.clone().entry(&source.name))
+        {
             out.entries.push(entry);
         }
         if stamp.is_some() {
             now.seen.push(seen);
         }
     }
-    write_json(&file, &now);
+    write_stored(&file, &now);
     Ok(out)
 }
 

@@ -215,9 +215,7 @@ impl MergedIndex {
         let query = query.to_lowercase();
         let mut newest: BTreeMap<(&str, usize), &IndexEntry> = BTreeMap::new();
         for e in &self.entries {
-            if !e.name.to_lowercase().contains(&query)
-                && !e.description.to_lowercase().contains(&query)
-            {
+            if !contains_folded(&e.name, &query) && !contains_folded(&e.description, &query) {
                 continue;
             }
             let key = (e.name.as_str(), self.rank(&e.source));
@@ -355,6 +353,16 @@ impl MergedIndex {
         }
         lines.join("\n")
     }
+}
+
+/// Whether `text` contains `lower` (already lower case), ignoring case;
+/// ASCII text is compared without allocating.
+fn contains_folded(text: &str, lower: &str) -> bool {
+    if text.is_ascii() && lower.is_ascii() {
+        let (t, q) = (text.as_bytes(), lower.as_bytes());
+        return q.is_empty() || t.windows(q.len()).any(|w| w.eq_ignore_ascii_case(q));
+    }
+    text.to_lowercase().contains(lower)
 }
 
 /// `a 1.2.0, b 1.3.0`.
