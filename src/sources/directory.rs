@@ -115,6 +115,7 @@ pub fn index(source: &Source, cache_dir: &Path, refresh: bool) -> Result<SourceI
         seen: Vec::new(),
     };
     let mut out = SourceIndex::default();
+    let mut changed = false;
     for (path, is_dir) in paths {
         let text = path.to_string_lossy().into_owned();
         let stamp = stamp(&path, is_dir);
@@ -124,6 +125,7 @@ pub fn index(source: &Source, cache_dir: &Path, refresh: bool) -> Result<SourceI
         let seen = match remembered {
             Some(seen) => seen,
             None => {
+                changed = true;
                 let (entry, warning) = match index_one(source, &path) {
                     Ok(Some(entry)) => (Some(StoredEntry::of(&entry)), None),
                     Ok(None) => (None, None),
@@ -151,7 +153,10 @@ pub fn index(source: &Source, cache_dir: &Path, refresh: bool) -> Result<SourceI
             now.seen.push(seen);
         }
     }
-    write_stored(&file, &now);
+    // Rewritten only when a package changed, appeared or went away.
+    if changed || !before.is_empty() {
+        write_stored(&file, &now);
+    }
     Ok(out)
 }
 
