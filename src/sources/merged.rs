@@ -11,7 +11,7 @@ use semver::{Version, VersionReq};
 use serde::Serialize;
 
 use super::cache::{self, CachePolicy, Freshness};
-use super::{IndexEntry, Source, SourceError, SourceKind, index_of};
+use super::{IndexEntry, Source, SourceError, SourceIndex, SourceKind, index_of};
 use crate::source_settings::SourceSettings;
 
 /// How a name held by several sources is resolved.
@@ -112,19 +112,38 @@ impl MergedIndex {
             .collect();
         chosen.sort_by_key(|s| s.priority);
         let mut merged = MergedIndex::default();
-        for source in chosen {
+        // Every source is asked at once (each on its own thread): a slow
+        // registry does not hold up the others, and reading the caches
+        // and the directories uses every core.
+        type Answer = Result<(SourceIndex, Option<Freshness>, Option<u64>, Option<String>), String>;
+        let ask = |source: &Source| -> Answer {
             let raw = || {
                 index_of(source, settings, policy.refresh).map_err(|e| match e {
                     SourceError::Unavailable { reason, .. } => reason,
                     other => other.to_string(),
                 })
             };
-            let answer = if source.kind.is_local() {
+            if source.kind.is_local() {
                 raw().map(|index| (index, None, None, None))
             } else {
                 cache::through_cache(cache_dir, source, policy, raw)
                     .map(|(index, how, age, stale)| (index, Some(how), Some(age.as_secs()), stale))
-            };
+            }
+        };
+        let answers: Vec<Answer> = std::thread::scope(|scope| {
+            let handles: Vec<_> = chosen
+                .iter()
+                .map(|source| scope.spawn(move || ask(source)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err("reading its index failed".into()))
+                })
+                .collect()
+        });
+        for (source, answer) in chosen.into_iter().zip(answers) {
             match answer {
                 Ok((index, freshness, age_seconds, stale)) => {
                     merged.statuses.push(SourceStatus {
