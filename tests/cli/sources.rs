@@ -347,13 +347,7 @@ fn dep_package(env: &Env, name: &str, version: &str, deps: &[(&str, &str)]) {
         version,
         None,
     );
-    crate::pkg_server::edit_manifest(&path, |m| {
-        let map: serde_json::Map<String, Value> = deps
-            .iter()
-            .map(|(n, r)| (n.to_string(), Value::from(*r)))
-            .collect();
-        m["dependencies"] = Value::Object(map);
-    });
+    set_release(&path, name, version, deps);
 }
 
 #[test]
