@@ -4,6 +4,7 @@
 //! from the hub ([`export`]), and materialising the Python environments a
 //! package carries through the backends ([`environments`]).
 
+pub mod checked;
 pub mod combine;
 pub mod details_check;
 pub mod diff;
