@@ -29,7 +29,9 @@ pub struct SearchArgs {
 
 /// `pkg search QUERY` over the sources.
 fn in_sources(ctx: &Context, args: &SearchArgs) -> Result<()> {
-    let merged = args.merge.merged(ctx)?;
+    let merged = args
+        .merge
+        .merged_wanting(ctx, &crate::sources::Wanted::matching(&args.query))?;
     let found: Vec<&IndexEntry> = merged
         .search(&args.query)
         .into_iter()

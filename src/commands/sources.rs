@@ -10,7 +10,7 @@ use super::Context;
 use crate::registry::names::check_name;
 use crate::sources::cache::{CachePolicy, Freshness};
 use crate::sources::resolve::resolve;
-use crate::sources::{self, Conflict, IndexEntry, MergedIndex};
+use crate::sources::{self, Conflict, IndexEntry, MergedIndex, Wanted};
 use crate::ui::Table;
 use semver::VersionReq;
 
@@ -70,12 +70,14 @@ pub struct MergeArgs {
     pub refresh: bool,
 }
 
-/// The merged index of `sources` (only `only`), through the index cache.
+/// The merged index of `sources` (only `only`, the entries `wanted`),
+/// through the index cache.
 fn build(
     ctx: &Context,
     all: &[sources::Source],
     only: Option<&str>,
     refresh: bool,
+    wanted: &Wanted,
 ) -> Result<MergedIndex> {
     let policy = CachePolicy {
         ttl: sources::configured_ttl()?,
@@ -83,7 +85,7 @@ fn build(
         offline: ctx.offline,
     };
     let settings = ctx.source_settings()?;
-    Ok(MergedIndex::build(all, only, &settings, policy))
+    Ok(MergedIndex::build(all, only, &settings, policy, wanted))
 }
 
 fn parse_conflict(text: &str) -> Result<Conflict, String> {
@@ -94,13 +96,19 @@ impl MergeArgs {
     /// The merged index of the enabled sources, as these options ask;
     /// every source that failed or left packages out is a warning.
     pub fn merged(&self, ctx: &Context) -> Result<MergedIndex> {
+        self.merged_wanting(ctx, &Wanted::All)
+    }
+
+    /// [`MergeArgs::merged`] with only the entries `wanted`.
+    pub fn merged_wanting(&self, ctx: &Context, wanted: &Wanted) -> Result<MergedIndex> {
         let all = sources::list()?;
         if let Some(only) = &self.only
             && !all.iter().any(|s| &s.name == only)
         {
             bail!(sources::SourceError::Unknown(only.clone()));
         }
-        let merged = build(ctx, &all, self.only.as_deref(), self.refresh)?.at_level(self.level);
+        let merged =
+            build(ctx, &all, self.only.as_deref(), self.refresh, wanted)?.at_level(self.level);
         for status in &merged.statuses {
             match (&status.error, status.age_seconds) {
                 (Some(error), Some(age)) if MergedIndex::answered(status) => {
@@ -250,7 +258,7 @@ pub fn run(ctx: &Context, cmd: &SourceCommand) -> Result<()> {
 
 fn list(ctx: &Context, refresh: bool) -> Result<()> {
     let all = sources::list()?;
-    let merged = build(ctx, &all, None, refresh)?;
+    let merged = build(ctx, &all, None, refresh, &Wanted::All)?;
     let views: Vec<SourceView> = all
         .into_iter()
         .map(|source| {

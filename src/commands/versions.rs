@@ -50,7 +50,8 @@ fn is_package_name(text: &str) -> bool {
 
 /// `pkg versions NAME`: each source's versions and the strategy's pick.
 fn by_name(ctx: &Context, args: &VersionsArgs) -> Result<()> {
-    let merged = args.merge.merged(ctx)?;
+    let wanted = crate::sources::Wanted::Name(args.source.clone());
+    let merged = args.merge.merged_wanting(ctx, &wanted)?;
     let strategy = args.merge.strategy()?;
     let name = &args.source;
     let sources: Vec<SourceVersions> = merged

@@ -1,8 +1,8 @@
 //! The cache of remote sources' indexes: one file per source under
-//! `<cache dir>/indexes/` (postcard, a compact binary serde format: a warm
-//! command reads tens of thousands of entries), named after the source and
-//! its location, and
-//! fresh for a TTL (`[index] ttl`, default 5 minutes). A fresh cache
+//! `<cache dir>/indexes/` (postcard, a compact binary serde format read
+//! without copying: a warm command reads tens of thousands of entries and
+//! builds only those it wants), named after the source and its location,
+//! and fresh for a TTL (`[index] ttl`, default 5 minutes). A fresh cache
 //! answers without the network; `--refresh` asks again; `--offline` uses
 //! the cache whatever its age; and a source that fails serves its cache
 //! however old, with a warning (stale-on-error).
@@ -13,7 +13,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::{IndexEntry, Source, SourceIndex};
+use std::borrow::Cow;
+
+use super::{IndexEntry, Source, SourceIndex, Wanted};
 use crate::model::fingerprint::hex;
 
 /// How long a cached index is fresh unless `[index] ttl` says otherwise.
@@ -40,62 +42,92 @@ impl Default for CachePolicy {
     }
 }
 
-/// A cached index as stored.
+/// A cached index as stored: its strings are borrowed from the file's
+/// bytes when read, so entries a command does not want cost no copy.
 #[derive(Debug, Serialize, Deserialize)]
-struct Stored {
+struct Stored<'a> {
     /// The source's location when it was fetched (a changed location is
     /// another file, but the check costs nothing).
-    location: String,
+    location: &'a str,
     /// Seconds since the Unix epoch.
     fetched_at: u64,
-    entries: Vec<StoredEntry>,
+    #[serde(borrow)]
+    entries: Vec<StoredEntry<'a>>,
     /// What the source left out, said again with every cached answer.
-    #[serde(default)]
     warnings: Vec<String>,
 }
 
-/// One entry as stored (the version as text).
+/// One entry as stored, borrowing from an [`IndexEntry`] when written and
+/// from the file's bytes when read.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub(super) struct StoredEntry {
-    name: String,
-    version: String,
+pub(super) struct StoredEntry<'a> {
+    name: &'a str,
+    #[serde(borrow)]
+    version: Cow<'a, str>,
     min_level: u8,
-    #[serde(default)]
-    dependencies: std::collections::BTreeMap<String, String>,
-    #[serde(default)]
-    digest: String,
-    #[serde(default)]
-    description: String,
-    locator: String,
+    #[serde(borrow)]
+    dependencies: Vec<(&'a str, &'a str)>,
+    digest: &'a str,
+    description: &'a str,
+    locator: &'a str,
 }
 
-impl StoredEntry {
+impl<'a> StoredEntry<'a> {
     /// `entry` as stored.
-    pub(super) fn of(e: &IndexEntry) -> StoredEntry {
+    pub(super) fn of(e: &'a IndexEntry) -> StoredEntry<'a> {
         StoredEntry {
-            name: e.name.clone(),
-            version: e.version.to_string(),
+            name: &e.name,
+            version: Cow::Owned(e.version.to_string()),
             min_level: e.min_level,
-            dependencies: e.dependencies.clone(),
-            digest: e.digest.clone(),
-            description: e.description.clone(),
-            locator: e.locator.clone(),
+            dependencies: e
+                .dependencies
+                .iter()
+                .map(|(n, r)| (n.as_str(), r.as_str()))
+                .collect(),
+            digest: &e.digest,
+            description: &e.description,
+            locator: &e.locator,
         }
     }
 
+    /// Whether the command wants this entry.
+    pub(super) fn wanted(&self, wanted: &Wanted) -> bool {
+        wanted.accepts(self.name, self.description)
+    }
+
     /// The entry of `source` this stores (`None` for an unreadable version).
-    pub(super) fn entry(self, source: &str) -> Option<IndexEntry> {
+    pub(super) fn entry(&self, source: &str) -> Option<IndexEntry> {
         let version = semver::Version::parse(&self.version).ok()?;
         Some(IndexEntry {
             source: source.to_string(),
-            name: self.name,
+            name: self.name.to_string(),
             version,
             min_level: self.min_level,
-            dependencies: self.dependencies,
-            digest: self.digest,
-            description: self.description,
-            locator: self.locator,
+            dependencies: self
+                .dependencies
+                .iter()
+                .map(|(n, r)| ((*n).to_string(), (*r).to_string()))
+                .collect(),
+            digest: self.digest.to_string(),
+            description: self.description.to_string(),
+            locator: self.locator.to_string(),
         })
+    }
+}
+
+/// The entries of `stored` that are `wanted`, as `source`'s, into `index`.
+pub(super) fn take_wanted<'e>(
+    stored: impl IntoIterator<Item = &'e StoredEntry<'e>>,
+    source: &str,
+    wanted: &Wanted,
+    index: &mut SourceIndex,
+) {
+    for e in stored {
+        if !e.wanted(wanted) {
+            index.unwanted += 1;
+        } else if let Some(entry) = e.entry(source) {
+            index.entries.push(entry);
+        }
     }
 }
 
@@ -104,11 +136,12 @@ pub fn path_for(cache_dir: &Path, source: &Source) -> PathBuf {
     let key = hex(&Sha256::digest(source.location.as_bytes()))[..16].to_string();
     cache_dir
         .join("indexes")
-        .join(format!("{}-{key}.v1.bin", source.name))
+        .join(format!("{}-{key}.v2.bin", source.name))
 }
 
-/// The cached index of `source` and its age, if there is a readable one.
-pub fn read(cache_dir: &Path, source: &Source) -> Option<(SourceIndex, Duration)> {
+/// The cached index of `source` (its entries `wanted`) and its age, if
+/// there is a readable one.
+pub fn read(cache_dir: &Path, source: &Source, wanted: &Wanted) -> Option<(SourceIndex, Duration)> {
     let bytes = std::fs::read(path_for(cache_dir, source)).ok()?;
     let stored: Stored = postcard::from_bytes(&bytes).ok()?;
     if stored.location != source.location {
@@ -122,12 +155,7 @@ pub fn read(cache_dir: &Path, source: &Source) -> Option<(SourceIndex, Duration)
         warnings: stored.warnings,
         ..SourceIndex::default()
     };
-    index.entries.extend(
-        stored
-            .entries
-            .into_iter()
-            .filter_map(|e| e.entry(&source.name)),
-    );
+    take_wanted(&stored.entries, &source.name, wanted, &mut index);
     Some((index, age))
 }
 
@@ -135,7 +163,7 @@ pub fn read(cache_dir: &Path, source: &Source) -> Option<(SourceIndex, Duration)
 /// cannot be written only costs a later fetch).
 pub fn write(cache_dir: &Path, source: &Source, index: &SourceIndex) {
     let stored = Stored {
-        location: source.location.clone(),
+        location: &source.location,
         fetched_at: SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs()),
@@ -179,15 +207,17 @@ pub enum Freshness {
     Stale,
 }
 
-/// `fetch`ed through the cache under `policy`: the index, how it was
-/// obtained, its age, and the error that made it stale.
+/// `fetch`ed (the whole index) through the cache under `policy`: the
+/// entries `wanted`, how they were obtained, their age, and the error that
+/// made them stale.
 pub fn through_cache(
     cache_dir: &Path,
     source: &Source,
     policy: CachePolicy,
+    wanted: &Wanted,
     fetch: impl FnOnce() -> Result<SourceIndex, String>,
 ) -> Result<(SourceIndex, Freshness, Duration, Option<String>), String> {
-    let cached = read(cache_dir, source);
+    let cached = read(cache_dir, source, wanted);
     if policy.offline {
         return match cached {
             Some((index, age)) => Ok((index, Freshness::Offline, age, None)),
@@ -203,7 +233,7 @@ pub fn through_cache(
     match fetch() {
         Ok(index) => {
             write(cache_dir, source, &index);
-            Ok((index, Freshness::Fetched, Duration::ZERO, None))
+            Ok((index.keep(wanted), Freshness::Fetched, Duration::ZERO, None))
         }
         Err(e) => match cached {
             Some((index, age)) => Ok((index, Freshness::Stale, age, Some(e))),
@@ -240,7 +270,7 @@ mod tests {
                 description: "d".into(),
                 locator: "app@1.2.3".into(),
             }],
-            warnings: Vec::new(),
+            ..SourceIndex::default()
         }
     }
 
@@ -250,32 +280,42 @@ mod tests {
         let policy = CachePolicy::default();
         let failing = || Err::<SourceIndex, String>("down".into());
         // No cache and a failing source: the error.
-        assert!(through_cache(dir.path(), &source(), policy, failing).is_err());
+        assert!(through_cache(dir.path(), &source(), policy, &Wanted::All, failing).is_err());
         let offline = CachePolicy {
             offline: true,
             ..policy
         };
-        assert!(through_cache(dir.path(), &source(), offline, || Ok(one())).is_err());
+        assert!(through_cache(dir.path(), &source(), offline, &Wanted::All, || Ok(one())).is_err());
         // A fetch fills the cache, which then answers while fresh.
-        let (_, how, _, _) = through_cache(dir.path(), &source(), policy, || Ok(one())).unwrap();
+        let (_, how, _, _) =
+            through_cache(dir.path(), &source(), policy, &Wanted::All, || Ok(one())).unwrap();
         assert_eq!(how, Freshness::Fetched);
-        let (index, how, _, _) = through_cache(dir.path(), &source(), policy, failing).unwrap();
+        let (index, how, _, _) =
+            through_cache(dir.path(), &source(), policy, &Wanted::All, failing).unwrap();
         assert_eq!(how, Freshness::Cached);
         assert_eq!(index.entries, one().entries);
+        // Only the wanted entries are built; the others are counted.
+        let wanted = Wanted::Name("other".into());
+        let (index, _, _, _) =
+            through_cache(dir.path(), &source(), policy, &wanted, failing).unwrap();
+        assert_eq!((index.entries.len(), index.listed()), (0, 1));
         // Expired: the source is asked; when it fails the cache is stale.
         let expired = CachePolicy {
             ttl: Duration::ZERO,
             ..policy
         };
-        let (_, how, _, error) = through_cache(dir.path(), &source(), expired, failing).unwrap();
+        let (_, how, _, error) =
+            through_cache(dir.path(), &source(), expired, &Wanted::All, failing).unwrap();
         assert_eq!((how, error.as_deref()), (Freshness::Stale, Some("down")));
         let refresh = CachePolicy {
             refresh: true,
             ..policy
         };
-        let (_, how, _, _) = through_cache(dir.path(), &source(), refresh, || Ok(one())).unwrap();
+        let (_, how, _, _) =
+            through_cache(dir.path(), &source(), refresh, &Wanted::All, || Ok(one())).unwrap();
         assert_eq!(how, Freshness::Fetched);
-        let (_, how, _, _) = through_cache(dir.path(), &source(), offline, failing).unwrap();
+        let (_, how, _, _) =
+            through_cache(dir.path(), &source(), offline, &Wanted::All, failing).unwrap();
         assert_eq!(how, Freshness::Offline);
     }
 }

@@ -10,8 +10,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::cache::{StoredEntry, write_stored};
-use super::{IndexEntry, Source, SourceIndex};
+use super::cache::{StoredEntry, take_wanted, write_stored};
+use super::{IndexEntry, Source, SourceIndex, Wanted};
 use crate::loaders::archive::{self, ArchiveFormat};
 use crate::manifest::MANIFEST_FILE;
 use crate::package::read::{Package, read_memory_package, read_package};
@@ -43,35 +43,74 @@ fn read(path: &Path) -> Result<Option<Package>, String> {
         .map_err(|e| e.to_string())
 }
 
-/// A package path as last read: its stamp and what it gave.
+/// A package path as last read: its stamp and what it gave (borrowed from
+/// the remembered file's bytes, or from a package read just now).
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct Seen {
-    path: String,
+struct Seen<'a> {
+    path: &'a str,
     stamp: [u64; 4],
-    entry: Option<StoredEntry>,
-    warning: Option<String>,
+    #[serde(borrow)]
+    entry: Option<StoredEntry<'a>>,
+    warning: Option<&'a str>,
 }
 
 /// The remembered reads of a directory source.
 #[derive(Debug, Default, Serialize, Deserialize)]
-struct Remembered {
-    location: String,
-    seen: Vec<Seen>,
+struct Remembered<'a> {
+    location: &'a str,
+    #[serde(borrow)]
+    seen: Vec<Seen<'a>>,
+}
+
+/// A package path read just now.
+struct Read {
+    path: String,
+    stamp: Option<[u64; 4]>,
+    entry: Option<IndexEntry>,
+    warning: Option<String>,
+}
+
+impl Read {
+    fn seen(&self) -> Option<Seen<'_>> {
+        Some(Seen {
+            path: &self.path,
+            stamp: self.stamp?,
+            entry: self.entry.as_ref().map(StoredEntry::of),
+            warning: self.warning.as_deref(),
+        })
+    }
+}
+
+/// Each package path of a directory, as remembered or as read just now.
+enum PathState<'a> {
+    Remembered(Seen<'a>),
+    Read(Read),
 }
 
 /// What identifies the state of a package path without reading it: for a
 /// directory, its manifest.json's modification time, size and inode; for
-/// an archive, the file's. One `stat` each.
-fn stamp(path: &Path, is_dir: bool) -> Option<[u64; 4]> {
-    use std::os::unix::fs::MetadataExt;
-    let meta = if is_dir {
-        std::fs::symlink_metadata(path.join(MANIFEST_FILE)).ok()?
+/// an archive, the file's. One `stat` each, relative to the source
+/// directory `dir` (a short path walk: a warm index stats thousands).
+fn stamp(dir: &std::fs::File, name: &std::ffi::OsStr, is_dir: bool) -> Option<[u64; 4]> {
+    use rustix::fs::{AtFlags, statat};
+    let stat = if is_dir {
+        statat(
+            dir,
+            Path::new(name).join(MANIFEST_FILE),
+            AtFlags::SYMLINK_NOFOLLOW,
+        )
     } else {
-        std::fs::symlink_metadata(path).ok()?
-    };
-    let time = u64::try_from(meta.mtime()).unwrap_or(0) * 1_000_000_000
-        + u64::try_from(meta.mtime_nsec()).unwrap_or(0);
-    Some([time, meta.size(), meta.ino(), u64::from(is_dir)])
+        statat(dir, name, AtFlags::SYMLINK_NOFOLLOW)
+    }
+    .ok()?;
+    #[allow(clippy::useless_conversion)] // the field types differ per target
+    let (secs, nanos, size, inode) = (
+        u64::try_from(stat.st_mtime).unwrap_or(0),
+        u64::try_from(stat.st_mtime_nsec).unwrap_or(0),
+        u64::try_from(stat.st_size).unwrap_or(0),
+        u64::try_from(stat.st_ino).unwrap_or(0),
+    );
+    Some([secs * 1_000_000_000 + nanos, size, inode, u64::from(is_dir)])
 }
 
 fn remembered_path(cache_dir: &Path, source: &Source) -> std::path::PathBuf {
@@ -85,77 +124,95 @@ fn remembered_path(cache_dir: &Path, source: &Source) -> std::path::PathBuf {
     file
 }
 
-/// The index of the directory source `source`. A package whose stamp is
-/// what it was at the last read (remembered under `cache_dir`) is not read
-/// again (with `refresh`, every package is); a load still checks its
-/// digest, so content changed without its manifest or directory changing
-/// is refused then, not loaded.
-pub fn index(source: &Source, cache_dir: &Path, refresh: bool) -> Result<SourceIndex, String> {
+/// The index of the directory source `source` (its entries `wanted`). A
+/// package whose stamp is what it was at the last read (remembered under
+/// `cache_dir`) is not read again (with `refresh`, every package is); a
+/// load still checks its digest, so content changed without its manifest
+/// or directory changing is refused then, not loaded.
+pub fn index(
+    source: &Source,
+    cache_dir: &Path,
+    refresh: bool,
+    wanted: &Wanted,
+) -> Result<SourceIndex, String> {
     let dir = Path::new(&source.location);
-    let entries = std::fs::read_dir(dir)
-        .map_err(|e| format!("cannot read the directory {}: {e}", dir.display()))?;
+    let cannot = |e: std::io::Error| format!("cannot read the directory {}: {e}", dir.display());
+    let entries = std::fs::read_dir(dir).map_err(cannot)?;
+    let handle = std::fs::File::open(dir).map_err(cannot)?;
     let mut paths: Vec<(std::path::PathBuf, bool)> = entries
         .flatten()
         .map(|e| (e.path(), e.file_type().is_ok_and(|t| t.is_dir())))
         .collect();
     paths.sort_unstable_by(|a, b| a.0.as_os_str().cmp(b.0.as_os_str()));
     let file = remembered_path(cache_dir, source);
-    let before: Remembered = std::fs::read(&file)
-        .ok()
-        .and_then(|b| postcard::from_bytes(&b).ok())
-        .filter(|r: &Remembered| !refresh && r.location == source.location)
-        .unwrap_or_default();
-    let mut before: std::collections::HashMap<String, Seen> = before
-        .seen
-        .into_iter()
-        .map(|s| (s.path.clone(), s))
-        .collect();
-    let mut now = Remembered {
-        location: source.location.clone(),
-        seen: Vec::new(),
+    let bytes = if refresh {
+        Vec::new()
+    } else {
+        std::fs::read(&file).unwrap_or_default()
     };
-    let mut out = SourceIndex::default();
+    let before: Remembered = postcard::from_bytes(&bytes)
+        .ok()
+        .filter(|r: &Remembered| r.location == source.location)
+        .unwrap_or_default();
+    let mut before: std::collections::HashMap<&str, Seen> =
+        before.seen.into_iter().map(|s| (s.path, s)).collect();
+    let mut states = Vec::with_capacity(paths.len());
     let mut changed = false;
     for (path, is_dir) in paths {
-        let text = path.to_string_lossy().into_owned();
-        let stamp = stamp(&path, is_dir);
+        let text = path.to_string_lossy();
+        let stamp = path
+            .file_name()
+            .and_then(|name| stamp(&handle, name, is_dir));
         let remembered = before
-            .remove(&text)
+            .remove(text.as_ref())
             .filter(|seen| Some(seen.stamp) == stamp);
-        let seen = match remembered {
-            Some(seen) => seen,
+        states.push(match remembered {
+            Some(seen) => PathState::Remembered(seen),
             None => {
                 changed = true;
                 let (entry, warning) = match index_one(source, &path) {
-                    Ok(Some(entry)) => (Some(StoredEntry::of(&entry)), None),
-                    Ok(None) => (None, None),
+                    Ok(entry) => (entry, None),
                     Err(w) => (None, Some(w)),
                 };
-                Seen {
-                    path: text,
-                    stamp: stamp.unwrap_or_default(),
+                PathState::Read(Read {
+                    path: text.into_owned(),
+                    stamp,
                     entry,
                     warning,
-                }
+                })
             }
-        };
-        if let Some(w) = &seen.warning {
-            out.warnings.push(w.clone());
-        }
-        if let Some(entry) = seen
-            .entry
-            .as_ref()
-            .and_then(|e| e.clone().entry(&source.name))
-        {
-            out.entries.push(entry);
-        }
-        if stamp.is_some() {
-            now.seen.push(seen);
-        }
+        });
     }
     // Rewritten only when a package changed, appeared or went away.
     if changed || !before.is_empty() {
+        let now = Remembered {
+            location: &source.location,
+            seen: states
+                .iter()
+                .filter_map(|state| match state {
+                    PathState::Remembered(seen) => Some(seen.clone()),
+                    PathState::Read(read) => read.seen(),
+                })
+                .collect(),
+        };
         write_stored(&file, &now);
+    }
+    let mut out = SourceIndex::default();
+    for state in states {
+        match state {
+            PathState::Remembered(seen) => {
+                out.warnings.extend(seen.warning.map(str::to_string));
+                take_wanted(seen.entry.as_ref(), &source.name, wanted, &mut out);
+            }
+            PathState::Read(read) => {
+                out.warnings.extend(read.warning);
+                match read.entry {
+                    Some(e) if wanted.accepts(&e.name, &e.description) => out.entries.push(e),
+                    Some(_) => out.unwanted += 1,
+                    None => {}
+                }
+            }
+        }
     }
     Ok(out)
 }

@@ -11,7 +11,8 @@ use semver::{Version, VersionReq};
 use serde::Serialize;
 
 use super::cache::{self, CachePolicy, Freshness};
-use super::{IndexEntry, Source, SourceError, SourceIndex, SourceKind, index_of};
+use super::wanted::contains_folded;
+use super::{IndexEntry, Source, SourceError, SourceIndex, SourceKind, Wanted, index_of};
 use crate::source_settings::SourceSettings;
 
 /// How a name held by several sources is resolved.
@@ -82,7 +83,7 @@ pub struct SourceStatus {
 pub struct MergedIndex {
     /// Each enabled source asked, in priority order (ties: config order).
     pub statuses: Vec<SourceStatus>,
-    /// Every entry of every source that answered.
+    /// Every wanted entry of every source that answered.
     pub entries: Vec<IndexEntry>,
 }
 
@@ -97,13 +98,15 @@ pub struct Choice {
 
 impl MergedIndex {
     /// Asks every enabled source (only `only` when given) for its index,
-    /// remote ones through the cache in `settings`' cache dir under `policy`. A
-    /// source that fails is recorded, and the others still answer.
+    /// remote ones through the cache in `settings`' cache dir under `policy`,
+    /// and keeps the entries `wanted`. A source that fails is recorded, and
+    /// the others still answer.
     pub fn build(
         sources: &[Source],
         only: Option<&str>,
         settings: &SourceSettings,
         policy: CachePolicy,
+        wanted: &Wanted,
     ) -> MergedIndex {
         let cache_dir = settings.cache_dir.as_path();
         let mut chosen: Vec<&Source> = sources
@@ -117,16 +120,18 @@ impl MergedIndex {
         // and the directories uses every core.
         type Answer = Result<(SourceIndex, Option<Freshness>, Option<u64>, Option<String>), String>;
         let ask = |source: &Source| -> Answer {
-            let raw = || {
-                index_of(source, settings, policy.refresh).map_err(|e| match e {
+            let raw = |wanted: &Wanted| {
+                index_of(source, settings, policy.refresh, wanted).map_err(|e| match e {
                     SourceError::Unavailable { reason, .. } => reason,
                     other => other.to_string(),
                 })
             };
             if source.kind.is_local() {
-                raw().map(|index| (index, None, None, None))
+                raw(wanted).map(|index| (index, None, None, None))
             } else {
-                cache::through_cache(cache_dir, source, policy, raw)
+                // The whole index is fetched (and cached); the cache keeps
+                // what is wanted.
+                cache::through_cache(cache_dir, source, policy, wanted, || raw(&Wanted::All))
                     .map(|(index, how, age, stale)| (index, Some(how), Some(age.as_secs()), stale))
             }
         };
@@ -148,7 +153,7 @@ impl MergedIndex {
                 Ok((index, freshness, age_seconds, stale)) => {
                     merged.statuses.push(SourceStatus {
                         source: source.clone(),
-                        packages: index.entries.len(),
+                        packages: index.listed(),
                         error: stale,
                         freshness,
                         age_seconds,
@@ -372,16 +377,6 @@ impl MergedIndex {
         }
         lines.join("\n")
     }
-}
-
-/// Whether `text` contains `lower` (already lower case), ignoring case;
-/// ASCII text is compared without allocating.
-fn contains_folded(text: &str, lower: &str) -> bool {
-    if text.is_ascii() && lower.is_ascii() {
-        let (t, q) = (text.as_bytes(), lower.as_bytes());
-        return q.is_empty() || t.windows(q.len()).any(|w| w.eq_ignore_ascii_case(q));
-    }
-    text.to_lowercase().contains(lower)
 }
 
 /// `a 1.2.0, b 1.3.0`.

@@ -24,9 +24,11 @@ pub mod git;
 pub mod merged;
 pub mod registry;
 pub mod resolve;
+pub mod wanted;
 
 pub use self::entry::IndexEntry;
 pub use self::merged::{Conflict, MergedIndex};
+pub use self::wanted::Wanted;
 
 /// The priority of a source added without one.
 pub const DEFAULT_PRIORITY: i64 = 100;
@@ -298,14 +300,33 @@ pub struct SourceIndex {
     pub entries: Vec<IndexEntry>,
     /// What it left out, and why.
     pub warnings: Vec<String>,
+    /// Versions it holds that the command did not want (not in `entries`).
+    pub unwanted: usize,
+}
+
+impl SourceIndex {
+    /// How many package versions the source holds.
+    pub fn listed(&self) -> usize {
+        self.entries.len() + self.unwanted
+    }
+
+    /// Keeps only the entries `wanted`.
+    pub fn keep(mut self, wanted: &Wanted) -> SourceIndex {
+        let before = self.entries.len();
+        self.entries
+            .retain(|e| wanted.accepts(&e.name, &e.description));
+        self.unwanted += before - self.entries.len();
+        self
+    }
 }
 
 /// Reads the index of `source` (a directory source's unchanged packages
-/// from memory unless `refresh`).
+/// from memory unless `refresh`), keeping the entries `wanted`.
 pub fn index_of(
     source: &Source,
     settings: &SourceSettings,
     refresh: bool,
+    wanted: &Wanted,
 ) -> Result<SourceIndex, SourceError> {
     let unavailable = |reason: String| SourceError::Unavailable {
         source_name: source.name.clone(),
@@ -313,10 +334,14 @@ pub fn index_of(
     };
     match source.kind {
         SourceKind::Directory => {
-            directory::index(source, &settings.cache_dir, refresh).map_err(unavailable)
+            directory::index(source, &settings.cache_dir, refresh, wanted).map_err(unavailable)
         }
-        SourceKind::Registry => registry::index(source).map_err(unavailable),
-        SourceKind::Git => git::index(source, settings).map_err(unavailable),
+        SourceKind::Registry => registry::index(source)
+            .map(|i| i.keep(wanted))
+            .map_err(unavailable),
+        SourceKind::Git => git::index(source, settings)
+            .map(|i| i.keep(wanted))
+            .map_err(unavailable),
     }
 }
 
