@@ -20,3 +20,4 @@ mod remote_hub;
 mod resources;
 mod servers;
 mod sources;
+mod sources_three;

@@ -467,7 +467,7 @@ fn tree_resolves_dependencies_across_versions() {
 }
 
 /// Sets `name`, `version` and `dependencies` in `dir/manifest.json`.
-fn set_release(dir: &std::path::Path, name: &str, version: &str, deps: &[(&str, &str)]) {
+pub fn set_release(dir: &std::path::Path, name: &str, version: &str, deps: &[(&str, &str)]) {
     crate::pkg_server::edit_manifest(dir, |m| {
         m["name"] = name.into();
         m["version"] = version.into();
