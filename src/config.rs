@@ -108,6 +108,13 @@ pub struct ServeSection {
     pub request_timeout: Option<u64>,
     /// Seconds a client may take to send its request headers.
     pub header_timeout: Option<u64>,
+    /// The directory environment token files are read from.
+    pub secrets_dir: Option<PathBuf>,
+    /// Seconds a replica holds a job before another may take it over.
+    pub job_lease: Option<u64>,
+    /// `[[serve.environments]]`: hubs deployments go to.
+    #[serde(default)]
+    pub environments: Vec<crate::deploy::Environment>,
 }
 
 /// `[remotes.NAME]`: a `pkg serve` the CLI talks to.

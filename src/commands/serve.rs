@@ -43,6 +43,12 @@ pub struct ServeArgs {
     /// Seconds a client may take to send its request headers [env: PKG_SERVE_HEADER_TIMEOUT] [default: 10]
     #[arg(long, value_name = "SECONDS")]
     pub header_timeout: Option<u64>,
+    /// Directory of environment token files (`token_file` of an environment) [env: PKG_SERVE_SECRETS_DIR]
+    #[arg(long, value_name = "DIR")]
+    pub secrets_dir: Option<std::path::PathBuf>,
+    /// Seconds a replica holds a deployment job before another may take it over [env: PKG_SERVE_JOB_LEASE] [default: 30]
+    #[arg(long, value_name = "SECONDS")]
+    pub job_lease: Option<u64>,
 }
 
 /// `pkg serve token ...`.
@@ -101,6 +107,8 @@ pub fn run(ctx: &Context, args: &ServeArgs) -> Result<()> {
         max_body: args.max_body,
         request_timeout: args.request_timeout,
         header_timeout: args.header_timeout,
+        secrets_dir: args.secrets_dir.clone(),
+        job_lease: args.job_lease,
     };
     let settings = ServeSettings::resolve(flags, &config.serve)?;
     let quiet = ctx.printer.quiet;

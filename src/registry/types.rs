@@ -167,6 +167,10 @@ pub enum ActionKind {
     Download,
     /// The metadata changed.
     Update,
+    /// A version was deployed to environments.
+    Deploy,
+    /// A deployment was rolled back.
+    Rollback,
 }
 
 /// An event on a package: what, which version, who and when.
@@ -187,6 +191,36 @@ pub struct ActionRecord {
     /// caller of one version are counted together per write batch).
     #[serde(default = "one", skip_serializing_if = "is_one")]
     pub count: u64,
+    /// For a deploy or rollback: how it went.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployment: Option<DeploymentAction>,
+}
+
+/// A deploy or rollback action: the deployment, how it went, when, and
+/// what it changed where.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeploymentAction {
+    /// The deployment.
+    pub id: String,
+    /// How it went (`succeeded`, `partial`, `rolled-back`, ...).
+    pub status: String,
+    /// When it started (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<String>,
+    /// When it ended (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<String>,
+    /// How long it ran, in milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u64>,
+    /// Resources created, summed over the environments.
+    pub created: u64,
+    /// Resources updated.
+    pub updated: u64,
+    /// Resources unchanged.
+    pub unchanged: u64,
+    /// The environments, each with its status (`prod-east: succeeded`).
+    pub environments: Vec<String>,
 }
 
 fn one() -> u64 {

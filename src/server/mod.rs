@@ -16,6 +16,7 @@ pub mod admin;
 pub mod auth;
 pub mod blobs;
 pub mod cache;
+pub mod deploy;
 pub mod error;
 pub mod events;
 pub mod extract;
@@ -64,6 +65,8 @@ pub struct AppState<K> {
     /// Permits to read a hub transfer in memory: one per core, so that
     /// concurrent uploads queue instead of all inflating at once.
     pub transfers: tokio::sync::Semaphore,
+    /// Environments, the job lease and the worker's wake-up.
+    pub deploy: deploy::DeployContext,
 }
 
 /// Why the server could not start or stopped.
@@ -88,6 +91,7 @@ pub fn router<K: Kv>(state: Arc<AppState<K>>, settings: &ServeSettings) -> Route
         .merge(admin::routes::<K>())
         .merge(ops::routes::<K>())
         .merge(hub::api::routes::<K>())
+        .merge(deploy::routes::<K>())
         .layer(DefaultBodyLimit::max(max_body))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
@@ -201,7 +205,13 @@ async fn serve_with<K: Kv>(
         transfers: tokio::sync::Semaphore::new(
             std::thread::available_parallelism().map_or(1, |n| n.get()),
         ),
+        deploy: deploy::DeployContext::new(
+            settings.environments.clone(),
+            settings.secrets_dir.clone(),
+            settings.job_lease,
+        ),
     });
+    tokio::spawn(deploy::worker::work(state.clone()));
     let app = router(state, settings);
     let listener = tokio::net::TcpListener::bind(settings.addr)
         .await

@@ -26,6 +26,10 @@ pub struct ServeFlags {
     pub request_timeout: Option<u64>,
     /// `--header-timeout` (seconds).
     pub header_timeout: Option<u64>,
+    /// `--secrets-dir`.
+    pub secrets_dir: Option<PathBuf>,
+    /// `--job-lease` (seconds).
+    pub job_lease: Option<u64>,
 }
 
 /// How logs are written (to stderr).
@@ -54,6 +58,12 @@ pub struct ServeSettings {
     pub request_timeout: Duration,
     /// The longest a client may take to send its headers.
     pub header_timeout: Duration,
+    /// Where environment token files are read from.
+    pub secrets_dir: Option<PathBuf>,
+    /// How long a replica holds a job before another may take it over.
+    pub job_lease: Duration,
+    /// The environments of the config file (`[[serve.environments]]`).
+    pub environments: Vec<crate::deploy::Environment>,
 }
 
 /// The default listen address.
@@ -64,6 +74,8 @@ pub const DEFAULT_MAX_BODY: u64 = 256 << 20;
 pub const DEFAULT_REQUEST_TIMEOUT: u64 = 300;
 /// The default header timeout.
 pub const DEFAULT_HEADER_TIMEOUT: u64 = 10;
+/// The default job lease, in seconds.
+pub const DEFAULT_JOB_LEASE: u64 = 30;
 
 /// Why the settings are unusable.
 #[derive(Debug, thiserror::Error)]
@@ -232,6 +244,39 @@ impl ServeSettings {
             ),
             DEFAULT_HEADER_TIMEOUT,
         )?;
+        let job_lease = number(
+            pick(
+                as_text(flags.job_lease),
+                "job-lease",
+                "PKG_SERVE_JOB_LEASE",
+                as_text(config.job_lease),
+                "job_lease",
+            ),
+            DEFAULT_JOB_LEASE,
+        )?;
+        let secrets_dir = pick(
+            flags.secrets_dir.map(|p| p.display().to_string()),
+            "secrets-dir",
+            "PKG_SERVE_SECRETS_DIR",
+            config.secrets_dir.as_ref().map(|p| p.display().to_string()),
+            "secrets_dir",
+        )
+        .map(|(text, _)| PathBuf::from(text));
+        let mut names = std::collections::BTreeSet::new();
+        for environment in &config.environments {
+            environment.check().map_err(|reason| SettingsError::Bad {
+                setting: "[[serve.environments]]".into(),
+                value: environment.name.clone(),
+                reason,
+            })?;
+            if !names.insert(environment.name.clone()) {
+                return Err(SettingsError::Bad {
+                    setting: "[[serve.environments]]".into(),
+                    value: environment.name.clone(),
+                    reason: "is named twice".into(),
+                });
+            }
+        }
         Ok(ServeSettings {
             addr,
             store,
@@ -240,6 +285,9 @@ impl ServeSettings {
             max_body,
             request_timeout: Duration::from_secs(request_timeout.max(1)),
             header_timeout: Duration::from_secs(header_timeout.max(1)),
+            secrets_dir,
+            job_lease: Duration::from_secs(job_lease.clamp(1, 3600)),
+            environments: config.environments.clone(),
         })
     }
 }

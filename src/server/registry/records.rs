@@ -100,6 +100,7 @@ pub fn action(kind: ActionKind, name: &str, version: Option<&str>, by: &str) -> 
         by: by.to_string(),
         at: crate::time::now_rfc3339(),
         count: 1,
+        deployment: None,
     }
 }
 
