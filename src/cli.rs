@@ -17,6 +17,7 @@ use crate::commands::resource::{
     WorkerCommand,
 };
 use crate::commands::{
+    deploy,
     Context, completions, create, env, history, inspect, load, lock, pack, publish, remote,
     resource, search, serve, source, sources, sync, validate, versions,
 };
@@ -138,6 +139,11 @@ pub enum Command {
     Versions(versions::VersionsArgs),
     /// Pin sources to commits and digests in a lock file
     Lock(lock::LockArgs),
+    /// Deploy a package version to environments through a registry server
+    Deploy(deploy::DeployArgs),
+    /// List, show, cancel or wait for a registry server's jobs
+    #[command(subcommand)]
+    Job(deploy::JobCommand),
     /// Manage Python environments (uv or pixi)
     #[command(subcommand)]
     Env(env::EnvCommand),
@@ -196,6 +202,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Versions(args) => versions::run(&ctx, args).and(ok),
         Command::Lock(args) => lock::run(&ctx, args).and(ok),
         Command::Env(cmd) => env::run(&ctx, cmd).and(ok),
+        Command::Deploy(args) => deploy::run(&ctx, args).and(ok),
+        Command::Job(cmd) => deploy::job(&ctx, cmd).and(ok),
     }
 }
 

@@ -53,6 +53,15 @@ fn fail() -> String {
     "fail".into()
 }
 
+/// What queuing a deployment or a rollback answers (202).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Queued {
+    /// The deployment.
+    pub deployment: Deployment,
+    /// The job that runs it.
+    pub job: super::Job,
+}
+
 /// `POST /api/v1/deployments/{id}/rollback`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

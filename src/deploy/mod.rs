@@ -6,13 +6,14 @@
 //! [`duration`] (`30s`, `5m` in flags). The server runs them
 //! (`server::deploy`); the CLI asks and shows (`commands::deploy`).
 
+pub mod client;
 pub mod deployment;
 pub mod duration;
 pub mod environment;
 pub mod job;
 
 pub use self::deployment::{
-    DeployRequest, Deployment, DeploymentStatus, EnvOutcome, EnvStatus, RollbackRequest,
+    DeployRequest, Deployment, DeploymentStatus, EnvOutcome, EnvStatus, Queued, RollbackRequest,
 };
 pub use self::environment::{Environment, EnvironmentView};
 pub use self::job::{Job, JobKind, JobStatus};

@@ -25,18 +25,9 @@ use crate::deploy::deployment::{DEFAULT_RETRIES, MAX_RETRIES, RollbackRecord};
 use crate::deploy::duration::parse_time;
 use crate::deploy::{
     DeployRequest, Deployment, DeploymentStatus, EnvOutcome, EnvStatus, Job, JobKind, JobStatus,
-    RollbackRequest,
+    Queued, RollbackRequest,
 };
 use crate::registry::Level;
-
-/// What a queued deployment or rollback answers.
-#[derive(Debug, serde::Serialize)]
-pub struct Queued {
-    /// The deployment.
-    pub deployment: Deployment,
-    /// The job running it.
-    pub job: Job,
-}
 
 fn job_for(deployment: &str, kind: JobKind, by: &str, run_at_ms: i64, timeout: Option<u64>) -> Job {
     let now = now_ms();
