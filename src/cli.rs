@@ -17,8 +17,7 @@ use crate::commands::resource::{
     WorkerCommand,
 };
 use crate::commands::{
-    deploy,
-    Context, completions, create, env, history, inspect, load, lock, pack, publish, remote,
+    Context, completions, create, deploy, env, history, inspect, load, lock, pack, publish, remote,
     resource, search, serve, source, sources, sync, validate, versions,
 };
 use crate::model::ResourceKind;

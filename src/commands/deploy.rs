@@ -35,10 +35,15 @@ impl RegistryArg {
                 let all = remotes::list()?;
                 match all.len() {
                     1 => all.into_iter().next().ok_or_else(|| anyhow!("no remote"))?,
-                    0 => bail!("no registry remote is configured: add one with `pkg remote add NAME URL`"),
+                    0 => bail!(
+                        "no registry remote is configured: add one with `pkg remote add NAME URL`"
+                    ),
                     _ => bail!(
                         "name the registry with --registry (remotes: {})",
-                        all.iter().map(|r| r.name.as_str()).collect::<Vec<_>>().join(", ")
+                        all.iter()
+                            .map(|r| r.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ),
                 }
             }
@@ -243,7 +248,8 @@ pub fn run(ctx: &Context, args: &DeployArgs) -> Result<()> {
                 Some(*limit),
             )?;
             ctx.printer.result(&found, || {
-                let mut table = Table::new(["ID", "PACKAGE", "STATUS", "ENVIRONMENTS", "BY", "CREATED"]);
+                let mut table =
+                    Table::new(["ID", "PACKAGE", "STATUS", "ENVIRONMENTS", "BY", "CREATED"]);
                 for d in &found {
                     table.row([
                         d.id.clone(),
@@ -280,7 +286,9 @@ pub fn run(ctx: &Context, args: &DeployArgs) -> Result<()> {
                 queued.job.id
             ));
             if *background {
-                return ctx.printer.result(&queued, || format!("{}\n", queued.job.id));
+                return ctx
+                    .printer
+                    .result(&queued, || format!("{}\n", queued.job.id));
             }
             wait_and_show(ctx, &client, &queued.job.id, None)
         }
@@ -304,7 +312,9 @@ fn deploy(ctx: &Context, args: &DeployRunArgs) -> Result<()> {
         rollback_on_partial: args.rollback_on_partial,
         retries: args.retries,
         stop_on_error: args.stop_on_error,
-        at: args.at.map(|ms| crate::time::format_rfc3339(ms.div_euclid(1000))),
+        at: args
+            .at
+            .map(|ms| crate::time::format_rfc3339(ms.div_euclid(1000))),
         timeout_seconds: args.timeout.map(|t| t.as_secs().max(1)),
     };
     let client = args.registry.client()?;
@@ -322,7 +332,9 @@ fn deploy(ctx: &Context, args: &DeployRunArgs) -> Result<()> {
         }
     ));
     if args.background {
-        return ctx.printer.result(&queued, || format!("{}\n", queued.job.id));
+        return ctx
+            .printer
+            .result(&queued, || format!("{}\n", queued.job.id));
     }
     wait_and_show(ctx, &client, &queued.job.id, None)
 }
@@ -355,7 +367,8 @@ fn wait_and_show(
     let Some((job, deployment)) = client.wait(id, timeout, &mut on_change)? else {
         bail!("job {id} has not ended yet; see it with `pkg job show {id}`");
     };
-    ctx.printer.result(&deployment, || show_deployment(&deployment))?;
+    ctx.printer
+        .result(&deployment, || show_deployment(&deployment))?;
     let wanted = if job.kind == crate::deploy::JobKind::Rollback {
         DeploymentStatus::RolledBack
     } else {
@@ -402,7 +415,14 @@ fn show_deployment(d: &Deployment) -> String {
         out.push_str(&format!("superseded by {}\n", d.superseded_by.join(", ")));
     }
     let mut table = Table::new([
-        "ENVIRONMENT", "STATUS", "ATTEMPTS", "HISTORY", "CREATED", "UPDATED", "UNCHANGED", "ERROR",
+        "ENVIRONMENT",
+        "STATUS",
+        "ATTEMPTS",
+        "HISTORY",
+        "CREATED",
+        "UPDATED",
+        "UNCHANGED",
+        "ERROR",
     ]);
     for e in &d.environments {
         let counts = e.counts.clone().unwrap_or_default();
@@ -448,7 +468,14 @@ fn environments(ctx: &Context, cmd: &EnvCommand) -> Result<()> {
         EnvCommand::List { registry } => {
             let found = registry.client()?.environments()?;
             ctx.printer.result(&found, || {
-                let mut table = Table::new(["NAME", "URL", "PREFIX", "ORIGIN", "HEALTH", "LAST DEPLOYMENT"]);
+                let mut table = Table::new([
+                    "NAME",
+                    "URL",
+                    "PREFIX",
+                    "ORIGIN",
+                    "HEALTH",
+                    "LAST DEPLOYMENT",
+                ]);
                 for v in &found {
                     table.row([
                         v.environment.name.clone(),
@@ -483,7 +510,15 @@ pub fn job(ctx: &Context, cmd: &JobCommand) -> Result<()> {
         } => {
             let found = registry.client()?.jobs(status.as_deref(), Some(*limit))?;
             ctx.printer.result(&found, || {
-                let mut table = Table::new(["ID", "KIND", "STATUS", "DEPLOYMENT", "RUN AT", "ATTEMPTS", "ERROR"]);
+                let mut table = Table::new([
+                    "ID",
+                    "KIND",
+                    "STATUS",
+                    "DEPLOYMENT",
+                    "RUN AT",
+                    "ATTEMPTS",
+                    "ERROR",
+                ]);
                 for j in &found {
                     table.row([
                         j.id.clone(),

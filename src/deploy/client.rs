@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 use reqwest::Method;
 use reqwest::blocking::Body;
 
-use super::{DeployRequest, Deployment, Environment, EnvironmentView, Job, Queued, RollbackRequest};
+use super::{
+    DeployRequest, Deployment, Environment, EnvironmentView, Job, Queued, RollbackRequest,
+};
 use crate::remote::client::segment;
 use crate::remote::{RemoteError, ServerClient};
 
@@ -121,7 +123,11 @@ impl DeployClient {
     }
 
     /// `GET /api/v1/jobs?status=&limit=`.
-    pub fn jobs(&self, status: Option<&str>, limit: Option<usize>) -> Result<Vec<Job>, RemoteError> {
+    pub fn jobs(
+        &self,
+        status: Option<&str>,
+        limit: Option<usize>,
+    ) -> Result<Vec<Job>, RemoteError> {
         let limit = limit.map(|l| l.to_string());
         let path = with_query(
             "api/v1/jobs",

@@ -6,6 +6,7 @@ mod bad_input;
 mod common;
 mod crash;
 mod create;
+mod deploy;
 mod envs;
 mod examples;
 mod git;
