@@ -333,3 +333,87 @@ fn deployments_roll_out_fail_partially_roll_back_and_run_as_jobs() {
     let err = env.fails(["job", "show", "nosuch"]);
     assert!(err.contains("no job `nosuch`"), "{err}");
 }
+
+/// Polls `GET path` on `server` until `done` says so (at most 30 s).
+fn poll(server: &PkgServer, path: &str, token: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let v = server.get_json(path, Some(token));
+        if done(&v) {
+            return v;
+        }
+        assert!(std::time::Instant::now() < deadline, "gave up waiting: {v}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn a_killed_registry_is_taken_over_and_applies_each_environment_once() {
+    let env = Env::new();
+    let east = hub(&env, "east");
+    env.set_var("PKG_DEPLOY_EAST", &east.token);
+    let store = format!("sqlite:{}", env.path("registry.db").display());
+    let lease = ["--job-lease", "2"];
+    let mut registry = PkgServer::start(&env, &store, &lease);
+    let (owner, _) = create_token(&env, &store, 5, "owner");
+    env.set_var("REG_TOKEN", &owner);
+    env.ok([
+        "remote",
+        "add",
+        "reg",
+        &registry.url(),
+        "--token-env",
+        "REG_TOKEN",
+    ]);
+    let app = make_package(&env, "pub/app", "app", "1.0.0", None);
+    env.ok(["publish", app.to_str().unwrap(), "--registry", "reg"]);
+    let hang = TcpListener::bind("127.0.0.1:0").unwrap();
+    let hang_url = format!("http://{}", hang.local_addr().unwrap());
+    env.ok([
+        "deploy",
+        "env",
+        "add",
+        "east",
+        &east.server.url(),
+        "--token-env",
+        "PKG_DEPLOY_EAST",
+    ]);
+    env.ok(["deploy", "env", "add", "slow", &hang_url]);
+    let (ok, queued, stderr) = deploy_json(
+        &env,
+        &[
+            "app",
+            "--env",
+            "east",
+            "--env",
+            "slow",
+            "--retries",
+            "0",
+            "--background",
+        ],
+    );
+    assert!(ok, "{stderr}");
+    let id = queued["deployment"]["id"].as_str().unwrap().to_string();
+    let job = queued["job"]["id"].as_str().unwrap().to_string();
+    // East is applied; slow hangs. The registry dies mid-deployment.
+    poll(
+        &registry,
+        &format!("/api/v1/deployments/{id}"),
+        &owner,
+        |d| env_status(d, "east") == "succeeded" && env_status(d, "slow") == "deploying",
+    );
+    registry.stop_with(libc::SIGKILL);
+    drop(hang);
+    // Restarted, it takes the job over once the lease has run out: east
+    // is not applied again, slow (now refusing) fails, the job completes.
+    let registry = PkgServer::start(&env, &store, &lease);
+    let done = poll(&registry, &format!("/api/v1/jobs/{job}"), &owner, |j| {
+        j["status"] == "completed"
+    });
+    assert_eq!(done["attempts"], 2, "{done}");
+    let d = registry.get_json(&format!("/api/v1/deployments/{id}"), Some(&owner));
+    assert_eq!(d["status"], "partial", "{d}");
+    assert_eq!(env_status(&d, "east"), "succeeded");
+    assert_eq!(env_status(&d, "slow"), "failed");
+    assert_eq!(east.history().len(), 1, "east was applied once");
+}
