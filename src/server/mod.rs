@@ -211,7 +211,7 @@ async fn serve_with<K: Kv>(
             settings.job_lease,
         ),
     });
-    tokio::spawn(deploy::worker::work(state.clone()));
+    let worker = tokio::spawn(deploy::worker::work(state.clone()));
     let app = router(state, settings);
     let listener = tokio::net::TcpListener::bind(settings.addr)
         .await
@@ -228,6 +228,10 @@ async fn serve_with<K: Kv>(
         listener::shutdown_signal(),
     )
     .await;
+    // The job worker holds the state too: stop it (a job it was running
+    // is taken over once its lease runs out).
+    worker.abort();
+    let _ = worker.await;
     // The router (and its state, and the last event sender) is gone: the
     // event writer flushes what is queued and ends.
     let _ = writer.await;

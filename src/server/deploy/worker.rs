@@ -25,10 +25,13 @@ const POLL: Duration = Duration::from_millis(200);
 /// The most jobs one replica runs at once.
 const MAX_RUNNING: usize = 16;
 
-/// Scans and runs jobs until the server stops.
+/// Scans and runs jobs until the server stops (the caller aborts it; the
+/// jobs it runs are aborted with it, and their leases run out).
 pub async fn work<K: Kv>(state: Arc<AppState<K>>) {
     let running = Arc::new(tokio::sync::Semaphore::new(MAX_RUNNING));
+    let mut tasks = tokio::task::JoinSet::new();
     loop {
+        while tasks.try_join_next().is_some() {}
         match records::open_jobs(&state.kv).await {
             Ok(ids) => {
                 for id in ids {
@@ -38,7 +41,7 @@ pub async fn work<K: Kv>(state: Arc<AppState<K>>) {
                     match claim(&state, &id).await {
                         Ok(Some(job)) => {
                             let state = state.clone();
-                            tokio::spawn(async move {
+                            tasks.spawn(async move {
                                 run_claimed(&state, job).await;
                                 drop(permit);
                             });
@@ -133,22 +136,24 @@ async fn keep_lease<K: Kv>(
 async fn run_claimed<K: Kv>(state: &Arc<AppState<K>>, job: Job) {
     let cancel = Arc::new(AtomicBool::new(false));
     let done = Arc::new(tokio::sync::Notify::new());
-    tokio::spawn(keep_lease(
-        state.clone(),
-        job.id.clone(),
-        cancel.clone(),
-        done.clone(),
-    ));
-    let outcome = match job.timeout_seconds {
-        Some(seconds) => tokio::time::timeout(
-            Duration::from_secs(seconds),
-            run::execute(state, &job, &cancel),
-        )
-        .await
-        .ok(),
-        None => Some(run::execute(state, &job, &cancel).await),
+    let work = async {
+        let outcome = match job.timeout_seconds {
+            Some(seconds) => tokio::time::timeout(
+                Duration::from_secs(seconds),
+                run::execute(state, &job, &cancel),
+            )
+            .await
+            .ok(),
+            None => Some(run::execute(state, &job, &cancel).await),
+        };
+        done.notify_one();
+        outcome
     };
-    done.notify_one();
+    // In this task: aborting the task stops both.
+    let (outcome, ()) = tokio::join!(
+        work,
+        keep_lease(state.clone(), job.id.clone(), cancel.clone(), done.clone())
+    );
     let (status, error) = match outcome {
         Some(Ok(())) => (JobStatus::Completed, None),
         Some(Err(RunError::Cancelled)) => (JobStatus::Cancelled, Some("cancelled".to_string())),
