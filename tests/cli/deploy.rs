@@ -67,18 +67,12 @@ fn time_in(seconds: i64) -> String {
         .to_string()
 }
 
-#[test]
-fn deployments_roll_out_fail_partially_roll_back_and_run_as_jobs() {
-    let env = Env::new();
-    let east = hub(&env, "east");
-    let west = hub(&env, "west");
-    env.set_var("PKG_DEPLOY_EAST", &east.token);
-    env.set_var("PKG_DEPLOY_WEST", &west.token);
+/// The registry server (store `registry.db`, started with `extra`), an
+/// owner token the CLI's remote `reg` sends, and app 1.0.0 published.
+fn registry_with_app(env: &Env, extra: &[&str]) -> (PkgServer, String, String) {
     let store = format!("sqlite:{}", env.path("registry.db").display());
-    let registry = PkgServer::start(&env, &store, &[]);
-    let (owner, _) = create_token(&env, &store, 5, "owner");
-    let (admin, _) = create_token(&env, &store, 4, "admin");
-    let (reader, _) = create_token(&env, &store, 2, "reader");
+    let registry = PkgServer::start(env, &store, extra);
+    let (owner, _) = create_token(env, &store, 5, "owner");
     env.set_var("REG_TOKEN", &owner);
     env.ok([
         "remote",
@@ -88,8 +82,21 @@ fn deployments_roll_out_fail_partially_roll_back_and_run_as_jobs() {
         "--token-env",
         "REG_TOKEN",
     ]);
-    let app = make_package(&env, "pub/app", "app", "1.0.0", None);
+    let app = make_package(env, "pub/app", "app", "1.0.0", None);
     env.ok(["publish", app.to_str().unwrap(), "--registry", "reg"]);
+    (registry, store, owner)
+}
+
+#[test]
+fn deployments_roll_out_fail_partially_roll_back_and_run_as_jobs() {
+    let env = Env::new();
+    let east = hub(&env, "east");
+    let west = hub(&env, "west");
+    env.set_var("PKG_DEPLOY_EAST", &east.token);
+    env.set_var("PKG_DEPLOY_WEST", &west.token);
+    let (registry, store, _) = registry_with_app(&env, &[]);
+    let (admin, _) = create_token(&env, &store, 4, "admin");
+    let (reader, _) = create_token(&env, &store, 2, "reader");
 
     // Environments: two hubs, a port where nothing listens, one that
     // never answers.
@@ -352,21 +359,8 @@ fn a_killed_registry_is_taken_over_and_applies_each_environment_once() {
     let env = Env::new();
     let east = hub(&env, "east");
     env.set_var("PKG_DEPLOY_EAST", &east.token);
-    let store = format!("sqlite:{}", env.path("registry.db").display());
     let lease = ["--job-lease", "2"];
-    let mut registry = PkgServer::start(&env, &store, &lease);
-    let (owner, _) = create_token(&env, &store, 5, "owner");
-    env.set_var("REG_TOKEN", &owner);
-    env.ok([
-        "remote",
-        "add",
-        "reg",
-        &registry.url(),
-        "--token-env",
-        "REG_TOKEN",
-    ]);
-    let app = make_package(&env, "pub/app", "app", "1.0.0", None);
-    env.ok(["publish", app.to_str().unwrap(), "--registry", "reg"]);
+    let (mut registry, store, owner) = registry_with_app(&env, &lease);
     let hang = TcpListener::bind("127.0.0.1:0").unwrap();
     let hang_url = format!("http://{}", hang.local_addr().unwrap());
     env.ok([
