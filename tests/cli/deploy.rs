@@ -411,3 +411,100 @@ fn a_killed_registry_is_taken_over_and_applies_each_environment_once() {
     assert_eq!(env_status(&d, "slow"), "failed");
     assert_eq!(east.history().len(), 1, "east was applied once");
 }
+
+#[test]
+fn a_retry_succeeds_when_the_environment_comes_back_and_config_environments_deploy_to_self() {
+    let env = Env::new();
+    // An environment whose hub is not up yet, on a port kept for it.
+    let late_store = format!("sqlite:{}", env.path("late.db").display());
+    let (late_token, _) = create_token(&env, &late_store, 2, "deployer");
+    let port = TcpListener::bind("127.0.0.1:0").unwrap();
+    let late_addr = port.local_addr().unwrap().to_string();
+    drop(port);
+    env.set_var("LATE_HUB_TOKEN", &late_token);
+    // The server's config file names it, and the server's own hub.
+    let config = env.path("config/pkg/config.toml");
+    std::fs::create_dir_all(config.parent().unwrap()).unwrap();
+    std::fs::write(
+        &config,
+        format!(
+            "[[serve.environments]]\nname = \"late\"\nurl = \"http://{late_addr}\"\ntoken_env = \"LATE_HUB_TOKEN\"\n\n\
+             [[serve.environments]]\nname = \"local\"\nurl = \"self\"\nprefix = \"mirror\"\nlabels = {{ tier = \"dev\" }}\n"
+        ),
+    )
+    .unwrap();
+    let (registry, _, owner) = registry_with_app(&env, &[]);
+    let list: Value =
+        serde_json::from_str(&env.ok(["deploy", "env", "list", "-o", "json"])).unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 2, "{list}");
+    assert!(
+        list.as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["origin"] == "config"),
+        "{list}"
+    );
+    assert_eq!(list[1]["labels"]["tier"], "dev", "{list}");
+    let err = env.fails(["deploy", "env", "remove", "local"]);
+    assert!(err.contains("config file"), "{err}");
+
+    // Deploy to both; the late hub comes up while the job retries.
+    let (ok, queued, stderr) = deploy_json(
+        &env,
+        &[
+            "app",
+            "--env",
+            "late",
+            "--env",
+            "local",
+            "--retries",
+            "8",
+            "--background",
+        ],
+    );
+    assert!(ok, "{stderr}");
+    let id = queued["deployment"]["id"].as_str().unwrap().to_string();
+    poll(
+        &registry,
+        &format!("/api/v1/deployments/{id}"),
+        &owner,
+        |d| d["environments"][0]["error"].is_string(),
+    );
+    let late = PkgServer::start_at(&env, &late_addr, &late_store, &[]);
+    let job = queued["job"]["id"].as_str().unwrap().to_string();
+    let done: Value = serde_json::from_str(&env.ok(["job", "wait", &job, "-o", "json"])).unwrap();
+    assert_eq!(done["status"], "succeeded", "{done}");
+    let late_env = &done["environments"][0];
+    assert!(late_env["attempts"].as_u64().unwrap() >= 2, "{done}");
+    let history = late.get_json("/api/v1/hub/history", Some(&late_token));
+    assert_eq!(history.as_array().unwrap().len(), 1, "{history}");
+    // `self`: the registry's own hub holds it under the prefix.
+    let own = registry.get_json("/api/v1/hub/history", Some(&owner));
+    assert_eq!(own.as_array().unwrap().len(), 1, "{own}");
+    assert_eq!(own[0]["prefix"], "mirror", "{own}");
+    // A dry run plans every environment and changes none.
+    let (ok, dry, _) = deploy_json(
+        &env,
+        &["app", "--env", "late", "--env", "local", "--dry-run"],
+    );
+    assert!(ok, "{dry}");
+    assert_eq!(dry["dry_run"], true);
+    assert_eq!(
+        dry["environments"][1]["counts"]["unchanged"]
+            .as_u64()
+            .unwrap()
+            > 0,
+        true,
+        "{dry}"
+    );
+    assert_eq!(
+        registry
+            .get_json("/api/v1/hub/history", Some(&owner))
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let err = env.fails(["deploy", "rollback", dry["id"].as_str().unwrap()]);
+    assert!(err.contains("dry run"), "{err}");
+}

@@ -63,7 +63,12 @@ impl PkgServer {
     /// `env` and waits (up to 30 s) for its listening line; panics with
     /// what it wrote on stderr when it exits or does not listen in time.
     pub fn start(env: &Env, store: &str, extra_args: &[&str]) -> PkgServer {
-        let mut args = vec!["serve", "--addr", "127.0.0.1:0", "--store", store];
+        PkgServer::start_at(env, "127.0.0.1:0", store, extra_args)
+    }
+
+    /// [`PkgServer::start`] listening on `addr`.
+    pub fn start_at(env: &Env, addr: &str, store: &str, extra_args: &[&str]) -> PkgServer {
+        let mut args = vec!["serve", "--addr", addr, "--store", store];
         args.extend_from_slice(extra_args);
         let mut child = env
             .spawnable(&args)

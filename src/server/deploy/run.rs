@@ -239,11 +239,16 @@ async fn run_env<K: Kv>(
     cancel: &AtomicBool,
 ) -> Result<bool, RunError> {
     let started = crate::time::now_rfc3339();
-    change_env(state, &run.deployment, name, |e| {
+    let before = change_env(state, &run.deployment, name, |e| {
         e.status = EnvStatus::Deploying;
         e.started_at.get_or_insert_with(|| started.clone());
     })
     .await?;
+    let earlier = before
+        .environments
+        .iter()
+        .find(|e| e.name == name)
+        .map_or(0, |e| e.attempts);
     let environment = environments::find(state, name).await?;
     let mut outcome: Result<(Option<i64>, crate::deploy::deployment::EnvCounts), String> =
         Err(format!("environment `{name}` no longer exists"));
@@ -262,6 +267,13 @@ async fn run_env<K: Kv>(
                 Err(e) => {
                     tracing::warn!(deployment = %run.deployment, environment = %name, attempt = attempt + 1, error = %e, "an environment failed");
                     if attempt < run.retries {
+                        // Shown while it waits to try again.
+                        let (error, made) = (e.clone(), earlier + attempts);
+                        change_env(state, &run.deployment, name, |env| {
+                            env.attempts = made;
+                            env.error = Some(error.clone());
+                        })
+                        .await?;
                         tokio::time::sleep(Duration::from_millis(
                             BACKOFF_MS * u64::from(attempt + 1),
                         ))
@@ -274,7 +286,7 @@ async fn run_env<K: Kv>(
     let finished = crate::time::now_rfc3339();
     let ok = outcome.is_ok();
     change_env(state, &run.deployment, name, |e| {
-        e.attempts += attempts;
+        e.attempts = earlier + attempts;
         e.finished_at = Some(finished.clone());
         match &outcome {
             Ok((history_id, counts)) => {
