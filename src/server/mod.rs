@@ -140,7 +140,8 @@ pub fn run(
             settings.blobs.display()
         ))
     })?;
-    runtime()?.block_on(async move {
+    let runtime = runtime()?;
+    let served = runtime.block_on(async move {
         match &settings.store {
             StoreUrl::Sqlite(path) => {
                 let kv = SqliteKv::open(path)?;
@@ -154,7 +155,12 @@ pub fn run(
                 serve_with(kv, host, blobs, &settings, ready).await
             }
         }
-    })
+    });
+    // A deployment's request to a hub that does not answer may still
+    // hold a blocking thread: its job went back to the queue; do not wait
+    // for it.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(2));
+    served
 }
 
 /// Drops cached packages that another replica changed, for as long as
@@ -211,7 +217,8 @@ async fn serve_with<K: Kv>(
             settings.job_lease,
         ),
     });
-    let worker = tokio::spawn(deploy::worker::work(state.clone()));
+    let (stop_worker, stopping) = tokio::sync::watch::channel(false);
+    let mut worker = tokio::spawn(deploy::worker::work(state.clone(), stopping));
     let app = router(state, settings);
     let listener = tokio::net::TcpListener::bind(settings.addr)
         .await
@@ -228,10 +235,17 @@ async fn serve_with<K: Kv>(
         listener::shutdown_signal(),
     )
     .await;
-    // The job worker holds the state too: stop it (a job it was running
-    // is taken over once its lease runs out).
-    worker.abort();
-    let _ = worker.await;
+    // The job worker holds the state too: stop it; the jobs it runs go
+    // back to the queue (or, if that takes too long, are taken over once
+    // their leases run out).
+    let _ = stop_worker.send(true);
+    if tokio::time::timeout(std::time::Duration::from_secs(10), &mut worker)
+        .await
+        .is_err()
+    {
+        worker.abort();
+        let _ = worker.await;
+    }
     // The router (and its state, and the last event sender) is gone: the
     // event writer flushes what is queued and ends.
     let _ = writer.await;

@@ -355,14 +355,13 @@ fn poll(server: &PkgServer, path: &str, token: &str, done: impl Fn(&Value) -> bo
 }
 
 #[test]
-fn a_killed_registry_is_taken_over_and_applies_each_environment_once() {
+fn a_stopped_or_killed_registry_goes_on_and_applies_each_environment_once() {
     let env = Env::new();
     let east = hub(&env, "east");
     env.set_var("PKG_DEPLOY_EAST", &east.token);
-    let lease = ["--job-lease", "2"];
-    let (mut registry, store, owner) = registry_with_app(&env, &lease);
-    let hang = TcpListener::bind("127.0.0.1:0").unwrap();
-    let hang_url = format!("http://{}", hang.local_addr().unwrap());
+    let short = ["--job-lease", "2"];
+    let long = ["--job-lease", "3600"];
+    let (mut registry, store, owner) = registry_with_app(&env, &short);
     env.ok([
         "deploy",
         "env",
@@ -372,44 +371,83 @@ fn a_killed_registry_is_taken_over_and_applies_each_environment_once() {
         "--token-env",
         "PKG_DEPLOY_EAST",
     ]);
-    env.ok(["deploy", "env", "add", "slow", &hang_url]);
-    let (ok, queued, stderr) = deploy_json(
-        &env,
-        &[
-            "app",
-            "--env",
-            "east",
-            "--env",
-            "slow",
-            "--retries",
-            "0",
-            "--background",
-        ],
+    // Deploys to east and to a hub that never answers; returns the
+    // deployment and job ids once east is applied and the other hangs.
+    let start = |registry: &PkgServer, slow: &str| {
+        let hang = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", hang.local_addr().unwrap());
+        let remote = format!("reg-{slow}");
+        env.ok([
+            "remote",
+            "add",
+            &remote,
+            &registry.url(),
+            "--token-env",
+            "REG_TOKEN",
+        ]);
+        env.ok(["deploy", "env", "add", slow, &url, "--registry", &remote]);
+        let (ok, queued, stderr) = deploy_json(
+            &env,
+            &[
+                "app",
+                "--env",
+                "east",
+                "--env",
+                slow,
+                "--retries",
+                "0",
+                "--background",
+                "--registry",
+                &remote,
+            ],
+        );
+        assert!(ok, "{stderr}");
+        let id = queued["deployment"]["id"].as_str().unwrap().to_string();
+        let job = queued["job"]["id"].as_str().unwrap().to_string();
+        poll(
+            registry,
+            &format!("/api/v1/deployments/{id}"),
+            &owner,
+            |d| env_status(d, "east") == "succeeded" && env_status(d, slow) == "deploying",
+        );
+        (id, job, hang)
+    };
+    let finish = |registry: &PkgServer, id: &str, job: &str, slow: &str| {
+        let done = poll(registry, &format!("/api/v1/jobs/{job}"), &owner, |j| {
+            j["status"] == "completed"
+        });
+        assert_eq!(done["attempts"], 2, "{done}");
+        let d = registry.get_json(&format!("/api/v1/deployments/{id}"), Some(&owner));
+        assert_eq!(d["status"], "partial", "{d}");
+        assert_eq!(env_status(&d, "east"), "succeeded");
+        assert_eq!(env_status(&d, slow), "failed");
+    };
+
+    // SIGTERM mid-deployment: the job goes back to the queue, and the
+    // restarted server goes on at once (its lease is an hour).
+    let (id, job, hang) = start(&registry, "slow1");
+    registry.signal(libc::SIGTERM);
+    assert!(registry.wait_exit().success());
+    assert!(
+        registry.stderr().contains("goes back to the queue"),
+        "{}",
+        registry.stderr()
     );
-    assert!(ok, "{stderr}");
-    let id = queued["deployment"]["id"].as_str().unwrap().to_string();
-    let job = queued["job"]["id"].as_str().unwrap().to_string();
-    // East is applied; slow hangs. The registry dies mid-deployment.
-    poll(
-        &registry,
-        &format!("/api/v1/deployments/{id}"),
-        &owner,
-        |d| env_status(d, "east") == "succeeded" && env_status(d, "slow") == "deploying",
-    );
+    drop(hang);
+    let mut registry = PkgServer::start(&env, &store, &long);
+    finish(&registry, &id, &job, "slow1");
+    assert_eq!(east.history().len(), 1, "east was applied once");
+    registry.stop();
+
+    // SIGKILL mid-deployment: restarted, it takes the job over once the
+    // lease has run out; east is not applied again.
+    let mut registry = PkgServer::start(&env, &store, &short);
+    let (id, job, hang) = start(&registry, "slow2");
     registry.stop_with(libc::SIGKILL);
     drop(hang);
-    // Restarted, it takes the job over once the lease has run out: east
-    // is not applied again, slow (now refusing) fails, the job completes.
-    let registry = PkgServer::start(&env, &store, &lease);
-    let done = poll(&registry, &format!("/api/v1/jobs/{job}"), &owner, |j| {
-        j["status"] == "completed"
-    });
-    assert_eq!(done["attempts"], 2, "{done}");
-    let d = registry.get_json(&format!("/api/v1/deployments/{id}"), Some(&owner));
-    assert_eq!(d["status"], "partial", "{d}");
-    assert_eq!(env_status(&d, "east"), "succeeded");
-    assert_eq!(env_status(&d, "slow"), "failed");
-    assert_eq!(east.history().len(), 1, "east was applied once");
+    let registry = PkgServer::start(&env, &store, &short);
+    finish(&registry, &id, &job, "slow2");
+    assert_eq!(east.history().len(), 2, "east was applied once more");
 }
 
 #[test]

@@ -25,25 +25,40 @@ const POLL: Duration = Duration::from_millis(200);
 /// The most jobs one replica runs at once.
 const MAX_RUNNING: usize = 16;
 
-/// Scans and runs jobs until the server stops (the caller aborts it; the
-/// jobs it runs are aborted with it, and their leases run out).
-pub async fn work<K: Kv>(state: Arc<AppState<K>>) {
+/// Scans and runs jobs until `stop` turns true; then stops the jobs it
+/// runs and hands them back to the queue (`retry`, no lease), so that the
+/// next replica to scan, or this server restarted, goes on with them at
+/// once.
+pub async fn work<K: Kv>(state: Arc<AppState<K>>, mut stop: tokio::sync::watch::Receiver<bool>) {
     let running = Arc::new(tokio::sync::Semaphore::new(MAX_RUNNING));
-    let mut tasks = tokio::task::JoinSet::new();
+    let mut tasks: tokio::task::JoinSet<String> = tokio::task::JoinSet::new();
+    let mut held: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
     loop {
-        while tasks.try_join_next().is_some() {}
+        while let Some(done) = tasks.try_join_next() {
+            if let Ok(id) = done {
+                held.remove(&id);
+            }
+        }
+        if *stop.borrow() {
+            break;
+        }
         match records::open_jobs(&state.kv).await {
             Ok(ids) => {
                 for id in ids {
+                    if held.contains(&id) {
+                        continue;
+                    }
                     let Ok(permit) = running.clone().try_acquire_owned() else {
                         break;
                     };
                     match claim(&state, &id).await {
                         Ok(Some(job)) => {
                             let state = state.clone();
+                            held.insert(id.clone());
                             tasks.spawn(async move {
                                 run_claimed(&state, job).await;
                                 drop(permit);
+                                id
                             });
                         }
                         Ok(None) => {}
@@ -56,6 +71,39 @@ pub async fn work<K: Kv>(state: Arc<AppState<K>>) {
         tokio::select! {
             () = state.deploy.wake.notified() => {}
             () = tokio::time::sleep(POLL) => {}
+            _ = stop.changed() => {}
+        }
+    }
+    tasks.abort_all();
+    while let Some(done) = tasks.join_next().await {
+        if let Ok(id) = done {
+            held.remove(&id);
+        }
+    }
+    for id in held {
+        release(&state, &id).await;
+    }
+}
+
+/// Hands job `id`, which this replica was running, back to the queue.
+async fn release<K: Kv>(state: &AppState<K>, id: &str) {
+    let replica = state.deploy.replica.clone();
+    let released = records::update_job(&state.kv, id, |job| {
+        let mine = job.lease.as_ref().is_some_and(|l| l.owner == replica);
+        if !mine || job.status != JobStatus::Processing {
+            return Ok(Change::Keep(false));
+        }
+        job.status = JobStatus::Retry;
+        job.lease = None;
+        job.run_at_ms = now_ms();
+        Ok(Change::Write(true))
+    })
+    .await;
+    match released {
+        Ok(Some(true)) => tracing::info!(job = %id, "stopping: the job goes back to the queue"),
+        Ok(_) => {}
+        Err(e) => {
+            tracing::warn!(job = %id, error = %e.message, "cannot hand a job back; it is taken over when its lease runs out")
         }
     }
 }
