@@ -13,12 +13,12 @@ use crate::common::Env;
 use crate::pkg_server::{PkgServer, create_token, make_package};
 
 /// A hub acting as an environment: its server and a level-2 token.
-struct Hub {
-    server: PkgServer,
-    token: String,
+pub(crate) struct Hub {
+    pub(crate) server: PkgServer,
+    pub(crate) token: String,
 }
 
-fn hub(env: &Env, name: &str) -> Hub {
+pub(crate) fn hub(env: &Env, name: &str) -> Hub {
     let store = format!("sqlite:{}", env.path(&format!("{name}.db")).display());
     let server = PkgServer::start(env, &store, &[]);
     let (token, _) = create_token(env, &store, 2, "deployer");
@@ -26,7 +26,7 @@ fn hub(env: &Env, name: &str) -> Hub {
 }
 
 impl Hub {
-    fn history(&self) -> Vec<Value> {
+    pub(crate) fn history(&self) -> Vec<Value> {
         let v = self
             .server
             .get_json("/api/v1/hub/history", Some(&self.token));
@@ -35,7 +35,7 @@ impl Hub {
 }
 
 /// `pkg deploy ... -o json` as JSON, whatever its exit status.
-fn deploy_json(env: &Env, args: &[&str]) -> (bool, Value, String) {
+pub(crate) fn deploy_json(env: &Env, args: &[&str]) -> (bool, Value, String) {
     let mut all = vec!["deploy", "-o", "json"];
     all.extend_from_slice(args);
     let out = env.pkg(all).output().unwrap();
@@ -48,7 +48,7 @@ fn deploy_json(env: &Env, args: &[&str]) -> (bool, Value, String) {
     )
 }
 
-fn env_status(d: &Value, name: &str) -> String {
+pub(crate) fn env_status(d: &Value, name: &str) -> String {
     d["environments"]
         .as_array()
         .and_then(|a| a.iter().find(|e| e["name"] == name))
@@ -342,7 +342,12 @@ fn deployments_roll_out_fail_partially_roll_back_and_run_as_jobs() {
 }
 
 /// Polls `GET path` on `server` until `done` says so (at most 30 s).
-fn poll(server: &PkgServer, path: &str, token: &str, done: impl Fn(&Value) -> bool) -> Value {
+pub(crate) fn poll(
+    server: &PkgServer,
+    path: &str,
+    token: &str,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     loop {
         let v = server.get_json(path, Some(token));

@@ -7,6 +7,7 @@ mod common;
 mod crash;
 mod create;
 mod deploy;
+mod deploy_etcd;
 mod envs;
 mod examples;
 mod git;
