@@ -1,121 +1,51 @@
 //! Reading RFC 3339 timestamps (and plain dates) into an instant, so that
-//! `CreatedAt > '2026-11-01'` compares moments rather than spellings.
+//! `CreatedAt > '2026-11-01'` compares moments rather than spellings. The
+//! calendar is jiff's.
+
+use jiff::Timestamp;
+use jiff::civil::DateTime;
+use jiff::tz::Offset;
 
 /// Parses `2026-11-01`, `2026-11-01T12:30:00Z`, `2026-11-01 12:30:00.5+02:00`
 /// and the like into nanoseconds since the Unix epoch (UTC). A date alone is
 /// midnight UTC, as is a time without a zone. `None` when `text` is not such
 /// a timestamp.
 pub(crate) fn parse_instant(text: &str) -> Option<i128> {
+    // A date, then (optionally) a time of at least HH:MM.
     let b = text.as_bytes();
-    let year = digits(b, 0, 4)?;
-    expect(b, 4, b'-')?;
-    let month = digits(b, 5, 2)?;
-    expect(b, 7, b'-')?;
-    let day = digits(b, 8, 2)?;
-    if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
+    let dated = b.len() >= 10
+        && b[..10].iter().enumerate().all(|(i, c)| {
+            if i == 4 || i == 7 {
+                *c == b'-'
+            } else {
+                c.is_ascii_digit()
+            }
+        });
+    if !dated || (b.len() > 10 && (b.len() < 16 || b[13] != b':')) {
         return None;
     }
-    let (mut hour, mut minute, mut second, mut nanos, mut offset) = (0, 0, 0, 0, 0);
-    let mut pos = 10;
-    if pos < b.len() {
-        if !matches!(b.get(pos), Some(b'T' | b't' | b' ')) {
-            return None;
-        }
-        hour = digits(b, pos + 1, 2)?;
-        expect(b, pos + 3, b':')?;
-        minute = digits(b, pos + 4, 2)?;
-        pos += 6;
-        if b.get(pos) == Some(&b':') {
-            second = digits(b, pos + 1, 2)?;
-            pos += 3;
-            if b.get(pos) == Some(&b'.') {
-                pos += 1;
-                let start = pos;
-                while b.get(pos).is_some_and(u8::is_ascii_digit) {
-                    pos += 1;
-                }
-                nanos = fraction(b.get(start..pos)?)?;
+    // RFC 3339 allows any number of fraction digits; nanoseconds keep nine.
+    let trimmed;
+    let text = match text.get(19..).filter(|_| b.get(19) == Some(&b'.')) {
+        Some(rest) => {
+            let digits = rest[1..].bytes().take_while(u8::is_ascii_digit).count();
+            if digits > 9 {
+                trimmed = format!("{}{}", &text[..29], &rest[1 + digits..]);
+                trimmed.as_str()
+            } else {
+                text
             }
         }
-        if hour > 23 || minute > 59 || second > 60 {
-            return None;
-        }
-        match b.get(pos) {
-            None => {}
-            Some(b'Z' | b'z') => pos += 1,
-            Some(&sign @ (b'+' | b'-')) => {
-                let zone_hours = digits(b, pos + 1, 2)?;
-                pos += 3;
-                let mut zone_minutes = 0;
-                if b.get(pos) == Some(&b':') {
-                    zone_minutes = digits(b, pos + 1, 2)?;
-                    pos += 3;
-                } else if let Some(m) = digits(b, pos, 2) {
-                    zone_minutes = m;
-                    pos += 2;
-                }
-                if zone_hours > 23 || zone_minutes > 59 {
-                    return None;
-                }
-                offset = zone_hours * 3600 + zone_minutes * 60;
-                if sign == b'-' {
-                    offset = -offset;
-                }
-            }
-            Some(_) => return None,
-        }
-        if pos != b.len() {
-            return None;
-        }
+        None => text,
+    };
+    if let Ok(instant) = text.parse::<Timestamp>() {
+        return Some(instant.as_nanosecond());
     }
-    let seconds =
-        days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second - offset;
-    Some(i128::from(seconds) * 1_000_000_000 + i128::from(nanos))
-}
-
-/// Exactly `count` ASCII digits at `at`, as a number.
-fn digits(b: &[u8], at: usize, count: usize) -> Option<i64> {
-    let run = b.get(at..at.checked_add(count)?)?;
-    run.iter().try_fold(0_i64, |acc, &d| {
-        d.is_ascii_digit().then(|| acc * 10 + i64::from(d - b'0'))
-    })
-}
-
-/// `Some(())` when byte `at` is `want`.
-fn expect(b: &[u8], at: usize, want: u8) -> Option<()> {
-    (b.get(at) == Some(&want)).then_some(())
-}
-
-/// A run of fraction digits as nanoseconds; digits past the ninth are ignored.
-fn fraction(run: &[u8]) -> Option<i64> {
-    if run.is_empty() {
-        return None;
-    }
-    let mut nanos = 0;
-    for i in 0..9 {
-        nanos = nanos * 10 + run.get(i).map_or(0, |d| i64::from(d - b'0'));
-    }
-    Some(nanos)
-}
-
-fn days_in_month(year: i64, month: i64) -> i64 {
-    match month {
-        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// Days from 1970-01-01 to the given civil date (proleptic Gregorian).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let year_of_era = year - era * 400;
-    let month_from_march = (month + 9) % 12;
-    let day_of_year = (153 * month_from_march + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
+    let civil: DateTime = text.parse().ok()?;
+    Offset::UTC
+        .to_timestamp(civil)
+        .ok()
+        .map(|t| t.as_nanosecond())
 }
 
 #[cfg(test)]
