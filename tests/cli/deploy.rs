@@ -94,7 +94,7 @@ fn deployments_roll_out_fail_partially_roll_back_and_run_as_jobs() {
     let west = hub(&env, "west");
     env.set_var("PKG_DEPLOY_EAST", &east.token);
     env.set_var("PKG_DEPLOY_WEST", &west.token);
-    let (registry, store, _) = registry_with_app(&env, &[]);
+    let (registry, store, owner) = registry_with_app(&env, &[]);
     let (admin, _) = create_token(&env, &store, 4, "admin");
     let (reader, _) = create_token(&env, &store, 2, "reader");
 
@@ -339,6 +339,25 @@ fn deployments_roll_out_fail_partially_roll_back_and_run_as_jobs() {
     );
     let err = env.fails(["job", "show", "nosuch"]);
     assert!(err.contains("no job `nosuch`"), "{err}");
+
+    // A package hidden by min_level hides its deployments too.
+    let secret = make_package(&env, "pub/secret", "secret", "1.0.0", Some(5));
+    env.ok(["publish", secret.to_str().unwrap(), "--registry", "reg"]);
+    let (ok, hidden, stderr) = deploy_json(&env, &["secret", "--env", "west"]);
+    assert!(ok, "{stderr}");
+    let path = format!("/api/v1/deployments/{}", hidden["id"].as_str().unwrap());
+    assert_eq!(registry.get(&path, Some(&reader)).status, 404);
+    assert_eq!(registry.get(&path, Some(&owner)).status, 200);
+    let seen = registry.get_json("/api/v1/deployments", Some(&reader));
+    assert!(
+        seen.as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["package"] != "secret"),
+        "{seen}"
+    );
+    let mine = registry.get_json("/api/v1/deployments?package=secret", Some(&owner));
+    assert_eq!(mine.as_array().unwrap().len(), 1, "{mine}");
 }
 
 /// Polls `GET path` on `server` until `done` says so (at most 30 s).

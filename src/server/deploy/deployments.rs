@@ -5,6 +5,7 @@
 //! read the records, with the later deployments that superseded each; and
 //! `POST /api/v1/deployments/{id}/rollback` (level 4) queues a rollback.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -18,7 +19,8 @@ use super::super::AppState;
 use super::super::auth::Caller;
 use super::super::error::{ApiError, ApiResult};
 use super::super::extract;
-use super::super::registry::records::Change;
+use super::super::registry::read::visible;
+use super::super::registry::records::{self as registry_records, Change};
 use super::super::store::Kv;
 use super::records::{self, DEPLOYMENTS, new_id, now_ms};
 use crate::deploy::deployment::{DEFAULT_RETRIES, MAX_RETRIES, RollbackRecord};
@@ -181,37 +183,58 @@ struct ListQuery {
     limit: Option<usize>,
 }
 
-/// Every deployment, oldest first, with `superseded_by` filled in.
-async fn every<K: Kv>(state: &AppState<K>) -> ApiResult<Vec<Deployment>> {
-    let mut all: Vec<Deployment> = records::all(&state.kv, DEPLOYMENTS).await?;
-    let done: Vec<(String, String, String, Vec<String>)> = all
+/// The later deployments of the same package among `others` that
+/// succeeded in one of `d`'s environments.
+fn superseding(d: &Deployment, others: &[Deployment]) -> Vec<String> {
+    others
         .iter()
-        .map(|d| {
-            (
-                d.id.clone(),
-                d.package.clone(),
-                d.created_at.clone(),
-                d.environments
-                    .iter()
-                    .filter(|e| e.status == EnvStatus::Succeeded && !d.dry_run)
-                    .map(|e| e.name.clone())
-                    .collect(),
-            )
-        })
-        .collect();
-    for d in &mut all {
-        let mine: Vec<&str> = d.environments.iter().map(|e| e.name.as_str()).collect();
-        d.superseded_by = done
-            .iter()
-            .filter(|(id, package, _, envs)| {
-                *id > d.id
-                    && *package == d.package
-                    && envs.iter().any(|e| mine.contains(&e.as_str()))
+        .filter(|o| o.id > d.id && o.package == d.package && !o.dry_run)
+        .filter(|o| {
+            o.environments.iter().any(|e| {
+                e.status == EnvStatus::Succeeded
+                    && d.environments.iter().any(|mine| mine.name == e.name)
             })
-            .map(|(id, ..)| id.clone())
-            .collect();
+        })
+        .map(|o| o.id.clone())
+        .collect()
+}
+
+/// Whether `caller` may see `package` (a `min_level` above the caller's
+/// level hides its deployments, as it hides the package).
+async fn readable<K: Kv>(state: &AppState<K>, caller: &Caller, package: &str) -> ApiResult<bool> {
+    Ok(registry_records::package(&state.kv, package)
+        .await?
+        .is_some_and(|(record, _)| visible(&record, caller, true).is_some()))
+}
+
+/// The deployments (of `package` only, when given) `caller` may see,
+/// oldest first, with `superseded_by` filled in.
+async fn every<K: Kv>(
+    state: &AppState<K>,
+    caller: &Caller,
+    package: Option<&str>,
+) -> ApiResult<Vec<Deployment>> {
+    let all: Vec<Deployment> = match package {
+        Some(p) => records::of_package(&state.kv, p).await?,
+        None => records::all(&state.kv, DEPLOYMENTS).await?,
+    };
+    let mut by_package: BTreeMap<String, Vec<Deployment>> = BTreeMap::new();
+    for d in all {
+        by_package.entry(d.package.clone()).or_default().push(d);
     }
-    Ok(all)
+    let mut out = Vec::new();
+    for (package, group) in by_package {
+        if !readable(state, caller, &package).await? {
+            continue;
+        }
+        for d in &group {
+            let mut d = d.clone();
+            d.superseded_by = superseding(&d, &group);
+            out.push(d);
+        }
+    }
+    out.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(out)
 }
 
 /// `GET /api/v1/deployments`.
@@ -230,7 +253,7 @@ pub async fn list<K: Kv>(
             "status `{status}` must be pending, deploying, succeeded, failed, partial, rolled-back or cancelled"
         )));
     }
-    let mut out: Vec<Deployment> = every(&state)
+    let mut out: Vec<Deployment> = every(&state, &caller, query.package.as_deref())
         .await?
         .into_iter()
         .rev()
@@ -247,14 +270,19 @@ pub async fn list<K: Kv>(
     Ok(Json(out))
 }
 
-/// The deployment `id` as read now, or 404.
-async fn one<K: Kv>(state: &AppState<K>, id: &str) -> ApiResult<Deployment> {
+/// The deployment `id` as `caller` may read it now, or 404.
+async fn one<K: Kv>(state: &AppState<K>, caller: &Caller, id: &str) -> ApiResult<Deployment> {
     let shown: String = id.chars().take(64).collect();
-    every(state)
+    let missing = || ApiError::not_found(format!("no deployment `{shown}`"));
+    let mut d = records::deployment(&state.kv, id)
         .await?
-        .into_iter()
-        .find(|d| d.id == id)
-        .ok_or_else(|| ApiError::not_found(format!("no deployment `{shown}`")))
+        .ok_or_else(missing)?;
+    if !readable(state, caller, &d.package).await? {
+        return Err(missing());
+    }
+    let others = records::of_package(&state.kv, &d.package).await?;
+    d.superseded_by = superseding(&d, &others);
+    Ok(d)
 }
 
 /// `GET /api/v1/deployments/{id}`.
@@ -264,7 +292,7 @@ pub async fn show<K: Kv>(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Deployment>> {
     caller.require(Level::USER, "reading deployments")?;
-    Ok(Json(one(&state, &id).await?))
+    Ok(Json(one(&state, &caller, &id).await?))
 }
 
 /// `POST /api/v1/deployments/{id}/rollback`.
@@ -280,7 +308,7 @@ pub async fn rollback<K: Kv>(
     } else {
         extract::json(&body)?
     };
-    let current = one(&state, &id).await?;
+    let current = one(&state, &caller, &id).await?;
     if !current.status.is_final() {
         return Err(ApiError::conflict(format!(
             "deployment `{id}` is still {}; wait for it or cancel its job {}",
@@ -335,6 +363,6 @@ pub async fn rollback<K: Kv>(
     }
     records::add_job(&state.kv, &job).await?;
     state.deploy.wake.notify_one();
-    let deployment = one(&state, &id).await?;
+    let deployment = one(&state, &caller, &id).await?;
     Ok((StatusCode::ACCEPTED, Json(Queued { deployment, job })).into_response())
 }

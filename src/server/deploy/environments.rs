@@ -179,6 +179,12 @@ pub async fn remove<K: Kv>(
     UrlPath(name): UrlPath<String>,
 ) -> ApiResult<Json<serde_json::Value>> {
     caller.require(Level::OWNER, "removing an environment")?;
+    crate::model::slug::validate_slug(&name).map_err(|e| {
+        ApiError::bad_request(format!(
+            "environment `{}`: {e}",
+            name.chars().take(64).collect::<String>()
+        ))
+    })?;
     if state.deploy.environments.iter().any(|e| e.name == name) {
         return Err(ApiError::conflict(format!(
             "environment `{name}` is defined in the server's config file; remove it there"

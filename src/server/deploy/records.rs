@@ -23,6 +23,8 @@ pub const JOBS: &str = "deploy/jobs/";
 pub const OPEN: &str = "deploy/open/";
 /// The last deployment into each environment.
 pub const LAST: &str = "deploy/last/";
+/// Each package's deployments (`deploy/by-package/<name>/<id>`, empty).
+pub const BY_PACKAGE: &str = "deploy/by-package/";
 /// How often a compare-and-swap is retried when another writer came first.
 const CAS_RETRIES: usize = 64;
 
@@ -151,6 +153,12 @@ pub async fn create<K: Kv>(kv: &K, deployment: &Deployment, job: &Job) -> Result
         Expect::Absent,
     )
     .await?;
+    kv.put(
+        &format!("{BY_PACKAGE}{}/{}", deployment.package, deployment.id),
+        Vec::new(),
+        Expect::Any,
+    )
+    .await?;
     put(kv, &format!("{JOBS}{}", job.id), job, Expect::Absent).await?;
     kv.put(&format!("{OPEN}{}", job.id), Vec::new(), Expect::Any)
         .await?;
@@ -172,6 +180,18 @@ pub async fn open_jobs<K: Kv>(kv: &K) -> Result<Vec<String>, ApiError> {
         .into_iter()
         .map(|(key, _)| key[OPEN.len()..].to_string())
         .collect())
+}
+
+/// The deployments of `package`, oldest first.
+pub async fn of_package<K: Kv>(kv: &K, package: &str) -> Result<Vec<Deployment>, ApiError> {
+    let prefix = format!("{BY_PACKAGE}{package}/");
+    let mut out = Vec::new();
+    for (key, _) in scan_all(kv, &prefix).await? {
+        if let Some(d) = deployment(kv, &key[prefix.len()..]).await? {
+            out.push(d);
+        }
+    }
+    Ok(out)
 }
 
 /// The environments added through the API.
