@@ -13,6 +13,14 @@ pub fn now_rfc3339() -> String {
     format_rfc3339(unix_now())
 }
 
+/// The current time as `YYYY-MM-DDTHH:MM:SS.sssZ` (milliseconds: what
+/// durations are computed from).
+pub fn now_rfc3339_ms() -> String {
+    Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .to_string()
+}
+
 /// Formats Unix seconds as `YYYY-MM-DDTHH:MM:SSZ` (UTC). Seconds outside
 /// the range jiff supports (years -9999 to 9999) are clamped to it.
 pub fn format_rfc3339(secs: i64) -> String {
@@ -56,6 +64,13 @@ mod tests {
         assert_eq!(format_rfc3339(951_782_400), "2000-02-29T00:00:00Z");
         assert_eq!(format_rfc3339(1_700_000_000), "2023-11-14T22:13:20Z");
         assert_eq!(format_rfc3339(-1), "1969-12-31T23:59:59Z");
+    }
+
+    #[test]
+    fn milliseconds_parse_back() {
+        let now = now_rfc3339_ms();
+        assert_eq!(now.len(), "2026-12-02T15:00:00.000Z".len(), "{now}");
+        assert!(now.parse::<Timestamp>().is_ok(), "{now}");
     }
 
     #[test]

@@ -320,7 +320,7 @@ fn deploy(ctx: &Context, args: &DeployRunArgs) -> Result<()> {
     let client = args.registry.client()?;
     let queued = client.deploy(&request)?;
     ctx.printer.status(&format!(
-        "Deploying {} ({}) to {} as job {}{}",
+        "Deploying {} (package digest {}) to {} as job {}{}",
         queued.deployment.label(),
         queued.deployment.digest,
         args.environments.join(", "),
@@ -404,7 +404,7 @@ fn wait_and_show(
 
 fn show_deployment(d: &Deployment) -> String {
     let mut out = format!(
-        "deployment {}: {} ({}) {}{}\n",
+        "deployment {}: {} (package digest {}) {}{}\n",
         d.id,
         d.label(),
         d.digest,

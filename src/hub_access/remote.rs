@@ -40,6 +40,9 @@ pub struct RemoteHub {
     /// (started by [`HubAccess::is_current`], which usually precedes a
     /// plan), by package digest.
     packing: Option<(String, Packing)>,
+    /// A transfer archive packed once for several hubs (a deployment), by
+    /// package digest.
+    packed: Option<(String, std::sync::Arc<Vec<u8>>)>,
 }
 
 /// The header a staged plan answers with.
@@ -73,7 +76,15 @@ impl RemoteHub {
             client,
             staged: None,
             packing: None,
+            packed: None,
         }
+    }
+
+    /// Uses `archive`, the transfer archive of the package with `digest`
+    /// packed once for several hubs, instead of packing it again.
+    pub fn with_archive(mut self, digest: &str, archive: std::sync::Arc<Vec<u8>>) -> RemoteHub {
+        self.packed = Some((digest.to_string(), archive));
+        self
     }
 
     fn path(key: &ResourceKey) -> String {
@@ -100,6 +111,11 @@ impl RemoteHub {
     /// The transfer archive of `package`: the one packed in the background
     /// for it, or packed now.
     fn archive(&mut self, package: &Package) -> Result<Vec<u8>, AccessError> {
+        if let Some((digest, packed)) = &self.packed
+            && *digest == package.digest
+        {
+            return Ok(packed.as_ref().clone());
+        }
         if let Some((digest, handle)) = self.packing.take()
             && digest == package.digest
             && let Ok(packed) = handle.join()

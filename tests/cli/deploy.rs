@@ -239,8 +239,9 @@ fn deployments_roll_out_fail_partially_roll_back_and_run_as_jobs() {
     let waited: Value =
         serde_json::from_str(&env.ok(["job", "wait", &job_id, "-o", "json"])).unwrap();
     assert_eq!(waited["status"], "succeeded", "{waited}");
+    let at = |v: &Value| v.as_str().unwrap().parse::<jiff::Timestamp>().unwrap();
     assert!(
-        waited["started_at"].as_str().unwrap() >= queued["job"]["run_at"].as_str().unwrap(),
+        at(&waited["started_at"]) >= at(&queued["job"]["run_at"]),
         "{waited}"
     );
     assert_eq!(west.history().len(), 2);

@@ -38,17 +38,35 @@ pub fn options(environment: &Environment, on_conflict: OnConflict, marker: &str)
     }
 }
 
-/// A client of `environment`'s hub sending `token`.
+/// Clients by hub URL and token: building one loads the system's trust
+/// store, which would cost more than a small deployment's whole apply.
+/// Never dropped (a blocking client may not be dropped inside the async
+/// runtime).
+static CLIENTS: std::sync::OnceLock<
+    std::sync::Mutex<std::collections::HashMap<String, ServerClient>>,
+> = std::sync::OnceLock::new();
+
+/// A client of `environment`'s hub sending `token` (shared by every
+/// deployment to that hub with that token).
 pub fn remote_hub(environment: &Environment, token: Option<String>) -> Result<RemoteHub, String> {
+    let key = format!("{}\n{}", environment.url, token.as_deref().unwrap_or(""));
+    let clients = CLIENTS.get_or_init(Default::default);
+    if let Ok(cached) = clients.lock()
+        && let Some(client) = cached.get(&key)
+    {
+        return Ok(RemoteHub::new(client.clone()));
+    }
     let url = url::Url::parse(&environment.url).map_err(|e| format!("url: {e}"))?;
     let remote = Remote {
         name: environment.name.clone(),
         url,
         token_env: None,
     };
-    ServerClient::with_token(remote, token)
-        .map(RemoteHub::new)
-        .map_err(|e| e.to_string())
+    let client = ServerClient::with_token(remote, token).map_err(|e| e.to_string())?;
+    if let Ok(mut cached) = clients.lock() {
+        cached.insert(key, client.clone());
+    }
+    Ok(RemoteHub::new(client))
 }
 
 fn from_load(c: &Counts) -> EnvCounts {

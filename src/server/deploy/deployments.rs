@@ -46,7 +46,7 @@ fn job_for(deployment: &str, kind: JobKind, by: &str, run_at_ms: i64, timeout: O
         run_at_ms,
         timeout_seconds: timeout,
         created_by: by.to_string(),
-        created_at: crate::time::now_rfc3339(),
+        created_at: crate::time::now_rfc3339_ms(),
         started_at: None,
         finished_at: None,
         attempts: 0,
@@ -160,7 +160,7 @@ pub async fn create<K: Kv>(
         status: DeploymentStatus::Pending,
         error: None,
         created_by: caller.name.clone(),
-        created_at: crate::time::now_rfc3339(),
+        created_at: crate::time::now_rfc3339_ms(),
         run_at: job.run_at.clone(),
         started_at: None,
         finished_at: None,
@@ -344,7 +344,7 @@ pub async fn rollback<K: Kv>(
     let job = job_for(&id, JobKind::Rollback, &caller.name, now_ms(), None);
     let record = RollbackRecord {
         by: caller.name.clone(),
-        at: crate::time::now_rfc3339(),
+        at: crate::time::now_rfc3339_ms(),
         job: Some(job.id.clone()),
         forced_over: (!current.superseded_by.is_empty()).then(|| current.superseded_by.clone()),
     };

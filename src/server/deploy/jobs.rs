@@ -75,7 +75,7 @@ pub async fn cancel<K: Kv>(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Job>> {
     caller.require(Level::ADMIN, "cancelling a job")?;
-    let now = crate::time::now_rfc3339();
+    let now = crate::time::now_rfc3339_ms();
     let by = caller.name.clone();
     let outcome = records::update_job(&state.kv, &id, |job| {
         if job.status.is_final() {

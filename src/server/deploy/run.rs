@@ -20,6 +20,8 @@ use crate::deploy::{
     Deployment, DeploymentStatus, EnvOutcome, EnvStatus, Environment, Job, JobKind,
 };
 use crate::hub_access::AccessError;
+use crate::loaders::archive::ArchiveFormat;
+use crate::package::pack::{TRANSFER_LEVEL, pack_to_vec};
 use crate::package::plan::OnConflict;
 use crate::package::read::Package;
 use crate::registry::types::{ActionKind, DeploymentAction};
@@ -101,7 +103,7 @@ async fn deploy<K: Kv>(
     if deployment.status.is_final() {
         return Ok(());
     }
-    let started = crate::time::now_rfc3339();
+    let started = crate::time::now_rfc3339_ms();
     let deployment = change(state, &id, |d| {
         d.status = DeploymentStatus::Deploying;
         d.started_at.get_or_insert_with(|| started.clone());
@@ -125,10 +127,21 @@ async fn deploy<K: Kv>(
             )
         })
         .collect();
+    // Packed once for every remote hub (each apply sends the same archive).
+    let archive = {
+        let package = package.clone();
+        tokio::task::spawn_blocking(move || {
+            pack_to_vec(&package, ArchiveFormat::TarGz, TRANSFER_LEVEL).map(Arc::new)
+        })
+        .await
+        .map_err(|e| RunError::Failed(format!("packing the package failed: {e}")))?
+        .map_err(|e| RunError::Failed(format!("cannot pack the package: {e}")))?
+    };
     let context = EnvRun {
         deployment: id.clone(),
         label: deployment.label(),
         package,
+        archive,
         on_conflict: on_conflict(&deployment.on_conflict),
         dry_run: deployment.dry_run,
         retries: deployment.retries,
@@ -163,7 +176,7 @@ async fn deploy<K: Kv>(
         && deployment.rollback_on_partial
         && deployment.summed_status() == DeploymentStatus::Partial
     {
-        let at = crate::time::now_rfc3339();
+        let at = crate::time::now_rfc3339_ms();
         change(state, &id, |d| {
             d.rollback = Some(crate::deploy::deployment::RollbackRecord {
                 by: "rollback-on-partial".into(),
@@ -189,7 +202,7 @@ pub async fn finish<K: Kv>(
     deployment: &Deployment,
     error: Option<String>,
 ) -> Result<Deployment, RunError> {
-    let now = crate::time::now_rfc3339();
+    let now = crate::time::now_rfc3339_ms();
     let now_ms = now_ms();
     change(state, &deployment.id, |d| {
         let ran_any = d.environments.iter().any(|e| e.attempts > 0);
@@ -224,6 +237,8 @@ struct EnvRun {
     deployment: String,
     label: String,
     package: Arc<Package>,
+    /// The package's transfer archive.
+    archive: Arc<Vec<u8>>,
     on_conflict: OnConflict,
     dry_run: bool,
     retries: u32,
@@ -238,7 +253,7 @@ async fn run_env<K: Kv>(
     look_first: bool,
     cancel: &AtomicBool,
 ) -> Result<bool, RunError> {
-    let started = crate::time::now_rfc3339();
+    let started = crate::time::now_rfc3339_ms();
     let before = change_env(state, &run.deployment, name, |e| {
         e.status = EnvStatus::Deploying;
         e.started_at.get_or_insert_with(|| started.clone());
@@ -283,7 +298,7 @@ async fn run_env<K: Kv>(
             }
         }
     }
-    let finished = crate::time::now_rfc3339();
+    let finished = crate::time::now_rfc3339_ms();
     let ok = outcome.is_ok();
     change_env(state, &run.deployment, name, |e| {
         e.attempts = earlier + attempts;
@@ -339,8 +354,10 @@ async fn apply_in<K: Kv>(
     }
     let token = environments::token(environment, state.deploy.secrets_dir.as_deref())?;
     let environment = environment.clone();
+    let archive = run.archive.clone();
     tokio::task::spawn_blocking(move || {
-        let mut hub = apply::remote_hub(&environment, token)?;
+        let mut hub =
+            apply::remote_hub(&environment, token)?.with_archive(&package.digest, archive);
         apply::apply(&mut hub, &package, &options, dry_run, look_first)
     })
     .await

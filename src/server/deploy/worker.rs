@@ -114,7 +114,7 @@ async fn claim<K: Kv>(state: &AppState<K>, id: &str) -> Result<Option<Job>, Stri
     let now = now_ms();
     let lease_ms = i64::try_from(state.deploy.lease.as_millis()).unwrap_or(30_000);
     let replica = state.deploy.replica.clone();
-    let started = crate::time::now_rfc3339();
+    let started = crate::time::now_rfc3339_ms();
     let claimed = records::update_job(&state.kv, id, |job| {
         let runnable = match job.status {
             JobStatus::Pending | JobStatus::Queued | JobStatus::Retry => {
@@ -250,7 +250,7 @@ async fn run_claimed<K: Kv>(state: &Arc<AppState<K>>, job: Job) {
             }
         }
     }
-    let finished_at = crate::time::now_rfc3339();
+    let finished_at = crate::time::now_rfc3339_ms();
     let replica = state.deploy.replica.clone();
     let ended = records::update_job(&state.kv, &job.id, |j| {
         if j.lease.as_ref().is_some_and(|l| l.owner != replica) {
