@@ -60,7 +60,7 @@ from dataclasses import dataclass, field
 import benchlib
 import gen_package
 from benchlib import Run, fail, log, verdict
-from bench_serve import (Procs, Server, clean_env, fs_description, on_signal, percentile, proc_cpu, ram,
+from bench_serve import (Procs, Server, clean_env, fs_description, on_signal, percentile, post_keepalive, proc_cpu, ram,
                          read_manifest, request, sh, token_create, write_manifest)
 from bench_sources import package_files, write_dir
 
@@ -368,17 +368,7 @@ def post_jobs(url: str, token: str, q: Queue) -> float:
                 if left[0] == 0:
                     break
                 left[0] -= 1
-            t0 = time.perf_counter()
-            try:
-                conn.request("POST", "/api/v1/deployments", body=body, headers=headers)
-                resp = conn.getresponse()
-                answer = resp.read()
-                status = resp.status
-            except (OSError, http.client.HTTPException) as e:
-                status, answer = 0, repr(e).encode()
-                conn.close()
-                conn = http.client.HTTPConnection(host, int(port), timeout=300)
-            ms = (time.perf_counter() - t0) * 1000
+            conn, status, answer, ms = post_keepalive(conn, "/api/v1/deployments", body, headers)
             with lock:
                 q.answers[status] = q.answers.get(status, 0) + 1
                 q.latencies.append(ms)

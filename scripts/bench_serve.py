@@ -293,6 +293,22 @@ def request(base: str, method: str, path: str, body: bytes | None = None, token:
         conn.close()
 
 
+def post_keepalive(conn: http.client.HTTPConnection, path: str, body: bytes,
+                   headers: dict[str, str]) -> tuple[http.client.HTTPConnection, int, bytes, float]:
+    """POST on a keep-alive connection: (the connection to use next, status, body, ms).
+    A failed request answers status 0 and a fresh connection."""
+    t0 = time.perf_counter()
+    try:
+        conn.request("POST", path, body=body, headers=headers)
+        resp = conn.getresponse()
+        answer, status = resp.read(), resp.status
+    except (OSError, http.client.HTTPException) as e:
+        status, answer = 0, repr(e).encode()
+        conn.close()
+        conn = http.client.HTTPConnection(conn.host, conn.port, timeout=conn.timeout)
+    return conn, status, answer, (time.perf_counter() - t0) * 1000
+
+
 def get_ok(base: str, path: str, token: str | None = None) -> bytes:
     status, body, _ = request(base, "GET", path, token=token)
     if status != 200:
@@ -755,17 +771,7 @@ def publish_all(url: str, token: str, archives: list[tuple[str, bytes]], clients
                 name, body = work_q.get_nowait()
             except queue.Empty:
                 break
-            t0 = time.perf_counter()
-            try:
-                conn.request("POST", "/api/v1/packages", body=body, headers=headers)
-                resp = conn.getresponse()
-                answer = resp.read()
-                status = resp.status
-            except (OSError, http.client.HTTPException) as e:
-                status, answer = 0, repr(e).encode()
-                conn.close()
-                conn = http.client.HTTPConnection(host, int(port), timeout=300)
-            ms = (time.perf_counter() - t0) * 1000
+            conn, status, answer, ms = post_keepalive(conn, "/api/v1/packages", body, headers)
             with lock:
                 p.statuses[status] = p.statuses.get(status, 0) + 1
                 p.latencies.append(ms)

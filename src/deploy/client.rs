@@ -13,7 +13,9 @@ use super::{
 use crate::remote::client::segment;
 use crate::remote::{RemoteError, ServerClient};
 
-/// How often a wait asks the server.
+/// How often a wait asks the server: at first every 25 ms (a small
+/// deployment ends within a few), then less often, up to every 250 ms.
+const FIRST_POLL: Duration = Duration::from_millis(25);
 const POLL: Duration = Duration::from_millis(250);
 
 /// A registry server's deployment API.
@@ -167,6 +169,7 @@ impl DeployClient {
     ) -> Result<Option<(Job, Deployment)>, RemoteError> {
         let started = Instant::now();
         let mut last: Option<(Job, Deployment)> = None;
+        let mut pause = FIRST_POLL;
         loop {
             let job = self.job(id)?;
             let deployment = self.deployment(&job.deployment)?;
@@ -184,7 +187,8 @@ impl DeployClient {
                 return Ok(None);
             }
             last = Some((job, deployment));
-            std::thread::sleep(POLL);
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(POLL);
         }
     }
 }
