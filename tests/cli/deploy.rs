@@ -92,9 +92,14 @@ fn deployments_roll_out_fail_partially_roll_back_and_run_as_jobs() {
     let env = Env::new();
     let east = hub(&env, "east");
     let west = hub(&env, "west");
+    // East's token comes from the server's environment, west's from a
+    // file in its secrets directory.
     env.set_var("PKG_DEPLOY_EAST", &east.token);
-    env.set_var("PKG_DEPLOY_WEST", &west.token);
-    let (registry, store, owner) = registry_with_app(&env, &[]);
+    let secrets = env.path("secrets");
+    std::fs::create_dir_all(&secrets).unwrap();
+    std::fs::write(secrets.join("west.token"), format!("{}\n", west.token)).unwrap();
+    let (registry, store, owner) =
+        registry_with_app(&env, &["--secrets-dir", secrets.to_str().unwrap()]);
     let (admin, _) = create_token(&env, &store, 4, "admin");
     let (reader, _) = create_token(&env, &store, 2, "reader");
 
@@ -105,18 +110,36 @@ fn deployments_roll_out_fail_partially_roll_back_and_run_as_jobs() {
     drop(closed);
     let hang = TcpListener::bind("127.0.0.1:0").unwrap();
     let hang_url = format!("http://{}", hang.local_addr().unwrap());
-    for (name, url, var) in [
-        ("east", east.server.url(), Some("PKG_DEPLOY_EAST")),
-        ("west", west.server.url(), Some("PKG_DEPLOY_WEST")),
+    for (name, url, token) in [
+        (
+            "east",
+            east.server.url(),
+            Some(["--token-env", "PKG_DEPLOY_EAST"]),
+        ),
+        (
+            "west",
+            west.server.url(),
+            Some(["--token-file", "west.token"]),
+        ),
         ("down", down_url, None),
         ("hang", hang_url, None),
     ] {
         let mut args = vec!["deploy", "env", "add", name, &url, "--prefix", "staging"];
-        if let Some(var) = var {
-            args.extend(["--token-env", var]);
+        if let Some(token) = token {
+            args.extend(token);
         }
         env.ok(args);
     }
+    let err = env.fails([
+        "deploy",
+        "env",
+        "add",
+        "x",
+        "http://127.0.0.1:1",
+        "--token-file",
+        "../west.token",
+    ]);
+    assert!(err.contains("secrets directory"), "{err}");
     let list: Value =
         serde_json::from_str(&env.ok(["deploy", "env", "list", "-o", "json"])).unwrap();
     let health: Vec<(String, bool)> = list
@@ -359,6 +382,23 @@ fn deployments_roll_out_fail_partially_roll_back_and_run_as_jobs() {
     );
     let mine = registry.get_json("/api/v1/deployments?package=secret", Some(&owner));
     assert_eq!(mine.as_array().unwrap().len(), 1, "{mine}");
+
+    // A version with dependencies deploys the resolved graph.
+    for (name, version, deps) in [
+        ("base", "1.0.0", vec![]),
+        ("app", "2.0.0", vec![("base", "^1")]),
+    ] {
+        let dir = make_package(&env, &format!("pub/{name}-{version}"), name, version, None);
+        crate::sources::set_release(&dir, name, version, &deps);
+        env.ok(["publish", dir.to_str().unwrap(), "--registry", "reg"]);
+    }
+    let (ok, graph, stderr) = deploy_json(&env, &["app@^2", "--env", "west", "--dry-run"]);
+    assert!(ok, "{stderr}");
+    assert_eq!(
+        graph["packages"],
+        serde_json::json!(["base@1.0.0", "app@2.0.0"]),
+        "{graph}"
+    );
 }
 
 /// Polls `GET path` on `server` until `done` says so (at most 30 s).
