@@ -28,6 +28,7 @@ pub mod backends;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod db;
 pub mod deploy;
 pub mod error_text;
 pub mod filter;

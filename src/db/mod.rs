@@ -1,0 +1,12 @@
+//! Database packages: a referentially complete subset of tables exported
+//! into the package format (`tables[]` in the manifest, one JSON Lines
+//! file per table) and loaded into another database, parents first, with
+//! primary keys optionally remapped. This module owns [`url`] (which
+//! database), [`schema`] (tables, keys, and the order to insert them in),
+//! [`kind`] (the portable column types and their lossless JSON form) and
+//! the catalog readers ([`sqlite`]).
+
+pub mod kind;
+pub mod schema;
+pub mod sqlite;
+pub mod url;
