@@ -19,74 +19,9 @@
 //! SQL NULL is JSON `null` in every kind. Any other declared type is
 //! refused with its name, rather than carried approximately.
 
-use serde::{Deserialize, Serialize};
+pub use crate::model::table::Kind;
 
 use super::url::Engine;
-
-/// A portable column type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Kind {
-    /// Whole numbers up to 64 bits.
-    Integer,
-    /// Exact decimals.
-    Decimal,
-    /// Binary floating point.
-    Float,
-    /// True or false.
-    Bool,
-    /// Text.
-    Text,
-    /// A UUID (as text).
-    Uuid,
-    /// Binary data.
-    Bytes,
-    /// A date and time without a zone.
-    Timestamp,
-    /// An instant (a date and time with a zone).
-    Timestamptz,
-    /// A date.
-    Date,
-    /// A time of day.
-    Time,
-    /// A JSON document.
-    Json,
-}
-
-impl Kind {
-    /// The kind's name as the manifest spells it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Integer => "integer",
-            Kind::Decimal => "decimal",
-            Kind::Float => "float",
-            Kind::Bool => "bool",
-            Kind::Text => "text",
-            Kind::Uuid => "uuid",
-            Kind::Bytes => "bytes",
-            Kind::Timestamp => "timestamp",
-            Kind::Timestamptz => "timestamptz",
-            Kind::Date => "date",
-            Kind::Time => "time",
-            Kind::Json => "json",
-        }
-    }
-
-    /// Whether a column of kind `self` can take values of kind `from`
-    /// without loss (a load checks every column before writing).
-    pub fn accepts(self, from: Kind) -> bool {
-        self == from
-            || matches!(
-                (self, from),
-                (Kind::Decimal, Kind::Integer)
-                    | (Kind::Float, Kind::Integer)
-                    | (Kind::Text, Kind::Uuid)
-                    | (Kind::Uuid, Kind::Text)
-                    | (Kind::Text, Kind::Json)
-                    | (Kind::Json, Kind::Text)
-            )
-    }
-}
 
 /// The kind of a column `engine` declares as `declared` (as its catalog
 /// spells it), or `None` for a type pkg does not carry.

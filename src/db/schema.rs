@@ -1,64 +1,11 @@
-//! Tables as a database package describes them (columns, primary key,
-//! foreign keys, unique constraints), and the order a load inserts them
-//! in: parents before children, with the foreign keys that close a cycle
+//! Tables as a database's catalog describes them, and the order a load
+//! inserts tables in: parents before children, with the foreign keys that close a cycle
 //! (a self-reference, or tables referencing each other) inserted NULL
 //! first and set afterwards.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::{Deserialize, Serialize};
-
-use super::kind::Kind;
-
-/// A column.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Column {
-    /// Its name.
-    pub name: String,
-    /// Its portable type.
-    #[serde(rename = "type")]
-    pub kind: Kind,
-    /// The type as the source database declared it (for messages).
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub declared: String,
-    /// Whether it may be NULL.
-    pub nullable: bool,
-}
-
-/// A foreign key: `columns` of this table reference `references` of `table`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ForeignKey {
-    /// The referencing columns, in key order.
-    pub columns: Vec<String>,
-    /// The referenced table.
-    pub table: String,
-    /// The referenced columns, in key order.
-    pub references: Vec<String>,
-}
-
-/// A table.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Table {
-    /// Its name.
-    pub name: String,
-    /// Its columns, in the database's order.
-    pub columns: Vec<Column>,
-    /// The primary key's columns, in key order (composite keys too).
-    pub primary_key: Vec<String>,
-    /// Its foreign keys.
-    #[serde(default)]
-    pub foreign_keys: Vec<ForeignKey>,
-    /// Its unique constraints other than the primary key.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub unique: Vec<Vec<String>>,
-}
-
-impl Table {
-    /// The column `name`.
-    pub fn column(&self, name: &str) -> Option<&Column> {
-        self.columns.iter().find(|c| c.name == name)
-    }
-}
+pub use crate::model::table::{Column, ForeignKey, Table};
 
 /// A table as a database's catalog describes it, its column types as
 /// declared (every engine's reader gives this).
@@ -232,6 +179,7 @@ fn nullable(table: &Table, fk: &ForeignKey) -> bool {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::model::table::Kind;
 
     fn col(name: &str, nullable: bool) -> Column {
         Column {

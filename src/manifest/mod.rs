@@ -8,6 +8,7 @@ pub mod limits;
 pub mod parse;
 pub mod paths;
 pub mod problem;
+pub mod tables;
 pub mod types;
 pub mod write;
 

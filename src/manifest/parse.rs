@@ -140,6 +140,7 @@ struct Raw {
     created_at: Option<String>,
     dependencies: Option<BTreeMap<String, String>>,
     environments: Option<Vec<Value>>,
+    tables: Option<Vec<Value>>,
     min_level: Option<u64>,
     digests: Option<RawDigests>,
     spaces: Option<Vec<RawEntry>>,
@@ -261,6 +262,11 @@ fn slow_path(bytes: &[u8], problems: &mut Vec<Problem>) -> Option<Raw> {
         Some(Value::Array(envs)) => raw.environments = Some(envs),
         Some(_) => problem("environments".into(), "must be an array"),
     }
+    match top.remove("tables") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(tables)) => raw.tables = Some(tables),
+        Some(_) => problem("tables".into(), "must be an array"),
+    }
     for key in ["dependencies", "digests"] {
         match top.get(key) {
             None | Some(Value::Null) => {}
@@ -373,6 +379,10 @@ impl Validator {
         }
         m.environments = raw.environments.take().unwrap_or_default();
         for (field, message) in super::environment::parse_environments(&m.environments).1 {
+            self.problem(field, message);
+        }
+        m.tables = raw.tables.take().unwrap_or_default();
+        for (field, message) in super::tables::parse_tables(&m.tables).1 {
             self.problem(field, message);
         }
         match raw.min_level {

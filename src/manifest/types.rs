@@ -107,6 +107,8 @@ pub struct Manifest {
     pub dependencies: BTreeMap<String, String>,
     /// `environments` (pkg), kept as written.
     pub environments: Vec<Value>,
+    /// `tables` (pkg, database packages), kept as written.
+    pub tables: Vec<Value>,
     /// `min_level` (pkg, 1-6).
     pub min_level: Option<u8>,
     /// `digests` (pkg): package path → sha256; `None` in a cub package.

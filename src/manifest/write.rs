@@ -197,6 +197,15 @@ pub fn write_manifest<W: Write>(
         }
         out.close(b']')?;
     }
+    if !manifest.tables.is_empty() {
+        out.key("tables")?;
+        out.open(b'[')?;
+        for table in &manifest.tables {
+            out.item()?;
+            out.value(table)?;
+        }
+        out.close(b']')?;
+    }
     if let Some(digests) = digests {
         out.key("digests")?;
         out.open(b'{')?;

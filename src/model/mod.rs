@@ -6,6 +6,7 @@ pub mod key;
 pub mod kind;
 pub mod reference;
 pub mod slug;
+pub mod table;
 pub mod toolchain;
 
 pub use details::Details;
