@@ -6,7 +6,10 @@
 //! [`kind`] (the portable column types and their lossless JSON form) and
 //! the catalog readers ([`sqlite`]).
 
+pub mod export;
 pub mod kind;
 pub mod schema;
+pub mod source;
 pub mod sqlite;
 pub mod url;
+pub mod value;

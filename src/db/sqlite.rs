@@ -1,10 +1,134 @@
-//! SQLite's catalog: tables, columns with declared types and nullability,
-//! primary keys (composite too), foreign keys and unique constraints, read
-//! through its pragmas.
+//! SQLite: its catalog (tables, columns with declared types and
+//! nullability, primary keys (composite too), foreign keys and unique
+//! constraints, read through its pragmas), and an export's rows, read in
+//! one read-only transaction.
 
-use rusqlite::Connection;
+use std::path::Path;
 
-use super::schema::{CatalogTable, ForeignKey};
+use rusqlite::types::ValueRef;
+use rusqlite::{Connection, OpenFlags};
+use serde_json::Value;
+
+use super::kind::Kind;
+use super::schema::{CatalogTable, Column, ForeignKey, Table};
+use super::source::{DbError, ExportSource, RowSink, quote};
+use super::url::Engine;
+use super::value;
+
+/// A SQLite file opened read-only, inside one transaction (one snapshot).
+pub struct SqliteSource {
+    conn: Connection,
+}
+
+fn db_error(e: rusqlite::Error) -> DbError {
+    DbError::Database(e.to_string())
+}
+
+impl SqliteSource {
+    /// Opens `path` read-only and starts the snapshot.
+    pub fn open(path: &Path) -> Result<SqliteSource, DbError> {
+        if !path.is_file() {
+            return Err(DbError::Invalid(format!(
+                "sqlite:{}: no such database file",
+                path.display()
+            )));
+        }
+        let conn =
+            Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(|e| {
+                DbError::Database(format!("cannot open sqlite:{}: {e}", path.display()))
+            })?;
+        conn.execute_batch("PRAGMA query_only = ON; BEGIN DEFERRED")
+            .map_err(db_error)?;
+        Ok(SqliteSource { conn })
+    }
+}
+
+/// `raw` as column `column`'s JSON value.
+fn encode(table: &str, column: &Column, raw: ValueRef<'_>) -> Result<Value, DbError> {
+    let wrong = |what: String| {
+        DbError::Invalid(format!(
+            "{table}.{} ({}): {what}",
+            column.name,
+            column.kind.as_str()
+        ))
+    };
+    let text = |b: &[u8]| -> Result<String, DbError> {
+        String::from_utf8(b.to_vec()).map_err(|_| wrong("holds text that is not UTF-8".into()))
+    };
+    Ok(match (column.kind, raw) {
+        (_, ValueRef::Null) => Value::Null,
+        (Kind::Integer, ValueRef::Integer(i)) => Value::from(i),
+        (Kind::Bool, ValueRef::Integer(i)) => Value::Bool(i != 0),
+        (Kind::Float, ValueRef::Real(f)) => value::float(f),
+        (Kind::Float, ValueRef::Integer(i)) => value::float(i as f64),
+        (Kind::Decimal, ValueRef::Integer(i)) => Value::String(i.to_string()),
+        (Kind::Decimal, ValueRef::Real(f)) => Value::String(f.to_string()),
+        (Kind::Decimal, ValueRef::Text(t)) => value::decimal(&text(t)?).map_err(wrong)?,
+        (Kind::Text | Kind::Uuid, ValueRef::Text(t)) => Value::String(text(t)?),
+        (Kind::Bytes, ValueRef::Blob(b) | ValueRef::Text(b)) => value::bytes(b),
+        (Kind::Timestamp, ValueRef::Text(t)) => value::timestamp(&text(t)?).map_err(wrong)?,
+        (Kind::Timestamptz, ValueRef::Text(t)) => value::timestamptz(&text(t)?).map_err(wrong)?,
+        (Kind::Date, ValueRef::Text(t)) => value::date(&text(t)?).map_err(wrong)?,
+        (Kind::Time, ValueRef::Text(t)) => value::time(&text(t)?).map_err(wrong)?,
+        (Kind::Json, ValueRef::Text(t)) => value::json(&text(t)?).map_err(wrong)?,
+        (_, other) => {
+            return Err(wrong(format!("holds a {:?} value", other.data_type())));
+        }
+    })
+}
+
+impl ExportSource for SqliteSource {
+    fn engine(&self) -> Engine {
+        Engine::Sqlite
+    }
+
+    fn catalog(&mut self) -> Result<Vec<CatalogTable>, DbError> {
+        read_catalog(&self.conn).map_err(db_error)
+    }
+
+    fn scan(
+        &mut self,
+        table: &Table,
+        columns: &[Column],
+        predicate: Option<&str>,
+        each: &mut RowSink<'_>,
+    ) -> Result<(), DbError> {
+        let q = |n: &str| quote(Engine::Sqlite, n);
+        let list: Vec<String> = columns.iter().map(|c| q(&c.name)).collect();
+        let order: Vec<String> = table.primary_key.iter().map(|c| q(c)).collect();
+        let filter = predicate
+            .map(|p| format!(" WHERE ({p})"))
+            .unwrap_or_default();
+        let sql = format!(
+            "SELECT {} FROM {}{filter} ORDER BY {}",
+            list.join(", "),
+            q(&table.name),
+            order.join(", ")
+        );
+        let mut statement = self.conn.prepare(&sql).map_err(|e| {
+            DbError::Invalid(match predicate {
+                Some(p) => format!(
+                    "the --where predicate of table `{}` (`{p}`) was refused: {e}",
+                    table.name
+                ),
+                None => format!("cannot read table `{}`: {e}", table.name),
+            })
+        })?;
+        let mut rows = statement.query([]).map_err(db_error)?;
+        while let Some(row) = rows.next().map_err(db_error)? {
+            let mut values = Vec::with_capacity(columns.len());
+            for (i, column) in columns.iter().enumerate() {
+                values.push(encode(
+                    &table.name,
+                    column,
+                    row.get_ref(i).map_err(db_error)?,
+                )?);
+            }
+            each(values)?;
+        }
+        Ok(())
+    }
+}
 
 /// Every table of `conn`'s main database (SQLite's own excepted), by name.
 pub fn read_catalog(conn: &Connection) -> rusqlite::Result<Vec<CatalogTable>> {
@@ -98,7 +222,7 @@ fn table(conn: &Connection, name: String) -> rusqlite::Result<CatalogTable> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::db::kind::Kind;
     use crate::db::schema::insert_order;

@@ -1,0 +1,655 @@
+//! `pkg db create`: exports the chosen tables (each filtered by its
+//! predicate, some columns left out) into a package directory, adding,
+//! with `with_parents`, every row a chosen row references through a
+//! foreign key, transitively (Jailer's closure), and with `with_children`
+//! the rows referencing the chosen rows of the named tables. Rows are
+//! streamed from the database into `/tables/<table>.jsonl` in primary-key
+//! order; only the keys of the rows taken are held in memory. The same
+//! database state gives the same bytes.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::io::Write;
+use std::path::Path;
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use super::schema::{Column, Table};
+use super::source::{DbError, ExportSource, check_predicate};
+use crate::manifest::tables::{TableEntry, data_loc};
+use crate::manifest::types::Digests;
+use crate::manifest::write::manifest_bytes;
+use crate::manifest::{FORMAT_VERSION, MANIFEST_FILE, Manifest};
+use crate::model::fingerprint::hex;
+
+/// What to export.
+#[derive(Debug, Clone, Default)]
+pub struct ExportRequest {
+    /// The tables chosen.
+    pub tables: Vec<String>,
+    /// Table → SQL predicate.
+    pub predicates: BTreeMap<String, String>,
+    /// Table → columns left out.
+    pub excluded: BTreeMap<String, BTreeSet<String>>,
+    /// Add every row the taken rows reference, transitively.
+    pub with_parents: bool,
+    /// Tables whose referencing rows (in other tables) are added.
+    pub with_children: Vec<String>,
+    /// The package name.
+    pub name: Option<String>,
+    /// The package version.
+    pub version: Option<String>,
+}
+
+/// What an export wrote.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ExportReport {
+    /// Each table and its row count, by name.
+    pub tables: Vec<(String, u64)>,
+    /// References to rows the package does not hold: table, columns,
+    /// referenced table, distinct keys.
+    pub outside: Vec<(String, Vec<String>, String, usize)>,
+    /// The package digest.
+    pub digest: String,
+}
+
+/// A row's values at `positions`, as a key.
+fn key_of(values: &[Value], positions: &[usize]) -> String {
+    let parts: Vec<&Value> = positions.iter().filter_map(|&i| values.get(i)).collect();
+    serde_json::to_string(&parts).unwrap_or_default()
+}
+
+/// Positions of `names` among `columns`.
+fn positions(columns: &[Column], names: &[String]) -> Option<Vec<usize>> {
+    names
+        .iter()
+        .map(|n| columns.iter().position(|c| &c.name == n))
+        .collect()
+}
+
+/// Exports `request` from `source` into the empty directory `out`.
+pub fn export(
+    source: &mut dyn ExportSource,
+    request: &ExportRequest,
+    out: &Path,
+) -> Result<ExportReport, DbError> {
+    let engine = source.engine();
+    let catalog = source.catalog()?;
+    let known: BTreeMap<&str, _> = catalog.iter().map(|t| (t.name.as_str(), t)).collect();
+    let unknown = |name: &str| {
+        DbError::Invalid(format!(
+            "unknown table `{name}`; the database has {}",
+            known.keys().copied().collect::<Vec<_>>().join(", ")
+        ))
+    };
+    if request.tables.is_empty() {
+        return Err(DbError::Invalid(
+            "name at least one table with --table".into(),
+        ));
+    }
+    for name in request
+        .tables
+        .iter()
+        .chain(request.predicates.keys())
+        .chain(request.excluded.keys())
+        .chain(&request.with_children)
+    {
+        if !known.contains_key(name.as_str()) {
+            return Err(unknown(name));
+        }
+    }
+    for (table, predicate) in &request.predicates {
+        if !request.tables.contains(table) {
+            return Err(DbError::Invalid(format!(
+                "--where names table `{table}`, which no --table chose"
+            )));
+        }
+        check_predicate(table, predicate)?;
+    }
+    // The tables taken: the chosen, their parents (transitively) and the
+    // children of the named tables.
+    let mut taken: BTreeSet<String> = request.tables.iter().cloned().collect();
+    loop {
+        let before = taken.len();
+        for t in taken.clone() {
+            if let Some(c) = known.get(t.as_str()) {
+                if request.with_parents {
+                    taken.extend(c.foreign_keys.iter().map(|fk| fk.table.clone()));
+                }
+                if request.with_children.contains(&t) {
+                    for child in &catalog {
+                        if child.foreign_keys.iter().any(|fk| fk.table == t) {
+                            taken.insert(child.name.clone());
+                        }
+                    }
+                }
+            }
+        }
+        taken.retain(|t| known.contains_key(t.as_str()));
+        if taken.len() == before {
+            break;
+        }
+    }
+    let mut tables: BTreeMap<String, Table> = BTreeMap::new();
+    for name in &taken {
+        let mut table = known[name.as_str()]
+            .typed(engine)
+            .map_err(DbError::Invalid)?;
+        if let Some(excluded) = request.excluded.get(name) {
+            for column in excluded {
+                if table.column(column).is_none() {
+                    return Err(DbError::Invalid(format!(
+                        "--exclude-columns: table `{name}` has no column `{column}`"
+                    )));
+                }
+                if table.primary_key.contains(column)
+                    || table
+                        .foreign_keys
+                        .iter()
+                        .any(|fk| fk.columns.contains(column))
+                {
+                    return Err(DbError::Invalid(format!(
+                        "--exclude-columns: `{name}.{column}` is part of a key and must stay"
+                    )));
+                }
+            }
+            table.columns.retain(|c| !excluded.contains(&c.name));
+        }
+        tables.insert(name.clone(), table);
+    }
+    std::fs::create_dir_all(out.join("tables"))
+        .map_err(|e| DbError::Io(format!("cannot create {}: {e}", out.display())))?;
+
+    // What the taken rows hold: per table, its primary keys and, for
+    // every column list a foreign key reads or references, the values.
+    let mut taken_rows: BTreeMap<String, Taken> = tables
+        .iter()
+        .map(|(name, table)| (name.clone(), Taken::new(name, table, &tables)))
+        .collect();
+    // Pass 1: the chosen rows, written as read.
+    let mut written: BTreeMap<String, (u64, [u8; 32])> = BTreeMap::new();
+    for name in &request.tables {
+        let table = &tables[name];
+        let state = taken_rows.get_mut(name).ok_or_else(|| unknown(name))?;
+        let result = write_table(
+            source,
+            table,
+            request.predicates.get(name).map(String::as_str),
+            out,
+            &mut |row| {
+                state.take(row);
+                true
+            },
+        )?;
+        written.insert(name.clone(), result);
+    }
+    // The closure: rows the taken rows reference (with_parents), and rows
+    // referencing the taken rows of the named tables (with_children),
+    // until nothing new is added. Each round reads a table once.
+    let mut added: BTreeSet<String> = BTreeSet::new();
+    loop {
+        let mut grew = false;
+        for (name, table) in &tables {
+            // (positions in this table's rows, keys wanted there)
+            let mut wanted: Vec<(Vec<usize>, HashSet<String>)> = Vec::new();
+            if request.with_parents {
+                for (child_name, child) in &tables {
+                    for (k, fk) in child.foreign_keys.iter().enumerate() {
+                        if &fk.table != name {
+                            continue;
+                        }
+                        let Some(refs) = positions(&table.columns, &fk.references) else {
+                            continue;
+                        };
+                        let have = taken_rows[name].values(&refs);
+                        let need: HashSet<String> = taken_rows[child_name]
+                            .fk_values(k)
+                            .filter(|v| !have.is_some_and(|h| h.contains(*v)))
+                            .cloned()
+                            .collect();
+                        if !need.is_empty() {
+                            wanted.push((refs, need));
+                        }
+                    }
+                }
+            }
+            for (k, fk) in table.foreign_keys.iter().enumerate() {
+                if !request.with_children.contains(&fk.table) || &fk.table == name {
+                    continue;
+                }
+                let Some(parent) = tables.get(&fk.table) else {
+                    continue;
+                };
+                let Some(refs) = positions(&parent.columns, &fk.references) else {
+                    continue;
+                };
+                let parent_keys = taken_rows[&fk.table]
+                    .values(&refs)
+                    .cloned()
+                    .unwrap_or_default();
+                let mine: HashSet<&String> = taken_rows[name].fk_values(k).collect();
+                let need: HashSet<String> = parent_keys
+                    .into_iter()
+                    .filter(|v| !mine.contains(v))
+                    .collect();
+                if !need.is_empty() {
+                    let Some(cols) = positions(&table.columns, &fk.columns) else {
+                        continue;
+                    };
+                    wanted.push((cols, need));
+                }
+            }
+            if wanted.is_empty() {
+                continue;
+            }
+            let state = taken_rows.get_mut(name).ok_or_else(|| unknown(name))?;
+            let mut new_rows = 0;
+            let columns = table.columns.clone();
+            source.scan(table, &columns, None, &mut |row| {
+                if !state.has(&row)
+                    && wanted
+                        .iter()
+                        .any(|(pos, keys)| keys.contains(&key_of(&row, pos)))
+                {
+                    state.take(&row);
+                    new_rows += 1;
+                }
+                Ok(())
+            })?;
+            if new_rows > 0 {
+                added.insert(name.clone());
+                grew = true;
+            }
+        }
+        if !grew {
+            break;
+        }
+    }
+    // Tables that gained rows are written again: every taken row in order.
+    for name in &added {
+        let table = &tables[name];
+        let state = &taken_rows[name];
+        let result = write_table(source, table, None, out, &mut |row| state.has(row))?;
+        written.insert(name.clone(), result);
+    }
+    // References leaving the package.
+    let mut outside = Vec::new();
+    for (name, table) in &tables {
+        for (k, fk) in table.foreign_keys.iter().enumerate() {
+            let inside = tables.get(&fk.table).and_then(|parent| {
+                positions(&parent.columns, &fk.references)
+                    .and_then(|refs| taken_rows[&fk.table].values(&refs).cloned())
+            });
+            let leaving = taken_rows[name]
+                .fk_values(k)
+                .filter(|v| !inside.as_ref().is_some_and(|i| i.contains(*v)))
+                .count();
+            if leaving > 0 {
+                outside.push((name.clone(), fk.columns.clone(), fk.table.clone(), leaving));
+            }
+        }
+    }
+    // The manifest.
+    let mut entries = Vec::new();
+    let mut digests = Vec::new();
+    let mut counts = Vec::new();
+    for (name, table) in &tables {
+        let (rows, digest) = match written.get(name) {
+            Some(done) => *done,
+            None => (0, empty_digest(out, name)?),
+        };
+        let entry = TableEntry {
+            table: table.clone(),
+            row_count: rows,
+            data_loc: data_loc(name),
+        };
+        entries.push(serde_json::to_value(&entry).map_err(|e| DbError::Io(e.to_string()))?);
+        digests.push((data_loc(name).into_boxed_str(), digest));
+        counts.push((name.clone(), rows));
+    }
+    let manifest = Manifest {
+        format: Some(FORMAT_VERSION),
+        name: request.name.clone(),
+        version: request.version.clone(),
+        tables: entries,
+        digests: Some(Digests::new(digests)),
+        ..Manifest::default()
+    };
+    let bytes = manifest_bytes(&manifest);
+    std::fs::write(out.join(MANIFEST_FILE), &bytes).map_err(|e| {
+        DbError::Io(format!(
+            "cannot write {}: {e}",
+            out.join(MANIFEST_FILE).display()
+        ))
+    })?;
+    Ok(ExportReport {
+        tables: counts,
+        outside,
+        digest: format!("sha256:{}", hex(&Sha256::digest(&bytes))),
+    })
+}
+
+/// Writes an empty data file for a table that took no rows.
+fn empty_digest(out: &Path, name: &str) -> Result<[u8; 32], DbError> {
+    let path = out.join("tables").join(format!("{name}.jsonl"));
+    std::fs::write(&path, b"")
+        .map_err(|e| DbError::Io(format!("cannot write {}: {e}", path.display())))?;
+    Ok(Sha256::digest(b"").into())
+}
+
+/// The rows of one table an export took: their primary keys, the values
+/// of each foreign key, and the values of every column list another
+/// table's foreign key references (only keys are held, never rows).
+struct Taken {
+    pk: Vec<usize>,
+    keys: HashSet<String>,
+    /// Per foreign key: its column positions and the values taken rows hold.
+    fks: Vec<(Vec<usize>, HashSet<String>)>,
+    /// Column lists other tables reference: positions and values.
+    referenced: Vec<(Vec<usize>, HashSet<String>)>,
+}
+
+impl Taken {
+    fn new(name: &str, table: &Table, tables: &BTreeMap<String, Table>) -> Taken {
+        let fks = table
+            .foreign_keys
+            .iter()
+            .map(|fk| {
+                (
+                    positions(&table.columns, &fk.columns).unwrap_or_default(),
+                    HashSet::new(),
+                )
+            })
+            .collect();
+        let mut referenced: Vec<(Vec<usize>, HashSet<String>)> = Vec::new();
+        for other in tables.values() {
+            for fk in other.foreign_keys.iter().filter(|fk| fk.table == name) {
+                if let Some(refs) = positions(&table.columns, &fk.references)
+                    && !referenced.iter().any(|(r, _)| *r == refs)
+                {
+                    referenced.push((refs, HashSet::new()));
+                }
+            }
+        }
+        Taken {
+            pk: positions(&table.columns, &table.primary_key).unwrap_or_default(),
+            keys: HashSet::new(),
+            fks,
+            referenced,
+        }
+    }
+
+    fn has(&self, row: &[Value]) -> bool {
+        self.keys.contains(&key_of(row, &self.pk))
+    }
+
+    fn take(&mut self, row: &[Value]) {
+        self.keys.insert(key_of(row, &self.pk));
+        for (pos, values) in self.fks.iter_mut().chain(self.referenced.iter_mut()) {
+            if pos
+                .iter()
+                .all(|&i| row.get(i).is_some_and(|v| !v.is_null()))
+            {
+                values.insert(key_of(row, pos));
+            }
+        }
+    }
+
+    /// The values taken rows hold in foreign key `k`.
+    fn fk_values(&self, k: usize) -> impl Iterator<Item = &String> {
+        self.fks.get(k).into_iter().flat_map(|(_, v)| v.iter())
+    }
+
+    /// The values taken rows hold at `positions`, when another table
+    /// references them.
+    fn values(&self, positions: &[usize]) -> Option<&HashSet<String>> {
+        self.referenced
+            .iter()
+            .find(|(p, _)| p == positions)
+            .map(|(_, v)| v)
+    }
+}
+
+/// Streams `table`'s rows (those `keep` accepts) into its data file,
+/// hashing as it writes: the row count and the file's digest.
+fn write_table(
+    source: &mut dyn ExportSource,
+    table: &Table,
+    predicate: Option<&str>,
+    out: &Path,
+    keep: &mut dyn FnMut(&[Value]) -> bool,
+) -> Result<(u64, [u8; 32]), DbError> {
+    let path = out.join("tables").join(format!("{}.jsonl", table.name));
+    let file = std::fs::File::create(&path)
+        .map_err(|e| DbError::Io(format!("cannot write {}: {e}", path.display())))?;
+    let mut writer = std::io::BufWriter::with_capacity(
+        1 << 16,
+        HashingWriter {
+            inner: file,
+            hash: Sha256::new(),
+        },
+    );
+    let names: Vec<String> = table
+        .columns
+        .iter()
+        .map(|c| serde_json::to_string(&c.name).unwrap_or_default())
+        .collect();
+    let mut rows = 0u64;
+    let io = |e: std::io::Error| DbError::Io(format!("cannot write {}: {e}", path.display()));
+    let columns = table.columns.clone();
+    source.scan(table, &columns, predicate, &mut |row| {
+        if !keep(&row) {
+            return Ok(());
+        }
+        let mut line = Vec::with_capacity(64 * row.len());
+        line.push(b'{');
+        for (i, (name, value)) in names.iter().zip(&row).enumerate() {
+            if i > 0 {
+                line.push(b',');
+            }
+            line.extend_from_slice(name.as_bytes());
+            line.push(b':');
+            serde_json::to_writer(&mut line, value).map_err(|e| DbError::Io(e.to_string()))?;
+        }
+        line.extend_from_slice(b"}\n");
+        writer.write_all(&line).map_err(io)?;
+        rows += 1;
+        Ok(())
+    })?;
+    let hashing = writer.into_inner().map_err(|e| io(e.into_error()))?;
+    let HashingWriter { mut inner, hash } = hashing;
+    inner.flush().map_err(io)?;
+    Ok((rows, hash.finalize().into()))
+}
+
+/// A writer that hashes what passes through.
+struct HashingWriter<W> {
+    inner: W,
+    hash: Sha256,
+}
+
+impl<W: Write> Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hash.update(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::sqlite::SqliteSource;
+
+    /// A SQLite file with the test schema and a few rows.
+    fn database(dir: &Path) -> std::path::PathBuf {
+        let path = dir.join("shop.db");
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(crate::db::sqlite::tests::SCHEMA)
+            .unwrap();
+        conn.execute_batch(
+            "INSERT INTO customers VALUES (1, 'Ada', 'ada@example.com', '10.50'), (2, 'Bob', NULL, 3), (3, 'Cy', 'cy@example.com', NULL);
+             INSERT INTO orders VALUES (10, 1, '2026-11-01 10:00:00', 1), (11, 2, '2026-11-02 11:30:00.5', 0), (12, 1, NULL, NULL);
+             INSERT INTO products VALUES ('p1', 'eu', '1.99'), ('p1', 'us', '2.49'), ('p2', 'eu', '5');
+             INSERT INTO order_items VALUES (10, 'p1', 'eu', 2), (11, 'p1', 'us', 1), (12, 'p2', 'eu', 3);
+             INSERT INTO employees VALUES (1, NULL, X'00FF', '{\"a\": null}'), (2, 1, NULL, NULL), (3, 2, NULL, '[1,2]');",
+        )
+        .unwrap();
+        path
+    }
+
+    fn lines(out: &Path, table: &str) -> Vec<String> {
+        std::fs::read_to_string(out.join("tables").join(format!("{table}.jsonl")))
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn exports_rows_with_their_parents_deterministically() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = database(dir.path());
+        let request = ExportRequest {
+            tables: vec!["order_items".into()],
+            predicates: [("order_items".to_string(), "order_id = 11".to_string())].into(),
+            excluded: [("customers".to_string(), ["email".to_string()].into())].into(),
+            with_parents: true,
+            ..ExportRequest::default()
+        };
+        let out = dir.path().join("pkg");
+        let report = export(&mut SqliteSource::open(&db).unwrap(), &request, &out).unwrap();
+        assert_eq!(
+            report.tables,
+            [
+                ("customers".to_string(), 1),
+                ("order_items".to_string(), 1),
+                ("orders".to_string(), 1),
+                ("products".to_string(), 1)
+            ]
+        );
+        assert!(report.outside.is_empty(), "{:?}", report.outside);
+        assert_eq!(
+            lines(&out, "customers"),
+            [r#"{"id":2,"name":"Bob","balance":"3"}"#]
+        );
+        assert_eq!(
+            lines(&out, "orders"),
+            [r#"{"id":11,"customer_id":2,"placed_at":"2026-11-02T11:30:00.5","paid":false}"#]
+        );
+        assert_eq!(
+            lines(&out, "products"),
+            [r#"{"sku":"p1","region":"us","price":"2.49"}"#]
+        );
+        // The package reads back and checks.
+        let package =
+            crate::package::read::read_package(&out, &crate::progress::NoProgress).unwrap();
+        assert_eq!(package.digest, report.digest);
+        // The same state gives the same bytes.
+        let again = dir.path().join("again");
+        let report2 = export(&mut SqliteSource::open(&db).unwrap(), &request, &again).unwrap();
+        assert_eq!(report.digest, report2.digest);
+    }
+
+    #[test]
+    fn self_references_children_and_outside_references() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = database(dir.path());
+        // Employee 3 and its managers, transitively.
+        let request = ExportRequest {
+            tables: vec!["employees".into()],
+            predicates: [("employees".to_string(), "id = 3".to_string())].into(),
+            with_parents: true,
+            ..ExportRequest::default()
+        };
+        let out = dir.path().join("a");
+        export(&mut SqliteSource::open(&db).unwrap(), &request, &out).unwrap();
+        assert_eq!(
+            lines(&out, "employees"),
+            [
+                r#"{"id":1,"manager_id":null,"photo":"AP8=","meta":"{\"a\": null}"}"#,
+                r#"{"id":2,"manager_id":1,"photo":null,"meta":null}"#,
+                r#"{"id":3,"manager_id":2,"photo":null,"meta":"[1,2]"}"#
+            ]
+        );
+        // Customer 1 with its orders (children), without parents: the
+        // orders' items are not taken, and nothing points outside.
+        let request = ExportRequest {
+            tables: vec!["customers".into()],
+            predicates: [("customers".to_string(), "id = 1".to_string())].into(),
+            with_children: vec!["customers".into()],
+            ..ExportRequest::default()
+        };
+        let out = dir.path().join("b");
+        let report = export(&mut SqliteSource::open(&db).unwrap(), &request, &out).unwrap();
+        assert_eq!(
+            report.tables,
+            [("customers".to_string(), 1), ("orders".to_string(), 2)]
+        );
+        // Orders alone reference customers outside the package.
+        let request = ExportRequest {
+            tables: vec!["orders".into()],
+            ..ExportRequest::default()
+        };
+        let out = dir.path().join("c");
+        let report = export(&mut SqliteSource::open(&db).unwrap(), &request, &out).unwrap();
+        assert_eq!(
+            report.outside,
+            [(
+                "orders".to_string(),
+                vec!["customer_id".to_string()],
+                "customers".to_string(),
+                2
+            )]
+        );
+    }
+
+    #[test]
+    fn bad_requests_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = database(dir.path());
+        let out = dir.path().join("x");
+        let run = |request: ExportRequest| {
+            export(&mut SqliteSource::open(&db).unwrap(), &request, &out)
+                .unwrap_err()
+                .to_string()
+        };
+        let err = run(ExportRequest {
+            tables: vec!["customers".into()],
+            predicates: [(
+                "customers".to_string(),
+                "1=1; DROP TABLE customers".to_string(),
+            )]
+            .into(),
+            ..ExportRequest::default()
+        });
+        assert!(err.contains("customers") && err.contains("`;`"), "{err}");
+        let err = run(ExportRequest {
+            tables: vec!["nosuch".into()],
+            ..ExportRequest::default()
+        });
+        assert!(err.contains("unknown table `nosuch`"), "{err}");
+        let err = run(ExportRequest {
+            tables: vec!["customers".into()],
+            predicates: [("customers".to_string(), "nosuchcolumn = 1".to_string())].into(),
+            ..ExportRequest::default()
+        });
+        assert!(err.contains("predicate of table `customers`"), "{err}");
+        let err = run(ExportRequest {
+            tables: vec!["orders".into()],
+            excluded: [("orders".to_string(), ["customer_id".to_string()].into())].into(),
+            ..ExportRequest::default()
+        });
+        assert!(err.contains("part of a key"), "{err}");
+        // The database is unchanged.
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        let n: i64 = conn
+            .query_row("SELECT count(*) FROM customers", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 3);
+    }
+}
