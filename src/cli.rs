@@ -17,8 +17,8 @@ use crate::commands::resource::{
     WorkerCommand,
 };
 use crate::commands::{
-    Context, completions, create, deploy, env, history, inspect, load, lock, pack, publish, remote,
-    resource, search, serve, source, sources, sync, validate, versions,
+    Context, completions, create, db, deploy, env, history, inspect, load, lock, pack, publish,
+    remote, resource, search, serve, source, sources, sync, validate, versions,
 };
 use crate::model::ResourceKind;
 use crate::ui::Printer;
@@ -143,6 +143,9 @@ pub enum Command {
     /// List, show, cancel or wait for a registry server's jobs
     #[command(subcommand)]
     Job(deploy::JobCommand),
+    /// Export database tables into a package (and, later, load them)
+    #[command(subcommand)]
+    Db(db::DbCommand),
     /// Manage Python environments (uv or pixi)
     #[command(subcommand)]
     Env(env::EnvCommand),
@@ -202,6 +205,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Lock(args) => lock::run(&ctx, args).and(ok),
         Command::Env(cmd) => env::run(&ctx, cmd).and(ok),
         Command::Deploy(args) => deploy::run(&ctx, args).and(ok),
+        Command::Db(cmd) => db::run(&ctx, cmd).and(ok),
         Command::Job(cmd) => deploy::job(&ctx, cmd).and(ok),
     }
 }

@@ -8,6 +8,7 @@
 
 pub mod completions;
 pub mod create;
+pub mod db;
 pub mod deploy;
 pub mod env;
 pub mod history;

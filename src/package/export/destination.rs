@@ -1,15 +1,16 @@
 //! Where a package is written: the destination must be absent or empty (or
 //! replaced with `--force`); the package is built in a temporary directory
-//! beside it and renamed into place, and leftovers of killed runs are removed.
+//! beside it and renamed into place ([`Staged`]), and leftovers of killed
+//! runs are removed.
 
 use std::path::{Path, PathBuf};
 
 use crate::package::error::PackageError;
 
 /// Removes the temporary directory unless the package was moved into place.
-pub(super) struct TempDir {
-    pub(super) path: PathBuf,
-    pub(super) keep: bool,
+struct TempDir {
+    path: PathBuf,
+    keep: bool,
 }
 
 impl Drop for TempDir {
@@ -20,7 +21,7 @@ impl Drop for TempDir {
     }
 }
 
-pub(super) fn check_destination(dir: &Path, force: bool) -> Result<(), PackageError> {
+fn check_destination(dir: &Path, force: bool) -> Result<(), PackageError> {
     match std::fs::symlink_metadata(dir) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(PackageError::io("cannot inspect", dir, e)),
@@ -39,9 +40,71 @@ pub(super) fn check_destination(dir: &Path, force: bool) -> Result<(), PackageEr
     }
 }
 
+/// A package being written: a temporary directory beside its destination,
+/// renamed into place by [`Staged::finish`] and removed when dropped
+/// unfinished.
+pub struct Staged {
+    temp: TempDir,
+    dir: PathBuf,
+    force: bool,
+}
+
+impl Staged {
+    /// Checks `dir` (absent, empty, or replaced with `force`) and creates
+    /// the temporary directory beside it.
+    pub fn start(dir: &Path, force: bool) -> Result<Staged, PackageError> {
+        check_destination(dir, force)?;
+        let name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .filter(|n| n != "." && n != "..")
+            .ok_or_else(|| {
+                PackageError::Other(format!(
+                    "`{}` does not name a directory to create",
+                    dir.display()
+                ))
+            })?;
+        let parent = match dir.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        std::fs::create_dir_all(&parent)
+            .map_err(|e| PackageError::io("cannot create directory", &parent, e))?;
+        remove_stale_temps(&parent, &name);
+        let random = uuid::Uuid::new_v4().simple().to_string();
+        let temp = TempDir {
+            path: parent.join(format!(
+                ".{name}.pkg-tmp-{}-{}",
+                std::process::id(),
+                &random[..8]
+            )),
+            keep: false,
+        };
+        std::fs::create_dir(&temp.path)
+            .map_err(|e| PackageError::io("cannot create directory", &temp.path, e))?;
+        Ok(Staged {
+            temp,
+            dir: dir.to_path_buf(),
+            force,
+        })
+    }
+
+    /// The temporary directory to write into.
+    pub fn path(&self) -> &Path {
+        &self.temp.path
+    }
+
+    /// Moves the finished package into place.
+    pub fn finish(mut self) -> Result<(), PackageError> {
+        move_into_place(&self.temp.path, &self.dir, self.force)?;
+        self.temp.keep = true;
+        Ok(())
+    }
+}
+
 /// Removes leftovers of earlier `create` runs into the same destination that
 /// were killed before they finished (their process is gone).
-pub(super) fn remove_stale_temps(parent: &Path, name: &str) {
+fn remove_stale_temps(parent: &Path, name: &str) {
     let prefix = format!(".{name}.pkg-tmp-");
     let Ok(entries) = std::fs::read_dir(parent) else {
         return;
@@ -61,7 +124,7 @@ pub(super) fn remove_stale_temps(parent: &Path, name: &str) {
 
 /// Renames the finished temporary directory to `dir`, replacing an empty or
 /// (when forced) existing directory.
-pub(super) fn move_into_place(temp: &Path, dir: &Path, force: bool) -> Result<(), PackageError> {
+fn move_into_place(temp: &Path, dir: &Path, force: bool) -> Result<(), PackageError> {
     match std::fs::rename(temp, dir) {
         Ok(()) => return Ok(()),
         // Another process filled `dir` since it was checked.

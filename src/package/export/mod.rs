@@ -27,12 +27,12 @@ use crate::package::link_source::LinkSource;
 use crate::package::read::{Package, built_memory_package};
 use crate::progress::Progress;
 
-mod destination;
+pub mod destination;
 mod memory_sink;
 mod package_writer;
 mod selection;
 
-use self::destination::{TempDir, check_destination, move_into_place, remove_stale_temps};
+use self::destination::Staged;
 use self::memory_sink::MemorySink;
 use self::package_writer::{
     Output, Writer, link_manifest, manifest_digest, write_manifest_entries, write_manifest_file,
@@ -134,35 +134,11 @@ pub fn create(
     options: &CreateOptions,
     progress: &dyn Progress,
 ) -> Result<CreateOutcome, PackageError> {
-    check_destination(dir, options.force)?;
+    let staged = Staged::start(dir, options.force)?;
     let name = dir
         .file_name()
         .map(|n| n.to_string_lossy().to_string())
-        .filter(|n| n != "." && n != "..")
-        .ok_or_else(|| {
-            PackageError::Other(format!(
-                "`{}` does not name a directory to create",
-                dir.display()
-            ))
-        })?;
-    let parent = match dir.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    std::fs::create_dir_all(&parent)
-        .map_err(|e| PackageError::io("cannot create directory", &parent, e))?;
-    remove_stale_temps(&parent, &name);
-    let temp = TempDir {
-        path: parent.join(format!(
-            ".{name}.pkg-tmp-{}-{}",
-            std::process::id(),
-            &store::new_id()[..8]
-        )),
-        keep: false,
-    };
-    std::fs::create_dir(&temp.path)
-        .map_err(|e| PackageError::io("cannot create directory", &temp.path, e))?;
-
+        .unwrap_or_default();
     let link_root = match &options.link_dest {
         None => None,
         Some(prev) => Some(LinkSource::check(prev)?),
@@ -170,7 +146,7 @@ pub fn create(
     let mut writer = Writer {
         digests: Vec::new(),
         out: Output::Dir {
-            root: temp.path.clone(),
+            root: staged.path().to_path_buf(),
             linking: link_root.is_some(),
             sink: FileSink::start(link_root),
         },
@@ -188,7 +164,7 @@ pub fn create(
     };
     sink.finish()?;
     let mut linked = sink.linked();
-    let manifest_path = temp.path.join(MANIFEST_FILE);
+    let manifest_path = staged.path().join(MANIFEST_FILE);
     // With --link-dest, a manifest equal to PREV's is linked, never written.
     let digest = match sink.link_source() {
         Some(source) => {
@@ -211,9 +187,7 @@ pub fn create(
     drop((manifest, digests));
 
     progress.phase("finishing", 0);
-    move_into_place(&temp.path, dir, options.force)?;
-    let mut temp = temp;
-    temp.keep = true;
+    staged.finish()?;
 
     if options.unrecorded {
         progress.finish();

@@ -1,0 +1,143 @@
+//! `pkg db create DIR --db URL --table T...`: a database package of the
+//! chosen tables (see `db::export`). Owns [`DbCommand`].
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use anyhow::{Context as _, Result, bail};
+use clap::Subcommand;
+
+use super::Context;
+use crate::db::export::{ExportRequest, export};
+use crate::db::source::ExportSource;
+use crate::db::sqlite::SqliteSource;
+use crate::db::url::DbUrl;
+use crate::package::export::destination::Staged;
+use crate::ui::Table;
+
+/// `pkg db`.
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Export tables (with the rows they reference) into a package directory
+    Create {
+        /// The directory to write (must be absent or empty unless --force)
+        dir: PathBuf,
+        /// The database: postgres://..., mysql://... or sqlite:PATH
+        #[arg(long, value_name = "URL")]
+        db: String,
+        /// A table to export (repeat for several)
+        #[arg(long = "table", value_name = "TABLE", required = true)]
+        tables: Vec<String>,
+        /// Only the rows of TABLE matching an SQL condition: TABLE="PREDICATE" (repeatable)
+        #[arg(long = "where", value_name = "TABLE=PREDICATE", value_parser = split_pair)]
+        predicates: Vec<(String, String)>,
+        /// Leave columns out: TABLE=COL1,COL2 (repeatable)
+        #[arg(long = "exclude-columns", value_name = "TABLE=COLUMNS", value_parser = split_pair)]
+        excluded: Vec<(String, String)>,
+        /// Add every row the exported rows reference, transitively
+        #[arg(long)]
+        with_parents: bool,
+        /// Add the rows referencing the exported rows of TABLE (repeatable)
+        #[arg(long = "with-children", value_name = "TABLE")]
+        with_children: Vec<String>,
+        /// The package name
+        #[arg(long)]
+        name: Option<String>,
+        /// The package version (semver)
+        #[arg(long)]
+        version: Option<String>,
+        /// Replace DIR if it is not empty
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+fn split_pair(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
+        _ => Err(format!("`{text}` must be TABLE=VALUE")),
+    }
+}
+
+/// Opens `url` for an export.
+fn open(url: &DbUrl) -> Result<Box<dyn ExportSource>> {
+    match url {
+        DbUrl::Sqlite(path) => Ok(Box::new(SqliteSource::open(path)?)),
+        other => bail!(
+            "{}: this pkg exports from SQLite only so far; PostgreSQL and MariaDB/MySQL come next",
+            other.shown()
+        ),
+    }
+}
+
+/// Runs `pkg db ...`.
+pub fn run(ctx: &Context, cmd: &DbCommand) -> Result<()> {
+    match cmd {
+        DbCommand::Create {
+            dir,
+            db,
+            tables,
+            predicates,
+            excluded,
+            with_parents,
+            with_children,
+            name,
+            version,
+            force,
+        } => {
+            if let Some(v) = version {
+                semver::Version::parse(v)
+                    .with_context(|| format!("--version `{v}` is not a semver version"))?;
+            }
+            let mut where_: BTreeMap<String, String> = BTreeMap::new();
+            for (table, predicate) in predicates {
+                if where_.insert(table.clone(), predicate.clone()).is_some() {
+                    bail!("--where names table `{table}` twice; combine the conditions with AND");
+                }
+            }
+            let mut left_out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+            for (table, columns) in excluded {
+                left_out.entry(table.clone()).or_default().extend(
+                    columns
+                        .split(',')
+                        .map(|c| c.trim().to_string())
+                        .filter(|c| !c.is_empty()),
+                );
+            }
+            let request = ExportRequest {
+                tables: tables.clone(),
+                predicates: where_,
+                excluded: left_out,
+                with_parents: *with_parents,
+                with_children: with_children.clone(),
+                name: name.clone(),
+                version: version.clone(),
+            };
+            let url = DbUrl::parse(db).map_err(anyhow::Error::msg)?;
+            let mut source = open(&url)?;
+            let staged = Staged::start(dir, *force)?;
+            let report = export(source.as_mut(), &request, staged.path())
+                .with_context(|| format!("exporting from {}", url.shown()))?;
+            staged.finish()?;
+            for (table, columns, parent, keys) in &report.outside {
+                ctx.printer.warn(&format!(
+                    "{table}.{} references {keys} {parent} row(s) the package does not hold (add --with-parents to take them); a load checks that they exist",
+                    columns.join(",")
+                ));
+            }
+            ctx.printer.status(&format!(
+                "Wrote {} ({}) from {}",
+                dir.display(),
+                report.digest,
+                url.shown()
+            ));
+            ctx.printer.result(&report, || {
+                let mut table = Table::new(["TABLE", "ROWS"]);
+                for (name, rows) in &report.tables {
+                    table.row([name.clone(), rows.to_string()]);
+                }
+                table.render()
+            })
+        }
+    }
+}
