@@ -37,6 +37,12 @@ fi
 need etcd || apt_install etcd-server
 need etcdctl || apt_install etcd-client
 
+# The database package tests run throw-away PostgreSQL servers (Debian's
+# postgresql: initdb and pg_ctl in a temporary directory on a free loopback
+# port, as the postgres user when run as root), started and stopped by the
+# tests themselves.
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && need runuser || apt_install postgresql util-linux
+
 # The environment tests run the real uv (from PyPI) and the real pixi (the
 # only one these machines reach is crates.io's 0.15.2, built once by
 # scripts/install_pixi.sh and cached outside the repository; ~8 minutes the

@@ -9,6 +9,7 @@ use clap::Subcommand;
 
 use super::Context;
 use crate::db::export::{ExportRequest, export};
+use crate::db::postgres::PostgresSource;
 use crate::db::source::ExportSource;
 use crate::db::sqlite::SqliteSource;
 use crate::db::url::DbUrl;
@@ -63,9 +64,10 @@ fn split_pair(text: &str) -> Result<(String, String), String> {
 fn open(url: &DbUrl) -> Result<Box<dyn ExportSource>> {
     match url {
         DbUrl::Sqlite(path) => Ok(Box::new(SqliteSource::open(path)?)),
-        other => bail!(
-            "{}: this pkg exports from SQLite only so far; PostgreSQL and MariaDB/MySQL come next",
-            other.shown()
+        DbUrl::Postgres(text) => Ok(Box::new(PostgresSource::open(text, &url.shown())?)),
+        DbUrl::Mysql(_) => bail!(
+            "{}: this pkg exports from PostgreSQL and SQLite so far; MariaDB/MySQL comes next",
+            url.shown()
         ),
     }
 }

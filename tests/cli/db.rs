@@ -4,6 +4,7 @@
 //! leave both the database and the destination as they were.
 
 use crate::common::Env;
+use crate::databases::Postgres;
 
 const SHOP: &str = "
     CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT NOT NULL, email VARCHAR(80) UNIQUE, balance NUMERIC(12,2));
@@ -150,4 +151,121 @@ fn db_create_refuses_bad_input_and_changes_nothing() {
         .query_row("SELECT count(*) FROM customers", [], |r| r.get(0))
         .unwrap();
     assert_eq!(n, 2);
+}
+
+const PG_SHOP: &str = "
+    CREATE TABLE customers (id bigint PRIMARY KEY, name text NOT NULL, email varchar(80) UNIQUE, balance numeric(12,2), since timestamptz, tags jsonb, token uuid, photo bytea, vip boolean);
+    CREATE TABLE orders (id integer PRIMARY KEY, customer_id bigint NOT NULL REFERENCES customers(id), placed_at timestamp, total numeric(20,4));
+    CREATE TABLE order_items (order_id integer NOT NULL REFERENCES orders(id), line smallint NOT NULL, qty integer, PRIMARY KEY (order_id, line));
+    CREATE TABLE employees (id integer PRIMARY KEY, manager_id integer REFERENCES employees(id));
+    INSERT INTO customers VALUES
+      (1, 'Ada', 'ada@example.com', 10.50, '2026-11-01 12:00:00+02', '{\"a\": null}', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '\\x00ff', true),
+      (9007199254740993, 'Big', NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+    INSERT INTO orders VALUES (10, 1, '2026-11-01 10:00:00.25', 12345678901234.5678), (11, 9007199254740993, NULL, NULL);
+    INSERT INTO order_items VALUES (10, 1, 2), (11, 1, 1), (11, 2, 5);
+    INSERT INTO employees VALUES (1, NULL), (2, 1), (3, 2);
+";
+
+#[test]
+fn db_create_reads_postgres_losslessly_in_one_snapshot() {
+    let env = Env::new();
+    let pg = Postgres::start();
+    pg.psql(PG_SHOP);
+    let db = pg.url();
+    let out = env.path("pg");
+    env.ok([
+        "db",
+        "create",
+        out.to_str().unwrap(),
+        "--db",
+        &db,
+        "--table",
+        "order_items",
+        "--table",
+        "employees",
+        "--where",
+        "employees=id = 3",
+        "--with-parents",
+    ]);
+    let read = |t: &str| std::fs::read_to_string(out.join(format!("tables/{t}.jsonl"))).unwrap();
+    assert_eq!(
+        read("customers"),
+        "{\"id\":1,\"name\":\"Ada\",\"email\":\"ada@example.com\",\"balance\":\"10.50\",\"since\":\"2026-11-01T10:00:00Z\",\"tags\":\"{\\\"a\\\": null}\",\"token\":\"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11\",\"photo\":\"AP8=\",\"vip\":true}\n\
+         {\"id\":9007199254740993,\"name\":\"Big\",\"email\":null,\"balance\":null,\"since\":null,\"tags\":null,\"token\":null,\"photo\":null,\"vip\":null}\n"
+    );
+    assert_eq!(
+        read("orders"),
+        "{\"id\":10,\"customer_id\":1,\"placed_at\":\"2026-11-01T10:00:00.25\",\"total\":\"12345678901234.5678\"}\n\
+         {\"id\":11,\"customer_id\":9007199254740993,\"placed_at\":null,\"total\":null}\n"
+    );
+    assert_eq!(
+        read("employees"),
+        "{\"id\":1,\"manager_id\":null}\n{\"id\":2,\"manager_id\":1}\n{\"id\":3,\"manager_id\":2}\n"
+    );
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
+    let items = manifest["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "order_items")
+        .unwrap();
+    assert_eq!(
+        items["primary_key"],
+        serde_json::json!(["order_id", "line"]),
+        "{items}"
+    );
+    assert_eq!(items["row_count"], 3, "{items}");
+    let columns = &manifest["tables"][0]["columns"];
+    assert_eq!(
+        columns[3],
+        serde_json::json!({"name": "balance", "type": "decimal", "declared": "numeric(12,2)", "nullable": true})
+    );
+    env.ok(["validate", out.to_str().unwrap()]);
+
+    // Refusals change nothing.
+    let dest = env.path("bad");
+    let dest = dest.to_str().unwrap();
+    let err = env.fails([
+        "db",
+        "create",
+        dest,
+        "--db",
+        &db,
+        "--table",
+        "customers",
+        "--where",
+        "customers=1=1; DROP TABLE customers",
+    ]);
+    assert!(err.contains("`;`"), "{err}");
+    let err = env.fails([
+        "db",
+        "create",
+        dest,
+        "--db",
+        &db,
+        "--table",
+        "customers",
+        "--where",
+        "customers=nosuch = 1",
+    ]);
+    assert!(
+        err.contains("predicate of table `customers`") && err.contains("nosuch"),
+        "{err}"
+    );
+    // Even a predicate that would write is refused by the read-only snapshot.
+    let err = env.fails([
+        "db",
+        "create",
+        dest,
+        "--db",
+        &db,
+        "--table",
+        "customers",
+        "--where",
+        "customers=id IN (SELECT id FROM customers FOR UPDATE)",
+    ]);
+    assert!(err.contains("read-only"), "{err}");
+    assert_eq!(pg.psql("SELECT count(*) FROM customers").trim(), "2");
+    assert!(!env.path("bad").exists());
 }

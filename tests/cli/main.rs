@@ -6,6 +6,7 @@ mod bad_input;
 mod common;
 mod crash;
 mod create;
+mod databases;
 mod db;
 mod deploy;
 mod deploy_etcd;
