@@ -37,11 +37,13 @@ fi
 need etcd || apt_install etcd-server
 need etcdctl || apt_install etcd-client
 
-# The database package tests run throw-away PostgreSQL servers (Debian's
-# postgresql: initdb and pg_ctl in a temporary directory on a free loopback
-# port, as the postgres user when run as root), started and stopped by the
-# tests themselves.
+# The database package tests run throw-away PostgreSQL and MariaDB servers
+# (Debian's postgresql and mariadb-server: initdb/pg_ctl and
+# mariadb-install-db/mariadbd in temporary directories on free loopback
+# ports, PostgreSQL as the postgres user when run as root), started and
+# stopped by the tests themselves; the packages' own services are not used.
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && need runuser || apt_install postgresql util-linux
+[ -x /usr/sbin/mariadbd ] && need mariadb-install-db && need mariadb || apt_install mariadb-server mariadb-client
 
 # The environment tests run the real uv (from PyPI) and the real pixi (the
 # only one these machines reach is crates.io's 0.15.2, built once by

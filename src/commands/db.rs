@@ -9,6 +9,7 @@ use clap::Subcommand;
 
 use super::Context;
 use crate::db::export::{ExportRequest, export};
+use crate::db::mysql::MysqlSource;
 use crate::db::postgres::PostgresSource;
 use crate::db::source::ExportSource;
 use crate::db::sqlite::SqliteSource;
@@ -65,10 +66,7 @@ fn open(url: &DbUrl) -> Result<Box<dyn ExportSource>> {
     match url {
         DbUrl::Sqlite(path) => Ok(Box::new(SqliteSource::open(path)?)),
         DbUrl::Postgres(text) => Ok(Box::new(PostgresSource::open(text, &url.shown())?)),
-        DbUrl::Mysql(_) => bail!(
-            "{}: this pkg exports from PostgreSQL and SQLite so far; MariaDB/MySQL comes next",
-            url.shown()
-        ),
+        DbUrl::Mysql(text) => Ok(Box::new(MysqlSource::open(text, &url.shown())?)),
     }
 }
 

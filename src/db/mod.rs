@@ -8,6 +8,7 @@
 
 pub mod export;
 pub mod kind;
+pub mod mysql;
 pub mod postgres;
 pub mod schema;
 pub mod source;

@@ -1,7 +1,8 @@
-//! Throw-away database servers for the database package tests: PostgreSQL
-//! from Debian's package (`initdb` + `pg_ctl` in a temporary directory, on
-//! a free loopback port, as the `postgres` user when the tests run as
-//! root), stopped and removed on drop.
+//! Throw-away database servers for the database package tests, from
+//! Debian's packages, each in a temporary directory on a free loopback
+//! port, stopped and removed on drop: PostgreSQL (`initdb` + `pg_ctl`, as
+//! the `postgres` user when the tests run as root) and MariaDB
+//! (`mariadb-install-db` + `mariadbd`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -154,5 +155,131 @@ impl Drop for Postgres {
             &["-D", data.to_str().unwrap_or(""), "stop", "-m", "immediate"],
         )
         .output();
+    }
+}
+
+/// A MariaDB server holding an empty database `t`.
+pub struct Mariadb {
+    child: std::process::Child,
+    _dir: tempfile::TempDir,
+    port: u16,
+}
+
+impl Mariadb {
+    /// Starts a server (a few seconds).
+    pub fn start() -> Mariadb {
+        let dir = tempfile::Builder::new()
+            .prefix("pkg-maria-")
+            .tempdir_in("/tmp")
+            .expect("temp dir");
+        let path = dir.path().to_str().expect("utf-8").to_string();
+        let user = if is_root() {
+            "root".to_string()
+        } else {
+            std::env::var("USER").unwrap_or_else(|_| "nobody".into())
+        };
+        run(
+            {
+                let mut c = Command::new("mariadb-install-db");
+                c.args([
+                    "--no-defaults",
+                    &format!("--datadir={path}/data"),
+                    &format!("--user={user}"),
+                    "--auth-root-authentication-method=normal",
+                    "--skip-test-db",
+                ]);
+                c
+            },
+            "mariadb-install-db (apt-get install mariadb-server)",
+        );
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let daemon = if Path::new("/usr/sbin/mariadbd").exists() {
+            "/usr/sbin/mariadbd"
+        } else {
+            "mariadbd"
+        };
+        let child = Command::new(daemon)
+            .args([
+                "--no-defaults",
+                &format!("--datadir={path}/data"),
+                &format!("--user={user}"),
+                &format!("--port={port}"),
+                "--bind-address=127.0.0.1",
+                &format!("--socket={path}/sock"),
+                &format!("--pid-file={path}/pid"),
+                "--innodb-flush-log-at-trx-commit=0",
+                "--skip-log-bin",
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(format!("{path}/log")).expect("log"))
+            .spawn()
+            .expect("spawn mariadbd");
+        let server = Mariadb {
+            child,
+            _dir: dir,
+            port,
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let ok = server
+                .client("mysql", "SELECT 1")
+                .status()
+                .is_ok_and(|s| s.success());
+            if ok {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "mariadbd did not answer in 60 s: {}",
+                std::fs::read_to_string(format!("{path}/log")).unwrap_or_default()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+        server.sql_db("mysql", "CREATE DATABASE t");
+        server
+    }
+
+    fn client(&self, db: &str, sql: &str) -> Command {
+        let mut c = Command::new("mariadb");
+        c.args([
+            "--no-defaults",
+            "-h",
+            "127.0.0.1",
+            "-P",
+            &self.port.to_string(),
+            "-u",
+            "root",
+            "-N",
+            "-B",
+            db,
+            "-e",
+            sql,
+        ]);
+        c.stderr(std::process::Stdio::piped());
+        c
+    }
+
+    fn sql_db(&self, db: &str, sql: &str) -> String {
+        run(self.client(db, sql), &format!("mariadb {sql}"))
+    }
+
+    /// `mysql://root@127.0.0.1:PORT/t`.
+    pub fn url(&self) -> String {
+        format!("mysql://root@127.0.0.1:{}/t", self.port)
+    }
+
+    /// Runs `sql` in database `t`; its output, tab-separated.
+    pub fn sql(&self, sql: &str) -> String {
+        self.sql_db("t", sql)
+    }
+}
+
+impl Drop for Mariadb {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }

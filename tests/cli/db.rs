@@ -4,7 +4,7 @@
 //! leave both the database and the destination as they were.
 
 use crate::common::Env;
-use crate::databases::Postgres;
+use crate::databases::{Mariadb, Postgres};
 
 const SHOP: &str = "
     CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT NOT NULL, email VARCHAR(80) UNIQUE, balance NUMERIC(12,2));
@@ -267,5 +267,93 @@ fn db_create_reads_postgres_losslessly_in_one_snapshot() {
     ]);
     assert!(err.contains("read-only"), "{err}");
     assert_eq!(pg.psql("SELECT count(*) FROM customers").trim(), "2");
+    assert!(!env.path("bad").exists());
+}
+
+const MARIA_SHOP: &str = "
+    CREATE TABLE customers (id bigint unsigned PRIMARY KEY, name varchar(40) NOT NULL, balance decimal(12,2), since timestamp NULL, photo blob, vip boolean, meta json) ENGINE=InnoDB;
+    CREATE TABLE orders (id int PRIMARY KEY, customer_id bigint unsigned NOT NULL, placed_at datetime(3), FOREIGN KEY (customer_id) REFERENCES customers(id)) ENGINE=InnoDB;
+    CREATE TABLE order_items (order_id int NOT NULL, line smallint NOT NULL, qty int, PRIMARY KEY (order_id, line), FOREIGN KEY (order_id) REFERENCES orders(id)) ENGINE=InnoDB;
+    SET time_zone = '+00:00';
+    INSERT INTO customers VALUES (1, 'Ada', 10.50, '2026-11-01 10:00:00', X'00FF', true, '{\"a\": null}'), (18446744073709551615, 'Max', NULL, NULL, NULL, NULL, NULL);
+    INSERT INTO orders VALUES (10, 1, '2026-11-01 10:00:00.250'), (11, 18446744073709551615, NULL);
+    INSERT INTO order_items VALUES (10, 1, 2), (11, 1, 1), (11, 2, 5);
+";
+
+#[test]
+fn db_create_reads_mariadb_losslessly_in_one_snapshot() {
+    let env = Env::new();
+    let maria = Mariadb::start();
+    maria.sql(MARIA_SHOP);
+    let db = maria.url();
+    let out = env.path("maria");
+    env.ok([
+        "db",
+        "create",
+        out.to_str().unwrap(),
+        "--db",
+        &db,
+        "--table",
+        "order_items",
+        "--where",
+        "order_items=order_id = 11",
+        "--with-parents",
+    ]);
+    let read = |t: &str| std::fs::read_to_string(out.join(format!("tables/{t}.jsonl"))).unwrap();
+    assert_eq!(
+        read("customers"),
+        "{\"id\":18446744073709551615,\"name\":\"Max\",\"balance\":null,\"since\":null,\"photo\":null,\"vip\":null,\"meta\":null}\n"
+    );
+    assert_eq!(
+        read("order_items"),
+        "{\"order_id\":11,\"line\":1,\"qty\":1}\n{\"order_id\":11,\"line\":2,\"qty\":5}\n"
+    );
+    let all = env.path("all");
+    env.ok([
+        "db",
+        "create",
+        all.to_str().unwrap(),
+        "--db",
+        &db,
+        "--table",
+        "customers",
+        "--where",
+        "customers=id = 1",
+    ]);
+    assert_eq!(
+        std::fs::read_to_string(all.join("tables/customers.jsonl")).unwrap(),
+        "{\"id\":1,\"name\":\"Ada\",\"balance\":\"10.50\",\"since\":\"2026-11-01T10:00:00Z\",\"photo\":\"AP8=\",\"vip\":true,\"meta\":\"{\\\"a\\\": null}\"}\n"
+    );
+    env.ok(["validate", out.to_str().unwrap()]);
+    let dest = env.path("bad");
+    let dest = dest.to_str().unwrap();
+    let err = env.fails([
+        "db",
+        "create",
+        dest,
+        "--db",
+        &db,
+        "--table",
+        "customers",
+        "--where",
+        "customers=1=1; DROP TABLE customers",
+    ]);
+    assert!(err.contains("`;`"), "{err}");
+    let err = env.fails([
+        "db",
+        "create",
+        dest,
+        "--db",
+        &db,
+        "--table",
+        "customers",
+        "--where",
+        "customers=nosuch = 1",
+    ]);
+    assert!(
+        err.contains("predicate of table `customers`") && err.contains("nosuch"),
+        "{err}"
+    );
+    assert_eq!(maria.sql("SELECT count(*) FROM customers").trim(), "2");
     assert!(!env.path("bad").exists());
 }
