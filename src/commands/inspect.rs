@@ -53,6 +53,9 @@ struct InspectView {
     counts: BTreeMap<String, usize>,
     units: Vec<UnitView>,
     environments: Vec<crate::manifest::environment::Environment>,
+    /// A database package's tables.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    tables: Vec<crate::manifest::tables::TableEntry>,
     /// References into spaces the package does not contain.
     external: Vec<String>,
     /// References into its own spaces to resources it does not hold.
@@ -114,6 +117,7 @@ pub fn run(ctx: &Context, args: &InspectArgs) -> Result<()> {
             .collect(),
         units,
         environments: package.environments.clone(),
+        tables: crate::manifest::tables::parse_tables(&m.tables).0,
         external: package.external_refs().map(OutsideRef::line).collect(),
         dangling: package.dangling_refs().map(OutsideRef::line).collect(),
     };
@@ -163,6 +167,25 @@ pub fn run(ctx: &Context, args: &InspectArgs) -> Result<()> {
                 ]);
             }
             out.push_str(&envs.render());
+        }
+        if !view.tables.is_empty() {
+            out.push('\n');
+            let mut tables = Table::new(["TABLE", "ROWS", "PRIMARY KEY", "REFERENCES"]);
+            for t in &view.tables {
+                let refs: Vec<String> = t
+                    .table
+                    .foreign_keys
+                    .iter()
+                    .map(|fk| format!("({}) -> {}({})", fk.columns.join(","), fk.table, fk.references.join(",")))
+                    .collect();
+                tables.row([
+                    crate::model::slug::escape(&t.table.name),
+                    t.row_count.to_string(),
+                    crate::model::slug::escape(&t.table.primary_key.join(",")),
+                    crate::model::slug::escape(&refs.join(" ")),
+                ]);
+            }
+            out.push_str(&tables.render());
         }
         if !view.units.is_empty() {
             out.push('\n');

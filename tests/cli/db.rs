@@ -57,6 +57,11 @@ fn db_create_exports_rows_with_their_parents() {
     let manifest = std::fs::read_to_string(env.path("one/manifest.json")).unwrap();
     assert!(manifest.contains("\"tables\""), "{manifest}");
     env.ok(["validate", env.path("one").to_str().unwrap()]);
+    let shown = env.ok(["inspect", env.path("one").to_str().unwrap()]);
+    assert!(
+        shown.contains("order_items  2     order_id,line  (order_id) -> orders(id)"),
+        "{shown}"
+    );
     // The same database state gives the same bytes, packed too.
     env.ok(args("two"));
     assert_eq!(
