@@ -6,6 +6,7 @@
 //! [`kind`] (the portable column types and their lossless JSON form) and
 //! the catalog readers ([`sqlite`]).
 
+pub mod compat;
 pub mod export;
 pub mod kind;
 pub mod mysql;
