@@ -132,6 +132,9 @@ pub fn export(
     }
     let mut tables: BTreeMap<String, Table> = BTreeMap::new();
     for name in &taken {
+        // The name becomes a file name: a hostile catalog cannot escape.
+        crate::manifest::tables::check_table_name(name)
+            .map_err(|e| DbError::Invalid(format!("{e}; pkg cannot export it")))?;
         let mut table = known[name.as_str()]
             .typed(engine)
             .map_err(DbError::Invalid)?;
@@ -606,6 +609,25 @@ mod tests {
                 2
             )]
         );
+    }
+
+    #[test]
+    fn table_names_cannot_escape_the_package() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("evil.db");
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch("CREATE TABLE \"../../escape\" (id INTEGER PRIMARY KEY); INSERT INTO \"../../escape\" VALUES (1);")
+            .unwrap();
+        let request = ExportRequest {
+            tables: vec!["../../escape".into()],
+            ..ExportRequest::default()
+        };
+        let out = dir.path().join("a").join("b");
+        let err = export(&mut SqliteSource::open(&path).unwrap(), &request, &out)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("may not hold /"), "{err}");
+        assert!(!dir.path().join("escape.jsonl").exists());
     }
 
     #[test]
