@@ -12,6 +12,10 @@ pub const MAX_MANIFEST_BYTES: u64 = 256 << 20;
 /// The largest details or data file accepted.
 pub const MAX_FILE_BYTES: u64 = 64 << 20;
 
+/// The largest data file of a database package's table (`/tables/...`):
+/// these are hashed as they stream, never held whole.
+pub const MAX_TABLE_FILE_BYTES: u64 = 64 << 30;
+
 /// Reads at most `cap` bytes of the regular file at `path`; a larger file is an error.
 pub fn read_capped(path: &Path, cap: u64) -> Result<Vec<u8>, String> {
     let file = super::paths::open_file(path, false).map_err(|e| format!("cannot read: {e}"))?;

@@ -13,7 +13,9 @@ use super::details_check::details_shape;
 use super::error::{PackageError, Report};
 use super::parallel::parallel_map;
 use crate::manifest::environment::parse_environments;
-use crate::manifest::limits::{MAX_FILE_BYTES, MAX_MANIFEST_BYTES, read_capped, read_file_capped};
+use crate::manifest::limits::{
+    MAX_FILE_BYTES, MAX_MANIFEST_BYTES, MAX_TABLE_FILE_BYTES, read_capped, read_file_capped,
+};
 use crate::manifest::parse::parse_manifest_owned;
 use crate::manifest::paths::Resolver;
 use crate::manifest::types::Digests;
@@ -34,6 +36,38 @@ enum FileReader<'a> {
 }
 
 impl FileReader<'_> {
+    /// The digest of `loc` (at most `cap` bytes), hashed as it streams.
+    fn digest(&self, loc: &str, cap: u64) -> Result<RawDigest, String> {
+        match self {
+            FileReader::Dir(resolver) => {
+                use sha2::Digest as _;
+                use std::io::Read as _;
+                let file = resolver.open(loc)?;
+                let meta = file.metadata().map_err(|e| format!("cannot read: {e}"))?;
+                if !meta.is_file() {
+                    return Err("is not a regular file".into());
+                }
+                if meta.len() > cap {
+                    return Err(format!("is {} bytes; the limit is {cap}", meta.len()));
+                }
+                let mut hash = sha2::Sha256::new();
+                let mut reader = file.take(cap + 1);
+                let mut buf = vec![0u8; 1 << 20];
+                loop {
+                    let n = reader
+                        .read(&mut buf)
+                        .map_err(|e| format!("cannot read: {e}"))?;
+                    if n == 0 {
+                        break;
+                    }
+                    hash.update(&buf[..n]);
+                }
+                Ok(hash.finalize().into())
+            }
+            FileReader::Memory(tree) => memory_file(tree, loc).map(sha256),
+        }
+    }
+
     fn read(&self, loc: &str) -> Result<Cow<'_, [u8]>, String> {
         match self {
             FileReader::Dir(resolver) => resolver
@@ -91,6 +125,38 @@ fn check_file<'a>(
         }
     }
     Some((bytes, raw))
+}
+
+/// Where a database package's table data lives (large files, streamed).
+const TABLES_PREFIX: &str = "/tables/";
+
+/// Verifies `loc` against its digest without holding it (a table's data).
+fn check_streamed(
+    root: &FileReader<'_>,
+    digests: &Digests,
+    loc: &str,
+    problems: &mut Vec<Problem>,
+) {
+    let raw = match root.digest(loc, MAX_TABLE_FILE_BYTES) {
+        Ok(raw) => raw,
+        Err(e) => {
+            problems.push(Problem::new(loc, "", e));
+            return;
+        }
+    };
+    if let Some(expected) = digests.get(loc)
+        && *expected != raw
+    {
+        problems.push(Problem::new(
+            loc,
+            "",
+            format!(
+                "digest mismatch: manifest says {}, file has {}",
+                digest_text(expected),
+                digest_text(&raw)
+            ),
+        ));
+    }
 }
 
 /// Checks that `bytes` are details a load can store, with the very parse
@@ -321,7 +387,11 @@ fn check_manifest(
     if let Some(digests) = &manifest.digests {
         let named: HashSet<&str> = manifest.named_paths().collect();
         for loc in digests.paths().filter(|l| !named.contains(l)) {
-            check_file(resolver, &manifest, loc, &mut problems);
+            if loc.starts_with(TABLES_PREFIX) {
+                check_streamed(resolver, digests, loc, &mut problems);
+            } else {
+                check_file(resolver, &manifest, loc, &mut problems);
+            }
             extra_digested.push(loc.to_string());
         }
     }

@@ -362,3 +362,35 @@ fn db_create_reads_mariadb_losslessly_in_one_snapshot() {
     assert_eq!(maria.sql("SELECT count(*) FROM customers").trim(), "2");
     assert!(!env.path("bad").exists());
 }
+
+#[test]
+fn a_table_larger_than_the_file_limit_is_streamed() {
+    let env = Env::new();
+    let path = env.path("big.db");
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE big (id INTEGER PRIMARY KEY, payload BLOB);
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 52)
+         INSERT INTO big SELECT i, zeroblob(1048576) FROM n;",
+    )
+    .unwrap();
+    drop(conn);
+    let out = env.path("big");
+    env.ok([
+        "db",
+        "create",
+        out.to_str().unwrap(),
+        "--db",
+        &format!("sqlite:{}", path.display()),
+        "--table",
+        "big",
+    ]);
+    let size = std::fs::metadata(out.join("tables/big.jsonl"))
+        .unwrap()
+        .len();
+    assert!(
+        size > 64 << 20,
+        "{size} bytes: more than the 64 MiB file limit"
+    );
+    env.ok(["validate", out.to_str().unwrap()]);
+}
