@@ -1,5 +1,6 @@
 //! `pkg db create DIR --db URL --table T...`: a database package of the
-//! chosen tables (see `db::export`). Owns [`DbCommand`].
+//! chosen tables (see `db::export`); `pkg db load SOURCE --db URL`: one
+//! loaded into a database (see `db::load`). Owns [`DbCommand`].
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -9,12 +10,14 @@ use clap::Subcommand;
 
 use super::Context;
 use crate::db::export::{ExportRequest, export};
+use crate::db::load::{LoadOptions, OnConflict, load};
 use crate::db::mysql::MysqlSource;
 use crate::db::postgres::PostgresSource;
 use crate::db::source::ExportSource;
-use crate::db::sqlite::SqliteSource;
+use crate::db::sqlite::{SqliteSource, SqliteTarget};
 use crate::db::url::DbUrl;
 use crate::package::export::destination::Staged;
+use crate::progress::Progress as _;
 use crate::ui::Table;
 
 /// `pkg db`.
@@ -52,6 +55,20 @@ pub enum DbCommand {
         #[arg(long)]
         force: bool,
     },
+    /// Load a database package into a database (parents first, one transaction)
+    Load {
+        /// The package directory or archive
+        source: String,
+        /// The database: sqlite:PATH (PostgreSQL and MariaDB/MySQL come next)
+        #[arg(long, value_name = "URL")]
+        db: String,
+        /// What to do with rows whose primary key exists
+        #[arg(long, value_name = "POLICY", default_value = "fail", value_parser = ["fail", "skip", "update"])]
+        on_conflict: String,
+        /// Print the plan per table (rows to insert, update and skip) and change nothing
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 fn split_pair(text: &str) -> Result<(String, String), String> {
@@ -73,6 +90,52 @@ fn open(url: &DbUrl) -> Result<Box<dyn ExportSource>> {
 /// Runs `pkg db ...`.
 pub fn run(ctx: &Context, cmd: &DbCommand) -> Result<()> {
     match cmd {
+        DbCommand::Load {
+            source,
+            db,
+            on_conflict,
+            dry_run,
+        } => {
+            let url = DbUrl::parse(db).map_err(anyhow::Error::msg)?;
+            let DbUrl::Sqlite(path) = &url else {
+                bail!(
+                    "{}: this pkg loads into SQLite only so far; PostgreSQL and MariaDB/MySQL come next",
+                    url.shown()
+                );
+            };
+            let bar = ctx.progress();
+            let opened = ctx.open(source, None, &bar)?;
+            bar.finish();
+            let mut target = SqliteTarget::open(path)?;
+            let options = LoadOptions {
+                on_conflict: match on_conflict.as_str() {
+                    "skip" => OnConflict::Skip,
+                    "update" => OnConflict::Update,
+                    _ => OnConflict::Fail,
+                },
+                dry_run: *dry_run,
+            };
+            let outcomes = load(&opened.package, &mut target, options)
+                .with_context(|| format!("loading {source} into {}", url.shown()))?;
+            ctx.printer.status(&format!(
+                "{} {} into {}",
+                if *dry_run { "Would load" } else { "Loaded" },
+                source,
+                url.shown()
+            ));
+            ctx.printer.result(&outcomes, || {
+                let mut table = Table::new(["TABLE", "INSERT", "UPDATE", "SKIP"]);
+                for o in &outcomes {
+                    table.row([
+                        o.table.clone(),
+                        o.insert.to_string(),
+                        o.update.to_string(),
+                        o.skip.to_string(),
+                    ]);
+                }
+                table.render()
+            })
+        }
         DbCommand::Create {
             dir,
             db,

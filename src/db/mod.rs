@@ -9,6 +9,7 @@
 pub mod compat;
 pub mod export;
 pub mod kind;
+pub mod load;
 pub mod mysql;
 pub mod postgres;
 pub mod schema;

@@ -221,6 +221,170 @@ fn table(conn: &Connection, name: String) -> rusqlite::Result<CatalogTable> {
     })
 }
 
+/// A SQLite file a load writes into, with foreign keys enforced.
+pub struct SqliteTarget {
+    conn: Connection,
+}
+
+impl SqliteTarget {
+    /// Opens `path` (which must exist) for writing.
+    pub fn open(path: &Path) -> Result<SqliteTarget, DbError> {
+        if !path.is_file() {
+            return Err(DbError::Invalid(format!(
+                "sqlite:{}: no such database file",
+                path.display()
+            )));
+        }
+        let conn = Connection::open(path).map_err(|e| {
+            DbError::Database(format!("cannot open sqlite:{}: {e}", path.display()))
+        })?;
+        conn.execute_batch("PRAGMA foreign_keys = ON")
+            .map_err(db_error)?;
+        Ok(SqliteTarget { conn })
+    }
+}
+
+/// `value` (its lossless JSON form) as SQLite stores column `column`.
+fn decode(table: &str, column: &Column, value: &Value) -> Result<rusqlite::types::Value, DbError> {
+    use rusqlite::types::Value as Sql;
+    let wrong = || {
+        DbError::Invalid(format!(
+            "{table}.{} ({}): `{value}` is not a {} value",
+            column.name,
+            column.kind.as_str(),
+            column.kind.as_str()
+        ))
+    };
+    Ok(match (column.kind, value) {
+        (_, Value::Null) => Sql::Null,
+        (Kind::Integer, Value::Number(n)) => Sql::Integer(n.as_i64().ok_or_else(wrong)?),
+        (Kind::Bool, Value::Bool(b)) => Sql::Integer(i64::from(*b)),
+        (Kind::Float, Value::Number(n)) => Sql::Real(n.as_f64().ok_or_else(wrong)?),
+        (Kind::Float, Value::String(s)) => Sql::Real(match s.as_str() {
+            "NaN" => f64::NAN,
+            "Infinity" => f64::INFINITY,
+            "-Infinity" => f64::NEG_INFINITY,
+            _ => return Err(wrong()),
+        }),
+        (Kind::Bytes, Value::String(s)) => {
+            use base64::Engine as _;
+            Sql::Blob(
+                base64::engine::general_purpose::STANDARD
+                    .decode(s)
+                    .map_err(|_| wrong())?,
+            )
+        }
+        // SQLite's own date functions write a space between date and time.
+        (Kind::Timestamp, Value::String(s)) => Sql::Text(s.replacen('T', " ", 1)),
+        (_, Value::String(s)) => Sql::Text(s.clone()),
+        _ => return Err(wrong()),
+    })
+}
+
+impl crate::db::load::LoadTarget for SqliteTarget {
+    fn engine(&self) -> Engine {
+        Engine::Sqlite
+    }
+
+    fn catalog(&mut self) -> Result<Vec<CatalogTable>, DbError> {
+        read_catalog(&self.conn).map_err(db_error)
+    }
+
+    fn begin(&mut self) -> Result<(), DbError> {
+        self.conn.execute_batch("BEGIN IMMEDIATE").map_err(db_error)
+    }
+
+    fn commit(&mut self) -> Result<(), DbError> {
+        self.conn.execute_batch("COMMIT").map_err(db_error)
+    }
+
+    fn rollback(&mut self) -> Result<(), DbError> {
+        self.conn.execute_batch("ROLLBACK").map_err(db_error)
+    }
+
+    fn exists(
+        &mut self,
+        table: &Table,
+        key: &[crate::db::load::Assigned<'_>],
+    ) -> Result<bool, DbError> {
+        let q = |n: &str| quote(Engine::Sqlite, n);
+        let filter: Vec<String> = key
+            .iter()
+            .map(|(c, _)| format!("{} IS ?", q(&c.name)))
+            .collect();
+        let sql = format!(
+            "SELECT 1 FROM {} WHERE {} LIMIT 1",
+            q(&table.name),
+            filter.join(" AND ")
+        );
+        let params = key
+            .iter()
+            .map(|(c, v)| decode(&table.name, c, v))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut statement = self.conn.prepare_cached(&sql).map_err(db_error)?;
+        statement
+            .exists(rusqlite::params_from_iter(params))
+            .map_err(db_error)
+    }
+
+    fn insert(
+        &mut self,
+        table: &Table,
+        row: &[crate::db::load::Assigned<'_>],
+    ) -> Result<(), DbError> {
+        let q = |n: &str| quote(Engine::Sqlite, n);
+        let names: Vec<String> = row.iter().map(|(c, _)| q(&c.name)).collect();
+        let marks = vec!["?"; row.len()].join(", ");
+        let sql = format!(
+            "INSERT INTO {} ({}) VALUES ({marks})",
+            q(&table.name),
+            names.join(", ")
+        );
+        let params = row
+            .iter()
+            .map(|(c, v)| decode(&table.name, c, v))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut statement = self.conn.prepare_cached(&sql).map_err(db_error)?;
+        statement
+            .execute(rusqlite::params_from_iter(params))
+            .map_err(|e| DbError::Database(format!("inserting into `{}`: {e}", table.name)))?;
+        Ok(())
+    }
+
+    fn update(
+        &mut self,
+        table: &Table,
+        set: &[crate::db::load::Assigned<'_>],
+        key: &[crate::db::load::Assigned<'_>],
+    ) -> Result<(), DbError> {
+        let q = |n: &str| quote(Engine::Sqlite, n);
+        let sets: Vec<String> = set
+            .iter()
+            .map(|(c, _)| format!("{} = ?", q(&c.name)))
+            .collect();
+        let filter: Vec<String> = key
+            .iter()
+            .map(|(c, _)| format!("{} IS ?", q(&c.name)))
+            .collect();
+        let sql = format!(
+            "UPDATE {} SET {} WHERE {}",
+            q(&table.name),
+            sets.join(", "),
+            filter.join(" AND ")
+        );
+        let params = set
+            .iter()
+            .chain(key)
+            .map(|(c, v)| decode(&table.name, c, v))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut statement = self.conn.prepare_cached(&sql).map_err(db_error)?;
+        statement
+            .execute(rusqlite::params_from_iter(params))
+            .map_err(|e| DbError::Database(format!("updating `{}`: {e}", table.name)))?;
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;

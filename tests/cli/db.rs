@@ -394,3 +394,160 @@ fn a_table_larger_than_the_file_limit_is_streamed() {
     );
     env.ok(["validate", out.to_str().unwrap()]);
 }
+
+const CYCLES: &str = "
+    CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT NOT NULL, balance NUMERIC(12,2));
+    CREATE TABLE orders (id INTEGER PRIMARY KEY, customer_id INTEGER NOT NULL REFERENCES customers(id), placed_at TIMESTAMP);
+    CREATE TABLE order_items (order_id INTEGER NOT NULL REFERENCES orders(id), line INTEGER NOT NULL, qty INTEGER, PRIMARY KEY (order_id, line));
+    CREATE TABLE employees (id INTEGER PRIMARY KEY, manager_id INTEGER REFERENCES employees(id), photo BLOB);
+    CREATE TABLE teams (id INTEGER PRIMARY KEY, lead_id INTEGER REFERENCES members(id));
+    CREATE TABLE members (id INTEGER PRIMARY KEY, team_id INTEGER NOT NULL REFERENCES teams(id));
+";
+
+/// Every row of `table` in `db`, as text, in key order.
+fn dump(db: &std::path::Path, table: &str) -> Vec<String> {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let mut statement = conn
+        .prepare(&format!("SELECT * FROM \"{table}\" ORDER BY 1, 2"))
+        .unwrap();
+    let n = statement.column_count();
+    statement
+        .query_map([], |r| {
+            let cells: Vec<String> = (0..n)
+                .map(|i| format!("{:?}", r.get_ref(i).unwrap()))
+                .collect();
+            Ok(cells.join("|"))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+#[test]
+fn db_load_writes_parents_first_in_one_transaction() {
+    let env = Env::new();
+    let source = env.path("source.db");
+    let conn = rusqlite::Connection::open(&source).unwrap();
+    conn.execute_batch(CYCLES).unwrap();
+    conn.execute_batch(
+        "PRAGMA foreign_keys = ON;
+         INSERT INTO customers VALUES (1, 'Ada', '10.50'), (2, 'Bob', NULL);
+         INSERT INTO orders VALUES (10, 1, '2026-11-01 10:00:00'), (11, 2, NULL);
+         INSERT INTO order_items VALUES (10, 1, 2), (11, 1, 1);
+         INSERT INTO employees VALUES (1, NULL, X'00FF'), (2, 1, NULL), (3, 2, NULL);
+         INSERT INTO teams VALUES (1, NULL);
+         INSERT INTO members VALUES (7, 1);
+         UPDATE teams SET lead_id = 7 WHERE id = 1;",
+    )
+    .unwrap();
+    drop(conn);
+    let pkg = env.path("pkg");
+    let pkg = pkg.to_str().unwrap();
+    env.ok([
+        "db",
+        "create",
+        pkg,
+        "--db",
+        &format!("sqlite:{}", source.display()),
+        "--table",
+        "order_items",
+        "--table",
+        "employees",
+        "--table",
+        "members",
+        "--with-parents",
+    ]);
+    let target = env.path("target.db");
+    rusqlite::Connection::open(&target)
+        .unwrap()
+        .execute_batch(CYCLES)
+        .unwrap();
+    let db = format!("sqlite:{}", target.display());
+
+    // A dry run plans and changes nothing.
+    let plan = env.ok(["db", "load", pkg, "--db", &db, "--dry-run"]);
+    assert!(plan.contains("employees    3       0       0"), "{plan}");
+    assert!(dump(&target, "customers").is_empty());
+    // The load: parents first, the self-reference and the teams/members
+    // cycle written NULL then set, values as they were.
+    env.ok(["db", "load", pkg, "--db", &db]);
+    for table in [
+        "customers",
+        "orders",
+        "order_items",
+        "employees",
+        "teams",
+        "members",
+    ] {
+        assert_eq!(dump(&target, table), dump(&source, table), "{table}");
+    }
+    // Again: every key exists. fail refuses and changes nothing; skip keeps.
+    let err = env.fails(["db", "load", pkg, "--db", &db]);
+    assert!(err.contains("already has a row with primary key"), "{err}");
+    let skipped = env.ok([
+        "db",
+        "load",
+        pkg,
+        "--db",
+        &db,
+        "--on-conflict",
+        "skip",
+        "-o",
+        "json",
+    ]);
+    let skipped: serde_json::Value = serde_json::from_str(&skipped).unwrap();
+    assert_eq!(skipped[0]["skip"], 2, "{skipped}");
+    // update overwrites the target's changes.
+    rusqlite::Connection::open(&target)
+        .unwrap()
+        .execute_batch("UPDATE customers SET name = 'changed' WHERE id = 1")
+        .unwrap();
+    env.ok(["db", "load", pkg, "--db", &db, "--on-conflict", "update"]);
+    assert_eq!(dump(&target, "customers"), dump(&source, "customers"));
+}
+
+#[test]
+fn db_load_refuses_a_target_that_does_not_fit_and_writes_nothing() {
+    let env = Env::new();
+    let db = shop(&env);
+    let pkg = env.path("pkg");
+    let pkg = pkg.to_str().unwrap();
+    env.ok([
+        "db",
+        "create",
+        pkg,
+        "--db",
+        &db,
+        "--table",
+        "order_items",
+        "--with-parents",
+    ]);
+    let target = env.path("target.db");
+    rusqlite::Connection::open(&target)
+        .unwrap()
+        .execute_batch(
+            "CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT NOT NULL);
+             CREATE TABLE orders (id TEXT PRIMARY KEY, customer_id INTEGER NOT NULL, placed_at TIMESTAMP, paid BOOLEAN);",
+        )
+        .unwrap();
+    let err = env.fails([
+        "db",
+        "load",
+        pkg,
+        "--db",
+        &format!("sqlite:{}", target.display()),
+    ]);
+    for expected in [
+        "column `customers.email` is missing from the target",
+        "column `orders.id` is TEXT (text) in the target but integer in the package",
+        "table `order_items` is missing from the target",
+        "nothing was written",
+    ] {
+        assert!(err.contains(expected), "{expected} in {err}");
+    }
+    assert!(dump(&target, "customers").is_empty());
+    // A changed data file is refused before anything is written.
+    std::fs::write(env.path("pkg/tables/orders.jsonl"), "{}\n").unwrap();
+    let err = env.fails(["db", "load", pkg, "--db", &db]);
+    assert!(err.contains("digest mismatch"), "{err}");
+}

@@ -1,0 +1,281 @@
+//! `pkg db load`: a database package into a database. Before writing, the
+//! target's tables and columns are checked ([`compat`](super::compat)).
+//! Tables are written parents first; a foreign key that closes a cycle is
+//! written NULL and set once every row is in. A row whose primary key
+//! exists is refused, kept or updated (`on_conflict`). Everything happens
+//! in one transaction: all or nothing (a dry run rolls it back after
+//! counting).
+
+use std::io::BufRead;
+
+use serde_json::{Map, Value};
+
+use super::compat::mismatches;
+use super::schema::{Column, Table, insert_order};
+use super::source::DbError;
+use super::url::Engine;
+use crate::manifest::tables::parse_tables;
+use crate::package::read::{Package, PackageFiles};
+
+/// What to do with a row whose primary key exists in the target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnConflict {
+    /// Refuse the load.
+    #[default]
+    Fail,
+    /// Keep the target's row.
+    Skip,
+    /// Overwrite it with the package's.
+    Update,
+}
+
+/// How a load runs.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LoadOptions {
+    /// What to do with existing rows.
+    pub on_conflict: OnConflict,
+    /// Count only; change nothing.
+    pub dry_run: bool,
+}
+
+/// What a load did (or, in a dry run, would do) to one table.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct TableOutcome {
+    /// The table.
+    pub table: String,
+    /// Rows inserted.
+    pub insert: u64,
+    /// Rows updated.
+    pub update: u64,
+    /// Rows kept as they were.
+    pub skip: u64,
+}
+
+/// A column and the value a statement gives it.
+pub type Assigned<'a> = (&'a Column, &'a Value);
+
+/// A database a load writes into.
+pub trait LoadTarget {
+    /// The engine.
+    fn engine(&self) -> Engine;
+    /// Every table.
+    fn catalog(&mut self) -> Result<Vec<super::schema::CatalogTable>, DbError>;
+    /// Starts the transaction.
+    fn begin(&mut self) -> Result<(), DbError>;
+    /// Commits it.
+    fn commit(&mut self) -> Result<(), DbError>;
+    /// Rolls it back.
+    fn rollback(&mut self) -> Result<(), DbError>;
+    /// Whether `table` has a row with this primary key.
+    fn exists(&mut self, table: &Table, key: &[Assigned<'_>]) -> Result<bool, DbError>;
+    /// Inserts a row.
+    fn insert(&mut self, table: &Table, row: &[Assigned<'_>]) -> Result<(), DbError>;
+    /// Sets `set` on the row with primary key `key`.
+    fn update(
+        &mut self,
+        table: &Table,
+        set: &[Assigned<'_>],
+        key: &[Assigned<'_>],
+    ) -> Result<(), DbError>;
+}
+
+/// The rows of `table`'s data file, one JSON object each.
+fn rows(package: &Package, loc: &str) -> Result<Box<dyn BufRead>, DbError> {
+    match &package.files {
+        PackageFiles::Dir => {
+            let path = package.path_of(loc);
+            let file = std::fs::File::open(&path)
+                .map_err(|e| DbError::Io(format!("cannot read {}: {e}", path.display())))?;
+            Ok(Box::new(std::io::BufReader::with_capacity(1 << 16, file)))
+        }
+        PackageFiles::Memory(_) => {
+            let bytes = package.read_file(loc).map_err(DbError::Io)?;
+            Ok(Box::new(std::io::Cursor::new(bytes.into_owned())))
+        }
+    }
+}
+
+/// One row's values in `table`'s column order.
+fn values(table: &Table, line: &str, n: u64) -> Result<Vec<Value>, DbError> {
+    let mut object: Map<String, Value> = serde_json::from_str(line).map_err(|e| {
+        DbError::Invalid(format!(
+            "row {n} of table `{}` is not a JSON object: {e}",
+            table.name
+        ))
+    })?;
+    table
+        .columns
+        .iter()
+        .map(|c| {
+            object.remove(&c.name).ok_or_else(|| {
+                DbError::Invalid(format!(
+                    "row {n} of table `{}` has no column `{}`",
+                    table.name, c.name
+                ))
+            })
+        })
+        .collect()
+}
+
+/// Loads `package` into `target`.
+pub fn load(
+    package: &Package,
+    target: &mut dyn LoadTarget,
+    options: LoadOptions,
+) -> Result<Vec<TableOutcome>, DbError> {
+    let (entries, problems) = parse_tables(&package.manifest.tables);
+    if let Some((field, message)) = problems.first() {
+        return Err(DbError::Invalid(format!(
+            "manifest.json {field}: {message}"
+        )));
+    }
+    if entries.is_empty() {
+        return Err(DbError::Invalid(
+            "the package holds no tables: it is no database package (pkg load loads resource packages)".into(),
+        ));
+    }
+    let tables: Vec<Table> = entries.iter().map(|e| e.table.clone()).collect();
+    let found = mismatches(&tables, &target.catalog()?, target.engine());
+    if !found.is_empty() {
+        return Err(DbError::Invalid(format!(
+            "the target does not fit the package; nothing was written:\n  {}",
+            found.join("\n  ")
+        )));
+    }
+    let order = insert_order(&tables).map_err(DbError::Invalid)?;
+    target.begin()?;
+    match write(package, target, options, &entries, &order) {
+        Ok(outcomes) => {
+            if options.dry_run {
+                target.rollback()?;
+            } else {
+                target.commit()?;
+            }
+            Ok(outcomes)
+        }
+        Err(e) => {
+            let _ = target.rollback();
+            Err(e)
+        }
+    }
+}
+
+/// A foreign key written NULL: the table (its index in the entries), the
+/// key's column positions, and each row's primary key with the values to
+/// set once every row is in.
+type Later = (usize, Vec<usize>, Vec<(Vec<Value>, Vec<Value>)>);
+
+fn write(
+    package: &Package,
+    target: &mut dyn LoadTarget,
+    options: LoadOptions,
+    entries: &[crate::manifest::tables::TableEntry],
+    order: &super::schema::InsertOrder,
+) -> Result<Vec<TableOutcome>, DbError> {
+    // Deferred keys, set after every row is in.
+    let mut later: Vec<Later> = Vec::new();
+    let mut outcomes = Vec::new();
+    for name in &order.tables {
+        let Some(entry) = entries.iter().find(|e| &e.table.name == name) else {
+            continue;
+        };
+        let table = &entry.table;
+        let index = |cols: &[String]| -> Vec<usize> {
+            cols.iter()
+                .filter_map(|c| table.columns.iter().position(|x| &x.name == c))
+                .collect()
+        };
+        let pk = index(&table.primary_key);
+        let deferred: Vec<Vec<usize>> = order
+            .deferred
+            .iter()
+            .filter(|d| &d.table == name)
+            .filter_map(|d| table.foreign_keys.get(d.key))
+            .map(|fk| index(&fk.columns))
+            .collect();
+        let mut held: Vec<Vec<(Vec<Value>, Vec<Value>)>> = vec![Vec::new(); deferred.len()];
+        let mut outcome = TableOutcome {
+            table: name.clone(),
+            ..TableOutcome::default()
+        };
+        let reader = rows(package, &entry.data_loc)?;
+        for (n, line) in reader.lines().enumerate() {
+            let line = line.map_err(|e| DbError::Io(format!("cannot read table `{name}`: {e}")))?;
+            if line.trim().is_empty() {
+                continue;
+            }
+            let mut row = values(table, &line, n as u64 + 1)?;
+            let key: Vec<Value> = pk.iter().map(|&i| row[i].clone()).collect();
+            for (d, positions) in deferred.iter().enumerate() {
+                let kept: Vec<Value> = positions.iter().map(|&i| row[i].clone()).collect();
+                if kept.iter().any(|v| !v.is_null()) {
+                    held[d].push((key.clone(), kept));
+                    for &i in positions {
+                        row[i] = Value::Null;
+                    }
+                }
+            }
+            let assigned: Vec<Assigned<'_>> = table.columns.iter().zip(&row).collect();
+            let key_assigned: Vec<Assigned<'_>> =
+                pk.iter().map(|&i| (&table.columns[i], &row[i])).collect();
+            if target.exists(table, &key_assigned)? {
+                match options.on_conflict {
+                    OnConflict::Fail => {
+                        return Err(DbError::Invalid(format!(
+                            "table `{name}` already has a row with primary key {}; pass --on-conflict skip or update",
+                            serde_json::to_string(&key).unwrap_or_default()
+                        )));
+                    }
+                    OnConflict::Skip => outcome.skip += 1,
+                    OnConflict::Update => {
+                        let set: Vec<Assigned<'_>> = assigned
+                            .iter()
+                            .enumerate()
+                            .filter(|(i, _)| !pk.contains(i))
+                            .map(|(_, a)| *a)
+                            .collect();
+                        if !options.dry_run && !set.is_empty() {
+                            target.update(table, &set, &key_assigned)?;
+                        }
+                        outcome.update += 1;
+                    }
+                }
+            } else {
+                if !options.dry_run {
+                    target.insert(table, &assigned)?;
+                }
+                outcome.insert += 1;
+            }
+        }
+        let table_index = entries
+            .iter()
+            .position(|e| &e.table.name == name)
+            .unwrap_or(0);
+        for (positions, values) in deferred.into_iter().zip(held) {
+            later.push((table_index, positions, values));
+        }
+        outcomes.push(outcome);
+    }
+    if !options.dry_run {
+        for (table_index, positions, values) in later {
+            let table = &entries[table_index].table;
+            let pk: Vec<usize> = table
+                .primary_key
+                .iter()
+                .filter_map(|c| table.columns.iter().position(|x| &x.name == c))
+                .collect();
+            for (key, kept) in values {
+                let set: Vec<Assigned<'_>> = positions
+                    .iter()
+                    .map(|&i| &table.columns[i])
+                    .zip(&kept)
+                    .collect();
+                let key_assigned: Vec<Assigned<'_>> =
+                    pk.iter().map(|&i| &table.columns[i]).zip(&key).collect();
+                target.update(table, &set, &key_assigned)?;
+            }
+        }
+    }
+    outcomes.sort_by(|a, b| a.table.cmp(&b.table));
+    Ok(outcomes)
+}
