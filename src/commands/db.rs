@@ -10,9 +10,10 @@ use clap::Subcommand;
 
 use super::Context;
 use crate::db::export::{ExportRequest, export};
-use crate::db::load::{LoadOptions, OnConflict, load};
+use crate::db::load::{LoadOptions, LoadTarget, OnConflict, load};
 use crate::db::mysql::MysqlSource;
 use crate::db::postgres::PostgresSource;
+use crate::db::postgres_load::PostgresTarget;
 use crate::db::source::ExportSource;
 use crate::db::sqlite::{SqliteSource, SqliteTarget};
 use crate::db::url::DbUrl;
@@ -59,7 +60,7 @@ pub enum DbCommand {
     Load {
         /// The package directory or archive
         source: String,
-        /// The database: sqlite:PATH (PostgreSQL and MariaDB/MySQL come next)
+        /// The database: postgres://... or sqlite:PATH (MariaDB/MySQL comes next)
         #[arg(long, value_name = "URL")]
         db: String,
         /// What to do with rows whose primary key exists
@@ -97,16 +98,17 @@ pub fn run(ctx: &Context, cmd: &DbCommand) -> Result<()> {
             dry_run,
         } => {
             let url = DbUrl::parse(db).map_err(anyhow::Error::msg)?;
-            let DbUrl::Sqlite(path) = &url else {
-                bail!(
-                    "{}: this pkg loads into SQLite only so far; PostgreSQL and MariaDB/MySQL come next",
-                    url.shown()
-                );
-            };
             let bar = ctx.progress();
             let opened = ctx.open(source, None, &bar)?;
             bar.finish();
-            let mut target = SqliteTarget::open(path)?;
+            let mut target: Box<dyn LoadTarget> = match &url {
+                DbUrl::Sqlite(path) => Box::new(SqliteTarget::open(path)?),
+                DbUrl::Postgres(text) => Box::new(PostgresTarget::open(text, &url.shown())?),
+                DbUrl::Mysql(_) => bail!(
+                    "{}: this pkg loads into SQLite and PostgreSQL so far; MariaDB/MySQL comes next",
+                    url.shown()
+                ),
+            };
             let options = LoadOptions {
                 on_conflict: match on_conflict.as_str() {
                     "skip" => OnConflict::Skip,
@@ -115,7 +117,7 @@ pub fn run(ctx: &Context, cmd: &DbCommand) -> Result<()> {
                 },
                 dry_run: *dry_run,
             };
-            let outcomes = load(&opened.package, &mut target, options)
+            let outcomes = load(&opened.package, target.as_mut(), options)
                 .with_context(|| format!("loading {source} into {}", url.shown()))?;
             ctx.printer.status(&format!(
                 "{} {} into {}",

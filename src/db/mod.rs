@@ -12,6 +12,7 @@ pub mod kind;
 pub mod load;
 pub mod mysql;
 pub mod postgres;
+pub mod postgres_load;
 pub mod schema;
 pub mod source;
 pub mod sqlite;

@@ -116,51 +116,56 @@ fn encode(table: &str, column: &Column, row: &postgres::Row, i: usize) -> Result
     })
 }
 
+/// Every table of the current schema.
+pub fn read_catalog(client: &mut Client) -> Result<Vec<CatalogTable>, DbError> {
+    let mut tables: Vec<CatalogTable> = Vec::new();
+    for row in client.query(COLUMNS, &[]).map_err(db_error)? {
+        let name: String = row.get(0);
+        if tables.last().is_none_or(|t| t.name != name) {
+            tables.push(CatalogTable {
+                name: name.clone(),
+                columns: Vec::new(),
+                primary_key: Vec::new(),
+                foreign_keys: Vec::new(),
+                unique: Vec::new(),
+            });
+        }
+        if let Some(t) = tables.last_mut() {
+            t.columns.push((row.get(1), row.get(2), row.get(3)));
+        }
+    }
+    for row in client.query(CONSTRAINTS, &[]).map_err(db_error)? {
+        let name: String = row.get(0);
+        let Some(t) = tables.iter_mut().find(|t| t.name == name) else {
+            continue;
+        };
+        let kind: String = row.get(1);
+        let columns: Vec<String> = row.get(2);
+        match kind.as_str() {
+            "p" => t.primary_key = columns,
+            "u" => t.unique.push(columns),
+            _ => t.foreign_keys.push(ForeignKey {
+                columns,
+                table: row.get(3),
+                references: row.get(4),
+            }),
+        }
+    }
+    for t in &mut tables {
+        t.foreign_keys
+            .sort_by(|a, b| (&a.columns, &a.table).cmp(&(&b.columns, &b.table)));
+        t.unique.sort();
+    }
+    Ok(tables)
+}
+
 impl ExportSource for PostgresSource {
     fn engine(&self) -> Engine {
         Engine::Postgres
     }
 
     fn catalog(&mut self) -> Result<Vec<CatalogTable>, DbError> {
-        let mut tables: Vec<CatalogTable> = Vec::new();
-        for row in self.client.query(COLUMNS, &[]).map_err(db_error)? {
-            let name: String = row.get(0);
-            if tables.last().is_none_or(|t| t.name != name) {
-                tables.push(CatalogTable {
-                    name: name.clone(),
-                    columns: Vec::new(),
-                    primary_key: Vec::new(),
-                    foreign_keys: Vec::new(),
-                    unique: Vec::new(),
-                });
-            }
-            if let Some(t) = tables.last_mut() {
-                t.columns.push((row.get(1), row.get(2), row.get(3)));
-            }
-        }
-        for row in self.client.query(CONSTRAINTS, &[]).map_err(db_error)? {
-            let name: String = row.get(0);
-            let Some(t) = tables.iter_mut().find(|t| t.name == name) else {
-                continue;
-            };
-            let kind: String = row.get(1);
-            let columns: Vec<String> = row.get(2);
-            match kind.as_str() {
-                "p" => t.primary_key = columns,
-                "u" => t.unique.push(columns),
-                _ => t.foreign_keys.push(ForeignKey {
-                    columns,
-                    table: row.get(3),
-                    references: row.get(4),
-                }),
-            }
-        }
-        for t in &mut tables {
-            t.foreign_keys
-                .sort_by(|a, b| (&a.columns, &a.table).cmp(&(&b.columns, &b.table)));
-            t.unique.sort();
-        }
-        Ok(tables)
+        read_catalog(&mut self.client)
     }
 
     fn scan(

@@ -145,6 +145,11 @@ impl Postgres {
     pub fn psql(&self, sql: &str) -> String {
         self.psql_db("t", sql)
     }
+
+    /// Runs `sql` in database `db`.
+    pub fn psql_in(&self, db: &str, sql: &str) -> String {
+        self.psql_db(db, sql)
+    }
 }
 
 impl Drop for Postgres {

@@ -551,3 +551,70 @@ fn db_load_refuses_a_target_that_does_not_fit_and_writes_nothing() {
     let err = env.fails(["db", "load", pkg, "--db", &db]);
     assert!(err.contains("digest mismatch"), "{err}");
 }
+
+#[test]
+fn db_load_into_postgres_from_sqlite_and_from_postgres() {
+    let env = Env::new();
+    let pg = Postgres::start();
+    pg.psql(
+        "CREATE TABLE customers (id bigint PRIMARY KEY, name text NOT NULL, email varchar(80), balance numeric(12,2));
+         CREATE TABLE orders (id integer PRIMARY KEY, customer_id bigint NOT NULL REFERENCES customers(id), placed_at timestamp, paid boolean);
+         CREATE TABLE order_items (order_id integer NOT NULL REFERENCES orders(id), line integer NOT NULL, qty integer, PRIMARY KEY (order_id, line));
+         CREATE TABLE employees (id integer PRIMARY KEY, manager_id integer REFERENCES employees(id), photo bytea);",
+    );
+    // Cross-engine: SQLite's rows into PostgreSQL.
+    let sqlite = shop(&env);
+    let pkg = env.path("pkg");
+    let pkg = pkg.to_str().unwrap();
+    env.ok([
+        "db",
+        "create",
+        pkg,
+        "--db",
+        &sqlite,
+        "--table",
+        "order_items",
+        "--with-parents",
+    ]);
+    let plan = env.ok(["db", "load", pkg, "--db", &pg.url(), "--dry-run"]);
+    assert!(plan.contains("customers    2"), "{plan}");
+    assert_eq!(pg.psql("SELECT count(*) FROM customers").trim(), "0");
+    env.ok(["db", "load", pkg, "--db", &pg.url()]);
+    assert_eq!(
+        pg.psql("SELECT id, name, email, balance FROM customers ORDER BY id"),
+        "1|Ada|ada@example.com|10.50\n2|Bob||3.00\n"
+    );
+    assert_eq!(
+        pg.psql("SELECT id, customer_id, placed_at, paid FROM orders ORDER BY id"),
+        "10|1|2026-11-01 10:00:00|t\n11|2||f\n"
+    );
+    // A self-reference and bytes, PostgreSQL to PostgreSQL, and back out
+    // byte for byte.
+    pg.psql("INSERT INTO employees VALUES (1, NULL, '\\x00ff'), (2, 1, NULL), (3, 2, NULL)");
+    let staff = env.path("staff");
+    let staff = staff.to_str().unwrap();
+    env.ok([
+        "db",
+        "create",
+        staff,
+        "--db",
+        &pg.url(),
+        "--table",
+        "employees",
+    ]);
+    pg.psql("CREATE DATABASE copy");
+    let copy = pg.url().replace("/t", "/copy");
+    pg.psql_in("copy", "CREATE TABLE employees (id integer PRIMARY KEY, manager_id integer REFERENCES employees(id), photo bytea)");
+    env.ok(["db", "load", staff, "--db", &copy]);
+    let again = env.path("again");
+    let again = again.to_str().unwrap();
+    env.ok(["db", "create", again, "--db", &copy, "--table", "employees"]);
+    assert_eq!(
+        std::fs::read(env.path("staff/tables/employees.jsonl")).unwrap(),
+        std::fs::read(env.path("again/tables/employees.jsonl")).unwrap()
+    );
+    // A second load of the same rows is refused whole: nothing changes.
+    let err = env.fails(["db", "load", pkg, "--db", &pg.url()]);
+    assert!(err.contains("already has a row"), "{err}");
+    assert_eq!(pg.psql("SELECT count(*) FROM order_items").trim(), "3");
+}
