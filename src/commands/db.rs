@@ -12,6 +12,7 @@ use super::Context;
 use crate::db::export::{ExportRequest, export};
 use crate::db::load::{LoadOptions, LoadTarget, OnConflict, load};
 use crate::db::mysql::MysqlSource;
+use crate::db::mysql_load::MysqlTarget;
 use crate::db::postgres::PostgresSource;
 use crate::db::postgres_load::PostgresTarget;
 use crate::db::source::ExportSource;
@@ -60,7 +61,7 @@ pub enum DbCommand {
     Load {
         /// The package directory or archive
         source: String,
-        /// The database: postgres://... or sqlite:PATH (MariaDB/MySQL comes next)
+        /// The database: postgres://..., mysql://... or sqlite:PATH
         #[arg(long, value_name = "URL")]
         db: String,
         /// What to do with rows whose primary key exists
@@ -104,10 +105,7 @@ pub fn run(ctx: &Context, cmd: &DbCommand) -> Result<()> {
             let mut target: Box<dyn LoadTarget> = match &url {
                 DbUrl::Sqlite(path) => Box::new(SqliteTarget::open(path)?),
                 DbUrl::Postgres(text) => Box::new(PostgresTarget::open(text, &url.shown())?),
-                DbUrl::Mysql(_) => bail!(
-                    "{}: this pkg loads into SQLite and PostgreSQL so far; MariaDB/MySQL comes next",
-                    url.shown()
-                ),
+                DbUrl::Mysql(text) => Box::new(MysqlTarget::open(text, &url.shown())?),
             };
             let options = LoadOptions {
                 on_conflict: match on_conflict.as_str() {

@@ -11,6 +11,7 @@ pub mod export;
 pub mod kind;
 pub mod load;
 pub mod mysql;
+pub mod mysql_load;
 pub mod postgres;
 pub mod postgres_load;
 pub mod schema;

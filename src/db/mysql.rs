@@ -30,7 +30,7 @@ pub struct MysqlSource {
 }
 
 /// The server's own message for `e`.
-fn message(e: &mysql::Error) -> String {
+pub(crate) fn message(e: &mysql::Error) -> String {
     match e {
         mysql::Error::MySqlError(m) => m.message.clone(),
         other => crate::error_text::with_causes(other),
@@ -108,86 +108,89 @@ fn encode(table: &str, column: &Column, raw: &MyValue) -> Result<Value, DbError>
     })
 }
 
+/// Every table of the connection's database.
+pub fn read_catalog(conn: &mut Conn) -> Result<Vec<CatalogTable>, DbError> {
+    let columns: Vec<(String, String, String, String)> = conn
+        .query(
+            "SELECT TABLE_NAME, COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE FROM information_schema.COLUMNS \
+             WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME, ORDINAL_POSITION",
+        )
+        .map_err(db_error)?;
+    let mut tables: Vec<CatalogTable> = Vec::new();
+    for (table, column, declared, nullable) in columns {
+        if tables.last().is_none_or(|t| t.name != table) {
+            tables.push(CatalogTable {
+                name: table.clone(),
+                columns: Vec::new(),
+                primary_key: Vec::new(),
+                foreign_keys: Vec::new(),
+                unique: Vec::new(),
+            });
+        }
+        if let Some(t) = tables.last_mut() {
+            t.columns.push((column, declared, nullable == "YES"));
+        }
+    }
+    let keys: Vec<KeyColumn> = conn
+        .query(
+            "SELECT k.TABLE_NAME, k.CONSTRAINT_NAME, c.CONSTRAINT_TYPE, k.COLUMN_NAME, \
+                    k.REFERENCED_TABLE_NAME, k.REFERENCED_COLUMN_NAME \
+             FROM information_schema.KEY_COLUMN_USAGE k \
+             JOIN information_schema.TABLE_CONSTRAINTS c \
+               ON c.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA AND c.TABLE_NAME = k.TABLE_NAME \
+              AND c.CONSTRAINT_NAME = k.CONSTRAINT_NAME \
+             WHERE k.TABLE_SCHEMA = DATABASE() \
+               AND c.CONSTRAINT_TYPE IN ('PRIMARY KEY', 'UNIQUE', 'FOREIGN KEY') \
+             ORDER BY k.TABLE_NAME, k.CONSTRAINT_NAME, k.ORDINAL_POSITION",
+        )
+        .map_err(db_error)?;
+    let mut last: Option<(String, String)> = None;
+    for (table, constraint, kind, column, parent, parent_column) in keys {
+        let Some(t) = tables.iter_mut().find(|t| t.name == table) else {
+            continue;
+        };
+        let same = last.as_ref() == Some(&(table.clone(), constraint.clone()));
+        match kind.as_str() {
+            "PRIMARY KEY" => t.primary_key.push(column),
+            "UNIQUE" => {
+                if !same {
+                    t.unique.push(Vec::new());
+                }
+                if let Some(u) = t.unique.last_mut() {
+                    u.push(column);
+                }
+            }
+            _ => {
+                if !same {
+                    t.foreign_keys.push(ForeignKey {
+                        columns: Vec::new(),
+                        table: parent.unwrap_or_default(),
+                        references: Vec::new(),
+                    });
+                }
+                if let Some(fk) = t.foreign_keys.last_mut() {
+                    fk.columns.push(column);
+                    fk.references.push(parent_column.unwrap_or_default());
+                }
+            }
+        }
+        last = Some((table, constraint));
+    }
+    for t in &mut tables {
+        t.foreign_keys
+            .sort_by(|a, b| (&a.columns, &a.table).cmp(&(&b.columns, &b.table)));
+        t.unique.sort();
+    }
+    Ok(tables)
+}
+
 impl ExportSource for MysqlSource {
     fn engine(&self) -> Engine {
         Engine::Mysql
     }
 
     fn catalog(&mut self) -> Result<Vec<CatalogTable>, DbError> {
-        let columns: Vec<(String, String, String, String)> = self
-            .conn
-            .query(
-                "SELECT TABLE_NAME, COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE FROM information_schema.COLUMNS \
-                 WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME, ORDINAL_POSITION",
-            )
-            .map_err(db_error)?;
-        let mut tables: Vec<CatalogTable> = Vec::new();
-        for (table, column, declared, nullable) in columns {
-            if tables.last().is_none_or(|t| t.name != table) {
-                tables.push(CatalogTable {
-                    name: table.clone(),
-                    columns: Vec::new(),
-                    primary_key: Vec::new(),
-                    foreign_keys: Vec::new(),
-                    unique: Vec::new(),
-                });
-            }
-            if let Some(t) = tables.last_mut() {
-                t.columns.push((column, declared, nullable == "YES"));
-            }
-        }
-        let keys: Vec<KeyColumn> = self
-            .conn
-            .query(
-                "SELECT k.TABLE_NAME, k.CONSTRAINT_NAME, c.CONSTRAINT_TYPE, k.COLUMN_NAME, \
-                        k.REFERENCED_TABLE_NAME, k.REFERENCED_COLUMN_NAME \
-                 FROM information_schema.KEY_COLUMN_USAGE k \
-                 JOIN information_schema.TABLE_CONSTRAINTS c \
-                   ON c.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA AND c.TABLE_NAME = k.TABLE_NAME \
-                  AND c.CONSTRAINT_NAME = k.CONSTRAINT_NAME \
-                 WHERE k.TABLE_SCHEMA = DATABASE() \
-                   AND c.CONSTRAINT_TYPE IN ('PRIMARY KEY', 'UNIQUE', 'FOREIGN KEY') \
-                 ORDER BY k.TABLE_NAME, k.CONSTRAINT_NAME, k.ORDINAL_POSITION",
-            )
-            .map_err(db_error)?;
-        let mut last: Option<(String, String)> = None;
-        for (table, constraint, kind, column, parent, parent_column) in keys {
-            let Some(t) = tables.iter_mut().find(|t| t.name == table) else {
-                continue;
-            };
-            let same = last.as_ref() == Some(&(table.clone(), constraint.clone()));
-            match kind.as_str() {
-                "PRIMARY KEY" => t.primary_key.push(column),
-                "UNIQUE" => {
-                    if !same {
-                        t.unique.push(Vec::new());
-                    }
-                    if let Some(u) = t.unique.last_mut() {
-                        u.push(column);
-                    }
-                }
-                _ => {
-                    if !same {
-                        t.foreign_keys.push(ForeignKey {
-                            columns: Vec::new(),
-                            table: parent.unwrap_or_default(),
-                            references: Vec::new(),
-                        });
-                    }
-                    if let Some(fk) = t.foreign_keys.last_mut() {
-                        fk.columns.push(column);
-                        fk.references.push(parent_column.unwrap_or_default());
-                    }
-                }
-            }
-            last = Some((table, constraint));
-        }
-        for t in &mut tables {
-            t.foreign_keys
-                .sort_by(|a, b| (&a.columns, &a.table).cmp(&(&b.columns, &b.table)));
-            t.unique.sort();
-        }
-        Ok(tables)
+        read_catalog(&mut self.conn)
     }
 
     fn scan(

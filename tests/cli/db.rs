@@ -618,3 +618,67 @@ fn db_load_into_postgres_from_sqlite_and_from_postgres() {
     assert!(err.contains("already has a row"), "{err}");
     assert_eq!(pg.psql("SELECT count(*) FROM order_items").trim(), "3");
 }
+
+#[test]
+fn db_load_into_mariadb_from_postgres() {
+    let env = Env::new();
+    let pg = Postgres::start();
+    pg.psql(PG_SHOP);
+    let maria = Mariadb::start();
+    maria.sql(
+        "CREATE TABLE customers (id bigint unsigned PRIMARY KEY, name text NOT NULL, email varchar(80), balance decimal(12,2),
+                                 since timestamp NULL, tags json, token varchar(36), photo blob, vip boolean) ENGINE=InnoDB;
+         CREATE TABLE orders (id int PRIMARY KEY, customer_id bigint unsigned NOT NULL, placed_at datetime(6), total decimal(20,4),
+                              FOREIGN KEY (customer_id) REFERENCES customers(id)) ENGINE=InnoDB;
+         CREATE TABLE order_items (order_id int NOT NULL, line smallint NOT NULL, qty int, PRIMARY KEY (order_id, line),
+                                   FOREIGN KEY (order_id) REFERENCES orders(id)) ENGINE=InnoDB;
+         CREATE TABLE employees (id int PRIMARY KEY, manager_id int NULL, FOREIGN KEY (manager_id) REFERENCES employees(id)) ENGINE=InnoDB;",
+    );
+    let pkg = env.path("pkg");
+    let pkg = pkg.to_str().unwrap();
+    env.ok([
+        "db",
+        "create",
+        pkg,
+        "--db",
+        &pg.url(),
+        "--table",
+        "order_items",
+        "--table",
+        "employees",
+        "--with-parents",
+    ]);
+    env.ok(["db", "load", pkg, "--db", &maria.url()]);
+    assert_eq!(
+        maria.sql("SELECT id, name, balance, since, HEX(photo), vip FROM customers ORDER BY id"),
+        "1\tAda\t10.50\t2026-11-01 10:00:00\t00FF\t1\n9007199254740993\tBig\tNULL\tNULL\tNULL\tNULL\n"
+    );
+    assert_eq!(
+        maria.sql("SELECT id, placed_at, total FROM orders ORDER BY id"),
+        "10\t2026-11-01 10:00:00.250000\t12345678901234.5678\n11\tNULL\tNULL\n"
+    );
+    assert_eq!(
+        maria.sql("SELECT id, manager_id FROM employees ORDER BY id"),
+        "1\tNULL\n2\t1\n3\t2\n"
+    );
+    // Out again, the same rows as PostgreSQL's.
+    let back = env.path("back");
+    let back = back.to_str().unwrap();
+    env.ok([
+        "db",
+        "create",
+        back,
+        "--db",
+        &maria.url(),
+        "--table",
+        "order_items",
+        "--with-parents",
+    ]);
+    assert_eq!(
+        std::fs::read_to_string(env.path("back/tables/order_items.jsonl")).unwrap(),
+        std::fs::read_to_string(env.path("pkg/tables/order_items.jsonl")).unwrap()
+    );
+    let err = env.fails(["db", "load", pkg, "--db", &maria.url()]);
+    assert!(err.contains("already has a row"), "{err}");
+    assert_eq!(maria.sql("SELECT count(*) FROM order_items").trim(), "3");
+}
