@@ -682,3 +682,76 @@ fn db_load_into_mariadb_from_postgres() {
     assert!(err.contains("already has a row"), "{err}");
     assert_eq!(maria.sql("SELECT count(*) FROM order_items").trim(), "3");
 }
+
+#[test]
+fn a_load_killed_midway_leaves_the_target_as_it_was() {
+    let env = Env::new();
+    let pg = Postgres::start();
+    let schema = "CREATE TABLE events (id integer PRIMARY KEY, body text NOT NULL)";
+    let source = env.path("events.db");
+    let conn = rusqlite::Connection::open(&source).unwrap();
+    conn.execute_batch(&format!(
+        "{schema};
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200000)
+         INSERT INTO events SELECT i, 'event number ' || i FROM n;"
+    ))
+    .unwrap();
+    drop(conn);
+    let pkg = env.path("pkg");
+    let pkg = pkg.to_str().unwrap();
+    env.ok([
+        "db",
+        "create",
+        pkg,
+        "--db",
+        &format!("sqlite:{}", source.display()),
+        "--table",
+        "events",
+    ]);
+    pg.psql(schema);
+    pg.psql("INSERT INTO events VALUES (0, 'already there')");
+    let mut child = env
+        .spawnable(["db", "load", pkg, "--db", &pg.url()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until rows are going in (the transaction is open), then kill.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let active = pg.psql(
+            "SELECT count(*) FROM pg_stat_activity WHERE state LIKE 'idle in transaction%' OR query LIKE 'INSERT INTO%'",
+        );
+        if active.trim() != "0" {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the load never started"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the load ended before it was killed"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // PostgreSQL rolls the open transaction back when the connection drops.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while pg
+        .psql(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = 't' AND pid <> pg_backend_pid()",
+        )
+        .trim()
+        != "0"
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the killed session lingers"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(pg.psql("SELECT count(*) FROM events").trim(), "1");
+}
