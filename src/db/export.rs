@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 
 use super::schema::{Column, Table};
 use super::source::{DbError, ExportSource, check_predicate};
-use crate::manifest::tables::{TableEntry, data_loc};
+use crate::manifest::tables::{ExternalKeys, TableEntry, data_loc};
 use crate::manifest::types::Digests;
 use crate::manifest::write::manifest_bytes;
 use crate::manifest::{FORMAT_VERSION, MANIFEST_FILE, Manifest};
@@ -277,19 +277,36 @@ pub fn export(
     }
     // References leaving the package.
     let mut outside = Vec::new();
+    let mut external: BTreeMap<String, Vec<ExternalKeys>> = BTreeMap::new();
     for (name, table) in &tables {
         for (k, fk) in table.foreign_keys.iter().enumerate() {
             let inside = tables.get(&fk.table).and_then(|parent| {
                 positions(&parent.columns, &fk.references)
                     .and_then(|refs| taken_rows[&fk.table].values(&refs).cloned())
             });
-            let leaving = taken_rows[name]
+            let mut leaving: Vec<Vec<Value>> = taken_rows[name]
                 .fk_values(k)
                 .filter(|v| !inside.as_ref().is_some_and(|i| i.contains(*v)))
-                .count();
-            if leaving > 0 {
-                outside.push((name.clone(), fk.columns.clone(), fk.table.clone(), leaving));
+                .filter_map(|v| serde_json::from_str(v).ok())
+                .collect();
+            if leaving.is_empty() {
+                continue;
             }
+            leaving.sort_by_key(|key| serde_json::to_string(key).unwrap_or_default());
+            outside.push((
+                name.clone(),
+                fk.columns.clone(),
+                fk.table.clone(),
+                leaving.len(),
+            ));
+            external
+                .entry(name.clone())
+                .or_default()
+                .push(ExternalKeys {
+                    table: fk.table.clone(),
+                    references: fk.references.clone(),
+                    keys: leaving,
+                });
         }
     }
     // The manifest.
@@ -305,6 +322,7 @@ pub fn export(
             table: table.clone(),
             row_count: rows,
             data_loc: data_loc(name),
+            external: external.remove(name).unwrap_or_default(),
         };
         entries.push(serde_json::to_value(&entry).map_err(|e| DbError::Io(e.to_string()))?);
         digests.push((data_loc(name).into_boxed_str(), digest));

@@ -135,7 +135,8 @@ pub fn load(
         ));
     }
     let tables: Vec<Table> = entries.iter().map(|e| e.table.clone()).collect();
-    let found = mismatches(&tables, &target.catalog()?, target.engine());
+    let catalog = target.catalog()?;
+    let found = mismatches(&tables, &catalog, target.engine());
     if !found.is_empty() {
         return Err(DbError::Invalid(format!(
             "the target does not fit the package; nothing was written:\n  {}",
@@ -144,7 +145,9 @@ pub fn load(
     }
     let order = insert_order(&tables).map_err(DbError::Invalid)?;
     target.begin()?;
-    match write(package, target, options, &entries, &order) {
+    let written = check_external(target, &entries, &catalog)
+        .and_then(|()| write(package, target, options, &entries, &order));
+    match written {
         Ok(outcomes) => {
             if options.dry_run {
                 target.rollback()?;
@@ -158,6 +161,64 @@ pub fn load(
             Err(e)
         }
     }
+}
+
+/// Checks that every row the package references outside itself exists in
+/// the target; lists what is missing.
+fn check_external(
+    target: &mut dyn LoadTarget,
+    entries: &[crate::manifest::tables::TableEntry],
+    catalog: &[super::schema::CatalogTable],
+) -> Result<(), DbError> {
+    let engine = target.engine();
+    let mut missing = Vec::new();
+    for entry in entries {
+        for external in &entry.external {
+            let Some(parent) = catalog.iter().find(|t| t.name == external.table) else {
+                missing.push(format!(
+                    "table `{}` references table `{}`, which the target lacks",
+                    entry.table.name, external.table
+                ));
+                continue;
+            };
+            let parent = parent.typed(engine).map_err(DbError::Invalid)?;
+            let columns: Vec<&Column> = external
+                .references
+                .iter()
+                .filter_map(|c| parent.column(c))
+                .collect();
+            if columns.len() != external.references.len() {
+                missing.push(format!(
+                    "table `{}` lacks column(s) {} that `{}` references",
+                    external.table,
+                    external.references.join(", "),
+                    entry.table.name
+                ));
+                continue;
+            }
+            for key in &external.keys {
+                let assigned: Vec<Assigned<'_>> = columns.iter().copied().zip(key).collect();
+                if !target.exists(&parent, &assigned)? {
+                    missing.push(format!(
+                        "`{}` references {}({}) = {}, which the target lacks",
+                        entry.table.name,
+                        external.table,
+                        external.references.join(", "),
+                        serde_json::to_string(key).unwrap_or_default()
+                    ));
+                }
+            }
+        }
+    }
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let shown = missing.len().min(20);
+    Err(DbError::Invalid(format!(
+        "rows outside the package are missing from the target ({} in all); nothing was written; export with --with-parents, or load them first:\n  {}",
+        missing.len(),
+        missing[..shown].join("\n  ")
+    )))
 }
 
 /// A foreign key written NULL: the table (its index in the entries), the

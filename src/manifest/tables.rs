@@ -26,6 +26,22 @@ pub struct TableEntry {
     pub row_count: u64,
     /// `/tables/<name>.jsonl`.
     pub data_loc: String,
+    /// Rows of other tables this table's rows reference but the package
+    /// does not hold: a load checks that they exist in the target.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub external: Vec<ExternalKeys>,
+}
+
+/// The keys one foreign key references outside the package.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExternalKeys {
+    /// The referenced table.
+    pub table: String,
+    /// Its referenced columns.
+    pub references: Vec<String>,
+    /// Each referenced key's values (lossless JSON), sorted.
+    pub keys: Vec<Vec<Value>>,
 }
 
 /// Whether `name` is a table name a package may carry: 1-63 characters,

@@ -755,3 +755,44 @@ fn a_load_killed_midway_leaves_the_target_as_it_was() {
     }
     assert_eq!(pg.psql("SELECT count(*) FROM events").trim(), "1");
 }
+
+#[test]
+fn a_load_checks_that_rows_outside_the_package_exist() {
+    let env = Env::new();
+    let db = shop(&env);
+    // Orders without their customers: the package lists the customers it
+    // references.
+    let pkg = env.path("orders");
+    let pkg = pkg.to_str().unwrap();
+    let out = env
+        .pkg(["db", "create", pkg, "--db", &db, "--table", "orders"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("references 2 customers row(s) the package does not hold"),
+        "{out:?}"
+    );
+    let target = env.path("target.db");
+    let conn = rusqlite::Connection::open(&target).unwrap();
+    conn.execute_batch(SHOP.split("INSERT").next().unwrap())
+        .unwrap();
+    conn.execute_batch("INSERT INTO customers VALUES (1, 'Ada', NULL, NULL)")
+        .unwrap();
+    drop(conn);
+    let url = format!("sqlite:{}", target.display());
+    let err = env.fails(["db", "load", pkg, "--db", &url]);
+    assert!(
+        err.contains("`orders` references customers(id) = [2], which the target lacks")
+            && err.contains("nothing was written"),
+        "{err}"
+    );
+    assert!(dump(&target, "orders").is_empty());
+    rusqlite::Connection::open(&target)
+        .unwrap()
+        .execute_batch("INSERT INTO customers VALUES (2, 'Bob', NULL, NULL)")
+        .unwrap();
+    env.ok(["db", "load", pkg, "--db", &url]);
+    assert_eq!(dump(&target, "orders").len(), 2);
+}
