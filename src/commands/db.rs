@@ -70,6 +70,12 @@ pub enum DbCommand {
         /// Print the plan per table (rows to insert, update and skip) and change nothing
         #[arg(long)]
         dry_run: bool,
+        /// Commit in batches and report each row the database refuses instead of stopping
+        #[arg(long)]
+        continue_on_error: bool,
+        /// Rows per commit with --continue-on-error
+        #[arg(long, value_name = "N", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
+        batch_size: u32,
     },
 }
 
@@ -97,6 +103,8 @@ pub fn run(ctx: &Context, cmd: &DbCommand) -> Result<()> {
             db,
             on_conflict,
             dry_run,
+            continue_on_error,
+            batch_size,
         } => {
             let url = DbUrl::parse(db).map_err(anyhow::Error::msg)?;
             let bar = ctx.progress();
@@ -114,6 +122,8 @@ pub fn run(ctx: &Context, cmd: &DbCommand) -> Result<()> {
                     _ => OnConflict::Fail,
                 },
                 dry_run: *dry_run,
+                continue_on_error: *continue_on_error,
+                batch_size: usize::try_from(*batch_size).unwrap_or(1000),
             };
             let outcomes = load(&opened.package, target.as_mut(), options)
                 .with_context(|| format!("loading {source} into {}", url.shown()))?;
@@ -123,18 +133,30 @@ pub fn run(ctx: &Context, cmd: &DbCommand) -> Result<()> {
                 source,
                 url.shown()
             ));
+            for o in &outcomes {
+                for f in &o.failures {
+                    ctx.printer
+                        .warn(&format!("{} row {}: {}", o.table, f.key, f.error));
+                }
+            }
             ctx.printer.result(&outcomes, || {
-                let mut table = Table::new(["TABLE", "INSERT", "UPDATE", "SKIP"]);
+                let mut table = Table::new(["TABLE", "INSERT", "UPDATE", "SKIP", "FAILED"]);
                 for o in &outcomes {
                     table.row([
                         o.table.clone(),
                         o.insert.to_string(),
                         o.update.to_string(),
                         o.skip.to_string(),
+                        o.failed.to_string(),
                     ]);
                 }
                 table.render()
-            })
+            })?;
+            let failed: u64 = outcomes.iter().map(|o| o.failed).sum();
+            if failed > 0 {
+                bail!("{failed} row(s) were refused; the others were loaded");
+            }
+            Ok(())
         }
         DbCommand::Create {
             dir,

@@ -2,9 +2,11 @@
 //! target's tables and columns are checked ([`compat`](super::compat)).
 //! Tables are written parents first; a foreign key that closes a cycle is
 //! written NULL and set once every row is in. A row whose primary key
-//! exists is refused, kept or updated (`on_conflict`). Everything happens
-//! in one transaction: all or nothing (a dry run rolls it back after
-//! counting).
+//! exists is refused, kept or updated (`on_conflict`). By default
+//! everything happens in one transaction: all or nothing (a dry run rolls
+//! it back after counting). With `continue_on_error` the load commits every
+//! `batch_size` rows, each row in a savepoint, and a row the database
+//! refuses is reported with its message while the others go in.
 
 use std::io::BufRead;
 
@@ -30,13 +32,41 @@ pub enum OnConflict {
 }
 
 /// How a load runs.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct LoadOptions {
     /// What to do with existing rows.
     pub on_conflict: OnConflict,
     /// Count only; change nothing.
     pub dry_run: bool,
+    /// Commit every `batch_size` rows, and report a row the database
+    /// refuses instead of stopping.
+    pub continue_on_error: bool,
+    /// Rows per commit with `continue_on_error`.
+    pub batch_size: usize,
 }
+
+impl Default for LoadOptions {
+    fn default() -> LoadOptions {
+        LoadOptions {
+            on_conflict: OnConflict::Fail,
+            dry_run: false,
+            continue_on_error: false,
+            batch_size: 1000,
+        }
+    }
+}
+
+/// A row the database refused (with `continue_on_error`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RowFailure {
+    /// The row's primary key.
+    pub key: Value,
+    /// The database's message.
+    pub error: String,
+}
+
+/// How many refused rows a table's outcome lists (all are counted).
+const LISTED_FAILURES: usize = 100;
 
 /// What a load did (or, in a dry run, would do) to one table.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -49,6 +79,16 @@ pub struct TableOutcome {
     pub update: u64,
     /// Rows kept as they were.
     pub skip: u64,
+    /// Rows the database refused (with `continue_on_error`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub failed: u64,
+    /// The first refused rows and why.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub failures: Vec<RowFailure>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// A column and the value a statement gives it.
@@ -66,6 +106,8 @@ pub trait LoadTarget {
     fn commit(&mut self) -> Result<(), DbError>;
     /// Rolls it back.
     fn rollback(&mut self) -> Result<(), DbError>;
+    /// Runs one statement without results (savepoints).
+    fn run_sql(&mut self, sql: &str) -> Result<(), DbError>;
     /// Whether `table` has a row with this primary key.
     fn exists(&mut self, table: &Table, key: &[Assigned<'_>]) -> Result<bool, DbError>;
     /// Inserts a row.
@@ -221,6 +263,55 @@ fn check_external(
     )))
 }
 
+/// Runs `op` for one row: with `continue_on_error`, inside a savepoint,
+/// recording a refusal in `outcome` instead of failing.
+fn attempt(
+    target: &mut dyn LoadTarget,
+    options: LoadOptions,
+    outcome: &mut TableOutcome,
+    key: &[Value],
+    op: &mut dyn FnMut(&mut dyn LoadTarget) -> Result<(), DbError>,
+) -> Result<bool, DbError> {
+    if !options.continue_on_error {
+        op(target)?;
+        return Ok(true);
+    }
+    target.run_sql("SAVEPOINT pkg_row")?;
+    match op(target) {
+        Ok(()) => {
+            target.run_sql("RELEASE SAVEPOINT pkg_row")?;
+            Ok(true)
+        }
+        Err(e) => {
+            target.run_sql("ROLLBACK TO SAVEPOINT pkg_row")?;
+            target.run_sql("RELEASE SAVEPOINT pkg_row")?;
+            outcome.failed += 1;
+            if outcome.failures.len() < LISTED_FAILURES {
+                outcome.failures.push(RowFailure {
+                    key: Value::Array(key.to_vec()),
+                    error: e.to_string(),
+                });
+            }
+            Ok(false)
+        }
+    }
+}
+
+/// Counts a row written; with `continue_on_error`, commits every
+/// `batch_size` rows.
+fn tick(
+    target: &mut dyn LoadTarget,
+    options: LoadOptions,
+    written: &mut usize,
+) -> Result<(), DbError> {
+    *written += 1;
+    if options.continue_on_error && !options.dry_run && *written % options.batch_size.max(1) == 0 {
+        target.commit()?;
+        target.begin()?;
+    }
+    Ok(())
+}
+
 /// A foreign key written NULL: the table (its index in the entries), the
 /// key's column positions, and each row's primary key with the values to
 /// set once every row is in.
@@ -236,6 +327,7 @@ fn write(
     // Deferred keys, set after every row is in.
     let mut later: Vec<Later> = Vec::new();
     let mut outcomes = Vec::new();
+    let mut written = 0usize;
     for name in &order.tables {
         let Some(entry) = entries.iter().find(|e| &e.table.name == name) else {
             continue;
@@ -282,10 +374,13 @@ fn write(
             if target.exists(table, &key_assigned)? {
                 match options.on_conflict {
                     OnConflict::Fail => {
-                        return Err(DbError::Invalid(format!(
+                        let refusal = format!(
                             "table `{name}` already has a row with primary key {}; pass --on-conflict skip or update",
                             serde_json::to_string(&key).unwrap_or_default()
-                        )));
+                        );
+                        attempt(target, options, &mut outcome, &key, &mut |_| {
+                            Err(DbError::Invalid(refusal.clone()))
+                        })?;
                     }
                     OnConflict::Skip => outcome.skip += 1,
                     OnConflict::Update => {
@@ -295,17 +390,26 @@ fn write(
                             .filter(|(i, _)| !pk.contains(i))
                             .map(|(_, a)| *a)
                             .collect();
-                        if !options.dry_run && !set.is_empty() {
-                            target.update(table, &set, &key_assigned)?;
+                        let done = options.dry_run
+                            || set.is_empty()
+                            || attempt(target, options, &mut outcome, &key, &mut |t| {
+                                t.update(table, &set, &key_assigned)
+                            })?;
+                        if done {
+                            outcome.update += 1;
                         }
-                        outcome.update += 1;
+                        tick(target, options, &mut written)?;
                     }
                 }
             } else {
-                if !options.dry_run {
-                    target.insert(table, &assigned)?;
+                let done = options.dry_run
+                    || attempt(target, options, &mut outcome, &key, &mut |t| {
+                        t.insert(table, &assigned)
+                    })?;
+                if done {
+                    outcome.insert += 1;
                 }
-                outcome.insert += 1;
+                tick(target, options, &mut written)?;
             }
         }
         let table_index = entries
@@ -319,6 +423,10 @@ fn write(
     }
     if !options.dry_run {
         for (table_index, positions, values) in later {
+            let outcome_index = outcomes
+                .iter()
+                .position(|o: &TableOutcome| o.table == entries[table_index].table.name)
+                .unwrap_or(0);
             let table = &entries[table_index].table;
             let pk: Vec<usize> = table
                 .primary_key
@@ -333,7 +441,13 @@ fn write(
                     .collect();
                 let key_assigned: Vec<Assigned<'_>> =
                     pk.iter().map(|&i| &table.columns[i]).zip(&key).collect();
-                target.update(table, &set, &key_assigned)?;
+                let Some(outcome) = outcomes.get_mut(outcome_index) else {
+                    continue;
+                };
+                attempt(target, options, outcome, &key, &mut |t| {
+                    t.update(table, &set, &key_assigned)
+                })?;
+                tick(target, options, &mut written)?;
             }
         }
     }

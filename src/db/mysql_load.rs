@@ -104,6 +104,12 @@ impl LoadTarget for MysqlTarget {
             .map_err(|e| DbError::Database(message(&e)))
     }
 
+    fn run_sql(&mut self, sql: &str) -> Result<(), DbError> {
+        self.conn
+            .query_drop(sql)
+            .map_err(|e| DbError::Database(message(&e)))
+    }
+
     fn exists(&mut self, table: &Table, key: &[Assigned<'_>]) -> Result<bool, DbError> {
         let q = |n: &str| quote(Engine::Mysql, n);
         let filter: Vec<String> = key

@@ -147,6 +147,12 @@ impl LoadTarget for PostgresTarget {
             .map_err(|e| DbError::Database(message(&e)))
     }
 
+    fn run_sql(&mut self, sql: &str) -> Result<(), DbError> {
+        self.client
+            .batch_execute(sql)
+            .map_err(|e| DbError::Database(message(&e)))
+    }
+
     fn exists(&mut self, table: &Table, key: &[Assigned<'_>]) -> Result<bool, DbError> {
         let q = |n: &str| quote(Engine::Postgres, n);
         let filter: Vec<String> = key

@@ -302,6 +302,10 @@ impl crate::db::load::LoadTarget for SqliteTarget {
         self.conn.execute_batch("ROLLBACK").map_err(db_error)
     }
 
+    fn run_sql(&mut self, sql: &str) -> Result<(), DbError> {
+        self.conn.execute_batch(sql).map_err(db_error)
+    }
+
     fn exists(
         &mut self,
         table: &Table,

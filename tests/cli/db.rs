@@ -796,3 +796,75 @@ fn a_load_checks_that_rows_outside_the_package_exist() {
     env.ok(["db", "load", pkg, "--db", &url]);
     assert_eq!(dump(&target, "orders").len(), 2);
 }
+
+#[test]
+fn continue_on_error_commits_in_batches_and_reports_refused_rows() {
+    let env = Env::new();
+    let db = shop(&env);
+    let pkg = env.path("pkg");
+    let pkg = pkg.to_str().unwrap();
+    env.ok([
+        "db",
+        "create",
+        pkg,
+        "--db",
+        &db,
+        "--table",
+        "order_items",
+        "--with-parents",
+    ]);
+    let pg = Postgres::start();
+    // The target refuses one row (qty 5).
+    pg.psql(
+        "CREATE TABLE customers (id bigint PRIMARY KEY, name text NOT NULL, email text, balance numeric);
+         CREATE TABLE orders (id integer PRIMARY KEY, customer_id bigint NOT NULL REFERENCES customers(id), placed_at timestamp, paid boolean);
+         CREATE TABLE order_items (order_id integer NOT NULL REFERENCES orders(id), line integer NOT NULL,
+                                   qty integer CHECK (qty < 5), PRIMARY KEY (order_id, line));",
+    );
+    // By default: all or nothing.
+    let err = env.fails(["db", "load", pkg, "--db", &pg.url()]);
+    assert!(err.contains("order_items"), "{err}");
+    assert_eq!(pg.psql("SELECT count(*) FROM customers").trim(), "0");
+    // With --continue-on-error the other rows go in, and the refused one
+    // is reported with PostgreSQL's message.
+    let out = env
+        .pkg([
+            "db",
+            "load",
+            pkg,
+            "--db",
+            &pg.url(),
+            "--continue-on-error",
+            "--batch-size",
+            "2",
+            "-o",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let outcomes: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let items = outcomes
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["table"] == "order_items")
+        .unwrap();
+    assert_eq!(
+        (items["insert"].as_u64(), items["failed"].as_u64()),
+        (Some(2), Some(1)),
+        "{items}"
+    );
+    assert_eq!(
+        items["failures"][0]["key"],
+        serde_json::json!([11, 2]),
+        "{items}"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("check constraint") && stderr.contains("1 row(s) were refused"),
+        "{stderr}"
+    );
+    assert_eq!(pg.psql("SELECT count(*) FROM order_items").trim(), "2");
+    assert_eq!(pg.psql("SELECT count(*) FROM customers").trim(), "2");
+}
