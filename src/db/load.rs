@@ -305,7 +305,10 @@ fn tick(
     written: &mut usize,
 ) -> Result<(), DbError> {
     *written += 1;
-    if options.continue_on_error && !options.dry_run && *written % options.batch_size.max(1) == 0 {
+    if options.continue_on_error
+        && !options.dry_run
+        && (*written).is_multiple_of(options.batch_size.max(1))
+    {
         target.commit()?;
         target.begin()?;
     }
