@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 
 use super::compat::mismatches;
 use super::schema::{Column, Table, insert_order};
-use super::source::DbError;
+use super::source::{DbError, quote};
 use super::url::Engine;
 use crate::manifest::tables::parse_tables;
 use crate::package::read::{Package, PackageFiles};
@@ -119,6 +119,66 @@ pub trait LoadTarget {
         set: &[Assigned<'_>],
         key: &[Assigned<'_>],
     ) -> Result<(), DbError>;
+}
+
+/// A placeholder for the n-th parameter (1-based) of a column.
+pub type Mark<'a> = dyn Fn(usize, &Column) -> String + 'a;
+
+/// `col = mark AND ...` over `assigned`, numbering from `first`.
+fn matching(
+    engine: Engine,
+    assigned: &[Assigned<'_>],
+    first: usize,
+    mark: &Mark<'_>,
+    join: &str,
+) -> String {
+    assigned
+        .iter()
+        .enumerate()
+        .map(|(i, (c, _))| format!("{} = {}", quote(engine, &c.name), mark(first + i, c)))
+        .collect::<Vec<_>>()
+        .join(join)
+}
+
+/// `SELECT 1 FROM table WHERE key... LIMIT 1`.
+pub fn exists_sql(engine: Engine, table: &Table, key: &[Assigned<'_>], mark: &Mark<'_>) -> String {
+    format!(
+        "SELECT 1 FROM {} WHERE {} LIMIT 1",
+        quote(engine, &table.name),
+        matching(engine, key, 1, mark, " AND ")
+    )
+}
+
+/// `INSERT INTO table (columns) VALUES (marks)`.
+pub fn insert_sql(engine: Engine, table: &Table, row: &[Assigned<'_>], mark: &Mark<'_>) -> String {
+    let names: Vec<String> = row.iter().map(|(c, _)| quote(engine, &c.name)).collect();
+    let marks: Vec<String> = row
+        .iter()
+        .enumerate()
+        .map(|(i, (c, _))| mark(i + 1, c))
+        .collect();
+    format!(
+        "INSERT INTO {} ({}) VALUES ({})",
+        quote(engine, &table.name),
+        names.join(", "),
+        marks.join(", ")
+    )
+}
+
+/// `UPDATE table SET set... WHERE key...` (the set's parameters first).
+pub fn update_sql(
+    engine: Engine,
+    table: &Table,
+    set: &[Assigned<'_>],
+    key: &[Assigned<'_>],
+    mark: &Mark<'_>,
+) -> String {
+    format!(
+        "UPDATE {} SET {} WHERE {}",
+        quote(engine, &table.name),
+        matching(engine, set, 1, mark, ", "),
+        matching(engine, key, set.len() + 1, mark, " AND ")
+    )
 }
 
 /// The rows of `table`'s data file, one JSON object each.

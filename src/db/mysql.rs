@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::kind::Kind;
 use super::schema::{CatalogTable, Column, ForeignKey, Table};
-use super::source::{DbError, ExportSource, RowSink, quote};
+use super::source::{DbError, ExportSource, RowSink, quote, scan_refused, select_sql};
 use super::url::Engine;
 use super::value;
 
@@ -200,29 +200,15 @@ impl ExportSource for MysqlSource {
         predicate: Option<&str>,
         each: &mut RowSink<'_>,
     ) -> Result<(), DbError> {
-        let q = |n: &str| quote(Engine::Mysql, n);
-        let list: Vec<String> = columns.iter().map(|c| q(&c.name)).collect();
-        let order: Vec<String> = table.primary_key.iter().map(|c| q(c)).collect();
-        let filter = predicate
-            .map(|p| format!(" WHERE ({p})"))
-            .unwrap_or_default();
-        let sql = format!(
-            "SELECT {} FROM {}{filter} ORDER BY {}",
-            list.join(", "),
-            q(&table.name),
-            order.join(", ")
-        );
-        let refused = |e: mysql::Error| {
-            DbError::Invalid(match predicate {
-                Some(p) => format!(
-                    "the --where predicate of table `{}` (`{p}`) was refused: {}",
-                    table.name,
-                    message(&e)
-                ),
-                None => format!("cannot read table `{}`: {}", table.name, message(&e)),
-            })
-        };
-        let mut result = self.conn.query_iter(&sql).map_err(refused)?;
+        let list: Vec<String> = columns
+            .iter()
+            .map(|c| quote(Engine::Mysql, &c.name))
+            .collect();
+        let sql = select_sql(Engine::Mysql, table, &list, predicate);
+        let mut result = self
+            .conn
+            .query_iter(&sql)
+            .map_err(|e| scan_refused(&table.name, predicate, &message(&e)))?;
         if let Some(set) = result.iter() {
             for row in set {
                 let row = row.map_err(db_error)?;

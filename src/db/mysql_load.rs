@@ -7,10 +7,10 @@ use mysql::{Conn, Opts, Value as MyValue};
 use serde_json::Value;
 
 use super::kind::Kind;
-use super::load::{Assigned, LoadTarget};
+use super::load::{Assigned, LoadTarget, exists_sql, insert_sql, update_sql};
 use super::mysql::message;
 use super::schema::{CatalogTable, Column, Table};
-use super::source::{DbError, quote};
+use super::source::DbError;
 use super::url::Engine;
 
 /// A MariaDB or MySQL database a load writes into.
@@ -111,16 +111,7 @@ impl LoadTarget for MysqlTarget {
     }
 
     fn exists(&mut self, table: &Table, key: &[Assigned<'_>]) -> Result<bool, DbError> {
-        let q = |n: &str| quote(Engine::Mysql, n);
-        let filter: Vec<String> = key
-            .iter()
-            .map(|(c, _)| format!("{} = {}", q(&c.name), mark(c)))
-            .collect();
-        let sql = format!(
-            "SELECT 1 FROM {} WHERE {} LIMIT 1",
-            q(&table.name),
-            filter.join(" AND ")
-        );
+        let sql = exists_sql(Engine::Mysql, table, key, &|_, c| mark(c).into());
         let found: Option<i64> = self
             .conn
             .exec_first(sql, params(&table.name, key)?)
@@ -129,15 +120,7 @@ impl LoadTarget for MysqlTarget {
     }
 
     fn insert(&mut self, table: &Table, row: &[Assigned<'_>]) -> Result<(), DbError> {
-        let q = |n: &str| quote(Engine::Mysql, n);
-        let names: Vec<String> = row.iter().map(|(c, _)| q(&c.name)).collect();
-        let marks: Vec<&str> = row.iter().map(|(c, _)| mark(c)).collect();
-        let sql = format!(
-            "INSERT INTO {} ({}) VALUES ({})",
-            q(&table.name),
-            names.join(", "),
-            marks.join(", ")
-        );
+        let sql = insert_sql(Engine::Mysql, table, row, &|_, c| mark(c).into());
         let values = params(&table.name, row)?;
         self.run(&sql, values, &format!("inserting into `{}`", table.name))
     }
@@ -148,21 +131,7 @@ impl LoadTarget for MysqlTarget {
         set: &[Assigned<'_>],
         key: &[Assigned<'_>],
     ) -> Result<(), DbError> {
-        let q = |n: &str| quote(Engine::Mysql, n);
-        let sets: Vec<String> = set
-            .iter()
-            .map(|(c, _)| format!("{} = {}", q(&c.name), mark(c)))
-            .collect();
-        let filter: Vec<String> = key
-            .iter()
-            .map(|(c, _)| format!("{} = {}", q(&c.name), mark(c)))
-            .collect();
-        let sql = format!(
-            "UPDATE {} SET {} WHERE {}",
-            q(&table.name),
-            sets.join(", "),
-            filter.join(" AND ")
-        );
+        let sql = update_sql(Engine::Mysql, table, set, key, &|_, c| mark(c).into());
         let mut values = params(&table.name, set)?;
         values.extend(params(&table.name, key)?);
         self.run(&sql, values, &format!("updating `{}`", table.name))

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::kind::Kind;
 use super::schema::{CatalogTable, Column, ForeignKey, Table};
-use super::source::{DbError, ExportSource, RowSink, quote};
+use super::source::{DbError, ExportSource, RowSink, quote, scan_refused, select_sql};
 use super::url::Engine;
 use super::value;
 
@@ -175,31 +175,12 @@ impl ExportSource for PostgresSource {
         predicate: Option<&str>,
         each: &mut RowSink<'_>,
     ) -> Result<(), DbError> {
-        let q = |n: &str| quote(Engine::Postgres, n);
         let list: Vec<String> = columns.iter().map(select).collect();
-        let order: Vec<String> = table.primary_key.iter().map(|c| q(c)).collect();
-        let filter = predicate
-            .map(|p| format!(" WHERE ({p})"))
-            .unwrap_or_default();
-        let sql = format!(
-            "SELECT {} FROM {}{filter} ORDER BY {}",
-            list.join(", "),
-            q(&table.name),
-            order.join(", ")
-        );
+        let sql = select_sql(Engine::Postgres, table, &list, predicate);
         let mut rows = self
             .client
             .query_raw(&sql, std::iter::empty::<&str>())
-            .map_err(|e| {
-                DbError::Invalid(match predicate {
-                    Some(p) => format!(
-                        "the --where predicate of table `{}` (`{p}`) was refused: {}",
-                        table.name,
-                        message(&e)
-                    ),
-                    None => format!("cannot read table `{}`: {}", table.name, message(&e)),
-                })
-            })?;
+            .map_err(|e| scan_refused(&table.name, predicate, &message(&e)))?;
         while let Some(row) = rows.next().map_err(db_error)? {
             let mut values = Vec::with_capacity(columns.len());
             for (i, column) in columns.iter().enumerate() {

@@ -10,9 +10,9 @@ use postgres::{Client, NoTls, Statement};
 use serde_json::Value;
 
 use super::kind::Kind;
-use super::load::{Assigned, LoadTarget};
+use super::load::{Assigned, LoadTarget, exists_sql, insert_sql, update_sql};
 use super::schema::{CatalogTable, Column, Table};
-use super::source::{DbError, quote};
+use super::source::DbError;
 use super::url::Engine;
 
 /// A PostgreSQL database a load writes into.
@@ -91,6 +91,11 @@ fn text(table: &str, column: &Column, value: &Value) -> Result<Option<String>, D
     })
 }
 
+/// Every assigned value as text.
+fn texts(table: &str, assigned: &[Assigned<'_>]) -> Result<Vec<Option<String>>, DbError> {
+    assigned.iter().map(|(c, v)| text(table, c, v)).collect()
+}
+
 impl PostgresTarget {
     fn execute(
         &mut self,
@@ -154,27 +159,10 @@ impl LoadTarget for PostgresTarget {
     }
 
     fn exists(&mut self, table: &Table, key: &[Assigned<'_>]) -> Result<bool, DbError> {
-        let q = |n: &str| quote(Engine::Postgres, n);
-        let filter: Vec<String> = key
-            .iter()
-            .enumerate()
-            .map(|(i, (c, _))| {
-                format!(
-                    "{} = {}",
-                    q(&c.name),
-                    self.placeholder(&table.name, c, i + 1)
-                )
-            })
-            .collect();
-        let sql = format!(
-            "SELECT 1 FROM {} WHERE {} LIMIT 1",
-            q(&table.name),
-            filter.join(" AND ")
-        );
-        let values = key
-            .iter()
-            .map(|(c, v)| text(&table.name, c, v))
-            .collect::<Result<Vec<_>, _>>()?;
+        let sql = exists_sql(Engine::Postgres, table, key, &|n, c| {
+            self.placeholder(&table.name, c, n)
+        });
+        let values = texts(&table.name, key)?;
         let statement = self.statement(&sql)?;
         let params: Vec<&(dyn ToSql + Sync)> =
             values.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
@@ -186,23 +174,10 @@ impl LoadTarget for PostgresTarget {
     }
 
     fn insert(&mut self, table: &Table, row: &[Assigned<'_>]) -> Result<(), DbError> {
-        let q = |n: &str| quote(Engine::Postgres, n);
-        let names: Vec<String> = row.iter().map(|(c, _)| q(&c.name)).collect();
-        let marks: Vec<String> = row
-            .iter()
-            .enumerate()
-            .map(|(i, (c, _))| self.placeholder(&table.name, c, i + 1))
-            .collect();
-        let sql = format!(
-            "INSERT INTO {} ({}) VALUES ({})",
-            q(&table.name),
-            names.join(", "),
-            marks.join(", ")
-        );
-        let values = row
-            .iter()
-            .map(|(c, v)| text(&table.name, c, v))
-            .collect::<Result<Vec<_>, _>>()?;
+        let sql = insert_sql(Engine::Postgres, table, row, &|n, c| {
+            self.placeholder(&table.name, c, n)
+        });
+        let values = texts(&table.name, row)?;
         self.execute(&sql, values, &format!("inserting into `{}`", table.name))?;
         Ok(())
     }
@@ -213,40 +188,11 @@ impl LoadTarget for PostgresTarget {
         set: &[Assigned<'_>],
         key: &[Assigned<'_>],
     ) -> Result<(), DbError> {
-        let q = |n: &str| quote(Engine::Postgres, n);
-        let sets: Vec<String> = set
-            .iter()
-            .enumerate()
-            .map(|(i, (c, _))| {
-                format!(
-                    "{} = {}",
-                    q(&c.name),
-                    self.placeholder(&table.name, c, i + 1)
-                )
-            })
-            .collect();
-        let filter: Vec<String> = key
-            .iter()
-            .enumerate()
-            .map(|(i, (c, _))| {
-                format!(
-                    "{} = {}",
-                    q(&c.name),
-                    self.placeholder(&table.name, c, set.len() + i + 1)
-                )
-            })
-            .collect();
-        let sql = format!(
-            "UPDATE {} SET {} WHERE {}",
-            q(&table.name),
-            sets.join(", "),
-            filter.join(" AND ")
-        );
-        let values = set
-            .iter()
-            .chain(key)
-            .map(|(c, v)| text(&table.name, c, v))
-            .collect::<Result<Vec<_>, _>>()?;
+        let sql = update_sql(Engine::Postgres, table, set, key, &|n, c| {
+            self.placeholder(&table.name, c, n)
+        });
+        let mut values = texts(&table.name, set)?;
+        values.extend(texts(&table.name, key)?);
         self.execute(&sql, values, &format!("updating `{}`", table.name))?;
         Ok(())
     }

@@ -52,6 +52,36 @@ pub fn quote(engine: Engine, name: &str) -> String {
     }
 }
 
+/// `SELECT exprs FROM table [WHERE (predicate)] ORDER BY <primary key>`.
+pub fn select_sql(
+    engine: Engine,
+    table: &Table,
+    exprs: &[String],
+    predicate: Option<&str>,
+) -> String {
+    let order: Vec<String> = table.primary_key.iter().map(|c| quote(engine, c)).collect();
+    let filter = predicate
+        .map(|p| format!(" WHERE ({p})"))
+        .unwrap_or_default();
+    format!(
+        "SELECT {} FROM {}{filter} ORDER BY {}",
+        exprs.join(", "),
+        quote(engine, &table.name),
+        order.join(", ")
+    )
+}
+
+/// The error of a scan the database refused: the predicate's, naming the
+/// table, or the table's.
+pub fn scan_refused(table: &str, predicate: Option<&str>, message: &str) -> DbError {
+    DbError::Invalid(match predicate {
+        Some(p) => {
+            format!("the --where predicate of table `{table}` (`{p}`) was refused: {message}")
+        }
+        None => format!("cannot read table `{table}`: {message}"),
+    })
+}
+
 /// Refuses a predicate that could end the statement or hide its end: a
 /// `;`, or a comment (`--`, `/*`).
 pub fn check_predicate(table: &str, predicate: &str) -> Result<(), DbError> {

@@ -10,8 +10,9 @@ use rusqlite::{Connection, OpenFlags};
 use serde_json::Value;
 
 use super::kind::Kind;
+use super::load::{Assigned, exists_sql, insert_sql, update_sql};
 use super::schema::{CatalogTable, Column, ForeignKey, Table};
-use super::source::{DbError, ExportSource, RowSink, quote};
+use super::source::{DbError, ExportSource, RowSink, quote, scan_refused, select_sql};
 use super::url::Engine;
 use super::value;
 
@@ -93,27 +94,15 @@ impl ExportSource for SqliteSource {
         predicate: Option<&str>,
         each: &mut RowSink<'_>,
     ) -> Result<(), DbError> {
-        let q = |n: &str| quote(Engine::Sqlite, n);
-        let list: Vec<String> = columns.iter().map(|c| q(&c.name)).collect();
-        let order: Vec<String> = table.primary_key.iter().map(|c| q(c)).collect();
-        let filter = predicate
-            .map(|p| format!(" WHERE ({p})"))
-            .unwrap_or_default();
-        let sql = format!(
-            "SELECT {} FROM {}{filter} ORDER BY {}",
-            list.join(", "),
-            q(&table.name),
-            order.join(", ")
-        );
-        let mut statement = self.conn.prepare(&sql).map_err(|e| {
-            DbError::Invalid(match predicate {
-                Some(p) => format!(
-                    "the --where predicate of table `{}` (`{p}`) was refused: {e}",
-                    table.name
-                ),
-                None => format!("cannot read table `{}`: {e}", table.name),
-            })
-        })?;
+        let list: Vec<String> = columns
+            .iter()
+            .map(|c| quote(Engine::Sqlite, &c.name))
+            .collect();
+        let sql = select_sql(Engine::Sqlite, table, &list, predicate);
+        let mut statement = self
+            .conn
+            .prepare(&sql)
+            .map_err(|e| scan_refused(&table.name, predicate, &e.to_string()))?;
         let mut rows = statement.query([]).map_err(db_error)?;
         while let Some(row) = rows.next().map_err(db_error)? {
             let mut values = Vec::with_capacity(columns.len());
@@ -281,6 +270,14 @@ fn decode(table: &str, column: &Column, value: &Value) -> Result<rusqlite::types
     })
 }
 
+/// Every assigned value as SQLite stores it.
+fn decode_all(
+    table: &str,
+    assigned: &[Assigned<'_>],
+) -> Result<Vec<rusqlite::types::Value>, DbError> {
+    assigned.iter().map(|(c, v)| decode(table, c, v)).collect()
+}
+
 impl crate::db::load::LoadTarget for SqliteTarget {
     fn engine(&self) -> Engine {
         Engine::Sqlite
@@ -306,48 +303,18 @@ impl crate::db::load::LoadTarget for SqliteTarget {
         self.conn.execute_batch(sql).map_err(db_error)
     }
 
-    fn exists(
-        &mut self,
-        table: &Table,
-        key: &[crate::db::load::Assigned<'_>],
-    ) -> Result<bool, DbError> {
-        let q = |n: &str| quote(Engine::Sqlite, n);
-        let filter: Vec<String> = key
-            .iter()
-            .map(|(c, _)| format!("{} IS ?", q(&c.name)))
-            .collect();
-        let sql = format!(
-            "SELECT 1 FROM {} WHERE {} LIMIT 1",
-            q(&table.name),
-            filter.join(" AND ")
-        );
-        let params = key
-            .iter()
-            .map(|(c, v)| decode(&table.name, c, v))
-            .collect::<Result<Vec<_>, _>>()?;
+    fn exists(&mut self, table: &Table, key: &[Assigned<'_>]) -> Result<bool, DbError> {
+        let sql = exists_sql(Engine::Sqlite, table, key, &|_, _| "?".into());
+        let params = decode_all(&table.name, key)?;
         let mut statement = self.conn.prepare_cached(&sql).map_err(db_error)?;
         statement
             .exists(rusqlite::params_from_iter(params))
             .map_err(db_error)
     }
 
-    fn insert(
-        &mut self,
-        table: &Table,
-        row: &[crate::db::load::Assigned<'_>],
-    ) -> Result<(), DbError> {
-        let q = |n: &str| quote(Engine::Sqlite, n);
-        let names: Vec<String> = row.iter().map(|(c, _)| q(&c.name)).collect();
-        let marks = vec!["?"; row.len()].join(", ");
-        let sql = format!(
-            "INSERT INTO {} ({}) VALUES ({marks})",
-            q(&table.name),
-            names.join(", ")
-        );
-        let params = row
-            .iter()
-            .map(|(c, v)| decode(&table.name, c, v))
-            .collect::<Result<Vec<_>, _>>()?;
+    fn insert(&mut self, table: &Table, row: &[Assigned<'_>]) -> Result<(), DbError> {
+        let sql = insert_sql(Engine::Sqlite, table, row, &|_, _| "?".into());
+        let params = decode_all(&table.name, row)?;
         let mut statement = self.conn.prepare_cached(&sql).map_err(db_error)?;
         statement
             .execute(rusqlite::params_from_iter(params))
@@ -358,29 +325,12 @@ impl crate::db::load::LoadTarget for SqliteTarget {
     fn update(
         &mut self,
         table: &Table,
-        set: &[crate::db::load::Assigned<'_>],
-        key: &[crate::db::load::Assigned<'_>],
+        set: &[Assigned<'_>],
+        key: &[Assigned<'_>],
     ) -> Result<(), DbError> {
-        let q = |n: &str| quote(Engine::Sqlite, n);
-        let sets: Vec<String> = set
-            .iter()
-            .map(|(c, _)| format!("{} = ?", q(&c.name)))
-            .collect();
-        let filter: Vec<String> = key
-            .iter()
-            .map(|(c, _)| format!("{} IS ?", q(&c.name)))
-            .collect();
-        let sql = format!(
-            "UPDATE {} SET {} WHERE {}",
-            q(&table.name),
-            sets.join(", "),
-            filter.join(" AND ")
-        );
-        let params = set
-            .iter()
-            .chain(key)
-            .map(|(c, v)| decode(&table.name, c, v))
-            .collect::<Result<Vec<_>, _>>()?;
+        let sql = update_sql(Engine::Sqlite, table, set, key, &|_, _| "?".into());
+        let mut params = decode_all(&table.name, set)?;
+        params.extend(decode_all(&table.name, key)?);
         let mut statement = self.conn.prepare_cached(&sql).map_err(db_error)?;
         statement
             .execute(rusqlite::params_from_iter(params))
