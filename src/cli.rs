@@ -143,7 +143,7 @@ pub enum Command {
     /// List, show, cancel or wait for a registry server's jobs
     #[command(subcommand)]
     Job(deploy::JobCommand),
-    /// Export database tables into a package (and, later, load them)
+    /// Export database tables into a package, or load one into a database
     #[command(subcommand)]
     Db(db::DbCommand),
     /// Manage Python environments (uv or pixi)
