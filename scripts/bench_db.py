@@ -188,18 +188,30 @@ class Postgres:
         with open(os.path.join(self.data, "postmaster.pid"), encoding="ascii") as f:
             return int(f.readline())
 
-    def cpu(self) -> float:
-        """CPU seconds of the server so far: the postmaster with the children
-        it has reaped (backends that ended), plus its live children."""
+    def children(self) -> set[int]:
+        """The postmaster's live children (its background processes and backends)."""
         pid = self.postmaster_pid()
-        total = proc_times(pid)
+        out: set[int] = set()
         try:
             for task in os.listdir(f"/proc/{pid}/task"):
                 with open(f"/proc/{pid}/task/{task}/children", encoding="ascii") as f:
-                    total += sum(proc_times(int(c)) for c in f.read().split())
+                    out.update(int(c) for c in f.read().split())
         except OSError:
             pass
-        return total
+        return out
+
+    def cpu(self) -> float:
+        """CPU seconds of the server so far: the postmaster with the children
+        it has reaped (backends that ended), plus its live children."""
+        return proc_times(self.postmaster_pid()) + sum(proc_times(c) for c in self.children())
+
+    def settle(self, before: set[int], timeout: float = 5.0) -> None:
+        """Waits until every child started since `before` has ended and been
+        reaped: a client's backend ends just after the client, and only then
+        is its CPU in the postmaster's figures."""
+        deadline = time.monotonic() + timeout
+        while self.children() - before and time.monotonic() < deadline:
+            time.sleep(0.02)
 
     def version(self) -> str:
         return benchlib.cmd_output([os.path.join(self.bin, "postgres"), "--version"]) or "unknown"
@@ -249,20 +261,20 @@ def fill_sql(rows: int, customers: int, seed: int) -> list[str]:
     CUSTOMERS with STEP prime to CUSTOMERS, so every customer is referenced
     (when rows >= customers)."""
     step = next(s for s in (7919, 7907, 7901) if customers % s != 0)
-    h = "abs(hashint8extended(i, {}))".format
+    h = "(hashint8extended(i, {}) & 9223372036854775807)".format  # non-negative
     return [
         "INSERT INTO customers "
         f"SELECT i, 'Customer ' || i, 'customer' || i || '@example.com', "
         f"({h(seed)} % 100000000) / 100.0, "
         f"timestamptz '2020-01-01 00:00:00+00' + ({h(seed + 1)} % 157680000) * interval '1 second' "
         "+ (i % 1000) * interval '1 millisecond' "
-        f"FROM generate_series(1, {customers}) i",
+        f"FROM generate_series(1::bigint, {customers}) i",
         "INSERT INTO orders "
         f"SELECT i, 1 + (i * {step}) % {customers}, "
         f"timestamp '2025-01-01 00:00:00' + ({h(seed + 2)} % 31536000) * interval '1 second', "
         f"({h(seed + 3)} % 10000000) / 100.0, "
         "CASE WHEN i % 4 = 0 THEN NULL ELSE 'order ' || i || ': ' || left(md5(i::text), 8 + (i % 24)::int) END "
-        f"FROM generate_series(1, {rows}) i",
+        f"FROM generate_series(1::bigint, {rows}) i",
     ]
 
 
@@ -272,38 +284,28 @@ def fingerprint(pg: Postgres, db: str) -> list[str]:
                         f"FROM {t} t").strip() for t in TABLES]
 
 
-# A backend flushes its statistics when it ends, just after its client has gone.
-STATS_SETTLE_S = 0.5
-
-
 def reset_target(pg: Postgres) -> None:
     """`dst`'s tables dropped and created empty, then a checkpoint (untimed)."""
     pg.psql("dst", "DROP TABLE IF EXISTS orders, customers", SCHEMA, "CHECKPOINT")
-    time.sleep(STATS_SETTLE_S)
 
 
-def xacts(pg: Postgres) -> int:
-    """Transactions ended in `dst` so far (asked from another database)."""
-    return int(pg.psql("postgres", "SELECT xact_commit + xact_rollback FROM pg_stat_database "
-                                   "WHERE datname = 'dst'").strip() or 0)
-
-
-def after_load(pg: Postgres, xacts_before: int) -> str:
-    """`dst`'s counters after a load: the transactions it ended, and per
-    table the index scans and inserted rows (a per-row existence SELECT
-    shows as an index scan of that table, a foreign key check as one of
-    the parent's)."""
-    time.sleep(STATS_SETTLE_S)
-    n = xacts(pg) - xacts_before
+def after_load(pg: Postgres) -> str:
+    """`dst`'s counters after a load: per table the index scans and inserted
+    rows (a per-row existence SELECT shows as an index scan of that table, a
+    foreign key check as one of the parent's). The load's backend has
+    ended (see `timed`), and a backend flushes its counters as it ends."""
     out = pg.psql("dst", "SELECT relname || ' ' || coalesce(idx_scan, 0) || ' index scans, ' || seq_scan || "
                          "' seq scans, ' || n_tup_ins || ' inserted' FROM pg_stat_user_tables ORDER BY relname")
-    return "; ".join(out.strip().split("\n")) + f"; {n} transaction(s) ended in dst"
+    return "; ".join(out.strip().split("\n"))
 
 
 def timed(pg: Postgres, cmd: list[str], env: dict[str, str]) -> Timed:
+    """Runs `cmd` (benchlib.run, after an untimed sync()), with the server's CPU over it."""
     os.sync()
+    children = pg.children()
     before = pg.cpu()
     r = benchlib.run(cmd, env, sync=False, rss_prefix="pkg-bench-db-rss-", on_fail=benchlib.failed)
+    pg.settle(children)
     return Timed(r, pg.cpu() - before)
 
 
@@ -319,7 +321,7 @@ def benchmark(work: str, pkg: str, args: argparse.Namespace) -> Results:
     bin_dir = pg_bin()
     env = pg_env(work)
     res = Results(args=args, machine=benchlib.machine_info(
-        pkg, args.pkg_commit or benchlib.pkg_commit_label(),
+        pkg, f"{args.pkg_commit or benchlib.pkg_commit_label()} (the binary was built {benchlib.built_at(pkg)})",
         after_cores={"RAM": ram(), "Disk (work dir)": fs_description(work)},
         after_python={"PostgreSQL": f"{benchlib.cmd_output([os.path.join(bin_dir, 'postgres'), '--version'])} "
                                     f"({bin_dir})"}))
@@ -400,9 +402,8 @@ def benchmark(work: str, pkg: str, args: argparse.Namespace) -> Results:
 
         def psql_copy() -> Run:
             reset_target(pg)
-            x = xacts(pg)
             t = timed(pg, load_csv, env)
-            t.stats = after_load(pg, x)
+            t.stats = after_load(pg)
             check_target("psql \\copy")
             res.load_timed["baseline"].append(t)
             log(f"  psql \\copy: {t.cell()}")
@@ -410,9 +411,8 @@ def benchmark(work: str, pkg: str, args: argparse.Namespace) -> Results:
 
         def pkg_load() -> Run:
             reset_target(pg)
-            x = xacts(pg)
             t = timed(pg, load_cmd, pkg_env)
-            t.stats = after_load(pg, x)
+            t.stats = after_load(pg)
             try:
                 outcome = {o["table"]: o["insert"] for o in json.loads(t.run.stdout)}
             except (ValueError, KeyError, TypeError):
@@ -594,14 +594,14 @@ def doc_section(res: Results) -> str:
         "timestamp, total numeric(12,2), note text)`. Every client connects over TCP to 127.0.0.1.",
         "**Data.** `src` is filled by two `INSERT ... SELECT ... FROM generate_series` (values from "
         "`hashint8extended(i, seed)`; order i's customer is `1 + (i * 7919) % customers`, so every customer is "
-        "referenced; a quarter of the notes are NULL, the others 15-45 characters; timestamps with "
+        "referenced; a quarter of the notes are NULL, the others up to about 45 characters; timestamps with "
         "milliseconds), then `VACUUM (FREEZE, ANALYZE)` and `CHECKPOINT`, so no measured reader sets hint bits.",
         "**Export.** Baseline: `pg_dump --data-only -t customers -t orders -f dump.sql` (from the same bin "
         "directory: COPY text of both tables, one snapshot). pkg: `pkg db create DIR --db "
         "postgres://postgres@127.0.0.1:PORT/src --table orders --with-parents`, into a directory removed "
-        "before each run: every order is written, their customer keys collected, then `customers` is scanned "
-        "for the referenced rows and written in key order, each table's rows as JSON lines with a sha256 "
-        "digest. The package must hold every order and every customer, and every run's digests must be equal.",
+        "before each run, in one read-only snapshot: every order is read and written as read, their customer "
+        "keys collected; then `customers` is read once for the referenced rows (the closure) and once more to "
+        "write them in key order; each table's rows as JSON lines with a sha256 digest. The package must hold every order and every customer, and every run's digests must be equal.",
         "**Load.** Before each run (untimed) `dst`'s tables are dropped and created empty, then a "
         "`CHECKPOINT`. Baseline: `psql -1 -c \"\\copy customers FROM 'customers.csv' WITH (FORMAT csv)\" -c "
         "\"\\copy orders FROM 'orders.csv' ...\"` (CSV written once beforehand with `\\copy (SELECT * FROM T "
