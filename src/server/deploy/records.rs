@@ -84,17 +84,28 @@ pub async fn all<K: Kv, T: DeserializeOwned>(kv: &K, prefix: &str) -> Result<Vec
 pub async fn update<K: Kv, T: Serialize + DeserializeOwned, A>(
     kv: &K,
     key: &str,
-    mut change: impl FnMut(&mut T) -> Result<Change<A>, ApiError>,
+    change: impl FnMut(&mut T) -> Result<Change<A>, ApiError>,
 ) -> Result<Option<A>, ApiError> {
+    Ok(update_value(kv, key, change)
+        .await?
+        .map(|(answer, _)| answer))
+}
+
+/// [`update`], also answering the record as it now stands.
+async fn update_value<K: Kv, T: Serialize + DeserializeOwned, A>(
+    kv: &K,
+    key: &str,
+    mut change: impl FnMut(&mut T) -> Result<Change<A>, ApiError>,
+) -> Result<Option<(A, T)>, ApiError> {
     for _ in 0..CAS_RETRIES {
         let Some((mut value, revision)) = get::<K, T>(kv, key).await? else {
             return Ok(None);
         };
         match change(&mut value)? {
-            Change::Keep(answer) => return Ok(Some(answer)),
+            Change::Keep(answer) => return Ok(Some((answer, value))),
             Change::Write(answer) => {
                 if put(kv, key, &value, Expect::Revision(revision)).await? {
-                    return Ok(Some(answer));
+                    return Ok(Some((answer, value)));
                 }
             }
         }
@@ -134,13 +145,14 @@ pub async fn update_job<K: Kv, A>(
     id: &str,
     change: impl FnMut(&mut Job) -> Result<Change<A>, ApiError>,
 ) -> Result<Option<A>, ApiError> {
-    let answer = update(kv, &format!("{JOBS}{id}"), change).await?;
-    if let Some((job, _)) = get::<K, Job>(kv, &format!("{JOBS}{id}")).await?
-        && job.status.is_final()
-    {
+    let Some((answer, job)) = update_value::<K, Job, A>(kv, &format!("{JOBS}{id}"), change).await?
+    else {
+        return Ok(None);
+    };
+    if job.status.is_final() {
         kv.delete(&format!("{OPEN}{id}"), Expect::Any).await?;
     }
-    Ok(answer)
+    Ok(Some(answer))
 }
 
 /// Stores a new deployment and its job (the job last: a worker only sees
