@@ -17,5 +17,6 @@ pub mod postgres_load;
 pub mod schema;
 pub mod source;
 pub mod sqlite;
+pub mod sqlite_load;
 pub mod url;
 pub mod value;
