@@ -10,7 +10,7 @@ use clap::Subcommand;
 
 use super::Context;
 use crate::db::export::{ExportRequest, export};
-use crate::db::load::{LoadOptions, LoadTarget, OnConflict, load};
+use crate::db::load::{LoadOptions, LoadResult, OnConflict, load};
 use crate::db::mysql::MysqlSource;
 use crate::db::mysql_load::MysqlTarget;
 use crate::db::postgres::PostgresSource;
@@ -18,7 +18,10 @@ use crate::db::postgres_load::PostgresTarget;
 use crate::db::source::ExportSource;
 use crate::db::sqlite::SqliteSource;
 use crate::db::sqlite_load::SqliteTarget;
+use crate::db::target::LoadTarget;
 use crate::db::url::DbUrl;
+use crate::hub::db_loads;
+use crate::hub::history::{Counts, NewEntry};
 use crate::package::export::destination::Staged;
 use crate::progress::Progress as _;
 use crate::ui::Table;
@@ -77,6 +80,9 @@ pub enum DbCommand {
         /// Rows per commit with --continue-on-error
         #[arg(long, value_name = "N", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
         batch_size: u32,
+        /// Give inserted rows new keys from the target (sequence, identity, autoincrement) and rewrite foreign keys to match
+        #[arg(long)]
+        remap_keys: bool,
     },
 }
 
@@ -96,6 +102,196 @@ fn open(url: &DbUrl) -> Result<Box<dyn ExportSource>> {
     }
 }
 
+/// Opens `url` for a load or a rollback.
+pub fn open_target(url: &DbUrl) -> Result<Box<dyn LoadTarget>> {
+    Ok(match url {
+        DbUrl::Sqlite(path) => Box::new(SqliteTarget::open(path)?),
+        DbUrl::Postgres(text) => Box::new(PostgresTarget::open(text, &url.shown())?),
+        DbUrl::Mysql(text) => Box::new(MysqlTarget::open(text, &url.shown())?),
+    })
+}
+
+/// Records a load in the local hub's history; its entry ID.
+fn record(
+    ctx: &Context,
+    source: &str,
+    opened: &crate::commands::source::Opened,
+    url: &DbUrl,
+    options: LoadOptions,
+    result: &LoadResult,
+) -> Result<i64> {
+    let failed = || {
+        format!(
+            "the rows are loaded into {}, but the history could not record the load, so `pkg rollback` cannot undo it",
+            url.shown()
+        )
+    };
+    let bytes = result.record.to_bytes().with_context(failed)?;
+    let package = &opened.package;
+    let entry = NewEntry {
+        source: source.to_string(),
+        digest: package.digest.clone(),
+        commit: opened.fetched.commit.clone(),
+        on_conflict: options.on_conflict.as_str().to_string(),
+        name: package.manifest.name.clone().unwrap_or_default(),
+        version: package.manifest.version.clone().unwrap_or_default(),
+        warnings: result.notes.clone(),
+        ..NewEntry::default()
+    };
+    let counts = Counts {
+        created: result.tables.iter().map(|t| t.insert).sum(),
+        updated: result.tables.iter().map(|t| t.update).sum(),
+        skipped: result.tables.iter().map(|t| t.skip).sum(),
+        ..Counts::default()
+    };
+    let mut hub = ctx.open_hub().with_context(failed)?;
+    db_loads::record_load(&mut hub, &entry, &counts, &url.shown(), &bytes).with_context(failed)
+}
+
+/// What `pkg db load -o json` prints.
+#[derive(serde::Serialize)]
+struct LoadView<'a> {
+    /// The history entry (none for a dry run).
+    history_id: Option<i64>,
+    dry_run: bool,
+    tables: &'a [crate::db::load::TableOutcome],
+    /// Table → {package key: target key}.
+    key_map: serde_json::Map<String, serde_json::Value>,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    notes: &'a [String],
+}
+
+fn report_load(
+    ctx: &Context,
+    source: &str,
+    url: &DbUrl,
+    dry_run: bool,
+    history_id: Option<i64>,
+    result: &LoadResult,
+) -> Result<()> {
+    for note in &result.notes {
+        ctx.printer.warn(note);
+    }
+    for o in &result.tables {
+        for f in &o.failures {
+            ctx.printer
+                .warn(&format!("{} row {}: {}", o.table, f.key, f.error));
+        }
+    }
+    ctx.printer.status(&match history_id {
+        Some(id) => format!(
+            "Loaded {source} into {} (history entry {id}; `pkg rollback {id}` undoes it)",
+            url.shown()
+        ),
+        None => format!(
+            "Would load {source} into {} (dry run: nothing was written)",
+            url.shown()
+        ),
+    });
+    let view = LoadView {
+        history_id,
+        dry_run,
+        tables: &result.tables,
+        key_map: if dry_run {
+            serde_json::Map::new()
+        } else {
+            result.key_maps()
+        },
+        notes: &result.notes,
+    };
+    ctx.printer.result(&view, || {
+        let mut table = Table::new(["TABLE", "INSERT", "UPDATE", "SKIP", "FAILED", "KEYS"]);
+        for o in &result.tables {
+            let remapped = result
+                .record
+                .tables
+                .iter()
+                .find(|t| t.table.name == o.table)
+                .map(|t| t.key_map.len())
+                .unwrap_or(0);
+            table.row([
+                o.table.clone(),
+                o.insert.to_string(),
+                o.update.to_string(),
+                o.skip.to_string(),
+                o.failed.to_string(),
+                if remapped > 0 && !dry_run {
+                    format!("{remapped} remapped")
+                } else {
+                    "kept".to_string()
+                },
+            ]);
+        }
+        table.render()
+    })?;
+    let failed: u64 = result.tables.iter().map(|o| o.failed).sum();
+    if failed > 0 {
+        bail!("{failed} row(s) were refused; the others were loaded");
+    }
+    Ok(())
+}
+
+/// `pkg rollback ID` of a database load: undoes it and records the
+/// rollback. `db` overrides the recorded database URL (which has no
+/// password).
+pub fn rollback(ctx: &Context, id: i64, force: bool, db: Option<&str>) -> Result<bool> {
+    let mut hub = ctx.open_hub()?;
+    let Some(found) = db_loads::get(&hub, id)? else {
+        return Ok(false);
+    };
+    let Some(bytes) = found.record.as_deref() else {
+        return Ok(false);
+    };
+    if let Some(by) = crate::hub::history::get(hub.conn(), id)?.and_then(|e| e.reverted_by) {
+        bail!("cannot roll back entry {id}: it was already rolled back by entry {by}");
+    }
+    let record = crate::db::record::LoadRecord::from_bytes(bytes)
+        .with_context(|| format!("reading history entry {id}"))?;
+    let url = DbUrl::parse(db.unwrap_or(&found.database)).map_err(anyhow::Error::msg)?;
+    let mut target = open_target(&url).with_context(|| {
+        format!(
+            "entry {id} loaded {}; pass --db URL (with its password) to reach it",
+            found.database
+        )
+    })?;
+    let done = crate::db::rollback::rollback(target.as_mut(), &record, force)
+        .with_context(|| format!("rolling back entry {id} in {}", url.shown()))?;
+    let counts = Counts {
+        deleted: done.iter().map(|t| t.deleted).sum(),
+        updated: done.iter().map(|t| t.restored).sum(),
+        ..Counts::default()
+    };
+    let new_id =
+        db_loads::record_rollback(&mut hub, id, &counts, &url.shown()).with_context(|| {
+            format!(
+                "entry {id} is rolled back in {}, but the history could not record it",
+                url.shown()
+            )
+        })?;
+    #[derive(serde::Serialize)]
+    struct View<'a> {
+        history_id: i64,
+        reverted: i64,
+        database: String,
+        tables: &'a [crate::db::rollback::TableRollback],
+    }
+    let view = View {
+        history_id: new_id,
+        reverted: id,
+        database: url.shown(),
+        tables: &done,
+    };
+    ctx.printer.outcome(&view, || {
+        format!(
+            "Rolled back entry {id} in {}: {} row(s) deleted, {} restored (history entry {new_id})\n",
+            url.shown(),
+            counts.deleted,
+            counts.updated
+        )
+    })?;
+    Ok(true)
+}
+
 /// Runs `pkg db ...`.
 pub fn run(ctx: &Context, cmd: &DbCommand) -> Result<()> {
     match cmd {
@@ -106,16 +302,17 @@ pub fn run(ctx: &Context, cmd: &DbCommand) -> Result<()> {
             dry_run,
             continue_on_error,
             batch_size,
+            remap_keys,
         } => {
+            ctx.local_only(
+                "db load",
+                "database loads are recorded in the local hub's history",
+            )?;
             let url = DbUrl::parse(db).map_err(anyhow::Error::msg)?;
             let bar = ctx.progress();
             let opened = ctx.open(source, None, &bar)?;
             bar.finish();
-            let mut target: Box<dyn LoadTarget> = match &url {
-                DbUrl::Sqlite(path) => Box::new(SqliteTarget::open(path)?),
-                DbUrl::Postgres(text) => Box::new(PostgresTarget::open(text, &url.shown())?),
-                DbUrl::Mysql(text) => Box::new(MysqlTarget::open(text, &url.shown())?),
-            };
+            let mut target = open_target(&url)?;
             let options = LoadOptions {
                 on_conflict: match on_conflict.as_str() {
                     "skip" => OnConflict::Skip,
@@ -125,39 +322,16 @@ pub fn run(ctx: &Context, cmd: &DbCommand) -> Result<()> {
                 dry_run: *dry_run,
                 continue_on_error: *continue_on_error,
                 batch_size: usize::try_from(*batch_size).unwrap_or(1000),
+                remap_keys: *remap_keys,
             };
-            let outcomes = load(&opened.package, target.as_mut(), options)
+            let result = load(&opened.package, target.as_mut(), options)
                 .with_context(|| format!("loading {source} into {}", url.shown()))?;
-            ctx.printer.status(&format!(
-                "{} {} into {}",
-                if *dry_run { "Would load" } else { "Loaded" },
-                source,
-                url.shown()
-            ));
-            for o in &outcomes {
-                for f in &o.failures {
-                    ctx.printer
-                        .warn(&format!("{} row {}: {}", o.table, f.key, f.error));
-                }
-            }
-            ctx.printer.result(&outcomes, || {
-                let mut table = Table::new(["TABLE", "INSERT", "UPDATE", "SKIP", "FAILED"]);
-                for o in &outcomes {
-                    table.row([
-                        o.table.clone(),
-                        o.insert.to_string(),
-                        o.update.to_string(),
-                        o.skip.to_string(),
-                        o.failed.to_string(),
-                    ]);
-                }
-                table.render()
-            })?;
-            let failed: u64 = outcomes.iter().map(|o| o.failed).sum();
-            if failed > 0 {
-                bail!("{failed} row(s) were refused; the others were loaded");
-            }
-            Ok(())
+            let history_id = if *dry_run {
+                None
+            } else {
+                Some(record(ctx, source, &opened, &url, options, &result)?)
+            };
+            report_load(ctx, source, &url, *dry_run, history_id, &result)
         }
         DbCommand::Create {
             dir,

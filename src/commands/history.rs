@@ -11,9 +11,13 @@ use crate::ui::Table;
 pub struct RollbackArgs {
     /// The history entry to undo (`pkg history` lists them)
     pub id: i64,
-    /// Roll back even if resources changed since
+    /// Roll back even if resources (or database rows) changed since
     #[arg(long)]
     pub force: bool,
+    /// For a database load: the database to reach, when the recorded URL
+    /// (which has no password) is not enough
+    #[arg(long, value_name = "URL")]
+    pub db: Option<String>,
 }
 
 /// `pkg history`.
@@ -70,6 +74,15 @@ pub fn list(ctx: &Context) -> Result<()> {
 
 /// `pkg rollback`.
 pub fn rollback(ctx: &Context, args: &RollbackArgs) -> Result<()> {
+    if ctx.remote.is_none() && super::db::rollback(ctx, args.id, args.force, args.db.as_deref())? {
+        return Ok(());
+    }
+    if args.db.is_some() {
+        anyhow::bail!(
+            "--db is for rolling back a database load; entry {} is not one",
+            args.id
+        );
+    }
     let view = ctx.hub_access()?.rollback(args.id, args.force)?;
     ctx.printer.outcome(&view, || {
         format!(

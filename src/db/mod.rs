@@ -8,15 +8,19 @@
 
 pub mod compat;
 pub mod export;
+pub mod keymap;
 pub mod kind;
 pub mod load;
 pub mod mysql;
 pub mod mysql_load;
 pub mod postgres;
 pub mod postgres_load;
+pub mod record;
+pub mod rollback;
 pub mod schema;
 pub mod source;
 pub mod sqlite;
 pub mod sqlite_load;
+pub mod target;
 pub mod url;
 pub mod value;

@@ -1,16 +1,17 @@
 //! MariaDB and MySQL as a load target: every value is sent as text, which
 //! the server converts to the column's type (bytes through `FROM_BASE64`,
-//! instants in the session's UTC), in one transaction.
+//! instants in the session's UTC). Bulk inserts are multi-row `INSERT`s;
+//! an autoincrement key is read back after each row's insert.
 
 use mysql::prelude::Queryable;
 use mysql::{Conn, Opts, Value as MyValue};
 use serde_json::Value;
 
 use super::kind::Kind;
-use super::load::{Assigned, LoadTarget, exists_sql, insert_sql, update_sql};
 use super::mysql::message;
 use super::schema::{CatalogTable, Column, Table};
-use super::source::DbError;
+use super::source::{DbError, quote};
+use super::target::{Assigned, LoadTarget, TextRow, insert_sql};
 use super::url::Engine;
 
 /// A MariaDB or MySQL database a load writes into.
@@ -30,15 +31,23 @@ impl MysqlTarget {
         Ok(MysqlTarget { conn })
     }
 
-    fn run(&mut self, sql: &str, values: Vec<MyValue>, what: &str) -> Result<(), DbError> {
+    fn run(&mut self, sql: &str, values: Vec<MyValue>) -> Result<u64, DbError> {
         self.conn
             .exec_drop(sql, values)
-            .map_err(|e| DbError::Database(format!("{what}: {}", message(&e))))
+            .map_err(|e| DbError::Database(message(&e)))?;
+        Ok(self.conn.affected_rows())
     }
 }
 
+/// Parameters one multi-row `INSERT` carries at most (the protocol's
+/// limit is 65,535).
+const PARAMS_PER_INSERT: usize = 60_000;
+
+/// Rows one multi-row `INSERT` carries at most.
+const ROWS_PER_INSERT: usize = 1000;
+
 /// `?` for column `column` (bytes arrive as base64).
-fn mark(column: &Column) -> &'static str {
+fn placeholder(column: &Column) -> &'static str {
     if column.kind == Kind::Bytes {
         "FROM_BASE64(?)"
     } else {
@@ -77,6 +86,19 @@ fn params(table: &str, assigned: &[Assigned<'_>]) -> Result<Vec<MyValue>, DbErro
     assigned.iter().map(|(c, v)| param(table, c, v)).collect()
 }
 
+/// A value a query answered, as text.
+fn answer_text(value: MyValue) -> Option<String> {
+    match value {
+        MyValue::NULL => None,
+        MyValue::Bytes(b) => Some(String::from_utf8_lossy(&b).into_owned()),
+        MyValue::Int(i) => Some(i.to_string()),
+        MyValue::UInt(u) => Some(u.to_string()),
+        MyValue::Float(f) => Some(f.to_string()),
+        MyValue::Double(d) => Some(d.to_string()),
+        other => Some(other.as_sql(true).trim_matches('\'').to_string()),
+    }
+}
+
 impl LoadTarget for MysqlTarget {
     fn engine(&self) -> Engine {
         Engine::Mysql
@@ -87,21 +109,15 @@ impl LoadTarget for MysqlTarget {
     }
 
     fn begin(&mut self) -> Result<(), DbError> {
-        self.conn
-            .query_drop("START TRANSACTION")
-            .map_err(|e| DbError::Database(message(&e)))
+        self.run_sql("START TRANSACTION")
     }
 
     fn commit(&mut self) -> Result<(), DbError> {
-        self.conn
-            .query_drop("COMMIT")
-            .map_err(|e| DbError::Database(message(&e)))
+        self.run_sql("COMMIT")
     }
 
     fn rollback(&mut self) -> Result<(), DbError> {
-        self.conn
-            .query_drop("ROLLBACK")
-            .map_err(|e| DbError::Database(message(&e)))
+        self.run_sql("ROLLBACK")
     }
 
     fn run_sql(&mut self, sql: &str) -> Result<(), DbError> {
@@ -110,30 +126,96 @@ impl LoadTarget for MysqlTarget {
             .map_err(|e| DbError::Database(message(&e)))
     }
 
-    fn exists(&mut self, table: &Table, key: &[Assigned<'_>]) -> Result<bool, DbError> {
-        let sql = exists_sql(Engine::Mysql, table, key, &|_, c| mark(c).into());
-        let found: Option<i64> = self
+    fn mark(&self, _table: &Table, column: &Column, _n: usize) -> String {
+        placeholder(column).into()
+    }
+
+    fn as_text(&self, column: &Column) -> String {
+        let name = quote(Engine::Mysql, &column.name);
+        if column.kind == Kind::Bytes {
+            format!("TO_BASE64({name})")
+        } else {
+            format!("CAST({name} AS CHAR)")
+        }
+    }
+
+    fn execute(&mut self, sql: &str, params: &[Assigned<'_>]) -> Result<u64, DbError> {
+        let values = self::params("", params)?;
+        self.run(sql, values)
+    }
+
+    fn query(&mut self, sql: &str, params: &[Assigned<'_>]) -> Result<Vec<TextRow>, DbError> {
+        let values = self::params("", params)?;
+        let rows: Vec<mysql::Row> = self
             .conn
-            .exec_first(sql, params(&table.name, key)?)
+            .exec(sql, values)
             .map_err(|e| DbError::Database(message(&e)))?;
-        Ok(found.is_some())
+        Ok(rows
+            .into_iter()
+            .map(|mut row| {
+                (0..row.len())
+                    .map(|i| row.take::<MyValue, _>(i).and_then(answer_text))
+                    .collect()
+            })
+            .collect())
     }
 
-    fn insert(&mut self, table: &Table, row: &[Assigned<'_>]) -> Result<(), DbError> {
-        let sql = insert_sql(Engine::Mysql, table, row, &|_, c| mark(c).into());
-        let values = params(&table.name, row)?;
-        self.run(&sql, values, &format!("inserting into `{}`", table.name))
+    fn generates(&mut self, table: &Table, column: &Column) -> Result<bool, DbError> {
+        let extra: Option<String> = self
+            .conn
+            .exec_first(
+                "SELECT EXTRA FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME = ?",
+                (&table.name, &column.name),
+            )
+            .map_err(|e| DbError::Database(message(&e)))?;
+        Ok(extra.is_some_and(|e| e.to_ascii_lowercase().contains("auto_increment")))
     }
 
-    fn update(
+    fn insert_generated(
         &mut self,
         table: &Table,
-        set: &[Assigned<'_>],
-        key: &[Assigned<'_>],
-    ) -> Result<(), DbError> {
-        let sql = update_sql(Engine::Mysql, table, set, key, &|_, c| mark(c).into());
-        let mut values = params(&table.name, set)?;
-        values.extend(params(&table.name, key)?);
-        self.run(&sql, values, &format!("updating `{}`", table.name))
+        row: &[Assigned<'_>],
+        _column: &Column,
+    ) -> Result<i64, DbError> {
+        let sql = insert_sql(self, table, row);
+        let values = params(&table.name, row)?;
+        self.run(&sql, values)?;
+        i64::try_from(self.conn.last_insert_id())
+            .map_err(|_| DbError::Database("the new key does not fit 64 bits".into()))
+    }
+
+    fn insert_many(&mut self, table: &Table, rows: &[Vec<Value>]) -> Result<(), DbError> {
+        let width = table.columns.len().max(1);
+        let per = (PARAMS_PER_INSERT / width).clamp(1, ROWS_PER_INSERT);
+        let names: Vec<String> = table
+            .columns
+            .iter()
+            .map(|c| quote(Engine::Mysql, &c.name))
+            .collect();
+        let tuple = format!(
+            "({})",
+            table
+                .columns
+                .iter()
+                .map(placeholder)
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        for chunk in rows.chunks(per) {
+            let sql = format!(
+                "INSERT INTO {} ({}) VALUES {}",
+                quote(Engine::Mysql, &table.name),
+                names.join(", "),
+                vec![tuple.as_str(); chunk.len()].join(", ")
+            );
+            let mut values = Vec::with_capacity(chunk.len() * width);
+            for row in chunk {
+                for (column, value) in table.columns.iter().zip(row) {
+                    values.push(param(&table.name, column, value)?);
+                }
+            }
+            self.run(&sql, values)?;
+        }
+        Ok(())
     }
 }

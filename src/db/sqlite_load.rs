@@ -1,6 +1,7 @@
 //! SQLite as a load target: values decoded from their lossless JSON form
 //! into SQLite's storage classes, foreign keys enforced, one immediate
-//! transaction.
+//! transaction. An `INTEGER PRIMARY KEY` (the rowid) is the key SQLite
+//! generates.
 
 use std::path::Path;
 
@@ -8,15 +9,17 @@ use rusqlite::Connection;
 use serde_json::Value;
 
 use super::kind::Kind;
-use super::load::{Assigned, exists_sql, insert_sql, update_sql};
 use super::schema::{CatalogTable, Column, Table};
-use super::source::DbError;
+use super::source::{DbError, quote};
 use super::sqlite::{db_error, read_catalog};
+use super::target::{Assigned, LoadTarget, TextRow, insert_sql};
 use super::url::Engine;
 
 /// A SQLite file a load writes into, with foreign keys enforced.
 pub struct SqliteTarget {
     conn: Connection,
+    /// The tables as the target declares them (after `catalog`).
+    catalog: Vec<CatalogTable>,
 }
 
 impl SqliteTarget {
@@ -33,7 +36,10 @@ impl SqliteTarget {
         })?;
         conn.execute_batch("PRAGMA foreign_keys = ON")
             .map_err(db_error)?;
-        Ok(SqliteTarget { conn })
+        Ok(SqliteTarget {
+            conn,
+            catalog: Vec::new(),
+        })
     }
 }
 
@@ -57,7 +63,8 @@ fn decode(table: &str, column: &Column, value: &Value) -> Result<rusqlite::types
             "NaN" => f64::NAN,
             "Infinity" => f64::INFINITY,
             "-Infinity" => f64::NEG_INFINITY,
-            _ => return Err(wrong()),
+            // A value read back as text (a rollback restoring a row).
+            other => other.parse().map_err(|_| wrong())?,
         }),
         (Kind::Bytes, Value::String(s)) => {
             use base64::Engine as _;
@@ -82,13 +89,29 @@ fn decode_all(
     assigned.iter().map(|(c, v)| decode(table, c, v)).collect()
 }
 
-impl crate::db::load::LoadTarget for SqliteTarget {
+/// A value a query answered, as text (blobs as base64).
+fn answer_text(value: rusqlite::types::ValueRef<'_>) -> Option<String> {
+    use rusqlite::types::ValueRef;
+    match value {
+        ValueRef::Null => None,
+        ValueRef::Integer(i) => Some(i.to_string()),
+        ValueRef::Real(f) => Some(f.to_string()),
+        ValueRef::Text(t) => Some(String::from_utf8_lossy(t).into_owned()),
+        ValueRef::Blob(b) => {
+            use base64::Engine as _;
+            Some(base64::engine::general_purpose::STANDARD.encode(b))
+        }
+    }
+}
+
+impl LoadTarget for SqliteTarget {
     fn engine(&self) -> Engine {
         Engine::Sqlite
     }
 
     fn catalog(&mut self) -> Result<Vec<CatalogTable>, DbError> {
-        read_catalog(&self.conn).map_err(db_error)
+        self.catalog = read_catalog(&self.conn).map_err(db_error)?;
+        Ok(self.catalog.clone())
     }
 
     fn begin(&mut self) -> Result<(), DbError> {
@@ -107,38 +130,61 @@ impl crate::db::load::LoadTarget for SqliteTarget {
         self.conn.execute_batch(sql).map_err(db_error)
     }
 
-    fn exists(&mut self, table: &Table, key: &[Assigned<'_>]) -> Result<bool, DbError> {
-        let sql = exists_sql(Engine::Sqlite, table, key, &|_, _| "?".into());
-        let params = decode_all(&table.name, key)?;
-        let mut statement = self.conn.prepare_cached(&sql).map_err(db_error)?;
-        statement
-            .exists(rusqlite::params_from_iter(params))
-            .map_err(db_error)
+    fn mark(&self, _table: &Table, _column: &Column, n: usize) -> String {
+        format!("?{n}")
     }
 
-    fn insert(&mut self, table: &Table, row: &[Assigned<'_>]) -> Result<(), DbError> {
-        let sql = insert_sql(Engine::Sqlite, table, row, &|_, _| "?".into());
-        let params = decode_all(&table.name, row)?;
-        let mut statement = self.conn.prepare_cached(&sql).map_err(db_error)?;
-        statement
-            .execute(rusqlite::params_from_iter(params))
-            .map_err(|e| DbError::Database(format!("inserting into `{}`: {e}", table.name)))?;
-        Ok(())
+    fn as_text(&self, column: &Column) -> String {
+        quote(Engine::Sqlite, &column.name)
     }
 
-    fn update(
+    fn execute(&mut self, sql: &str, params: &[Assigned<'_>]) -> Result<u64, DbError> {
+        let values = decode_all("", params)?;
+        let mut statement = self.conn.prepare_cached(sql).map_err(db_error)?;
+        let changed = statement
+            .execute(rusqlite::params_from_iter(values))
+            .map_err(db_error)?;
+        Ok(changed as u64)
+    }
+
+    fn query(&mut self, sql: &str, params: &[Assigned<'_>]) -> Result<Vec<TextRow>, DbError> {
+        let values = decode_all("", params)?;
+        let mut statement = self.conn.prepare_cached(sql).map_err(db_error)?;
+        let width = statement.column_count();
+        let mut rows = statement
+            .query(rusqlite::params_from_iter(values))
+            .map_err(db_error)?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().map_err(db_error)? {
+            let mut texts = Vec::with_capacity(width);
+            for i in 0..width {
+                texts.push(answer_text(row.get_ref(i).map_err(db_error)?));
+            }
+            out.push(texts);
+        }
+        Ok(out)
+    }
+
+    fn generates(&mut self, table: &Table, column: &Column) -> Result<bool, DbError> {
+        // Only a one-column key declared exactly INTEGER is the rowid.
+        let Some(found) = self.catalog.iter().find(|t| t.name == table.name) else {
+            return Ok(false);
+        };
+        Ok(found.primary_key.len() == 1
+            && found.primary_key[0] == column.name
+            && found.columns.iter().any(|(n, declared, _)| {
+                *n == column.name && declared.eq_ignore_ascii_case("integer")
+            }))
+    }
+
+    fn insert_generated(
         &mut self,
         table: &Table,
-        set: &[Assigned<'_>],
-        key: &[Assigned<'_>],
-    ) -> Result<(), DbError> {
-        let sql = update_sql(Engine::Sqlite, table, set, key, &|_, _| "?".into());
-        let mut params = decode_all(&table.name, set)?;
-        params.extend(decode_all(&table.name, key)?);
-        let mut statement = self.conn.prepare_cached(&sql).map_err(db_error)?;
-        statement
-            .execute(rusqlite::params_from_iter(params))
-            .map_err(|e| DbError::Database(format!("updating `{}`: {e}", table.name)))?;
-        Ok(())
+        row: &[Assigned<'_>],
+        _column: &Column,
+    ) -> Result<i64, DbError> {
+        let sql = insert_sql(self, table, row);
+        self.execute(&sql, row)?;
+        Ok(self.conn.last_insert_rowid())
     }
 }

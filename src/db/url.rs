@@ -26,6 +26,17 @@ pub enum Engine {
     Sqlite,
 }
 
+impl Engine {
+    /// The engine's name as records spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Postgres => "postgres",
+            Engine::Mysql => "mysql",
+            Engine::Sqlite => "sqlite",
+        }
+    }
+}
+
 impl DbUrl {
     /// Parses `--db`.
     pub fn parse(text: &str) -> Result<DbUrl, String> {

@@ -7,6 +7,7 @@
 //! rollback ([`rollback`]).
 
 pub mod crud;
+pub mod db_loads;
 pub mod error;
 pub mod history;
 pub mod rollback;

@@ -30,6 +30,9 @@ pub fn rollback(
     now: &str,
 ) -> Result<RollbackOutcome, HubError> {
     let entry = history::get(conn, id)?.ok_or(HubError::NoSuchEntry(id))?;
+    if let Some(reason) = super::db_loads::refusal(conn, id)? {
+        return Err(HubError::NotReversible { id, reason });
+    }
     if entry.action == Action::Create {
         return Err(HubError::NotReversible {
             id,

@@ -3,7 +3,7 @@
 use rusqlite::Connection;
 
 /// The schema version this build writes (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 const SCHEMA_V1: &str = "
 CREATE TABLE resources (
@@ -110,6 +110,17 @@ ALTER TABLE history_changes ADD COLUMN prior_base_data BLOB;
 UPDATE resources SET base_fingerprint = fingerprint WHERE source_fingerprint IS NOT NULL;
 ";
 
+/// Version 4: database loads (`pkg db load`) and their rollbacks, with what
+/// a rollback of the load needs.
+const SCHEMA_V4: &str = "
+CREATE TABLE db_loads (
+    history_id  INTEGER PRIMARY KEY REFERENCES history (id),
+    kind        TEXT NOT NULL,
+    database    TEXT NOT NULL,
+    record      BLOB
+);
+";
+
 /// Creates or upgrades the schema. Returns an error when the file was written
 /// by a newer pkg.
 pub fn migrate(conn: &mut Connection) -> Result<(), super::HubError> {
@@ -134,6 +145,9 @@ pub fn migrate(conn: &mut Connection) -> Result<(), super::HubError> {
     }
     if version < 3 {
         tx.execute_batch(SCHEMA_V3)?;
+    }
+    if version < 4 {
+        tx.execute_batch(SCHEMA_V4)?;
     }
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     tx.commit()?;

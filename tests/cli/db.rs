@@ -496,7 +496,7 @@ fn db_load_writes_parents_first_in_one_transaction() {
         "json",
     ]);
     let skipped: serde_json::Value = serde_json::from_str(&skipped).unwrap();
-    assert_eq!(skipped[0]["skip"], 2, "{skipped}");
+    assert_eq!(skipped["tables"][0]["skip"], 2, "{skipped}");
     // update overwrites the target's changes.
     rusqlite::Connection::open(&target)
         .unwrap()
@@ -844,7 +844,7 @@ fn continue_on_error_commits_in_batches_and_reports_refused_rows() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     let outcomes: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let items = outcomes
+    let items = outcomes["tables"]
         .as_array()
         .unwrap()
         .iter()

@@ -8,6 +8,7 @@ mod crash;
 mod create;
 mod databases;
 mod db;
+mod db_remap;
 mod deploy;
 mod deploy_etcd;
 mod envs;
