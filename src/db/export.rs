@@ -10,6 +10,7 @@
 //! same database state gives the same bytes.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::io::Write;
 use std::path::Path;
 
@@ -109,12 +110,44 @@ fn int_of(text: &[u8]) -> Option<i64> {
     std::str::from_utf8(text).ok()?.parse().ok()
 }
 
+/// Hashes a one-integer key with a bijective mixer (MurmurHash3's
+/// finaliser): much cheaper than SipHash, and it spreads sequential and
+/// strided keys alike.
+#[derive(Debug, Default, Clone, Copy)]
+struct IntHasher(u64);
+
+impl Hasher for IntHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+
+    fn write_i64(&mut self, i: i64) {
+        self.write_u64(i as u64);
+    }
+
+    fn write_u64(&mut self, i: u64) {
+        let mut x = self.0.rotate_left(29) ^ i;
+        x ^= x >> 33;
+        x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        x ^= x >> 33;
+        x = x.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        x ^= x >> 33;
+        self.0 = x;
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 /// A set of keys: one-integer keys as integers (8 bytes each in the
 /// table, 9 to 18 with its control byte and spare room), others as their
 /// JSON text (its length plus about 40 bytes).
 #[derive(Debug, Default, Clone)]
 struct KeySet {
-    ints: HashSet<i64>,
+    ints: HashSet<i64, BuildHasherDefault<IntHasher>>,
     texts: HashSet<Box<str>>,
 }
 
@@ -570,7 +603,9 @@ impl Taken {
 const CHUNK: usize = 1 << 20;
 
 /// Streams `table`'s rows (those `keep` accepts) into its data file,
-/// hashing as it writes: the row count and the file's digest.
+/// hashing as it writes: the row count and the file's digest. The JSON
+/// lines are made on this thread, in chunks of [`CHUNK`] bytes; a second
+/// thread hashes and writes them, so that both overlap.
 fn write_table(
     source: &mut dyn ExportSource,
     table: &Table,
@@ -579,9 +614,8 @@ fn write_table(
     keep: &mut dyn FnMut(&Row) -> bool,
 ) -> Result<(u64, [u8; 32]), DbError> {
     let path = out.join("tables").join(format!("{}.jsonl", table.name));
-    let mut file = std::fs::File::create(&path)
-        .map_err(|e| DbError::Io(format!("cannot write {}: {e}", path.display())))?;
-    let mut hash = Sha256::new();
+    let io = |e: std::io::Error| DbError::Io(format!("cannot write {}: {e}", path.display()));
+    let file = std::fs::File::create(&path).map_err(io)?;
     // Before each value: `"name":`, after a comma but for the first.
     let prefixes: Vec<Vec<u8>> = table
         .columns
@@ -598,40 +632,70 @@ fn write_table(
             p
         })
         .collect();
-    let mut rows = 0u64;
-    let io = |e: std::io::Error| DbError::Io(format!("cannot write {}: {e}", path.display()));
-    let mut buf: Vec<u8> = Vec::with_capacity(CHUNK + (1 << 16));
     let columns = table.columns.clone();
-    source.scan(table, &columns, predicate, &mut |row| {
-        if row.len() != prefixes.len() {
-            return Err(DbError::Database(format!(
-                "reading `{}` gave {} values for {} columns",
-                table.name,
-                row.len(),
-                prefixes.len()
-            )));
-        }
-        if !keep(row) {
-            return Ok(());
-        }
-        buf.push(b'{');
-        for (i, prefix) in prefixes.iter().enumerate() {
-            buf.extend_from_slice(prefix);
-            buf.extend_from_slice(row.get(i).unwrap_or(b"null"));
-        }
-        buf.extend_from_slice(b"}\n");
-        rows += 1;
-        if buf.len() >= CHUNK {
-            hash.update(&buf);
-            file.write_all(&buf).map_err(io)?;
-            buf.clear();
-        }
-        Ok(())
-    })?;
-    hash.update(&buf);
-    file.write_all(&buf).map_err(io)?;
-    file.flush().map_err(io)?;
-    Ok((rows, hash.finalize().into()))
+    // Full chunks to the writer; emptied ones back, to be filled again.
+    let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(2);
+    let (empty_tx, empty_rx) = std::sync::mpsc::channel::<Vec<u8>>();
+    std::thread::scope(|scope| {
+        let writer = scope.spawn(move || -> std::io::Result<[u8; 32]> {
+            let mut file = file;
+            let mut hash = Sha256::new();
+            for mut chunk in full_rx {
+                hash.update(&chunk);
+                file.write_all(&chunk)?;
+                chunk.clear();
+                // The reader may be gone already; the chunk is dropped then.
+                let _ = empty_tx.send(chunk);
+            }
+            file.flush()?;
+            Ok(hash.finalize().into())
+        });
+        let mut rows = 0u64;
+        let mut buf: Vec<u8> = Vec::with_capacity(CHUNK + (1 << 16));
+        let stopped = || DbError::Io(format!("cannot write {}", path.display()));
+        let scanned = source.scan(table, &columns, predicate, &mut |row| {
+            if row.len() != prefixes.len() {
+                return Err(DbError::Database(format!(
+                    "reading `{}` gave {} values for {} columns",
+                    table.name,
+                    row.len(),
+                    prefixes.len()
+                )));
+            }
+            if !keep(row) {
+                return Ok(());
+            }
+            buf.push(b'{');
+            for (i, prefix) in prefixes.iter().enumerate() {
+                buf.extend_from_slice(prefix);
+                buf.extend_from_slice(row.get(i).unwrap_or(b"null"));
+            }
+            buf.extend_from_slice(b"}\n");
+            rows += 1;
+            if buf.len() >= CHUNK {
+                let next = empty_rx
+                    .try_recv()
+                    .unwrap_or_else(|_| Vec::with_capacity(CHUNK + (1 << 16)));
+                full_tx
+                    .send(std::mem::replace(&mut buf, next))
+                    .map_err(|_| stopped())?;
+            }
+            Ok(())
+        });
+        let sent = match scanned {
+            Ok(()) => full_tx.send(buf).map_err(|_| stopped()),
+            Err(e) => Err(e),
+        };
+        // The writer ends when the chunks do.
+        drop(full_tx);
+        let written = writer
+            .join()
+            .map_err(|_| DbError::Io(format!("writing {} failed", path.display())))?;
+        // A write error explains a stopped writer best; then the scan's.
+        let digest = written.map_err(io)?;
+        sent?;
+        Ok((rows, digest))
+    })
 }
 
 #[cfg(test)]

@@ -84,18 +84,28 @@ fn select(column: &Column) -> String {
 
 /// Adds the JSON form of `text`, a value of `column` as COPY prints it
 /// (its escapes undone), to `row`.
-fn encode(table: &str, column: &Column, text: &[u8], row: &mut Row) -> Result<(), DbError> {
+fn encode(table: &str, column: &Column, text: &str, row: &mut Row) -> Result<(), DbError> {
     let wrong = |what: String| {
         DbError::Invalid(format!(
             "{table}.{} ({}): {what}",
             column.name, column.declared
         ))
     };
-    let text = std::str::from_utf8(text).map_err(|e| wrong(format!("not UTF-8: {e}")))?;
     let into: fn(&str, &mut Vec<u8>) -> Result<(), String> = match column.kind {
         Kind::Integer => {
-            let i: i64 = text.parse().map_err(|e| wrong(format!("`{text}`: {e}")))?;
-            row.push_i64(i);
+            let digits = text.strip_prefix('-').unwrap_or(text).as_bytes();
+            if (1..19).contains(&digits.len())
+                && digits.iter().all(u8::is_ascii_digit)
+                && (digits[0] != b'0' || digits.len() == 1)
+                && text != "-0"
+            {
+                // PostgreSQL's int8 text is already serde_json's.
+                row.text_mut().extend_from_slice(text.as_bytes());
+                row.end_value();
+            } else {
+                let i: i64 = text.parse().map_err(|e| wrong(format!("`{text}`: {e}")))?;
+                row.push_i64(i);
+            }
             return Ok(());
         }
         Kind::Float => {
@@ -217,24 +227,35 @@ fn decode_line(
     row: &mut Row,
 ) -> Result<(), DbError> {
     row.clear();
-    let mut fields = line.split(|&b| b == b'\t');
-    for column in columns {
-        let field = fields.next().ok_or_else(|| {
-            DbError::Database(format!("COPY of `{table}` gave a row with too few fields"))
-        })?;
-        if field == b"\\N" {
+    let fields =
+        |what: &str| DbError::Database(format!("COPY of `{table}` gave a row with {what}"));
+    // Tabs and backslashes are ASCII: the line is UTF-8 when its fields are.
+    let text =
+        std::str::from_utf8(line).map_err(|e| fields(&format!("text that is not UTF-8: {e}")))?;
+    let mut start = 0;
+    for (n, column) in columns.iter().enumerate() {
+        if start > line.len() {
+            return Err(fields("too few fields"));
+        }
+        let end = memchr::memchr(b'\t', &line[start..]).map_or(line.len(), |i| start + i);
+        let field = &text[start..end];
+        if field == "\\N" {
             row.push_null();
-        } else if field.contains(&b'\\') {
-            unescape(field, scratch);
-            encode(table, column, scratch, row)?;
+        } else if memchr::memchr(b'\\', field.as_bytes()).is_some() {
+            unescape(field.as_bytes(), scratch);
+            let unescaped = std::str::from_utf8(scratch)
+                .map_err(|e| fields(&format!("text that is not UTF-8: {e}")))?;
+            encode(table, column, unescaped, row)?;
         } else {
             encode(table, column, field, row)?;
         }
+        start = end + 1;
+        if n + 1 < columns.len() && end == line.len() {
+            return Err(fields("too few fields"));
+        }
     }
-    if fields.next().is_some() {
-        return Err(DbError::Database(format!(
-            "COPY of `{table}` gave a row with too many fields"
-        )));
+    if start <= line.len() {
+        return Err(fields("too many fields"));
     }
     Ok(())
 }
@@ -320,7 +341,7 @@ impl ExportSource for PostgresSource {
             }
             let n = chunk.len();
             let mut rest = chunk;
-            while let Some(end) = rest.iter().position(|&b| b == b'\n') {
+            while let Some(end) = memchr::memchr(b'\n', rest) {
                 let line = if pending.is_empty() {
                     &rest[..end]
                 } else {
@@ -342,5 +363,68 @@ impl ExportSource for PostgresSource {
             )));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn column(name: &str, kind: Kind) -> Column {
+        Column {
+            name: name.into(),
+            kind,
+            declared: kind.as_str().into(),
+            nullable: true,
+        }
+    }
+
+    #[test]
+    fn copy_text_becomes_json_texts() {
+        let mut out = Vec::new();
+        unescape(br"a\tb\nc\\d\101\x41\q\", &mut out);
+        assert_eq!(out, b"a\tb\nc\\dAAq\\");
+        let columns = [
+            column("id", Kind::Integer),
+            column("t", Kind::Text),
+            column("b", Kind::Bytes),
+            column("ok", Kind::Bool),
+            column("at", Kind::Timestamptz),
+            column("n", Kind::Decimal),
+            column("f", Kind::Float),
+        ];
+        let mut row = Row::default();
+        let mut scratch = Vec::new();
+        decode_line(
+            "t",
+            &columns,
+            b"-12\ttab\\there \"\xc3\xbc\"\t\\\\x00ff\tt\t2026-11-01 10:00:00.5+00\t12.50\tNaN",
+            &mut scratch,
+            &mut row,
+        )
+        .unwrap();
+        let texts: Vec<&str> = (0..row.len())
+            .map(|i| std::str::from_utf8(row.get(i).unwrap()).unwrap())
+            .collect();
+        assert_eq!(
+            texts,
+            [
+                "-12",
+                "\"tab\\there \\\"ü\\\"\"",
+                "\"AP8=\"",
+                "true",
+                "\"2026-11-01T10:00:00.5Z\"",
+                "\"12.50\"",
+                "\"NaN\""
+            ]
+        );
+        let line = b"\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N";
+        decode_line("t", &columns, line, &mut scratch, &mut row).unwrap();
+        assert!((0..7).all(|i| row.is_null(i)));
+        assert!(decode_line("t", &columns, b"1\t\\N", &mut scratch, &mut row).is_err());
+        assert!(decode_line("t", &columns[..1], b"1\t2", &mut scratch, &mut row).is_err());
+        let err = decode_line("t", &columns[..1], b"1x", &mut scratch, &mut row).unwrap_err();
+        assert!(err.to_string().contains("t.id"), "{err}");
+        assert!(decode_line("t", &columns[..1], b"\xff", &mut scratch, &mut row).is_err());
     }
 }
