@@ -127,8 +127,11 @@ pub fn timestamp_into(text: &str, out: &mut Vec<u8>) -> Result<(), String> {
 /// UTC (`… +00`) is already normal.
 pub fn timestamptz_into(text: &str, out: &mut Vec<u8>) -> Result<(), String> {
     let b = text.as_bytes();
+    // jiff's instants end late on 9999-12-30 (UTC): that year goes
+    // through jiff, which refuses what it cannot hold.
     if let Some(local) = b.strip_suffix(b"+00")
         && local.len() >= 19
+        && !local.starts_with(b"9999")
         && local[10] == b' '
         && civil_date(&local[..10])
         && civil_time(&local[11..])
