@@ -156,7 +156,7 @@ fn encode(table: &str, column: &Column, text: &str, row: &mut Row) -> Result<(),
 fn unhex(text: &str) -> Option<Vec<u8>> {
     let digit = |d: u8| char::from(d).to_digit(16);
     let b = text.as_bytes();
-    if b.len() % 2 != 0 {
+    if !b.len().is_multiple_of(2) {
         return None;
     }
     b.chunks_exact(2)
