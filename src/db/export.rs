@@ -4,8 +4,10 @@
 //! foreign key, transitively (Jailer's closure), and with `with_children`
 //! the rows referencing the chosen rows of the named tables. Rows are
 //! streamed from the database into `/tables/<table>.jsonl` in primary-key
-//! order; only the keys of the rows taken are held in memory. The same
-//! database state gives the same bytes.
+//! order, hashed as they are written; a table is read once unless the
+//! closure adds rows to it in a later round. Only keys are held in memory
+//! (see [`Taken`]), as integers where a key is one integer column. The
+//! same database state gives the same bytes.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::io::Write;
@@ -15,7 +17,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::schema::{Column, Table};
-use super::source::{DbError, ExportSource, check_predicate};
+use super::source::{DbError, ExportSource, Row, check_predicate};
 use crate::manifest::tables::{ExternalKeys, TableEntry, data_loc};
 use crate::manifest::types::Digests;
 use crate::manifest::write::manifest_bytes;
@@ -53,10 +55,184 @@ pub struct ExportReport {
     pub digest: String,
 }
 
-/// A row's values at `positions`, as a key.
-fn key_of(values: &[Value], positions: &[usize]) -> String {
-    let parts: Vec<&Value> = positions.iter().filter_map(|&i| values.get(i)).collect();
-    serde_json::to_string(&parts).unwrap_or_default()
+/// A key: the values of a row at some positions, as the JSON array
+/// `serde_json` writes for them (`[1,"a"]`), or the integer itself when
+/// the key is one integer (`[5]` is `Int(5)`), so that both sides of a
+/// foreign key compare alike.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum KeyRef<'a> {
+    Int(i64),
+    Json(&'a str),
+}
+
+impl KeyRef<'_> {
+    /// The key's JSON array.
+    fn json(self) -> String {
+        match self {
+            KeyRef::Int(i) => format!("[{i}]"),
+            KeyRef::Json(text) => text.to_string(),
+        }
+    }
+}
+
+/// The key of `row` at `positions`; `scratch` holds its text.
+fn key_of<'a>(row: &Row, positions: &[usize], scratch: &'a mut String) -> KeyRef<'a> {
+    if let [only] = positions
+        && let Some(i) = row.get(*only).and_then(int_of)
+    {
+        return KeyRef::Int(i);
+    }
+    scratch.clear();
+    scratch.push('[');
+    for (n, &p) in positions.iter().enumerate() {
+        if n > 0 {
+            scratch.push(',');
+        }
+        // A value's JSON text is UTF-8.
+        scratch.push_str(std::str::from_utf8(row.get(p).unwrap_or(b"null")).unwrap_or("null"));
+    }
+    scratch.push(']');
+    KeyRef::Json(scratch)
+}
+
+/// The integer a JSON text spells, when it is one 64-bit integer as
+/// `serde_json` writes it (no `+`, no leading zero, no `-0`).
+fn int_of(text: &[u8]) -> Option<i64> {
+    let digits = text.strip_prefix(b"-").unwrap_or(text);
+    let canonical = !digits.is_empty()
+        && digits.iter().all(u8::is_ascii_digit)
+        && (digits[0] != b'0' || digits.len() == 1)
+        && text != b"-0";
+    if !canonical {
+        return None;
+    }
+    std::str::from_utf8(text).ok()?.parse().ok()
+}
+
+/// How many one-integer keys a [`KeySet`] gathers before it sorts them
+/// into its sorted keys (8 MB).
+const FRESH: usize = 1 << 20;
+
+/// A set of keys: one-integer keys as a sorted vector of integers (8
+/// bytes each, up to twice that while the vector grows, and up to
+/// [`FRESH`] keys not yet sorted in), others as their JSON text (its
+/// length plus about 40 bytes). Adding an integer appends it, so a table
+/// of a million rows referencing a hundred thousand parents costs no
+/// hash-table probe per row.
+///
+/// [`contains`](KeySet::contains) sees the integers added before the
+/// last [`settle`](KeySet::settle): an export settles every set after
+/// each read of a table, and during one only asks whether a row's own
+/// primary key was taken before, which keys added in that read cannot be.
+#[derive(Debug, Default, Clone)]
+struct KeySet {
+    /// Sorted, distinct.
+    ints: Vec<i64>,
+    /// Added since the last settle, in any order.
+    fresh: Vec<i64>,
+    texts: HashSet<Box<str>>,
+}
+
+impl KeySet {
+    fn insert(&mut self, key: KeyRef<'_>) {
+        match key {
+            KeyRef::Int(i) => {
+                self.fresh.push(i);
+                if self.fresh.len() >= FRESH {
+                    self.merge();
+                }
+            }
+            KeyRef::Json(text) => {
+                if !self.texts.contains(text) {
+                    self.texts.insert(text.into());
+                }
+            }
+        }
+    }
+
+    /// Sorts the integers added since the last settle in, and frees their
+    /// buffer.
+    fn settle(&mut self) {
+        self.merge();
+        self.fresh = Vec::new();
+    }
+
+    /// Sorts the fresh integers into the sorted ones.
+    fn merge(&mut self) {
+        if self.fresh.is_empty() {
+            return;
+        }
+        self.fresh.sort_unstable();
+        self.fresh.dedup();
+        if self.ints.is_empty() {
+            std::mem::swap(&mut self.ints, &mut self.fresh);
+            self.fresh.clear();
+            return;
+        }
+        let mut merged = Vec::with_capacity(self.ints.len() + self.fresh.len());
+        let (mut a, mut b) = (self.ints.iter().peekable(), self.fresh.iter().peekable());
+        loop {
+            let next = match (a.peek(), b.peek()) {
+                (Some(&&x), Some(&&y)) if x <= y => {
+                    a.next();
+                    if x == y {
+                        b.next();
+                    }
+                    x
+                }
+                (_, Some(&&y)) => {
+                    b.next();
+                    y
+                }
+                (Some(&&x), None) => {
+                    a.next();
+                    x
+                }
+                (None, None) => break,
+            };
+            merged.push(next);
+        }
+        self.ints = merged;
+        self.fresh.clear();
+    }
+
+    fn contains(&self, key: KeyRef<'_>) -> bool {
+        match key {
+            KeyRef::Int(i) => self.ints.binary_search(&i).is_ok(),
+            KeyRef::Json(text) => self.texts.contains(text),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.ints.is_empty() && self.fresh.is_empty() && self.texts.is_empty()
+    }
+
+    fn iter(&self) -> impl Iterator<Item = KeyRef<'_>> {
+        self.ints
+            .iter()
+            .map(|&i| KeyRef::Int(i))
+            .chain(self.texts.iter().map(|t| KeyRef::Json(t)))
+    }
+
+    /// The keys not in `other` (both settled).
+    fn without(&self, other: Option<&KeySet>) -> KeySet {
+        let keep = |key: KeyRef<'_>| !other.is_some_and(|o| o.contains(key));
+        KeySet {
+            ints: self
+                .ints
+                .iter()
+                .copied()
+                .filter(|&i| keep(KeyRef::Int(i)))
+                .collect(),
+            fresh: Vec::new(),
+            texts: self
+                .texts
+                .iter()
+                .filter(|t| keep(KeyRef::Json(t)))
+                .cloned()
+                .collect(),
+        }
+    }
 }
 
 /// Positions of `names` among `columns`.
@@ -163,11 +339,32 @@ pub fn export(
     std::fs::create_dir_all(out.join("tables"))
         .map_err(|e| DbError::Io(format!("cannot create {}: {e}", out.display())))?;
 
-    // What the taken rows hold: per table, its primary keys and, for
-    // every column list a foreign key reads or references, the values.
+    // The tables the closure may read again (the parents of taken tables
+    // with `with_parents`, the children of the named tables): only their
+    // taken rows' primary keys are held.
+    let rescanned: BTreeSet<&String> = tables
+        .iter()
+        .filter(|(name, table)| {
+            let parent = request.with_parents
+                && tables
+                    .values()
+                    .any(|t| t.foreign_keys.iter().any(|fk| &fk.table == *name));
+            let child = table
+                .foreign_keys
+                .iter()
+                .any(|fk| request.with_children.contains(&fk.table) && &fk.table != *name);
+            parent || child
+        })
+        .map(|(name, _)| name)
+        .collect();
+    // What the taken rows hold: those primary keys and, for every column
+    // list a foreign key reads or references, the values.
     let mut taken_rows: BTreeMap<String, Taken> = tables
         .iter()
-        .map(|(name, table)| (name.clone(), Taken::new(name, table, &tables)))
+        .map(|(name, table)| {
+            let taken = Taken::new(name, table, &tables, rescanned.contains(name));
+            (name.clone(), taken)
+        })
         .collect();
     // Pass 1: the chosen rows, written as read.
     let mut written: BTreeMap<String, (u64, [u8; 32])> = BTreeMap::new();
@@ -184,17 +381,19 @@ pub fn export(
                 true
             },
         )?;
+        state.settle();
         written.insert(name.clone(), result);
     }
     // The closure: rows the taken rows reference (with_parents), and rows
     // referencing the taken rows of the named tables (with_children),
-    // until nothing new is added. Each round reads a table once.
-    let mut added: BTreeSet<String> = BTreeSet::new();
+    // until nothing new is added. Each round reads a table once, and
+    // writes its file as it reads: the rows taken before and those it
+    // adds. A table that gains rows in a later round is written again.
     loop {
         let mut grew = false;
         for (name, table) in &tables {
             // (positions in this table's rows, keys wanted there)
-            let mut wanted: Vec<(Vec<usize>, HashSet<String>)> = Vec::new();
+            let mut wanted: Vec<(Vec<usize>, KeySet)> = Vec::new();
             if request.with_parents {
                 for (child_name, child) in &tables {
                     for (k, fk) in child.foreign_keys.iter().enumerate() {
@@ -205,11 +404,10 @@ pub fn export(
                             continue;
                         };
                         let have = taken_rows[name].values(&refs);
-                        let need: HashSet<String> = taken_rows[child_name]
+                        let need = taken_rows[child_name]
                             .fk_values(k)
-                            .filter(|v| !have.is_some_and(|h| h.contains(*v)))
-                            .cloned()
-                            .collect();
+                            .map(|v| v.without(have))
+                            .unwrap_or_default();
                         if !need.is_empty() {
                             wanted.push((refs, need));
                         }
@@ -226,15 +424,11 @@ pub fn export(
                 let Some(refs) = positions(&parent.columns, &fk.references) else {
                     continue;
                 };
-                let parent_keys = taken_rows[&fk.table]
+                let mine = taken_rows[name].fk_values(k);
+                let need = taken_rows[&fk.table]
                     .values(&refs)
-                    .cloned()
+                    .map(|v| v.without(mine))
                     .unwrap_or_default();
-                let mine: HashSet<&String> = taken_rows[name].fk_values(k).collect();
-                let need: HashSet<String> = parent_keys
-                    .into_iter()
-                    .filter(|v| !mine.contains(v))
-                    .collect();
                 if !need.is_empty() {
                     let Some(cols) = positions(&table.columns, &fk.columns) else {
                         continue;
@@ -247,33 +441,29 @@ pub fn export(
             }
             let state = taken_rows.get_mut(name).ok_or_else(|| unknown(name))?;
             let mut new_rows = 0;
-            let columns = table.columns.clone();
-            source.scan(table, &columns, None, &mut |row| {
-                if !state.has(&row)
-                    && wanted
-                        .iter()
-                        .any(|(pos, keys)| keys.contains(&key_of(&row, pos)))
-                {
-                    state.take(&row);
+            let mut scratch = String::new();
+            let result = write_table(source, table, None, out, &mut |row| {
+                if state.has(row) {
+                    return true;
+                }
+                let take = wanted
+                    .iter()
+                    .any(|(pos, keys)| keys.contains(key_of(row, pos, &mut scratch)));
+                if take {
+                    state.take(row);
                     new_rows += 1;
                 }
-                Ok(())
+                take
             })?;
+            state.settle();
+            written.insert(name.clone(), result);
             if new_rows > 0 {
-                added.insert(name.clone());
                 grew = true;
             }
         }
         if !grew {
             break;
         }
-    }
-    // Tables that gained rows are written again: every taken row in order.
-    for name in &added {
-        let table = &tables[name];
-        let state = &taken_rows[name];
-        let result = write_table(source, table, None, out, &mut |row| state.has(row))?;
-        written.insert(name.clone(), result);
     }
     // References leaving the package.
     let mut outside = Vec::new();
@@ -282,12 +472,14 @@ pub fn export(
         for (k, fk) in table.foreign_keys.iter().enumerate() {
             let inside = tables.get(&fk.table).and_then(|parent| {
                 positions(&parent.columns, &fk.references)
-                    .and_then(|refs| taken_rows[&fk.table].values(&refs).cloned())
+                    .and_then(|refs| taken_rows[&fk.table].values(&refs))
             });
             let mut leaving: Vec<Vec<Value>> = taken_rows[name]
                 .fk_values(k)
-                .filter(|v| !inside.as_ref().is_some_and(|i| i.contains(*v)))
-                .filter_map(|v| serde_json::from_str(v).ok())
+                .into_iter()
+                .flat_map(KeySet::iter)
+                .filter(|v| !inside.is_some_and(|i| i.contains(*v)))
+                .filter_map(|v| serde_json::from_str(&v.json()).ok())
                 .collect();
             if leaving.is_empty() {
                 continue;
@@ -358,72 +550,97 @@ fn empty_digest(out: &Path, name: &str) -> Result<[u8; 32], DbError> {
     Ok(Sha256::digest(b"").into())
 }
 
-/// The rows of one table an export took: their primary keys, the values
-/// of each foreign key, and the values of every column list another
-/// table's foreign key references (only keys are held, never rows).
+/// The rows of one table an export took, as keys (never rows): the
+/// values of each foreign key, the values of every column list another
+/// table's foreign key references, and, for a table the closure may read
+/// again, the primary keys. A one-integer key costs 8 to 16 bytes in its
+/// set, another key its JSON text and about 40 bytes.
 struct Taken {
     pk: Vec<usize>,
-    keys: HashSet<String>,
+    /// The primary keys, when held.
+    keys: Option<KeySet>,
     /// Per foreign key: its column positions and the values taken rows hold.
-    fks: Vec<(Vec<usize>, HashSet<String>)>,
-    /// Column lists other tables reference: positions and values.
-    referenced: Vec<(Vec<usize>, HashSet<String>)>,
+    fks: Vec<(Vec<usize>, KeySet)>,
+    /// Column lists other tables reference (the primary key aside, when
+    /// `keys` holds it): positions and values.
+    referenced: Vec<(Vec<usize>, KeySet)>,
+    /// The text of the key last looked at.
+    scratch: String,
 }
 
 impl Taken {
-    fn new(name: &str, table: &Table, tables: &BTreeMap<String, Table>) -> Taken {
+    fn new(name: &str, table: &Table, tables: &BTreeMap<String, Table>, hold_keys: bool) -> Taken {
+        let pk = positions(&table.columns, &table.primary_key).unwrap_or_default();
         let fks = table
             .foreign_keys
             .iter()
             .map(|fk| {
                 (
                     positions(&table.columns, &fk.columns).unwrap_or_default(),
-                    HashSet::new(),
+                    KeySet::default(),
                 )
             })
             .collect();
-        let mut referenced: Vec<(Vec<usize>, HashSet<String>)> = Vec::new();
+        let mut referenced: Vec<(Vec<usize>, KeySet)> = Vec::new();
         for other in tables.values() {
             for fk in other.foreign_keys.iter().filter(|fk| fk.table == name) {
                 if let Some(refs) = positions(&table.columns, &fk.references)
+                    && !(hold_keys && refs == pk)
                     && !referenced.iter().any(|(r, _)| *r == refs)
                 {
-                    referenced.push((refs, HashSet::new()));
+                    referenced.push((refs, KeySet::default()));
                 }
             }
         }
         Taken {
-            pk: positions(&table.columns, &table.primary_key).unwrap_or_default(),
-            keys: HashSet::new(),
+            pk,
+            keys: hold_keys.then(KeySet::default),
             fks,
             referenced,
+            scratch: String::new(),
         }
     }
 
-    fn has(&self, row: &[Value]) -> bool {
-        self.keys.contains(&key_of(row, &self.pk))
+    /// Whether `row` was taken (never, when the primary keys are not held).
+    fn has(&mut self, row: &Row) -> bool {
+        match &self.keys {
+            Some(keys) => keys.contains(key_of(row, &self.pk, &mut self.scratch)),
+            None => false,
+        }
     }
 
-    fn take(&mut self, row: &[Value]) {
-        self.keys.insert(key_of(row, &self.pk));
+    fn take(&mut self, row: &Row) {
+        if let Some(keys) = &mut self.keys {
+            keys.insert(key_of(row, &self.pk, &mut self.scratch));
+        }
         for (pos, values) in self.fks.iter_mut().chain(self.referenced.iter_mut()) {
-            if pos
-                .iter()
-                .all(|&i| row.get(i).is_some_and(|v| !v.is_null()))
-            {
-                values.insert(key_of(row, pos));
+            if pos.iter().all(|&i| !row.is_null(i)) {
+                values.insert(key_of(row, pos, &mut self.scratch));
             }
         }
     }
 
+    /// Settles every key set (see [`KeySet`]).
+    fn settle(&mut self) {
+        let sets = self.fks.iter_mut().chain(self.referenced.iter_mut());
+        for set in self.keys.iter_mut().chain(sets.map(|(_, v)| v)) {
+            set.settle();
+        }
+    }
+
     /// The values taken rows hold in foreign key `k`.
-    fn fk_values(&self, k: usize) -> impl Iterator<Item = &String> {
-        self.fks.get(k).into_iter().flat_map(|(_, v)| v.iter())
+    fn fk_values(&self, k: usize) -> Option<&KeySet> {
+        self.fks.get(k).map(|(_, v)| v)
     }
 
     /// The values taken rows hold at `positions`, when another table
     /// references them.
-    fn values(&self, positions: &[usize]) -> Option<&HashSet<String>> {
+    fn values(&self, positions: &[usize]) -> Option<&KeySet> {
+        if positions == self.pk
+            && let Some(keys) = &self.keys
+        {
+            return Some(keys);
+        }
         self.referenced
             .iter()
             .find(|(p, _)| p == positions)
@@ -431,74 +648,104 @@ impl Taken {
     }
 }
 
+/// How many bytes of JSON lines are gathered before they are hashed and
+/// written.
+const CHUNK: usize = 1 << 20;
+
 /// Streams `table`'s rows (those `keep` accepts) into its data file,
-/// hashing as it writes: the row count and the file's digest.
+/// hashing as it writes: the row count and the file's digest. The JSON
+/// lines are made on this thread, in chunks of [`CHUNK`] bytes; a second
+/// thread hashes and writes them, so that both overlap.
 fn write_table(
     source: &mut dyn ExportSource,
     table: &Table,
     predicate: Option<&str>,
     out: &Path,
-    keep: &mut dyn FnMut(&[Value]) -> bool,
+    keep: &mut dyn FnMut(&Row) -> bool,
 ) -> Result<(u64, [u8; 32]), DbError> {
     let path = out.join("tables").join(format!("{}.jsonl", table.name));
-    let file = std::fs::File::create(&path)
-        .map_err(|e| DbError::Io(format!("cannot write {}: {e}", path.display())))?;
-    let mut writer = std::io::BufWriter::with_capacity(
-        1 << 16,
-        HashingWriter {
-            inner: file,
-            hash: Sha256::new(),
-        },
-    );
-    let names: Vec<String> = table
+    let io = |e: std::io::Error| DbError::Io(format!("cannot write {}: {e}", path.display()));
+    let file = std::fs::File::create(&path).map_err(io)?;
+    // Before each value: `"name":`, after a comma but for the first.
+    let prefixes: Vec<Vec<u8>> = table
         .columns
         .iter()
-        .map(|c| serde_json::to_string(&c.name).unwrap_or_default())
+        .enumerate()
+        .map(|(i, c)| {
+            let mut p = if i > 0 { b",".to_vec() } else { Vec::new() };
+            p.extend_from_slice(
+                serde_json::to_string(&c.name)
+                    .unwrap_or_default()
+                    .as_bytes(),
+            );
+            p.push(b':');
+            p
+        })
         .collect();
-    let mut rows = 0u64;
-    let io = |e: std::io::Error| DbError::Io(format!("cannot write {}: {e}", path.display()));
     let columns = table.columns.clone();
-    source.scan(table, &columns, predicate, &mut |row| {
-        if !keep(&row) {
-            return Ok(());
-        }
-        let mut line = Vec::with_capacity(64 * row.len());
-        line.push(b'{');
-        for (i, (name, value)) in names.iter().zip(&row).enumerate() {
-            if i > 0 {
-                line.push(b',');
+    // Full chunks to the writer; emptied ones back, to be filled again.
+    let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(2);
+    let (empty_tx, empty_rx) = std::sync::mpsc::channel::<Vec<u8>>();
+    std::thread::scope(|scope| {
+        let writer = scope.spawn(move || -> std::io::Result<[u8; 32]> {
+            let mut file = file;
+            let mut hash = Sha256::new();
+            for mut chunk in full_rx {
+                hash.update(&chunk);
+                file.write_all(&chunk)?;
+                chunk.clear();
+                // The reader may be gone already; the chunk is dropped then.
+                let _ = empty_tx.send(chunk);
             }
-            line.extend_from_slice(name.as_bytes());
-            line.push(b':');
-            serde_json::to_writer(&mut line, value).map_err(|e| DbError::Io(e.to_string()))?;
-        }
-        line.extend_from_slice(b"}\n");
-        writer.write_all(&line).map_err(io)?;
-        rows += 1;
-        Ok(())
-    })?;
-    let hashing = writer.into_inner().map_err(|e| io(e.into_error()))?;
-    let HashingWriter { mut inner, hash } = hashing;
-    inner.flush().map_err(io)?;
-    Ok((rows, hash.finalize().into()))
-}
-
-/// A writer that hashes what passes through.
-struct HashingWriter<W> {
-    inner: W,
-    hash: Sha256,
-}
-
-impl<W: Write> Write for HashingWriter<W> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.hash.update(&buf[..n]);
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.inner.flush()
-    }
+            file.flush()?;
+            Ok(hash.finalize().into())
+        });
+        let mut rows = 0u64;
+        let mut buf: Vec<u8> = Vec::with_capacity(CHUNK + (1 << 16));
+        let stopped = || DbError::Io(format!("cannot write {}", path.display()));
+        let scanned = source.scan(table, &columns, predicate, &mut |row| {
+            if row.len() != prefixes.len() {
+                return Err(DbError::Database(format!(
+                    "reading `{}` gave {} values for {} columns",
+                    table.name,
+                    row.len(),
+                    prefixes.len()
+                )));
+            }
+            if !keep(row) {
+                return Ok(());
+            }
+            buf.push(b'{');
+            for (i, prefix) in prefixes.iter().enumerate() {
+                buf.extend_from_slice(prefix);
+                buf.extend_from_slice(row.get(i).unwrap_or(b"null"));
+            }
+            buf.extend_from_slice(b"}\n");
+            rows += 1;
+            if buf.len() >= CHUNK {
+                let next = empty_rx
+                    .try_recv()
+                    .unwrap_or_else(|_| Vec::with_capacity(CHUNK + (1 << 16)));
+                full_tx
+                    .send(std::mem::replace(&mut buf, next))
+                    .map_err(|_| stopped())?;
+            }
+            Ok(())
+        });
+        let sent = match scanned {
+            Ok(()) => full_tx.send(buf).map_err(|_| stopped()),
+            Err(e) => Err(e),
+        };
+        // The writer ends when the chunks do.
+        drop(full_tx);
+        let written = writer
+            .join()
+            .map_err(|_| DbError::Io(format!("writing {} failed", path.display())))?;
+        // A write error explains a stopped writer best; then the scan's.
+        let digest = written.map_err(io)?;
+        sent?;
+        Ok((rows, digest))
+    })
 }
 
 #[cfg(test)]
@@ -627,6 +874,36 @@ mod tests {
                 2
             )]
         );
+    }
+
+    #[test]
+    fn key_sets_hold_integers_sorted_and_texts() {
+        let mut set = KeySet::default();
+        for i in [5, -1, 5, 3, i64::MAX] {
+            set.insert(KeyRef::Int(i));
+        }
+        set.insert(KeyRef::Json("[\"a\",1]"));
+        set.settle();
+        for i in [2, 3, 9] {
+            set.insert(KeyRef::Int(i));
+        }
+        set.settle();
+        assert_eq!(set.ints, [-1, 2, 3, 5, 9, i64::MAX]);
+        assert!(set.contains(KeyRef::Int(9)) && !set.contains(KeyRef::Int(4)));
+        assert!(set.contains(KeyRef::Json("[\"a\",1]")));
+        let mut other = KeySet::default();
+        other.insert(KeyRef::Int(3));
+        other.insert(KeyRef::Json("[\"a\",1]"));
+        other.settle();
+        let rest = set.without(Some(&other));
+        assert_eq!(rest.ints, [-1, 2, 5, 9, i64::MAX]);
+        assert!(rest.texts.is_empty() && !rest.is_empty());
+        assert_eq!(int_of(b"-12"), Some(-12));
+        assert_eq!(
+            [int_of(b"-0"), int_of(b"012"), int_of(b"+1"), int_of(b"1.0")],
+            [None; 4]
+        );
+        assert_eq!(KeyRef::Int(7).json(), "[7]");
     }
 
     #[test]

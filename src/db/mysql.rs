@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::kind::Kind;
 use super::schema::{CatalogTable, Column, ForeignKey, Table};
-use super::source::{DbError, ExportSource, RowSink, quote, scan_refused, select_sql};
+use super::source::{DbError, ExportSource, Row, RowSink, quote, scan_refused, select_sql};
 use super::url::Engine;
 use super::value;
 
@@ -210,14 +210,15 @@ impl ExportSource for MysqlSource {
             .query_iter(&sql)
             .map_err(|e| scan_refused(&table.name, predicate, &message(&e)))?;
         if let Some(set) = result.iter() {
+            let mut out = Row::default();
             for row in set {
                 let row = row.map_err(db_error)?;
-                let mut values = Vec::with_capacity(columns.len());
+                out.clear();
                 for (i, column) in columns.iter().enumerate() {
                     let raw = row.as_ref(i).unwrap_or(&MyValue::NULL);
-                    values.push(encode(&table.name, column, raw)?);
+                    out.push_value(&encode(&table.name, column, raw)?);
                 }
-                each(values)?;
+                each(&out)?;
             }
         }
         Ok(())

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::kind::Kind;
 use super::schema::{CatalogTable, Column, ForeignKey, Table};
-use super::source::{DbError, ExportSource, RowSink, quote, scan_refused, select_sql};
+use super::source::{DbError, ExportSource, Row, RowSink, quote, scan_refused, select_sql};
 use super::url::Engine;
 use super::value;
 
@@ -103,16 +103,21 @@ impl ExportSource for SqliteSource {
             .prepare(&sql)
             .map_err(|e| scan_refused(&table.name, predicate, &e.to_string()))?;
         let mut rows = statement.query([]).map_err(db_error)?;
+        let mut out = Row::default();
         while let Some(row) = rows.next().map_err(db_error)? {
-            let mut values = Vec::with_capacity(columns.len());
+            out.clear();
             for (i, column) in columns.iter().enumerate() {
-                values.push(encode(
-                    &table.name,
-                    column,
-                    row.get_ref(i).map_err(db_error)?,
-                )?);
+                match (column.kind, row.get_ref(i).map_err(db_error)?) {
+                    (_, ValueRef::Null) => out.push_null(),
+                    (Kind::Integer, ValueRef::Integer(n)) => out.push_i64(n),
+                    (Kind::Text | Kind::Uuid, ValueRef::Text(t)) => match std::str::from_utf8(t) {
+                        Ok(t) => out.push_str(t),
+                        Err(_) => out.push_value(&encode(&table.name, column, ValueRef::Text(t))?),
+                    },
+                    (_, raw) => out.push_value(&encode(&table.name, column, raw)?),
+                }
             }
-            each(values)?;
+            each(&out)?;
         }
         Ok(())
     }
