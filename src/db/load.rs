@@ -20,19 +20,19 @@
 //! in batches ([`LoadTarget::insert_many`]: PostgreSQL's `COPY`), and a
 //! table that is empty at the start is not searched for existing rows.
 
-use std::collections::HashMap;
 use std::io::BufRead;
 
 use serde_json::{Map, Value};
 
 use super::compat::mismatches;
+use super::fingerprint;
 use super::keymap::{KeyMap, key_text};
-use super::record::{LoadRecord, RECORD_VERSION, TableRecord, UpdatedRow, fingerprint};
+use super::record::{LoadRecord, RECORD_VERSION, TableRecord, UpdatedRow};
 use super::schema::{CatalogTable, Column, Table, insert_order};
 use super::source::DbError;
 use super::target::{
-    Assigned, KEYS_PER_STATEMENT, LoadTarget, TextRow, find, insert, is_empty, key_columns,
-    read_rows, update, value_text,
+    Assigned, KEYS_PER_STATEMENT, LoadTarget, find, insert, is_empty, key_columns, read_rows,
+    update,
 };
 use crate::manifest::tables::{TableEntry, parse_tables};
 use crate::package::read::{Package, PackageFiles};
@@ -401,6 +401,7 @@ pub fn load(
             plans: &plans,
             maps: vec![KeyMap::default(); plans.len()],
             since_commit: 0,
+            empty: vec![false; plans.len()],
         };
         loader.run()
     });
@@ -538,6 +539,8 @@ struct Loader<'a> {
     maps: Vec<KeyMap>,
     /// Rows written since the last commit (with continue_on_error).
     since_commit: usize,
+    /// Per plan, whether the table held no row when the load began.
+    empty: Vec<bool>,
 }
 
 impl Loader<'_> {
@@ -650,6 +653,7 @@ impl Loader<'_> {
         };
         let mut held: Vec<Held> = Vec::new();
         let empty = is_empty(&mut *self.target, table)?;
+        self.empty[index] = empty;
         let chunk = if options.continue_on_error {
             options.batch_size.max(1)
         } else {
@@ -731,6 +735,7 @@ impl Loader<'_> {
                             table,
                             std::slice::from_ref(&target_key),
                             &columns,
+                            None,
                         )?
                         .into_iter()
                         .next()
@@ -953,20 +958,36 @@ impl Loader<'_> {
         Ok(())
     }
 
-    /// Fingerprints the rows the load inserted and updated, as it leaves them.
+    /// Fingerprints the rows the load inserted and updated, as it leaves
+    /// them: a table empty before the load in one scan, another by key
+    /// (after bringing the planner's statistics up to date when many keys
+    /// are looked up).
     fn fingerprint(&mut self, index: usize, record: &mut TableRecord) -> Result<(), DbError> {
         let table = self.table_of(index).clone();
         let columns: Vec<&Column> = table.columns.iter().collect();
+        if self.empty[index] {
+            record.inserted_fingerprints =
+                fingerprint::by_scan(&mut *self.target, &table, &record.inserted, &columns)?;
+            return Ok(());
+        }
+        if record.inserted.len() + record.updated.len() > MANY_KEYS {
+            self.target.analyze(&table)?;
+        }
         let mut fingerprints = Vec::with_capacity(record.inserted.len());
         let mut start = 0;
         while start < record.inserted.len() {
             let keys = record.inserted.slice(start, KEYS_PER_STATEMENT);
-            fingerprints.extend(fingerprints_of(&mut *self.target, &table, &keys, &columns)?);
+            fingerprints.extend(fingerprint::by_keys(
+                &mut *self.target,
+                &table,
+                &keys,
+                &columns,
+            )?);
             start += keys.len();
         }
         record.inserted_fingerprints = fingerprints;
         let keys: Vec<Vec<Value>> = record.updated.iter().map(|u| u.key.clone()).collect();
-        let after = fingerprints_of(&mut *self.target, &table, &keys, &columns)?;
+        let after = fingerprint::by_keys(&mut *self.target, &table, &keys, &columns)?;
         for (u, f) in record.updated.iter_mut().zip(after) {
             u.after = f;
         }
@@ -974,42 +995,5 @@ impl Loader<'_> {
     }
 }
 
-/// The text that stands for a key when matching query answers.
-fn joined(texts: impl Iterator<Item = Option<String>>) -> String {
-    texts
-        .map(|t| t.unwrap_or_else(|| "\u{0}".into()))
-        .collect::<Vec<_>>()
-        .join("\u{1f}")
-}
-
-/// The fingerprints of the rows with `keys` (0 for a row not found), in
-/// `keys`' order.
-pub fn fingerprints_of(
-    target: &mut dyn LoadTarget,
-    table: &Table,
-    keys: &[Vec<Value>],
-    columns: &[&Column],
-) -> Result<Vec<u64>, DbError> {
-    let found: HashMap<String, u64> = read_rows(target, table, keys, columns)?
-        .into_iter()
-        .map(|(key, row): (TextRow, TextRow)| (joined(key.into_iter()), fingerprint(&row)))
-        .collect();
-    Ok(keys
-        .iter()
-        .map(|k| {
-            found
-                .get(&joined(k.iter().map(value_text)))
-                .copied()
-                .unwrap_or(0)
-        })
-        .collect())
-}
-
-/// Converts text a query answered back into a key's JSON values.
-pub fn key_from_text(columns: &[&Column], texts: TextRow) -> Vec<Value> {
-    columns
-        .iter()
-        .zip(texts)
-        .map(|(c, t)| from_text(c, t))
-        .collect()
-}
+/// How many keys make a lookup by key worth fresh planner statistics.
+pub const MANY_KEYS: usize = 10_000;

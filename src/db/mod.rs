@@ -8,6 +8,7 @@
 
 pub mod compat;
 pub mod export;
+pub mod fingerprint;
 pub mod keymap;
 pub mod kind;
 pub mod load;

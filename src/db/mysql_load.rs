@@ -144,20 +144,25 @@ impl LoadTarget for MysqlTarget {
         self.run(sql, values)
     }
 
-    fn query(&mut self, sql: &str, params: &[Assigned<'_>]) -> Result<Vec<TextRow>, DbError> {
+    fn query_each(
+        &mut self,
+        sql: &str,
+        params: &[Assigned<'_>],
+        each: &mut dyn FnMut(TextRow) -> Result<(), DbError>,
+    ) -> Result<(), DbError> {
         let values = self::params("", params)?;
-        let rows: Vec<mysql::Row> = self
+        let result = self
             .conn
-            .exec(sql, values)
+            .exec_iter(sql, values)
             .map_err(|e| DbError::Database(message(&e)))?;
-        Ok(rows
-            .into_iter()
-            .map(|mut row| {
-                (0..row.len())
-                    .map(|i| row.take::<MyValue, _>(i).and_then(answer_text))
-                    .collect()
-            })
-            .collect())
+        for row in result {
+            let mut row = row.map_err(|e| DbError::Database(message(&e)))?;
+            let texts = (0..row.len())
+                .map(|i| row.take::<MyValue, _>(i).and_then(answer_text))
+                .collect();
+            each(texts)?;
+        }
+        Ok(())
     }
 
     fn generates(&mut self, table: &Table, column: &Column) -> Result<bool, DbError> {

@@ -221,23 +221,41 @@ impl LoadTarget for PostgresTarget {
             .map_err(|e| DbError::Database(message(&e)))
     }
 
-    fn query(&mut self, sql: &str, params: &[Assigned<'_>]) -> Result<Vec<TextRow>, DbError> {
+    fn query_each(
+        &mut self,
+        sql: &str,
+        params: &[Assigned<'_>],
+        each: &mut dyn FnMut(TextRow) -> Result<(), DbError>,
+    ) -> Result<(), DbError> {
+        use postgres::fallible_iterator::FallibleIterator as _;
         let values = texts("", params)?;
         let statement = self.statement(sql)?;
-        let rows = self
+        let mut rows = self
             .client
-            .query(&statement, &Self::params(&values))
+            .query_raw(&statement, Self::params(&values))
             .map_err(|e| DbError::Database(message(&e)))?;
-        rows.iter()
-            .map(|row| {
-                (0..row.len())
-                    .map(|i| {
-                        row.try_get::<_, Option<String>>(i)
-                            .map_err(|e| DbError::Database(message(&e)))
-                    })
-                    .collect()
-            })
-            .collect()
+        while let Some(row) = rows.next().map_err(|e| DbError::Database(message(&e)))? {
+            let texts = (0..row.len())
+                .map(|i| {
+                    row.try_get::<_, Option<String>>(i)
+                        .map_err(|e| DbError::Database(message(&e)))
+                })
+                .collect::<Result<TextRow, DbError>>()?;
+            each(texts)?;
+        }
+        Ok(())
+    }
+
+    fn fingerprint_sql(&self, columns: &[&Column]) -> Option<String> {
+        let names: Vec<String> = columns
+            .iter()
+            .map(|c| quote(Engine::Postgres, &c.name))
+            .collect();
+        Some(format!("md5(ROW({})::text)", names.join(", ")))
+    }
+
+    fn analyze(&mut self, table: &Table) -> Result<(), DbError> {
+        self.run_sql(&format!("ANALYZE {}", quote(Engine::Postgres, &table.name)))
     }
 
     fn generates(&mut self, table: &Table, column: &Column) -> Result<bool, DbError> {

@@ -10,7 +10,6 @@ use std::io::{Read, Write};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 use super::keymap::{KeyMap, Keys};
 use super::schema::Table;
@@ -87,25 +86,6 @@ fn deserialize_map<'de, D: Deserializer<'de>>(d: D) -> Result<KeyMap, D::Error> 
     ))
 }
 
-/// A row's fingerprint: a hash of its columns as text.
-pub fn fingerprint(row: &[Option<String>]) -> u64 {
-    let mut hash = Sha256::new();
-    for value in row {
-        match value {
-            None => hash.update([0u8]),
-            Some(text) => {
-                hash.update([1u8]);
-                hash.update((text.len() as u64).to_le_bytes());
-                hash.update(text.as_bytes());
-            }
-        }
-    }
-    let digest = hash.finalize();
-    let mut first = [0u8; 8];
-    first.copy_from_slice(&digest[..8]);
-    u64::from_le_bytes(first)
-}
-
 impl LoadRecord {
     /// The record as stored.
     pub fn to_bytes(&self) -> Result<Vec<u8>, DbError> {
@@ -141,7 +121,7 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn records_round_trip_and_fingerprints_tell_null_from_empty() {
+    fn records_round_trip() {
         let mut map = KeyMap::default();
         map.insert(&[json!(1)], vec![json!(1001)]);
         let mut inserted = Keys::default();
@@ -161,11 +141,6 @@ mod tests {
         assert_eq!(
             back.tables[0].key_map.entries(),
             [("1".to_string(), "1001".to_string())]
-        );
-        assert_ne!(fingerprint(&[None]), fingerprint(&[Some(String::new())]));
-        assert_ne!(
-            fingerprint(&[Some("ab".into()), Some("c".into())]),
-            fingerprint(&[Some("a".into()), Some("bc".into())])
         );
         assert!(LoadRecord::from_bytes(b"junk").is_err());
     }

@@ -7,8 +7,9 @@
 
 use serde_json::Value;
 
+use super::fingerprint;
 use super::keymap::key_text;
-use super::load::fingerprints_of;
+use super::load::MANY_KEYS;
 use super::record::LoadRecord;
 use super::schema::{Column, Table};
 use super::source::DbError;
@@ -175,11 +176,14 @@ fn changed_since(
     };
     for t in &record.tables {
         let table = &t.table;
+        if t.inserted.len() + t.updated.len() > MANY_KEYS {
+            target.analyze(table)?;
+        }
         let columns: Vec<&Column> = table.columns.iter().collect();
         let mut start = 0;
         while start < t.inserted.len() {
             let keys = t.inserted.slice(start, KEYS_PER_STATEMENT);
-            let now = fingerprints_of(target, table, &keys, &columns)?;
+            let now = fingerprint::by_keys(target, table, &keys, &columns)?;
             for (i, (key, f)) in keys.iter().zip(now).enumerate() {
                 let then = t
                     .inserted_fingerprints
@@ -191,7 +195,7 @@ fn changed_since(
             start += keys.len();
         }
         let keys: Vec<Vec<Value>> = t.updated.iter().map(|u| u.key.clone()).collect();
-        let now = fingerprints_of(target, table, &keys, &columns)?;
+        let now = fingerprint::by_keys(target, table, &keys, &columns)?;
         for (u, f) in t.updated.iter().zip(now) {
             note(table, &u.key, f, u.after);
         }

@@ -147,22 +147,26 @@ impl LoadTarget for SqliteTarget {
         Ok(changed as u64)
     }
 
-    fn query(&mut self, sql: &str, params: &[Assigned<'_>]) -> Result<Vec<TextRow>, DbError> {
+    fn query_each(
+        &mut self,
+        sql: &str,
+        params: &[Assigned<'_>],
+        each: &mut dyn FnMut(TextRow) -> Result<(), DbError>,
+    ) -> Result<(), DbError> {
         let values = decode_all("", params)?;
         let mut statement = self.conn.prepare_cached(sql).map_err(db_error)?;
         let width = statement.column_count();
         let mut rows = statement
             .query(rusqlite::params_from_iter(values))
             .map_err(db_error)?;
-        let mut out = Vec::new();
         while let Some(row) = rows.next().map_err(db_error)? {
             let mut texts = Vec::with_capacity(width);
             for i in 0..width {
                 texts.push(answer_text(row.get_ref(i).map_err(db_error)?));
             }
-            out.push(texts);
+            each(texts)?;
         }
-        Ok(out)
+        Ok(())
     }
 
     fn generates(&mut self, table: &Table, column: &Column) -> Result<bool, DbError> {

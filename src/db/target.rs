@@ -41,8 +41,34 @@ pub trait LoadTarget {
     fn as_text(&self, column: &Column) -> String;
     /// Runs a statement; the rows it changed.
     fn execute(&mut self, sql: &str, params: &[Assigned<'_>]) -> Result<u64, DbError>;
-    /// Runs a query whose every column is text (see [`LoadTarget::as_text`]).
-    fn query(&mut self, sql: &str, params: &[Assigned<'_>]) -> Result<Vec<TextRow>, DbError>;
+    /// Runs a query whose every column is text (see
+    /// [`LoadTarget::as_text`]), handing each row to `each` as it arrives.
+    fn query_each(
+        &mut self,
+        sql: &str,
+        params: &[Assigned<'_>],
+        each: &mut dyn FnMut(TextRow) -> Result<(), DbError>,
+    ) -> Result<(), DbError>;
+    /// Runs a query whose every column is text; all its rows.
+    fn query(&mut self, sql: &str, params: &[Assigned<'_>]) -> Result<Vec<TextRow>, DbError> {
+        let mut rows = Vec::new();
+        self.query_each(sql, params, &mut |row| {
+            rows.push(row);
+            Ok(())
+        })?;
+        Ok(rows)
+    }
+    /// An SQL expression the database computes a row's fingerprint with
+    /// (as hex text), over `columns`; `None` where pkg hashes the columns'
+    /// text itself.
+    fn fingerprint_sql(&self, _columns: &[&Column]) -> Option<String> {
+        None
+    }
+    /// Brings the planner's statistics of `table` up to date, where an
+    /// engine needs it to look up many keys (PostgreSQL after a bulk insert).
+    fn analyze(&mut self, _table: &Table) -> Result<(), DbError> {
+        Ok(())
+    }
     /// Whether the database gives `column` its values (a sequence, an
     /// identity, an autoincrement or SQLite's rowid).
     fn generates(&mut self, table: &Table, column: &Column) -> Result<bool, DbError>;
@@ -246,23 +272,26 @@ fn in_keys<'a, T: LoadTarget + ?Sized>(
 pub const KEYS_PER_STATEMENT: usize = 500;
 
 /// For the rows of `table` whose primary key is among `keys`: the key (as
-/// text) and `columns` (as text). Rows not found are absent.
+/// text) and `columns` (as text), then `extra` (an SQL expression) when
+/// given. Rows not found are absent.
 pub fn read_rows<T: LoadTarget + ?Sized>(
     target: &mut T,
     table: &Table,
     keys: &[Vec<Value>],
     columns: &[&Column],
+    extra: Option<&str>,
 ) -> Result<Vec<KeyedRow>, DbError> {
     let key_columns = key_columns(table)?;
     let engine = target.engine();
     let mut out = Vec::with_capacity(keys.len());
     for chunk in keys.chunks(KEYS_PER_STATEMENT) {
         let (condition, params) = in_keys(target, table, &key_columns, chunk);
-        let select: Vec<String> = key_columns
+        let mut select: Vec<String> = key_columns
             .iter()
             .chain(columns)
             .map(|c| target.as_text(c))
             .collect();
+        select.extend(extra.map(str::to_string));
         let sql = format!(
             "SELECT {} FROM {} WHERE {condition}",
             select.join(", "),
