@@ -244,7 +244,7 @@ class Results:
     setup: dict[str, str] = field(default_factory=dict)
     export: Pair = field(default_factory=lambda: Pair("export", "pg_dump --data-only", "pkg db create --with-parents",
                                                       GOAL_EXPORT))
-    load: Pair = field(default_factory=lambda: Pair("load", "psql \\copy", "pkg db load (plain)", GOAL_LOAD))
+    load: Pair = field(default_factory=lambda: Pair("load", "psql \\copy", "pkg db load --remap-keys", GOAL_LOAD))
     export_timed: dict[str, list[Timed]] = field(default_factory=lambda: {"baseline": [], "pkg": []})
     load_timed: dict[str, list[Timed]] = field(default_factory=lambda: {"baseline": [], "pkg": []})
     customers: int = 0

@@ -156,7 +156,7 @@ struct LoadView<'a> {
     dry_run: bool,
     tables: &'a [crate::db::load::TableOutcome],
     /// Table → {package key: target key}.
-    key_map: serde_json::Map<String, serde_json::Value>,
+    key_map: std::collections::BTreeMap<&'a str, &'a crate::db::keymap::KeyMap>,
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     notes: &'a [String],
 }
@@ -193,7 +193,7 @@ fn report_load(
         dry_run,
         tables: &result.tables,
         key_map: if dry_run {
-            serde_json::Map::new()
+            Default::default()
         } else {
             result.key_maps()
         },

@@ -42,6 +42,11 @@ impl Default for KeyMap {
 }
 
 impl KeyMap {
+    /// An empty map with room for `n` one-column integer keys.
+    pub fn with_capacity(n: usize) -> KeyMap {
+        KeyMap::Ints(HashMap::with_capacity(n))
+    }
+
     /// Maps `old` to `new`.
     pub fn insert(&mut self, old: &[Value], new: Vec<Value>) {
         if let KeyMap::Ints(map) = self {
@@ -106,6 +111,33 @@ impl KeyMap {
                 pairs
             }
         }
+    }
+}
+
+/// Serialized as the key map is printed and recorded: old key text → new
+/// key text, sorted as [`KeyMap::entries`], written entry by entry (a
+/// million-row map is not copied into strings first).
+impl Serialize for KeyMap {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut out = s.serialize_map(Some(self.len()))?;
+        match self {
+            KeyMap::Ints(map) => {
+                let mut pairs: Vec<(i64, i64)> = map.iter().map(|(o, n)| (*o, *n)).collect();
+                pairs.sort_unstable();
+                for (old, new) in pairs {
+                    out.serialize_entry(&old.to_string(), &new.to_string())?;
+                }
+            }
+            KeyMap::Any(map) => {
+                let mut pairs: Vec<(&String, &Vec<Value>)> = map.iter().collect();
+                pairs.sort_by(|a, b| a.0.cmp(b.0));
+                for (old, new) in pairs {
+                    out.serialize_entry(old, &key_text(new))?;
+                }
+            }
+        }
+        out.end()
     }
 }
 

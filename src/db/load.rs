@@ -139,21 +139,14 @@ pub struct LoadResult {
 }
 
 impl LoadResult {
-    /// Table → {old key: new key}, for the tables whose keys were remapped.
-    pub fn key_maps(&self) -> Map<String, Value> {
+    /// Table → {old key: new key}, for the tables whose keys were remapped
+    /// (serialized entry by entry).
+    pub fn key_maps(&self) -> std::collections::BTreeMap<&str, &KeyMap> {
         self.record
             .tables
             .iter()
             .filter(|t| !t.key_map.is_empty())
-            .map(|t| {
-                let entries: Map<String, Value> = t
-                    .key_map
-                    .entries()
-                    .into_iter()
-                    .map(|(o, n)| (o, Value::String(n)))
-                    .collect();
-                (t.table.name.clone(), Value::Object(entries))
-            })
+            .map(|t| (t.table.name.as_str(), &t.key_map))
             .collect()
     }
 }
@@ -399,7 +392,18 @@ pub fn load(
             options,
             entries: &entries,
             plans: &plans,
-            maps: vec![KeyMap::default(); plans.len()],
+            maps: plans
+                .iter()
+                .map(|p| {
+                    KeyMap::with_capacity(if p.remapped && !options.dry_run {
+                        usize::try_from(entries[p.entry].row_count)
+                            .unwrap_or(0)
+                            .min(1 << 24)
+                    } else {
+                        0
+                    })
+                })
+                .collect(),
             since_commit: 0,
             empty: vec![false; plans.len()],
         };

@@ -7,8 +7,7 @@
 
 use std::io::{Read, Write};
 
-use serde::ser::SerializeMap;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
 use super::keymap::{KeyMap, Keys};
@@ -48,11 +47,7 @@ pub struct TableRecord {
     pub updated: Vec<UpdatedRow>,
     /// The package's key → the target's, for a table whose keys the load
     /// remapped.
-    #[serde(
-        default,
-        serialize_with = "serialize_map",
-        deserialize_with = "deserialize_map"
-    )]
+    #[serde(default, deserialize_with = "deserialize_map")]
     pub key_map: KeyMap,
 }
 
@@ -65,15 +60,6 @@ pub struct UpdatedRow {
     pub before: TextRow,
     /// Its fingerprint as the load left it.
     pub after: u64,
-}
-
-fn serialize_map<S: Serializer>(map: &KeyMap, s: S) -> Result<S::Ok, S::Error> {
-    let entries = map.entries();
-    let mut out = s.serialize_map(Some(entries.len()))?;
-    for (old, new) in &entries {
-        out.serialize_entry(old, new)?;
-    }
-    out.end()
 }
 
 fn deserialize_map<'de, D: Deserializer<'de>>(d: D) -> Result<KeyMap, D::Error> {

@@ -80,9 +80,16 @@ impl Printer {
         match self.format {
             OutputFormat::Table => self.out(&table()),
             OutputFormat::Json => {
-                let mut text = serde_json::to_string_pretty(value)?;
-                text.push('\n');
-                self.out(&text)
+                // Streamed: a large result (a key map) is not held as text.
+                let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+                let written = serde_json::to_writer_pretty(&mut out, value)
+                    .map_err(std::io::Error::from)
+                    .and_then(|()| out.write_all(b"\n"))
+                    .and_then(|()| out.flush());
+                match written {
+                    Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+                    other => Ok(other?),
+                }
             }
             OutputFormat::Yaml => self.out(&serde_yaml::to_string(value)?),
         }
