@@ -616,9 +616,10 @@ def doc_section(res: Results) -> str:
         "**Export.** Baseline: `pg_dump --data-only -t customers -t orders -f dump.sql` (from the same bin "
         "directory: COPY text of both tables, one snapshot). pkg: `pkg db create DIR --db "
         "postgres://postgres@127.0.0.1:PORT/src --table orders --with-parents`, into a directory removed "
-        "before each run, in one read-only snapshot: every order is read and written as read, their customer "
-        "keys collected; then `customers` is read once for the referenced rows (the closure) and once more to "
-        "write them in key order; each table's rows as JSON lines with a sha256 digest. The package must hold every order and every customer, and every run's digests must be equal.",
+        "before each run, in one read-only snapshot: each table is read once through `COPY (SELECT ... "
+        "ORDER BY key) TO STDOUT` and written as it is read (orders first, their customer keys collected as a "
+        "sorted list of integers; then the referenced customers), as JSON lines hashed with sha256 on a second "
+        "thread. The package must hold every order and every customer, and every run's digests must be equal.",
         "**Load.** Before each run (untimed) `dst`'s tables are dropped and created empty, then a "
         "`CHECKPOINT`. Baseline: `psql -1 -c \"\\copy customers FROM 'customers.csv' WITH (FORMAT csv)\" -c "
         "\"\\copy orders FROM 'orders.csv' ...\"` (CSV written once beforehand with `\\copy (SELECT * FROM T "

@@ -38,6 +38,9 @@ pub fn list(ctx: &Context) -> Result<()> {
         ]);
         for e in &entries {
             let mut notes = Vec::new();
+            if let Some(database) = &e.database {
+                notes.push(format!("database {database}"));
+            }
             match (e.reverts, e.reverted_by) {
                 (Some(r), _) => notes.push(format!("rolls back {r}")),
                 (None, Some(by)) => notes.push(format!("rolled back by {by}")),

@@ -254,6 +254,10 @@ impl LoadTarget for PostgresTarget {
         Some(format!("md5(ROW({})::text)", names.join(", ")))
     }
 
+    fn insert_clause(&self) -> &'static str {
+        " OVERRIDING SYSTEM VALUE"
+    }
+
     fn analyze(&mut self, table: &Table) -> Result<(), DbError> {
         self.run_sql(&format!("ANALYZE {}", quote(Engine::Postgres, &table.name)))
     }

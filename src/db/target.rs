@@ -64,6 +64,12 @@ pub trait LoadTarget {
     fn fingerprint_sql(&self, _columns: &[&Column]) -> Option<String> {
         None
     }
+    /// What an `INSERT` says between its columns and `VALUES`: PostgreSQL's
+    /// `OVERRIDING SYSTEM VALUE`, so that a key taken from an `ALWAYS`
+    /// identity's sequence goes in as given.
+    fn insert_clause(&self) -> &'static str {
+        ""
+    }
     /// Brings the planner's statistics of `table` up to date, where an
     /// engine needs it to look up many keys (PostgreSQL after a bulk insert).
     fn analyze(&mut self, _table: &Table) -> Result<(), DbError> {
@@ -164,9 +170,10 @@ pub fn insert_sql<T: LoadTarget + ?Sized>(
         .map(|(i, c)| target.mark(table, c, i + 1))
         .collect();
     format!(
-        "INSERT INTO {} ({}) VALUES ({})",
+        "INSERT INTO {} ({}){} VALUES ({})",
         quote(engine, &table.name),
         names(engine, &columns),
+        target.insert_clause(),
         marks.join(", ")
     )
 }

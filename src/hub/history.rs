@@ -91,6 +91,10 @@ pub struct HistoryEntry {
     /// What the load warned about (references it dropped, as cub does).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// For a database load or its rollback: the database (its URL without
+    /// the password).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database: Option<String>,
 }
 
 /// The fields of an entry to record.
@@ -220,7 +224,8 @@ pub fn record_creation(
 }
 
 const ENTRY_COLUMNS: &str = "id, action, time, source, digest, prefix, on_conflict, name, version,
-    created, updated, unchanged, skipped, deleted, reverts, reverted_by, git_commit, warnings, merged";
+    created, updated, unchanged, skipped, deleted, reverts, reverted_by, git_commit, warnings, merged,
+    (SELECT d.database FROM db_loads d WHERE d.history_id = history.id)";
 
 fn entry_from_row(row: &Row<'_>) -> rusqlite::Result<HistoryEntry> {
     let action: String = row.get(1)?;
@@ -253,6 +258,7 @@ fn entry_from_row(row: &Row<'_>) -> rusqlite::Result<HistoryEntry> {
             .lines()
             .map(str::to_string)
             .collect(),
+        database: row.get(19)?,
     })
 }
 
