@@ -69,6 +69,16 @@ fn package(env: &Env) -> String {
     dir
 }
 
+/// The outcome of `table` in `pkg db load -o json`'s output.
+fn outcome<'a>(printed: &'a serde_json::Value, table: &str) -> &'a serde_json::Value {
+    printed["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["table"] == table)
+        .unwrap()
+}
+
 /// The target's rows, by what they mean rather than by their keys.
 fn meaning(t: &Target<'_>) -> String {
     [
@@ -107,12 +117,7 @@ fn exercise(env: &Env, t: &Target<'_>) {
     // A dry run counts and writes nothing.
     let plan = load(&["--on-conflict", "skip", "--dry-run"]);
     assert_eq!(plan["history_id"], serde_json::Value::Null, "{plan}");
-    let customers = plan["tables"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|o| o["table"] == "customers")
-        .unwrap();
+    let customers = outcome(&plan, "customers");
     assert_eq!(
         (&customers["insert"], &customers["skip"]),
         (&1.into(), &1.into())
@@ -311,12 +316,7 @@ fn remap_and_rollback_on_postgres() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     let printed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let employees = printed["tables"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|o| o["table"] == "employees")
-        .unwrap();
+    let employees = outcome(&printed, "employees");
     assert_eq!(
         (&employees["insert"], &employees["failed"]),
         (&2.into(), &1.into()),
