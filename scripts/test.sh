@@ -45,6 +45,10 @@ need etcdctl || apt_install etcd-client
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && need runuser || apt_install postgresql util-linux
 [ -x /usr/sbin/mariadbd ] && need mariadb-install-db && need mariadb || apt_install mariadb-server mariadb-client
 
+# The signing tests check that keys and signatures work both ways with the
+# minisign CLI (Debian's minisign).
+need minisign || apt_install minisign
+
 # The environment tests run the real uv (from PyPI) and the real pixi (the
 # only one these machines reach is crates.io's 0.15.2, built once by
 # scripts/install_pixi.sh and cached outside the repository; ~8 minutes the

@@ -18,7 +18,7 @@ use crate::commands::resource::{
 };
 use crate::commands::{
     Context, completions, create, db, deploy, env, history, inspect, load, lock, pack, publish,
-    remote, resource, search, serve, source, sources, sync, validate, versions,
+    remote, resource, search, serve, sign, source, sources, sync, validate, versions,
 };
 use crate::model::ResourceKind;
 use crate::ui::Printer;
@@ -146,6 +146,13 @@ pub enum Command {
     /// Export database tables into a package, or load one into a database
     #[command(subcommand)]
     Db(db::DbCommand),
+    /// Generate minisign keys for signing packages
+    #[command(subcommand)]
+    Key(sign::KeyCommand),
+    /// Sign a package directory (writes manifest.json.minisig)
+    Sign(sign::SignArgs),
+    /// Check a package's digests and its signature against a trusted key
+    Verify(sign::VerifyArgs),
     /// Manage Python environments (uv or pixi)
     #[command(subcommand)]
     Env(env::EnvCommand),
@@ -206,6 +213,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Env(cmd) => env::run(&ctx, cmd).and(ok),
         Command::Deploy(args) => deploy::run(&ctx, args).and(ok),
         Command::Db(cmd) => db::run(&ctx, cmd).and(ok),
+        Command::Key(cmd) => sign::key(&ctx, cmd).and(ok),
+        Command::Sign(args) => sign::sign(&ctx, args).and(ok),
+        Command::Verify(args) => sign::verify(&ctx, args).and(ok),
         Command::Job(cmd) => deploy::job(&ctx, cmd).and(ok),
     }
 }

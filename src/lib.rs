@@ -45,6 +45,7 @@ pub mod registry;
 pub mod remote;
 pub mod safe_tree;
 pub mod server;
+pub mod signing;
 pub mod source_settings;
 pub mod sources;
 pub mod time;

@@ -21,6 +21,7 @@ pub mod remote;
 pub mod resource;
 pub mod search;
 pub mod serve;
+pub mod sign;
 pub mod source;
 pub mod sources;
 pub mod sync;

@@ -24,5 +24,6 @@ mod registry;
 mod remote_hub;
 mod resources;
 mod servers;
+mod signing;
 mod sources;
 mod sources_three;

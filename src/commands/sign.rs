@@ -1,0 +1,162 @@
+//! `pkg key generate`, `pkg sign DIR --key SECRET` and `pkg verify SOURCE
+//! --key PUBLIC`: minisign keys and package signatures (see `signing`).
+//! Owns [`KeyCommand`], [`SignArgs`] and [`VerifyArgs`].
+
+use std::path::PathBuf;
+
+use anyhow::{Context as _, Result};
+use clap::{Args, Subcommand};
+
+use super::Context;
+use crate::manifest::MANIFEST_FILE;
+use crate::package::read_package;
+use crate::progress::Progress as _;
+use crate::signing::{self, SIGNATURE_FILE};
+
+/// `pkg key`.
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Write a new minisign key pair (pkg.pub and pkg.key, unencrypted, mode 0600)
+    Generate {
+        /// The directory to write the keys into
+        #[arg(long, value_name = "DIR", default_value = ".")]
+        out: PathBuf,
+        /// Replace existing key files
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+/// `pkg sign`.
+#[derive(Debug, Args)]
+pub struct SignArgs {
+    /// The package directory
+    pub dir: PathBuf,
+    /// The secret key file (minisign format; an encrypted one needs PKG_SIGNING_PASSWORD)
+    #[arg(long, value_name = "SECRET")]
+    pub key: PathBuf,
+}
+
+/// `pkg verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The package: a directory, archive, URL or NAME@VERSION
+    pub source: String,
+    /// The trusted public key: a minisign .pub file or the key itself (RW...)
+    #[arg(long, value_name = "PUBLIC")]
+    pub key: String,
+}
+
+/// Runs `pkg key ...`.
+pub fn key(ctx: &Context, cmd: &KeyCommand) -> Result<()> {
+    match cmd {
+        KeyCommand::Generate { out, force } => {
+            let made = signing::generate(out, *force)?;
+            ctx.printer.outcome(&made, || {
+                format!(
+                    "Wrote key {}: public {} (share it), secret {} (keep it)\n",
+                    made.key_id,
+                    made.public.display(),
+                    made.secret.display()
+                )
+            })
+        }
+    }
+}
+
+#[derive(serde::Serialize)]
+struct Signed {
+    package: String,
+    signature: PathBuf,
+    key_id: String,
+}
+
+/// Runs `pkg sign`.
+pub fn sign(ctx: &Context, args: &SignArgs) -> Result<()> {
+    let bar = ctx.progress();
+    let package = read_package(&args.dir, &bar)
+        .with_context(|| format!("reading the package at {}", args.dir.display()))?;
+    bar.finish();
+    let manifest_path = args.dir.join(MANIFEST_FILE);
+    let manifest = std::fs::read(&manifest_path)
+        .with_context(|| format!("reading {}", manifest_path.display()))?;
+    let sk = signing::read_secret_key(&args.key)?;
+    let label = label(&package);
+    let text = signing::sign(&manifest, &sk, &label)
+        .with_context(|| format!("signing {}", args.dir.display()))?;
+    let signature = args.dir.join(SIGNATURE_FILE);
+    std::fs::write(&signature, &text)
+        .with_context(|| format!("writing {}", signature.display()))?;
+    let verified = signing::verify(&manifest, &text, &signing_public(&sk)?)?;
+    let view = Signed {
+        package: label,
+        signature,
+        key_id: verified.key_id,
+    };
+    ctx.printer.outcome(&view, || {
+        format!(
+            "Signed {} with key {} ({})\n",
+            view.package,
+            view.key_id,
+            view.signature.display()
+        )
+    })
+}
+
+fn signing_public(sk: &minisign::SecretKey) -> Result<minisign::PublicKey> {
+    Ok(minisign::PublicKey::from_secret_key(sk)?)
+}
+
+/// `name@version` of a package, for the trusted comment.
+fn label(package: &crate::package::read::Package) -> String {
+    let name = package.manifest.name.as_deref().unwrap_or("unnamed");
+    match package.manifest.version.as_deref() {
+        Some(v) => format!("{name}@{v}"),
+        None => name.to_string(),
+    }
+}
+
+#[derive(serde::Serialize)]
+struct Verified {
+    source: String,
+    package: String,
+    digest: String,
+    #[serde(flatten)]
+    signer: signing::Signer,
+}
+
+/// Runs `pkg verify`: the package's digests, then its signature.
+pub fn verify(ctx: &Context, args: &VerifyArgs) -> Result<()> {
+    let pk = signing::read_public_key(&args.key)?;
+    let bar = ctx.progress();
+    let fetched = ctx.fetch(&args.source, &bar)?;
+    let package =
+        read_package(&fetched.dir, &bar).with_context(|| format!("verifying {}", args.source))?;
+    bar.finish();
+    let manifest = std::fs::read(fetched.dir.join(MANIFEST_FILE))
+        .with_context(|| format!("reading {}'s manifest", args.source))?;
+    let signature = match std::fs::read_to_string(fetched.dir.join(SIGNATURE_FILE)) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(signing::SignError::Unsigned)
+                .with_context(|| format!("verifying {}", args.source));
+        }
+        Err(e) => {
+            return Err(e).with_context(|| format!("reading {}'s {SIGNATURE_FILE}", args.source));
+        }
+    };
+    let signer = signing::verify(&manifest, &signature, &pk)
+        .with_context(|| format!("verifying {}", args.source))?;
+    let view = Verified {
+        source: fetched.origin.clone(),
+        package: label(&package),
+        digest: package.digest.clone(),
+        signer,
+    };
+    ctx.printer.outcome(&view, || {
+        format!(
+            "Verified {} ({}): signed by key {}, \"{}\"\n",
+            view.package, view.digest, view.signer.key_id, view.signer.trusted_comment
+        )
+    })
+}

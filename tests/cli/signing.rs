@@ -1,0 +1,209 @@
+//! `pkg key generate`, `pkg sign` and `pkg verify`, and their
+//! compatibility both ways with the minisign CLI (Debian's `minisign`):
+//! a package signed by one verifies with the other; a tampered file, a
+//! changed manifest, a signature of another version, a wrong key and a
+//! missing signature are each refused with a clear message.
+
+use std::process::Command;
+
+use crate::common::Env;
+
+/// A package with digests, `shop@VERSION`, in `dir`.
+fn package(env: &Env, dir: &str, version: &str) -> String {
+    let db = env.path("shop.db");
+    if !db.exists() {
+        rusqlite::Connection::open(&db)
+            .unwrap()
+            .execute_batch(
+                "CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT);
+                 INSERT INTO items VALUES (1, 'a'), (2, 'b');",
+            )
+            .unwrap();
+    }
+    let out = env.path(dir);
+    let out = out.to_str().unwrap().to_string();
+    env.ok([
+        "db",
+        "create",
+        &out,
+        "--db",
+        &format!("sqlite:{}", db.display()),
+        "--table",
+        "items",
+        "--name",
+        "shop",
+        "--version",
+        version,
+    ]);
+    out
+}
+
+fn minisign(args: &[&str]) -> std::process::Output {
+    Command::new("minisign")
+        .args(args)
+        .output()
+        .expect("minisign is not installed (apt-get install minisign)")
+}
+
+#[test]
+fn packages_signed_by_pkg_or_minisign_verify_with_either() {
+    let env = Env::new();
+    let keys = env.path("keys");
+    let made = env.ok([
+        "key",
+        "generate",
+        "--out",
+        keys.to_str().unwrap(),
+        "-o",
+        "json",
+    ]);
+    let made: serde_json::Value = serde_json::from_str(&made).unwrap();
+    let key_id = made["key_id"].as_str().unwrap().to_string();
+    let public = keys.join("pkg.pub");
+    let secret = keys.join("pkg.key");
+    use std::os::unix::fs::PermissionsExt as _;
+    assert_eq!(
+        std::fs::metadata(&secret).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let again = env.fails(["key", "generate", "--out", keys.to_str().unwrap()]);
+    assert!(again.contains("--force"), "{again}");
+
+    let pkg = package(&env, "pkg", "1.0.0");
+    env.ok(["sign", &pkg, "--key", secret.to_str().unwrap()]);
+    let said = env.ok(["verify", &pkg, "--key", public.to_str().unwrap()]);
+    let said = format!(
+        "{said}{}",
+        env.ok([
+            "verify",
+            &pkg,
+            "--key",
+            public.to_str().unwrap(),
+            "-o",
+            "json"
+        ])
+    );
+    assert!(
+        said.contains(&key_id) && said.contains("shop@1.0.0"),
+        "{said}"
+    );
+
+    // pkg's signature verifies with the minisign CLI.
+    let manifest = format!("{pkg}/manifest.json");
+    let signature = format!("{pkg}/manifest.json.minisig");
+    let out = minisign(&[
+        "-V",
+        "-p",
+        public.to_str().unwrap(),
+        "-m",
+        &manifest,
+        "-x",
+        &signature,
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("shop@1.0.0"),
+        "{out:?}"
+    );
+
+    // A key pair and a signature made by the minisign CLI, with its own
+    // trusted comment, verify with pkg.
+    let theirs = env.path("theirs");
+    std::fs::create_dir_all(&theirs).unwrap();
+    let (mpub, msec) = (theirs.join("m.pub"), theirs.join("m.key"));
+    let out = minisign(&[
+        "-G",
+        "-W",
+        "-p",
+        mpub.to_str().unwrap(),
+        "-s",
+        msec.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let other = package(&env, "other", "1.0.0");
+    let out = minisign(&[
+        "-S",
+        "-s",
+        msec.to_str().unwrap(),
+        "-m",
+        &format!("{other}/manifest.json"),
+        "-x",
+        &format!("{other}/manifest.json.minisig"),
+        "-t",
+        "made by hand",
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let said = env.ok(["verify", &other, "--key", mpub.to_str().unwrap()]);
+    assert!(said.contains("made by hand"), "{said}");
+    // pkg signs with the minisign CLI's (unencrypted) key too.
+    env.ok(["sign", &other, "--key", msec.to_str().unwrap()]);
+    env.ok(["verify", &other, "--key", mpub.to_str().unwrap()]);
+
+    // A wrong key is refused, naming both keys.
+    let err = env.fails(["verify", &pkg, "--key", mpub.to_str().unwrap()]);
+    assert!(
+        err.contains(&key_id) && err.contains("not by the trusted key"),
+        "{err}"
+    );
+}
+
+#[test]
+fn tampered_swapped_and_missing_signatures_are_refused() {
+    let env = Env::new();
+    let keys = env.path("keys");
+    env.ok(["key", "generate", "--out", keys.to_str().unwrap()]);
+    let public = keys.join("pkg.pub");
+    let public = public.to_str().unwrap();
+    let secret = keys.join("pkg.key");
+    let secret = secret.to_str().unwrap();
+    let one = package(&env, "one", "1.0.0");
+    let two = package(&env, "two", "2.0.0");
+
+    // Missing.
+    let err = env.fails(["verify", &one, "--key", public]);
+    assert!(err.contains("not signed"), "{err}");
+
+    env.ok(["sign", &one, "--key", secret]);
+    env.ok(["sign", &two, "--key", secret]);
+    // Swapped: 2.0.0's valid signature beside 1.0.0's manifest.
+    let swapped = env.path("swapped");
+    crate::common::copy_dir(std::path::Path::new(&one), &swapped);
+    std::fs::copy(
+        format!("{two}/manifest.json.minisig"),
+        swapped.join("manifest.json.minisig"),
+    )
+    .unwrap();
+    let err = env.fails(["verify", swapped.to_str().unwrap(), "--key", public]);
+    assert!(err.contains("signature does not match"), "{err}");
+
+    // A tampered data file fails its digest.
+    let tampered = env.path("tampered");
+    crate::common::copy_dir(std::path::Path::new(&one), &tampered);
+    std::fs::write(
+        tampered.join("tables/items.jsonl"),
+        "{\"id\":1,\"name\":\"evil\"}\n",
+    )
+    .unwrap();
+    let err = env.fails(["verify", tampered.to_str().unwrap(), "--key", public]);
+    assert!(err.contains("digest mismatch"), "{err}");
+
+    // A changed manifest (another version) fails the signature.
+    let edited = env.path("edited");
+    crate::common::copy_dir(std::path::Path::new(&one), &edited);
+    let text = std::fs::read_to_string(edited.join("manifest.json")).unwrap();
+    std::fs::write(edited.join("manifest.json"), text.replace("1.0.0", "1.0.1")).unwrap();
+    let err = env.fails(["verify", edited.to_str().unwrap(), "--key", public]);
+    assert!(err.contains("signature does not match"), "{err}");
+
+    // A manifest without digests cannot be signed.
+    let bare = env.path("bare");
+    std::fs::create_dir_all(&bare).unwrap();
+    std::fs::write(
+        bare.join("manifest.json"),
+        "{\"name\":\"bare\",\"version\":\"1.0.0\"}",
+    )
+    .unwrap();
+    let err = env.fails(["sign", bare.to_str().unwrap(), "--key", secret]);
+    assert!(err.contains("no digests"), "{err}");
+    assert!(!bare.join("manifest.json.minisig").exists());
+}
