@@ -63,6 +63,9 @@ pub struct LoadArgs {
     /// exactly from their lock files) before loading
     #[arg(long, value_name = "DEST")]
     pub with_envs: Option<PathBuf>,
+    /// Refuse the package unless it is signed by this public key (a minisign .pub file or RW...); checked before anything is written
+    #[arg(long, value_name = "PUBLIC")]
+    pub verify_with: Option<String>,
 }
 
 /// `pkg diff`.
@@ -295,6 +298,15 @@ pub fn diff(ctx: &Context, args: &DiffArgs) -> Result<ExitCode> {
 pub fn load(ctx: &Context, args: &LoadArgs) -> Result<ExitCode> {
     let bar = ctx.progress();
     let (opened, options) = open_plan(ctx, &args.plan, &bar)?;
+    if let Some(key) = &args.verify_with {
+        let pk = crate::signing::read_public_key(key)?;
+        let signer = super::sign::check_signature(&opened.fetched.dir, &pk, &args.plan.source)
+            .context("nothing was loaded")?;
+        ctx.printer.status(&format!(
+            "Signature verified: key {} (\"{}\")",
+            signer.key_id, signer.trusted_comment
+        ));
+    }
     let package = &opened.package;
     let mut hub = ctx.hub_access()?;
     if args.dry_run {

@@ -125,6 +125,31 @@ struct Verified {
     signer: signing::Signer,
 }
 
+/// Checks the signature of the package in `dir` (read from `source`)
+/// against `pk`: fails closed, an unsigned package included.
+pub fn check_signature(
+    dir: &std::path::Path,
+    pk: &minisign::PublicKey,
+    source: &str,
+) -> Result<signing::Signer> {
+    let manifest = std::fs::read(dir.join(MANIFEST_FILE))
+        .with_context(|| format!("reading {source}'s manifest"))?;
+    let signature = match std::fs::read_to_string(dir.join(SIGNATURE_FILE)) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(signing::SignError::Unsigned)
+                .with_context(|| format!("verifying {source}"));
+        }
+        Err(e) => {
+            return Err(e).with_context(|| format!("reading {source}'s {SIGNATURE_FILE}"));
+        }
+    };
+    Ok(
+        signing::verify(&manifest, &signature, pk)
+            .with_context(|| format!("verifying {source}"))?,
+    )
+}
+
 /// Runs `pkg verify`: the package's digests, then its signature.
 pub fn verify(ctx: &Context, args: &VerifyArgs) -> Result<()> {
     let pk = signing::read_public_key(&args.key)?;
@@ -133,20 +158,7 @@ pub fn verify(ctx: &Context, args: &VerifyArgs) -> Result<()> {
     let package =
         read_package(&fetched.dir, &bar).with_context(|| format!("verifying {}", args.source))?;
     bar.finish();
-    let manifest = std::fs::read(fetched.dir.join(MANIFEST_FILE))
-        .with_context(|| format!("reading {}'s manifest", args.source))?;
-    let signature = match std::fs::read_to_string(fetched.dir.join(SIGNATURE_FILE)) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(signing::SignError::Unsigned)
-                .with_context(|| format!("verifying {}", args.source));
-        }
-        Err(e) => {
-            return Err(e).with_context(|| format!("reading {}'s {SIGNATURE_FILE}", args.source));
-        }
-    };
-    let signer = signing::verify(&manifest, &signature, &pk)
-        .with_context(|| format!("verifying {}", args.source))?;
+    let signer = check_signature(&fetched.dir, &pk, &args.source)?;
     let view = Verified {
         source: fetched.origin.clone(),
         package: label(&package),

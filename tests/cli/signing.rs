@@ -207,3 +207,44 @@ fn tampered_swapped_and_missing_signatures_are_refused() {
     assert!(err.contains("no digests"), "{err}");
     assert!(!bare.join("manifest.json.minisig").exists());
 }
+
+#[test]
+fn load_verify_with_fails_closed_before_writing() {
+    let maker = Env::new();
+    let basic = maker.fixture("cub-basic");
+    maker.ok(["load", basic.to_str().unwrap()]);
+    maker.ok(["create", "made"]);
+    let made = maker.path("made");
+    let made = made.to_str().unwrap();
+    let keys = maker.path("keys");
+    maker.ok(["key", "generate", "--out", keys.to_str().unwrap()]);
+    let public = keys.join("pkg.pub");
+    let public = public.to_str().unwrap();
+    let unsigned = maker.path("unsigned");
+    crate::common::copy_dir(std::path::Path::new(made), &unsigned);
+    maker.ok([
+        "sign",
+        made,
+        "--key",
+        keys.join("pkg.key").to_str().unwrap(),
+    ]);
+    let strangers = maker.path("strangers");
+    maker.ok(["key", "generate", "--out", strangers.to_str().unwrap()]);
+
+    let loader = Env::new();
+    let before = loader.hub_state();
+    // Unsigned: refused, nothing written.
+    let err = loader.fails(["load", unsigned.to_str().unwrap(), "--verify-with", public]);
+    assert!(
+        err.contains("not signed") && err.contains("nothing was loaded"),
+        "{err}"
+    );
+    // Signed by another key: refused, nothing written.
+    let other = strangers.join("pkg.pub");
+    let err = loader.fails(["load", made, "--verify-with", other.to_str().unwrap()]);
+    assert!(err.contains("not by the trusted key"), "{err}");
+    assert_eq!(loader.hub_state(), before);
+    // Signed by the trusted key: loaded.
+    let said = loader.ok(["load", made, "--verify-with", public]);
+    assert_ne!(loader.hub_state(), before, "{said}");
+}
