@@ -144,10 +144,7 @@ pub fn check_signature(
             return Err(e).with_context(|| format!("reading {source}'s {SIGNATURE_FILE}"));
         }
     };
-    Ok(
-        signing::verify(&manifest, &signature, pk)
-            .with_context(|| format!("verifying {source}"))?,
-    )
+    signing::verify(&manifest, &signature, pk).with_context(|| format!("verifying {source}"))
 }
 
 /// Runs `pkg verify`: the package's digests, then its signature.
