@@ -269,6 +269,9 @@ pub(super) fn unlisted_files<'a>(
     let mut named: HashSet<&str> = named.collect();
     let manifest_loc = format!("/{MANIFEST_FILE}");
     named.insert(&manifest_loc);
+    // The signature checks itself against the manifest; packs carry it.
+    let signature_loc = format!("/{}", crate::signing::SIGNATURE_FILE);
+    named.insert(&signature_loc);
     named.extend(manifest.rejected_locs.iter().map(String::as_str));
     let mut out = Vec::new();
     if let PackageFiles::Memory(tree) = files {

@@ -191,7 +191,14 @@ enum Expected {
     Manifest,
     /// A file with the digest validation saw.
     Digest(RawDigest),
+    /// The package's signature (`manifest.json.minisig`), which checks
+    /// itself against the manifest.
+    Signature,
 }
+
+/// The largest signature file packed (a minisign signature is a few
+/// hundred bytes).
+const MAX_SIGNATURE_BYTES: u64 = 64 * 1024;
 
 /// Every file of the archive (package path without the leading `/`) and
 /// what it must hash to.
@@ -224,6 +231,16 @@ fn expected_files(
         files.insert(rel(loc), Expected::Digest(*digest));
     }
     files.insert(MANIFEST_FILE.to_string(), Expected::Manifest);
+    let signature = crate::signing::SIGNATURE_FILE;
+    let signed = match &package.files {
+        PackageFiles::Dir => {
+            std::fs::symlink_metadata(package.root.join(signature)).is_ok_and(|m| m.is_file())
+        }
+        PackageFiles::Memory(tree) => tree.get(signature).is_some(),
+    };
+    if signed {
+        files.insert(signature.to_string(), Expected::Signature);
+    }
     Ok(files)
 }
 
@@ -300,6 +317,7 @@ impl Source<'_> {
                 }
                 bytes
             }
+            Some(Expected::Signature) => self.reader.read(name, MAX_SIGNATURE_BYTES)?,
             None => return Err(changed(name)),
         };
         self.count += 1;

@@ -248,3 +248,36 @@ fn load_verify_with_fails_closed_before_writing() {
     let said = loader.ok(["load", made, "--verify-with", public]);
     assert_ne!(loader.hub_state(), before, "{said}");
 }
+
+#[test]
+fn archives_carry_the_signature() {
+    let env = Env::new();
+    let keys = env.path("keys");
+    env.ok(["key", "generate", "--out", keys.to_str().unwrap()]);
+    let public = keys.join("pkg.pub");
+    let pkg = package(&env, "pkg", "1.0.0");
+    env.ok([
+        "sign",
+        &pkg,
+        "--key",
+        keys.join("pkg.key").to_str().unwrap(),
+    ]);
+    for archive in ["shop.tar.gz", "shop.zip"] {
+        let out = env.path(archive);
+        env.ok(["pack", &pkg, "-o", out.to_str().unwrap()]);
+        let said = env.ok([
+            "verify",
+            out.to_str().unwrap(),
+            "--key",
+            public.to_str().unwrap(),
+        ]);
+        assert!(said.contains("shop@1.0.0"), "{archive}: {said}");
+    }
+    // Packing twice gives the same bytes, signature included.
+    let again = env.path("again.tar.gz");
+    env.ok(["pack", &pkg, "-o", again.to_str().unwrap()]);
+    assert_eq!(
+        std::fs::read(env.path("shop.tar.gz")).unwrap(),
+        std::fs::read(&again).unwrap()
+    );
+}
