@@ -2,7 +2,7 @@
 //! reading it whole, and editing one table of it in place (comments and
 //! the other tables kept). Each section's meaning belongs to its user:
 //! `[backends]` to `backends`, `[serve]` to `server`, `[remotes.NAME]` to
-//! `remote`, `[[sources]]` and `[index]` to `sources`. This module imports
+//! `remote`, `[[sources]]` and `[index]` to `sources`, `[trust]` to `signing`. This module imports
 //! nothing of pkg's own.
 //!
 //! ```toml
@@ -50,6 +50,18 @@ pub struct Config {
     /// `[index]`: how the sources' indexes merge.
     #[serde(default)]
     pub index: IndexSection,
+    /// `[trust]`: the keys a loaded package must be signed by.
+    #[serde(default)]
+    pub trust: TrustSection,
+}
+
+/// `[trust]`: with keys, `pkg load` refuses a package no key signed.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrustSection {
+    /// Public keys: minisign `.pub` files or the keys themselves (`RW...`).
+    #[serde(default)]
+    pub keys: Vec<String>,
 }
 
 /// `[[sources]]`: a place packages are looked up in.

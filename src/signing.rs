@@ -176,10 +176,14 @@ fn unencrypted_as_is(text: &str) -> Option<SecretKey> {
     (!key.is_encrypted()).then_some(key)
 }
 
-/// A public key: a minisign `.pub` file's path, or the key itself in
-/// base64 (`RW...`).
+/// A public key: a minisign `.pub` file's path (`~/` for the home
+/// directory), or the key itself in base64 (`RW...`).
 pub fn read_public_key(given: &str) -> Result<PublicKey, SignError> {
-    let path = Path::new(given);
+    let expanded = match (given.strip_prefix("~/"), dirs::home_dir()) {
+        (Some(rest), Some(home)) => home.join(rest),
+        _ => PathBuf::from(given),
+    };
+    let path = expanded.as_path();
     if path.is_file() {
         let text = read_small(path)?;
         return PublicKeyBox::from_string(&text)
@@ -250,6 +254,29 @@ pub fn verify(manifest: &[u8], signature: &str, pk: &PublicKey) -> Result<Signer
         key_id: found,
         trusted_comment: boxed.trusted_comment().unwrap_or_default(),
     })
+}
+
+/// Verifies `signature` of `manifest` with whichever of `keys` made it;
+/// refuses a signature none of them made.
+pub fn verify_any(
+    manifest: &[u8],
+    signature: &str,
+    keys: &[PublicKey],
+) -> Result<Signer, SignError> {
+    let boxed =
+        SignatureBox::from_string(signature).map_err(|e| SignError::Malformed(e.to_string()))?;
+    let found = key_id(boxed.keynum());
+    match keys.iter().find(|k| key_id(k.keynum()) == found) {
+        Some(pk) => verify(manifest, signature, pk),
+        None => Err(SignError::WrongKey {
+            expected: keys
+                .iter()
+                .map(|k| key_id(k.keynum()))
+                .collect::<Vec<_>>()
+                .join(" or "),
+            found,
+        }),
+    }
 }
 
 #[cfg(test)]

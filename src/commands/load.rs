@@ -63,7 +63,7 @@ pub struct LoadArgs {
     /// exactly from their lock files) before loading
     #[arg(long, value_name = "DEST")]
     pub with_envs: Option<PathBuf>,
-    /// Refuse the package unless it is signed by this public key (a minisign .pub file or RW...); checked before anything is written
+    /// Refuse the package unless it is signed by this public key (a minisign .pub file or RW...), or by a [trust] key of the config; checked before anything is written
     #[arg(long, value_name = "PUBLIC")]
     pub verify_with: Option<String>,
 }
@@ -298,9 +298,9 @@ pub fn diff(ctx: &Context, args: &DiffArgs) -> Result<ExitCode> {
 pub fn load(ctx: &Context, args: &LoadArgs) -> Result<ExitCode> {
     let bar = ctx.progress();
     let (opened, options) = open_plan(ctx, &args.plan, &bar)?;
-    if let Some(key) = &args.verify_with {
-        let pk = crate::signing::read_public_key(key)?;
-        let signer = super::sign::check_signature(&opened.fetched.dir, &pk, &args.plan.source)
+    let trusted = super::sign::trusted_keys(args.verify_with.as_deref())?;
+    if !trusted.is_empty() {
+        let signer = super::sign::check_signature(&opened.fetched.dir, &trusted, &args.plan.source)
             .context("nothing was loaded")?;
         ctx.printer.status(&format!(
             "Signature verified: key {} (\"{}\")",

@@ -129,7 +129,7 @@ struct Verified {
 /// against `pk`: fails closed, an unsigned package included.
 pub fn check_signature(
     dir: &std::path::Path,
-    pk: &minisign::PublicKey,
+    keys: &[minisign::PublicKey],
     source: &str,
 ) -> Result<signing::Signer> {
     let manifest = std::fs::read(dir.join(MANIFEST_FILE))
@@ -144,7 +144,18 @@ pub fn check_signature(
             return Err(e).with_context(|| format!("reading {source}'s {SIGNATURE_FILE}"));
         }
     };
-    signing::verify(&manifest, &signature, pk).with_context(|| format!("verifying {source}"))
+    signing::verify_any(&manifest, &signature, keys).with_context(|| format!("verifying {source}"))
+}
+
+/// The keys a load must find a signature by: `--verify-with`, and the
+/// config's `[trust]` keys.
+pub fn trusted_keys(verify_with: Option<&str>) -> Result<Vec<minisign::PublicKey>> {
+    let config = crate::config::load()?;
+    verify_with
+        .into_iter()
+        .chain(config.trust.keys.iter().map(String::as_str))
+        .map(|k| signing::read_public_key(k).with_context(|| format!("reading trusted key `{k}`")))
+        .collect()
 }
 
 /// Runs `pkg verify`: the package's digests, then its signature.
@@ -155,7 +166,7 @@ pub fn verify(ctx: &Context, args: &VerifyArgs) -> Result<()> {
     let package =
         read_package(&fetched.dir, &bar).with_context(|| format!("verifying {}", args.source))?;
     bar.finish();
-    let signer = check_signature(&fetched.dir, &pk, &args.source)?;
+    let signer = check_signature(&fetched.dir, std::slice::from_ref(&pk), &args.source)?;
     let view = Verified {
         source: fetched.origin.clone(),
         package: label(&package),

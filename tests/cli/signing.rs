@@ -281,3 +281,41 @@ fn archives_carry_the_signature() {
         std::fs::read(&again).unwrap()
     );
 }
+
+#[test]
+fn trust_keys_in_the_config_make_every_load_verify() {
+    let maker = Env::new();
+    let basic = maker.fixture("cub-basic");
+    maker.ok(["load", basic.to_str().unwrap()]);
+    maker.ok(["create", "made"]);
+    let made = maker.path("made");
+    let unsigned = maker.path("unsigned");
+    crate::common::copy_dir(&made, &unsigned);
+    let keys = maker.path("keys");
+    maker.ok(["key", "generate", "--out", keys.to_str().unwrap()]);
+    maker.ok([
+        "sign",
+        made.to_str().unwrap(),
+        "--key",
+        keys.join("pkg.key").to_str().unwrap(),
+    ]);
+
+    let loader = Env::new();
+    let config = loader.write(
+        "config.toml",
+        format!(
+            "[trust]\nkeys = [{:?}]\n",
+            keys.join("pkg.pub").to_str().unwrap()
+        ),
+    );
+    loader.set_var("PKG_CONFIG", config.to_str().unwrap());
+    let before = loader.hub_state();
+    let err = loader.fails(["load", unsigned.to_str().unwrap()]);
+    assert!(
+        err.contains("not signed") && err.contains("nothing was loaded"),
+        "{err}"
+    );
+    assert_eq!(loader.hub_state(), before);
+    loader.ok(["load", made.to_str().unwrap()]);
+    assert_ne!(loader.hub_state(), before);
+}
