@@ -85,7 +85,12 @@ pub fn sign(ctx: &Context, args: &SignArgs) -> Result<()> {
     let text = signing::sign(&manifest, &sk, &label)
         .with_context(|| format!("signing {}", args.dir.display()))?;
     let signature = args.dir.join(SIGNATURE_FILE);
-    std::fs::write(&signature, &text)
+    // Written whole or not at all: a temporary file renamed into place.
+    let mut temp = tempfile::NamedTempFile::new_in(&args.dir)
+        .with_context(|| format!("writing {}", signature.display()))?;
+    std::io::Write::write_all(&mut temp, text.as_bytes())
+        .with_context(|| format!("writing {}", signature.display()))?;
+    temp.persist(&signature)
         .with_context(|| format!("writing {}", signature.display()))?;
     let verified = signing::verify(&manifest, &text, &signing_public(&sk)?)?;
     let view = Signed {

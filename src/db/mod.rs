@@ -8,12 +8,18 @@
 
 pub mod compat;
 pub mod export;
+mod export_keys;
+mod export_write;
 pub mod fingerprint;
 pub mod keymap;
 pub mod kind;
 pub mod load;
+pub mod load_options;
+mod load_plan;
+mod loader;
 pub mod mysql;
 pub mod mysql_load;
+mod package_rows;
 pub mod postgres;
 pub mod postgres_load;
 pub mod record;

@@ -112,14 +112,6 @@ impl LoadTarget for MysqlTarget {
         self.run_sql("START TRANSACTION")
     }
 
-    fn commit(&mut self) -> Result<(), DbError> {
-        self.run_sql("COMMIT")
-    }
-
-    fn rollback(&mut self) -> Result<(), DbError> {
-        self.run_sql("ROLLBACK")
-    }
-
     fn run_sql(&mut self, sql: &str) -> Result<(), DbError> {
         self.conn
             .query_drop(sql)

@@ -177,14 +177,6 @@ impl LoadTarget for PostgresTarget {
         self.run_sql("SET TIME ZONE 'UTC'; BEGIN")
     }
 
-    fn commit(&mut self) -> Result<(), DbError> {
-        self.run_sql("COMMIT")
-    }
-
-    fn rollback(&mut self) -> Result<(), DbError> {
-        self.run_sql("ROLLBACK")
-    }
-
     fn run_sql(&mut self, sql: &str) -> Result<(), DbError> {
         self.client
             .batch_execute(sql)

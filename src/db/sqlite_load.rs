@@ -118,14 +118,6 @@ impl LoadTarget for SqliteTarget {
         self.conn.execute_batch("BEGIN IMMEDIATE").map_err(db_error)
     }
 
-    fn commit(&mut self) -> Result<(), DbError> {
-        self.conn.execute_batch("COMMIT").map_err(db_error)
-    }
-
-    fn rollback(&mut self) -> Result<(), DbError> {
-        self.conn.execute_batch("ROLLBACK").map_err(db_error)
-    }
-
     fn run_sql(&mut self, sql: &str) -> Result<(), DbError> {
         self.conn.execute_batch(sql).map_err(db_error)
     }

@@ -28,9 +28,13 @@ pub trait LoadTarget {
     /// Starts the transaction.
     fn begin(&mut self) -> Result<(), DbError>;
     /// Commits it.
-    fn commit(&mut self) -> Result<(), DbError>;
+    fn commit(&mut self) -> Result<(), DbError> {
+        self.run_sql("COMMIT")
+    }
     /// Rolls it back.
-    fn rollback(&mut self) -> Result<(), DbError>;
+    fn rollback(&mut self) -> Result<(), DbError> {
+        self.run_sql("ROLLBACK")
+    }
     /// Runs one statement without parameters or results (savepoints).
     fn run_sql(&mut self, sql: &str) -> Result<(), DbError>;
     /// The placeholder of the `n`-th parameter (1-based), a value for
