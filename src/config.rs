@@ -78,6 +78,10 @@ pub struct SourceSection {
     pub token_env: Option<String>,
     /// Whether the source is used (default true).
     pub enabled: Option<bool>,
+    /// Public keys (minisign `.pub` files or `RW...` keys): a package from
+    /// this source must be signed by one of them, or it is refused.
+    #[serde(default)]
+    pub require_signature: Vec<String>,
 }
 
 /// `[index]`: the merged index's settings (flags win).

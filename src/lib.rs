@@ -173,6 +173,25 @@ mod tests {
             ),
             // cli is the top: it parses and dispatches to commands, which
             // render through ui; neither imports back up.
+            // signing is a leaf: keys, signatures and the trust policy.
+            (
+                &["signing"],
+                &[
+                    "server",
+                    "sources",
+                    "loaders",
+                    "package",
+                    "hub",
+                    "hub_access",
+                    "remote",
+                    "git",
+                    "registry",
+                    "config",
+                    "commands",
+                    "cli",
+                    "ui",
+                ],
+            ),
             (&["commands"], &["cli"]),
             (&["ui"], &["cli", "commands"]),
         ];

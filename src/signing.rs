@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 
 use minisign::{KeyPair, PublicKey, PublicKeyBox, SecretKey, SecretKeyBox, SignatureBox};
 
+pub mod trust;
+
 /// The signature file, beside manifest.json.
 pub const SIGNATURE_FILE: &str = "manifest.json.minisig";
 
@@ -210,6 +212,46 @@ pub struct Signer {
     pub key_id: String,
     /// The signature's trusted comment.
     pub trusted_comment: String,
+    /// The public key that verified the signature, in base64 (`RW...`).
+    pub public_key: String,
+}
+
+/// A public key as text: minisign's base64 (`RW...`), as `.pub` files
+/// hold it on their second line.
+pub fn public_key_text(pk: &PublicKey) -> String {
+    pk.to_base64()
+}
+
+/// The key ID `signature` (a signature file's text) names; not a proof
+/// that this key made it.
+pub fn claimed_key_id(signature: &str) -> Result<String, SignError> {
+    let boxed =
+        SignatureBox::from_string(signature).map_err(|e| SignError::Malformed(e.to_string()))?;
+    Ok(key_id(boxed.keynum()))
+}
+
+/// The signature file of the package in `dir`; `None` when it has none.
+pub fn read_signature(dir: &Path) -> Result<Option<String>, SignError> {
+    let path = dir.join(SIGNATURE_FILE);
+    match std::fs::symlink_metadata(&path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io("read", &path, e)),
+        Ok(meta) if !meta.is_file() => Err(SignError::Malformed(format!(
+            "{} is not a regular file",
+            path.display()
+        ))),
+        Ok(_) => read_small(&path).map(Some),
+    }
+}
+
+/// Verifies the package in `dir`: its manifest.json against its
+/// signature file, by whichever of `keys` made it. An unsigned package is
+/// refused.
+pub fn verify_dir(dir: &Path, keys: &[PublicKey]) -> Result<Signer, SignError> {
+    let signature = read_signature(dir)?.ok_or(SignError::Unsigned)?;
+    let path = dir.join(crate::manifest::types::MANIFEST_FILE);
+    let manifest = std::fs::read(&path).map_err(|e| io("read", &path, e))?;
+    verify_any(&manifest, &signature, keys)
 }
 
 /// Signs `manifest` (manifest.json's bytes) of package `name@version`;
@@ -253,6 +295,7 @@ pub fn verify(manifest: &[u8], signature: &str, pk: &PublicKey) -> Result<Signer
     Ok(Signer {
         key_id: found,
         trusted_comment: boxed.trusted_comment().unwrap_or_default(),
+        public_key: public_key_text(pk),
     })
 }
 

@@ -310,7 +310,7 @@ pub fn run(ctx: &Context, cmd: &DbCommand) -> Result<()> {
             )?;
             let url = DbUrl::parse(db).map_err(anyhow::Error::msg)?;
             let bar = ctx.progress();
-            let opened = ctx.open(source, None, &bar)?;
+            let opened = ctx.open_from(source, super::source::OpenRequest::default(), &bar)?;
             bar.finish();
             let mut target = open_target(&url)?;
             let options = LoadOptions {

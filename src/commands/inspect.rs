@@ -65,7 +65,14 @@ struct InspectView {
 /// `pkg inspect`.
 pub fn run(ctx: &Context, args: &InspectArgs) -> Result<()> {
     let bar = ctx.progress();
-    let opened = ctx.open(&args.source, None, &bar)?;
+    let opened = ctx.open_from(
+        &args.source,
+        super::source::OpenRequest {
+            read_only: true,
+            ..Default::default()
+        },
+        &bar,
+    )?;
     let (package, origin, commit) = (
         opened.package,
         opened.fetched.origin.clone(),

@@ -10,7 +10,7 @@ use anyhow::{Context as _, Result};
 use clap::{Args, ValueEnum};
 
 use super::Context;
-use super::source::Opened;
+use super::source::{OpenRequest, Opened};
 use super::sources::MergeArgs;
 use crate::loaders::Fetched;
 use crate::package::OnConflict;
@@ -45,6 +45,9 @@ pub struct PlanArgs {
     /// Refuse content that differs from this lock file (`pkg lock` writes it)
     #[arg(long, value_name = "LOCKFILE")]
     pub locked: Option<PathBuf>,
+    /// Refuse the package unless it is signed by this public key (a minisign .pub file or RW...), or by a [trust] key of the config; checked before anything is written
+    #[arg(long, value_name = "PUBLIC")]
+    pub verify_with: Option<String>,
     /// How the configured sources resolve a NAME[@REQ] that is no path
     #[command(flatten)]
     pub merge: MergeArgs,
@@ -63,9 +66,6 @@ pub struct LoadArgs {
     /// exactly from their lock files) before loading
     #[arg(long, value_name = "DEST")]
     pub with_envs: Option<PathBuf>,
-    /// Refuse the package unless it is signed by this public key (a minisign .pub file or RW...), or by a [trust] key of the config; checked before anything is written
-    #[arg(long, value_name = "PUBLIC")]
-    pub verify_with: Option<String>,
 }
 
 /// `pkg diff`.
@@ -268,11 +268,21 @@ fn open_plan(ctx: &Context, plan: &PlanArgs, bar: &dyn Progress) -> Result<(Open
     check_prefix(plan.prefix.as_deref())?;
     let opened = ctx.open_from(
         &plan.source,
-        plan.registry.as_deref(),
-        Some(&plan.merge),
-        plan.locked.as_deref(),
+        OpenRequest {
+            registry: plan.registry.as_deref(),
+            merge: Some(&plan.merge),
+            locked: plan.locked.as_deref(),
+            verify_with: plan.verify_with.as_deref(),
+            read_only: false,
+        },
         bar,
     )?;
+    if let Some(signer) = &opened.signer {
+        ctx.printer.status(&format!(
+            "Signature verified: key {} (\"{}\")",
+            signer.key_id, signer.trusted_comment
+        ));
+    }
     let options = options(plan, &opened.fetched)?;
     Ok((opened, options))
 }
@@ -298,15 +308,6 @@ pub fn diff(ctx: &Context, args: &DiffArgs) -> Result<ExitCode> {
 pub fn load(ctx: &Context, args: &LoadArgs) -> Result<ExitCode> {
     let bar = ctx.progress();
     let (opened, options) = open_plan(ctx, &args.plan, &bar)?;
-    let trusted = super::sign::trusted_keys(args.verify_with.as_deref())?;
-    if !trusted.is_empty() {
-        let signer = super::sign::check_signature(&opened.fetched.dir, &trusted, &args.plan.source)
-            .context("nothing was loaded")?;
-        ctx.printer.status(&format!(
-            "Signature verified: key {} (\"{}\")",
-            signer.key_id, signer.trusted_comment
-        ));
-    }
     let package = &opened.package;
     let mut hub = ctx.hub_access()?;
     if args.dry_run {

@@ -26,6 +26,9 @@ pub struct LockArgs {
         value_name = "LOCKFILE"
     )]
     pub file: PathBuf,
+    /// Verify each package's signature with this public key (a minisign .pub file or RW...), or a [trust] key of the config, and pin that signer: `--locked` then refuses the package signed by any other key
+    #[arg(long, value_name = "PUBLIC")]
+    pub verify_with: Option<String>,
     /// How the configured sources resolve a NAME[@REQ] that is no path
     #[command(flatten)]
     pub merge: MergeArgs,
@@ -38,7 +41,15 @@ pub fn run(ctx: &Context, args: &LockArgs) -> Result<()> {
     let mut written = Vec::new();
     for source in &args.sources {
         let opened = ctx
-            .open_from(source, None, Some(&args.merge), None, &bar)
+            .open_from(
+                source,
+                super::source::OpenRequest {
+                    merge: Some(&args.merge),
+                    verify_with: args.verify_with.as_deref(),
+                    ..Default::default()
+                },
+                &bar,
+            )
             .with_context(|| format!("cannot lock `{}`", crate::model::slug::escape(source)))?;
         let entry = LockEntry {
             source: source.clone(),
@@ -47,20 +58,33 @@ pub fn run(ctx: &Context, args: &LockArgs) -> Result<()> {
             digest: opened.package.digest.clone(),
             name: opened.package.manifest.name.clone(),
             version: opened.package.manifest.version.clone(),
+            signer: opened.signer.as_ref().map(|s| s.key_id.clone()),
+            signer_key: opened.signer.as_ref().map(|s| s.public_key.clone()),
             resolved: opened.resolved.clone(),
         };
+        if entry.signer.is_none()
+            && entry.resolved.iter().all(|p| p.signer.is_none())
+            && let Ok(Some(signature)) = crate::signing::read_signature(&opened.fetched.dir)
+        {
+            let id = crate::signing::claimed_key_id(&signature).unwrap_or_else(|_| "?".into());
+            ctx.printer.warn(&format!(
+                "`{}` is signed by key {id}, but no trusted key verified it, so the lock does not pin its signer; pass --verify-with PUBLIC (or set [trust] keys) to pin it",
+                crate::model::slug::escape(source)
+            ));
+        }
         written.push(entry.clone());
         lock.upsert(entry);
     }
     drop(bar);
     lock.write(&args.file)?;
     ctx.printer.outcome(&written, || {
-        let mut table = Table::new(["SOURCE", "COMMIT", "DIGEST"]);
+        let mut table = Table::new(["SOURCE", "COMMIT", "DIGEST", "SIGNER"]);
         for e in &written {
             table.row(vec![
                 e.source.clone(),
                 e.commit.clone().unwrap_or_else(|| "-".into()),
                 e.digest.clone(),
+                e.signer.clone().unwrap_or_else(|| "-".into()),
             ]);
         }
         format!(

@@ -94,7 +94,16 @@ pub fn run(ctx: &Context, args: &PublishArgs) -> Result<()> {
             if name.is_empty() { "package" } else { &name }
         )
     });
-    let files = package.files();
+    let mut files = package.files();
+    // A signed package is published with its signature, so loads from the
+    // tag can verify who made it.
+    if crate::signing::read_signature(&package.root)
+        .with_context(|| format!("refusing to publish `{}`", args.dir.display()))?
+        .is_some()
+    {
+        files.push(format!("/{}", crate::signing::SIGNATURE_FILE));
+        files.sort();
+    }
     let request = PublishRequest {
         root: &package.root,
         files: &files,

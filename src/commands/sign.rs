@@ -130,39 +130,6 @@ struct Verified {
     signer: signing::Signer,
 }
 
-/// Checks the signature of the package in `dir` (read from `source`)
-/// against `pk`: fails closed, an unsigned package included.
-pub fn check_signature(
-    dir: &std::path::Path,
-    keys: &[minisign::PublicKey],
-    source: &str,
-) -> Result<signing::Signer> {
-    let manifest = std::fs::read(dir.join(MANIFEST_FILE))
-        .with_context(|| format!("reading {source}'s manifest"))?;
-    let signature = match std::fs::read_to_string(dir.join(SIGNATURE_FILE)) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(signing::SignError::Unsigned)
-                .with_context(|| format!("verifying {source}"));
-        }
-        Err(e) => {
-            return Err(e).with_context(|| format!("reading {source}'s {SIGNATURE_FILE}"));
-        }
-    };
-    signing::verify_any(&manifest, &signature, keys).with_context(|| format!("verifying {source}"))
-}
-
-/// The keys a load must find a signature by: `--verify-with`, and the
-/// config's `[trust]` keys.
-pub fn trusted_keys(verify_with: Option<&str>) -> Result<Vec<minisign::PublicKey>> {
-    let config = crate::config::load()?;
-    verify_with
-        .into_iter()
-        .chain(config.trust.keys.iter().map(String::as_str))
-        .map(|k| signing::read_public_key(k).with_context(|| format!("reading trusted key `{k}`")))
-        .collect()
-}
-
 /// Runs `pkg verify`: the package's digests, then its signature.
 pub fn verify(ctx: &Context, args: &VerifyArgs) -> Result<()> {
     let pk = signing::read_public_key(&args.key)?;
@@ -171,7 +138,8 @@ pub fn verify(ctx: &Context, args: &VerifyArgs) -> Result<()> {
     let package =
         read_package(&fetched.dir, &bar).with_context(|| format!("verifying {}", args.source))?;
     bar.finish();
-    let signer = check_signature(&fetched.dir, std::slice::from_ref(&pk), &args.source)?;
+    let signer = signing::verify_dir(&fetched.dir, std::slice::from_ref(&pk))
+        .with_context(|| format!("verifying {}", args.source))?;
     let view = Verified {
         source: fetched.origin.clone(),
         package: label(&package),

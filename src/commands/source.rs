@@ -18,6 +18,7 @@ use crate::loaders::{self, Fetched, Source};
 use crate::model::slug::escape;
 use crate::package::{Package, read_package};
 use crate::progress::Progress;
+use crate::signing::{self, Signer, trust::Trust};
 use crate::source_settings::SourceSettings;
 use crate::sources;
 use crate::sources::resolve::{Resolution, Resolved, resolve};
@@ -39,6 +40,64 @@ pub struct Opened {
     /// For `NAME@REQ` resolved through the sources: every package of the
     /// graph, as a lock file pins it.
     pub resolved: Vec<LockedPackage>,
+    /// Who signed the package, when a key had to verify it (for a graph of
+    /// several packages, each one's signer is in `resolved`).
+    pub signer: Option<Signer>,
+}
+
+/// What [`Context::open_from`] opens a source with.
+#[derive(Default, Clone, Copy)]
+pub struct OpenRequest<'a> {
+    /// The registry remote a `NAME[@REQ]` comes from.
+    pub registry: Option<&'a str>,
+    /// How the configured sources resolve a `NAME[@REQ]` (`None`: they
+    /// are not asked).
+    pub merge: Option<&'a MergeArgs>,
+    /// The lock file the package must match.
+    pub locked: Option<&'a Path>,
+    /// A public key that must have signed the package (`--verify-with`),
+    /// on top of the config's `[trust]` keys.
+    pub verify_with: Option<&'a str>,
+    /// Skip the `--verify-with` and `[trust]` check: for commands that
+    /// only show a package and write nothing (`pkg inspect`).
+    pub read_only: bool,
+}
+
+/// The requirement `--verify-with` and the config's `[trust]` keys make:
+/// none without keys.
+pub fn trusted(verify_with: Option<&str>) -> Result<Trust> {
+    let config = crate::config::load()?;
+    let keys = verify_with
+        .into_iter()
+        .chain(config.trust.keys.iter().map(String::as_str))
+        .map(|k| signing::read_public_key(k).with_context(|| format!("reading trusted key `{k}`")))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Trust::none().require(
+        "a signature by a trusted key (--verify-with or [trust] keys) is required",
+        keys,
+    ))
+}
+
+/// The requirement a lock file's pinned signer makes: none without one.
+fn pinned_signer(
+    lock: &Path,
+    label: &str,
+    signer: Option<&str>,
+    key: Option<&str>,
+) -> Result<Trust> {
+    let Some(key) = key else {
+        return Ok(Trust::none());
+    };
+    let pk = signing::read_public_key(key)
+        .with_context(|| format!("lock file `{}`: the signer key of {label}", lock.display()))?;
+    Ok(Trust::none().require(
+        format!(
+            "lock file `{}` pins {label} to signer {}",
+            lock.display(),
+            signer.unwrap_or("(unnamed)")
+        ),
+        vec![pk],
+    ))
 }
 
 impl Context {
@@ -69,60 +128,83 @@ impl Context {
             .with_context(|| format!("cannot load `{}` from registry `{registry}`", escape(spec)))
     }
 
-    /// Fetches and reads `source`; with `locked`, refuses content that
+    /// Fetches and reads `source`, from the registry remote
+    /// `request.registry` when given (`source` is then `NAME[@REQ]`), or
+    /// through the configured sources when `request.merge` is given and
+    /// `source` reads as `NAME[@REQ]`. Refuses, before anything is
+    /// returned, a package whose signature a required key does not verify
+    /// (`--verify-with`, `[trust]`, the source's `require_signature`, the
+    /// lock file's signer) and, with `request.locked`, content that
     /// differs from the lock file's entry for it.
-    pub fn open(
-        &self,
-        source: &str,
-        locked: Option<&Path>,
-        progress: &dyn Progress,
-    ) -> Result<Opened> {
-        self.open_from(source, None, None, locked, progress)
-    }
-
-    /// As [`Context::open`], from the registry remote `registry` when given
-    /// (`source` is then `NAME[@REQ]`).
     pub fn open_from(
         &self,
         source: &str,
-        registry: Option<&str>,
-        merge: Option<&MergeArgs>,
-        locked: Option<&Path>,
+        request: OpenRequest<'_>,
         progress: &dyn Progress,
     ) -> Result<Opened> {
+        let locked = request.locked;
         let lock = locked.map(LockFile::read).transpose()?;
+        let mut entry = None;
         if let (Some(lock), Some(path)) = (&lock, locked) {
             // An unpinned source is refused before any network access.
-            lock.entry(path, source)?;
+            entry = Some(lock.entry(path, source)?);
         }
-        let pinned = lock
-            .as_ref()
-            .and_then(|l| l.find(source))
+        let trusted = if request.read_only {
+            Trust::none()
+        } else {
+            trusted(request.verify_with)?
+        };
+        let pinned = entry
             .map(|e| e.resolved.as_slice())
             .filter(|r| !r.is_empty());
-        let from_sources = match registry {
+        let from_sources = match request.registry {
             Some(_) => None,
-            None => self.open_from_sources(source, merge, pinned, progress)?,
+            None => self.open_from_sources(
+                source,
+                request.merge,
+                pinned.map(|p| (p, locked.unwrap_or(Path::new("pkg.lock")))),
+                &trusted,
+                progress,
+            )?,
         };
-        let (package, fetched, resolved) = match (from_sources, registry) {
-            (Some(opened), _) => (opened.package, opened.fetched, opened.resolved),
-            (None, Some(registry)) => {
-                let fetched = self.fetch_from_registry(source, registry, progress)?;
-                (read_package(&fetched.dir, progress)?, fetched, Vec::new())
-            }
-            (None, None) => {
-                let fetched = self.fetch(source, progress)?;
-                (read_package(&fetched.dir, progress)?, fetched, Vec::new())
+        let opened = match (from_sources, request.registry) {
+            (Some(opened), _) => opened,
+            (None, registry) => {
+                let fetched = match registry {
+                    Some(registry) => self.fetch_from_registry(source, registry, progress)?,
+                    None => self.fetch(source, progress)?,
+                };
+                let lock_trust = match (entry, locked) {
+                    (Some(e), Some(path)) => pinned_signer(
+                        path,
+                        &escape(source),
+                        e.signer.as_deref(),
+                        e.signer_key.as_deref(),
+                    )?,
+                    _ => Trust::none(),
+                };
+                let signer = trusted
+                    .and(&lock_trust)
+                    .check(&fetched.dir)
+                    .with_context(|| format!("cannot load `{}`", escape(source)))
+                    .context("nothing was loaded")?;
+                Opened {
+                    package: read_package(&fetched.dir, progress)?,
+                    fetched,
+                    resolved: Vec::new(),
+                    signer,
+                }
             }
         };
         if let (Some(lock), Some(path)) = (&lock, locked) {
-            lock.check(path, source, fetched.commit.as_deref(), &package.digest)?;
+            lock.check(
+                path,
+                source,
+                opened.fetched.commit.as_deref(),
+                &opened.package.digest,
+            )?;
         }
-        Ok(Opened {
-            package,
-            fetched,
-            resolved,
-        })
+        Ok(opened)
     }
 
     /// `NAME[@REQ]` resolved in the configured sources with its
@@ -137,7 +219,8 @@ impl Context {
         &self,
         source: &str,
         merge: Option<&MergeArgs>,
-        pinned: Option<&[LockedPackage]>,
+        pinned: Option<(&[LockedPackage], &Path)>,
+        trusted: &Trust,
         progress: &dyn Progress,
     ) -> Result<Option<Opened>> {
         let Some(merge) = merge else {
@@ -156,7 +239,7 @@ impl Context {
         let merged = merge.merged(self)?;
         let strategy = merge.strategy()?;
         let (resolution, reason) = match pinned {
-            Some(pinned) => (
+            Some((pinned, _)) => (
                 pinned_graph(&merged, &name, pinned)?,
                 "pinned by the lock file".to_string(),
             ),
@@ -194,8 +277,28 @@ impl Context {
             ));
         }
         let settings = self.source_settings()?;
-        let graph = sources::fetch::open_graph(&resolution, &all, &settings, progress)
+        let trust_for = |entry: &sources::IndexEntry| -> Result<Trust, sources::SourceError> {
+            let locked = pinned.and_then(|(packages, path)| {
+                packages
+                    .iter()
+                    .find(|p| p.name == entry.name)
+                    .map(|p| (p, path))
+            });
+            let lock_trust = match locked {
+                Some((p, path)) => pinned_signer(
+                    path,
+                    &format!("{}@{}", p.name, p.version),
+                    p.signer.as_deref(),
+                    p.signer_key.as_deref(),
+                )
+                .map_err(|e| sources::SourceError::Invalid(format!("{e:#}")))?,
+                None => Trust::none(),
+            };
+            Ok(trusted.clone().and(&lock_trust))
+        };
+        let graph = sources::fetch::open_graph(&resolution, &all, &settings, &trust_for, progress)
             .with_context(|| format!("cannot load `{}`", escape(source)))?;
+        let signer = graph.signers.get(&name).cloned();
         let fetched = match graph.fetched {
             Some(mut fetched) => {
                 fetched.origin = graph.origin;
@@ -211,18 +314,24 @@ impl Context {
         let resolved = resolution
             .load_order()
             .iter()
-            .map(|r| LockedPackage {
-                name: r.entry.name.clone(),
-                version: r.entry.version.to_string(),
-                source: r.entry.source.clone(),
-                digest: r.entry.digest.clone(),
-                commit: git_commit(&all, &r.entry),
+            .map(|r| {
+                let signer = graph.signers.get(&r.entry.name);
+                LockedPackage {
+                    name: r.entry.name.clone(),
+                    version: r.entry.version.to_string(),
+                    source: r.entry.source.clone(),
+                    digest: r.entry.digest.clone(),
+                    commit: git_commit(&all, &r.entry),
+                    signer: signer.map(|s| s.key_id.clone()),
+                    signer_key: signer.map(|s| s.public_key.clone()),
+                }
             })
             .collect();
         Ok(Some(Opened {
             package: graph.package,
             fetched,
             resolved,
+            signer,
         }))
     }
 }

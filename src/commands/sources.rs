@@ -29,6 +29,9 @@ pub enum SourceCommand {
         /// Read a registry's token from this environment variable
         #[arg(long, value_name = "VAR")]
         token_env: Option<String>,
+        /// Refuse every package from this source unless this public key (a minisign .pub file or RW...) signed it; repeat for several keys, any of which may sign
+        #[arg(long, value_name = "PUBLIC")]
+        require_signature: Vec<String>,
     },
     /// List sources, whether each answers, how many package versions it holds, and the age of its cached index
     List {
@@ -226,8 +229,15 @@ pub fn run(ctx: &Context, cmd: &SourceCommand) -> Result<()> {
             location,
             priority,
             token_env,
+            require_signature,
         } => {
-            let source = sources::add(name, location, *priority, token_env.as_deref())?;
+            let source = sources::add(
+                name,
+                location,
+                *priority,
+                token_env.as_deref(),
+                require_signature,
+            )?;
             ctx.printer.status(&format!(
                 "Added {} source `{}` at {} (priority {})",
                 source.kind.name(),

@@ -41,6 +41,14 @@ pub struct LockEntry {
     /// The package version, for people reading the file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
+    /// The ID of the key that signed the package, when a trusted key
+    /// verified its signature as it was locked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signer: Option<String>,
+    /// That key (minisign base64, `RW...`): `--locked` refuses a package
+    /// this key did not sign.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signer_key: Option<String>,
     /// For `NAME@REQ` resolved through the package sources: every package
     /// of the resolved graph, which `--locked` loads exactly.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -62,6 +70,12 @@ pub struct LockedPackage {
     /// The commit, for a package from a git source.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commit: Option<String>,
+    /// The ID of the key that signed it, when it was verified as locked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signer: Option<String>,
+    /// That key (`RW...`): `--locked` refuses it signed by any other.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signer_key: Option<String>,
 }
 
 /// Why a lock file could not be used, or refused a package.
@@ -97,7 +111,7 @@ pub enum LockError {
     },
 }
 
-const HEADER: &str = "# pkg.lock: written by `pkg lock`. `pkg load SOURCE --locked FILE` refuses\n# a package whose commit or digest differs from its entry here.\n";
+const HEADER: &str = "# pkg.lock: written by `pkg lock`. `pkg load SOURCE --locked FILE` refuses\n# a package whose commit, digest or signer differs from its entry here.\n";
 
 impl LockFile {
     /// Reads a lock file.
@@ -218,6 +232,8 @@ mod tests {
             digest: digest.into(),
             name: None,
             version: None,
+            signer: None,
+            signer_key: None,
             resolved: Vec::new(),
         }
     }

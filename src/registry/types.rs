@@ -67,6 +67,14 @@ pub struct VersionRecord {
     pub published_at: String,
     /// The token name that published it.
     pub published_by: String,
+    /// `sha256:` of the package's signature file (`manifest.json.minisig`),
+    /// when it was published signed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature_digest: Option<String>,
+    /// The ID of the key the signature names (the registry holds no keys:
+    /// loaders verify the signature with theirs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signer: Option<String>,
 }
 
 /// A package: its metadata and every version, yanked ones included.
@@ -276,6 +284,9 @@ pub struct IndexEntry {
     /// The package's description.
     #[serde(default)]
     pub description: String,
+    /// The key ID of the version's signature; absent when it is unsigned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signer: Option<String>,
 }
 
 /// A metadata change (`PATCH /api/v1/packages/{name}`).

@@ -255,6 +255,7 @@ mod tests {
             priority: 1,
             token_env: None,
             enabled: true,
+            require_signature: Vec::new(),
         }
     }
 

@@ -12,6 +12,8 @@ use crate::package::combine::combine;
 use crate::package::read::{Package, read_package};
 use crate::progress::Progress;
 use crate::remote::ServerClient;
+use crate::signing::Signer;
+use crate::signing::trust::Trust;
 use crate::source_settings::SourceSettings;
 
 /// Fetches `entry` from its source (one of `sources`).
@@ -75,6 +77,8 @@ fn fetch_with(
 
 /// A resolved graph fetched and checked, as one package.
 pub struct OpenedGraph {
+    /// Who signed each package that had to be signed, by package name.
+    pub signers: std::collections::BTreeMap<String, Signer>,
     /// The package, or (with dependencies) every package combined, to load
     /// in one transaction.
     pub package: Package,
@@ -86,20 +90,38 @@ pub struct OpenedGraph {
 }
 
 /// Fetches every package of `resolution` (dependencies first), checks each
-/// against the digest its index lists, and combines them when there is
+/// against the digest its index lists and its signature against its
+/// source's `require_signature` keys and `trust_for(entry)` (failing
+/// closed, before anything is combined), and combines them when there is
 /// more than one.
 pub fn open_graph(
     resolution: &Resolution,
     sources: &[Source],
     settings: &SourceSettings,
+    trust_for: &dyn Fn(&IndexEntry) -> Result<Trust, SourceError>,
     progress: &dyn Progress,
 ) -> Result<OpenedGraph, SourceError> {
     let mut parts: Vec<(String, Package, Fetched)> = Vec::new();
+    let mut signers = std::collections::BTreeMap::new();
     let mut clients = Clients::default();
     for resolved in resolution.load_order() {
         let entry = &resolved.entry;
+        let source = sources
+            .iter()
+            .find(|s| s.name == entry.source)
+            .ok_or_else(|| SourceError::Unknown(entry.source.clone()))?;
+        let trust = source.trust()?.and(&trust_for(entry)?);
         let fetched = fetch_with(entry, sources, settings, &mut clients, progress)?;
         let label = format!("{}@{}", entry.name, entry.version);
+        if let Some(signer) = trust
+            .check(&fetched.dir)
+            .map_err(|e| SourceError::Unavailable {
+                source_name: entry.source.clone(),
+                reason: format!("{label}: {e}; nothing was loaded"),
+            })?
+        {
+            signers.insert(entry.name.clone(), signer);
+        }
         let package =
             read_package(&fetched.dir, progress).map_err(|e| SourceError::Unavailable {
                 source_name: entry.source.clone(),
@@ -121,6 +143,7 @@ pub fn open_graph(
     {
         let origin = fetched.origin.clone();
         return Ok(OpenedGraph {
+            signers,
             package,
             fetched: Some(fetched),
             origin,
@@ -141,6 +164,7 @@ pub fn open_graph(
     let labelled: Vec<(String, &Package)> = parts.iter().map(|(l, p, _)| (l.clone(), p)).collect();
     let package = combine(&labelled).map_err(|e| SourceError::Invalid(e.to_string()))?;
     Ok(OpenedGraph {
+        signers,
         package,
         fetched: None,
         origin,

@@ -401,6 +401,7 @@ pub(crate) mod tests {
                 priority,
                 token_env: None,
                 enabled: true,
+                require_signature: Vec::new(),
             },
             packages: 0,
             error: None,

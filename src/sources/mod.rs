@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 
 use crate::config::{self, SourceSection};
 use crate::model::slug::validate_slug;
+use crate::signing::{self, trust::Trust};
 use crate::source_settings::SourceSettings;
 
 pub mod cache;
@@ -77,6 +78,30 @@ pub struct Source {
     pub token_env: Option<String>,
     /// Whether it is used.
     pub enabled: bool,
+    /// The public keys one of which must have signed every package loaded
+    /// from it (empty: no signature is required).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub require_signature: Vec<String>,
+}
+
+impl Source {
+    /// The signature requirement of packages from this source (none when
+    /// it requires no signature).
+    pub fn trust(&self) -> Result<Trust, SourceError> {
+        let keys = self
+            .require_signature
+            .iter()
+            .map(|k| {
+                signing::read_public_key(k).map_err(|e| {
+                    SourceError::Invalid(format!(
+                        "source `{}`: require_signature key `{k}`: {e}",
+                        self.name
+                    ))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Trust::none().require(format!("source `{}` requires a signature", self.name), keys))
+    }
 }
 
 /// Why a source could not be used or changed.
@@ -151,6 +176,7 @@ fn from_section(section: &SourceSection) -> Result<Source, SourceError> {
         priority: section.priority.unwrap_or(DEFAULT_PRIORITY),
         token_env: section.token_env.clone(),
         enabled: section.enabled.unwrap_or(true),
+        require_signature: section.require_signature.clone(),
     })
 }
 
@@ -173,12 +199,15 @@ fn config_file() -> Result<PathBuf, SourceError> {
     })
 }
 
-/// Adds a source; a directory location is stored absolute.
+/// Adds a source; a directory location is stored absolute, and each key
+/// of `require_signature` (a `.pub` file or an `RW...` key) as the key
+/// itself.
 pub fn add(
     name: &str,
     location: &str,
     priority: Option<i64>,
     token_env: Option<&str>,
+    require_signature: &[String],
 ) -> Result<Source, SourceError> {
     validate_slug(name).map_err(|e| SourceError::Invalid(format!("invalid source name: {e}")))?;
     let kind = kind_of(location)?;
@@ -197,6 +226,14 @@ pub fn add(
             "--token-env `{var}` must be an environment variable name (letters, digits, `_`)"
         )));
     }
+    let require_signature = require_signature
+        .iter()
+        .map(|k| {
+            signing::read_public_key(k)
+                .map(|pk| signing::public_key_text(&pk))
+                .map_err(|e| SourceError::Invalid(format!("--require-signature: {e}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     if list()?.iter().any(|s| s.name == name) {
         return Err(SourceError::Exists(name.to_string()));
     }
@@ -207,6 +244,7 @@ pub fn add(
         priority: priority.unwrap_or(DEFAULT_PRIORITY),
         token_env: token_env.map(str::to_string),
         enabled: true,
+        require_signature,
     };
     config::edit_toml(&config_file()?, 0o644, |doc| {
         let sources = doc
@@ -222,6 +260,14 @@ pub fn add(
         table["priority"] = toml_edit::value(source.priority);
         if let Some(var) = &source.token_env {
             table["token_env"] = toml_edit::value(var.clone());
+        }
+        if !source.require_signature.is_empty() {
+            table["require_signature"] = toml_edit::value(
+                source
+                    .require_signature
+                    .iter()
+                    .collect::<toml_edit::Array>(),
+            );
         }
         sources.push(table);
         Ok(())

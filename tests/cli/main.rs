@@ -25,5 +25,6 @@ mod remote_hub;
 mod resources;
 mod servers;
 mod signing;
+mod signing_sources;
 mod sources;
 mod sources_three;

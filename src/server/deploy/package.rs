@@ -41,6 +41,7 @@ pub async fn resolve_request<K: Kv>(
                 priority: 0,
                 token_env: None,
                 enabled: true,
+                require_signature: Vec::new(),
             },
             packages: 0,
             error: None,

@@ -1,6 +1,6 @@
 //! The registry API under `/api/v1/packages` (and the index at
 //! `/api/packages/index`): publish, list, search, detail, versions,
-//! manifests, downloads, metadata, yank and actions.
+//! manifests, downloads, signatures, metadata, yank and actions.
 
 pub mod publish;
 pub mod read;
@@ -36,6 +36,10 @@ pub fn routes<K: Kv>() -> Router<Arc<AppState<K>>> {
         .route(
             "/api/v1/packages/{name}/{version}/download",
             get(read::download::<K>),
+        )
+        .route(
+            "/api/v1/packages/{name}/{version}/signature",
+            get(read::signature::<K>),
         )
         .route(
             "/api/v1/packages/{name}/{version}/unyank",

@@ -1,7 +1,7 @@
 //! Checking an uploaded archive before it is published: it must be a
 //! `pkg pack` archive (tar.gz or zip) whose package validates, every digest
-//! verified, with a name and a semver version. The archive and its
-//! manifest are then kept as blobs. Runs on a blocking thread.
+//! verified, with a name and a semver version. The archive, its manifest
+//! and its signature (when signed) are then kept as blobs. Runs on a blocking thread.
 
 use super::super::blobs::Blobs;
 use super::super::error::ApiError;
@@ -46,6 +46,21 @@ pub fn check_archive(blobs: &Blobs, body: &[u8]) -> Result<Checked, ApiError> {
     let manifest_digest = blobs
         .put(&manifest_bytes)
         .map_err(|e| io("cannot store the manifest", e))?;
+    // The signature is kept as it came; the registry holds no keys, so it
+    // records the key ID it names and loaders verify it with theirs.
+    let signature = crate::signing::read_signature(&extracted.root)
+        .map_err(|e| ApiError::bad_request(format!("the package's signature: {e}")))?;
+    let (signature_digest, signer) = match signature {
+        Some(text) => {
+            let signer = crate::signing::claimed_key_id(&text)
+                .map_err(|e| ApiError::bad_request(format!("the package's signature: {e}")))?;
+            let digest = blobs
+                .put(text.as_bytes())
+                .map_err(|e| io("cannot store the signature", e))?;
+            (Some(digest), Some(signer))
+        }
+        None => (None, None),
+    };
     let archive_digest = format!("sha256:{:x}", <sha2::Sha256 as sha2::Digest>::digest(body));
     let path = blobs
         .path(&archive_digest)
@@ -70,6 +85,8 @@ pub fn check_archive(blobs: &Blobs, body: &[u8]) -> Result<Checked, ApiError> {
             yanked: false,
             published_at: String::new(),
             published_by: String::new(),
+            signature_digest,
+            signer,
         },
     })
 }

@@ -301,6 +301,33 @@ pub async fn manifest<K: Kv>(
         .into_response())
 }
 
+/// `GET /api/v1/packages/{name}/{version}/signature`: the version's
+/// `manifest.json.minisig` (minisign's text format); 404 when it was
+/// published unsigned.
+pub async fn signature<K: Kv>(
+    State(state): State<Arc<AppState<K>>>,
+    Extension(caller): Extension<Caller>,
+    Path((name, version)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    let name = extract::name(&name)?;
+    let version = extract::version(&version)?;
+    let record = readable_version(&state, &caller, &name, &version).await?;
+    let Some(digest) = &record.signature_digest else {
+        return Err(ApiError::not_found(format!(
+            "{name}@{version} was published without a signature"
+        )));
+    };
+    let bytes = blob(&state, digest).await?;
+    Ok((
+        [(
+            CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        )],
+        bytes,
+    )
+        .into_response())
+}
+
 async fn blob<K: Kv>(state: &AppState<K>, digest: &str) -> ApiResult<Bytes> {
     if let Some(bytes) = state.cache.blob(digest) {
         return Ok(bytes);
@@ -448,6 +475,7 @@ pub async fn index<K: Kv>(
             dependencies: v.dependencies,
             digest: v.package_digest,
             description: v.description.unwrap_or_else(|| shown.description.clone()),
+            signer: v.signer,
         }));
     }
     Ok(Json(out))

@@ -58,7 +58,11 @@ pub async fn publish<K: Kv>(
                 Ok(Some((package, _))) => package
                     .versions
                     .iter()
-                    .flat_map(|v| [v.archive_digest.clone(), v.manifest_digest.clone()])
+                    .flat_map(|v| {
+                        [v.archive_digest.clone(), v.manifest_digest.clone()]
+                            .into_iter()
+                            .chain(v.signature_digest.clone())
+                    })
                     .collect(),
                 Ok(None) => Vec::new(),
                 Err(_) => return Err(e),
@@ -69,6 +73,7 @@ pub async fn publish<K: Kv>(
                 record.manifest_digest.clone(),
             ]
             .into_iter()
+            .chain(record.signature_digest.clone())
             .filter(|d| !referenced.contains(d))
             .collect();
             let _ = tokio::task::spawn_blocking(move || {
@@ -130,7 +135,17 @@ fn publish_into(
     if let Some(existing) = package.version(&version.version)
         && existing.package_digest == version.package_digest
     {
-        return Ok(Change::Keep((package, false)));
+        if existing.signature_digest == version.signature_digest {
+            return Ok(Change::Keep((package, false)));
+        }
+        let was = match &existing.signer {
+            Some(key) => format!("signed by key {key}"),
+            None => "unsigned".to_string(),
+        };
+        return Err(ApiError::conflict(format!(
+            "{name}@{} is already published with the same content, {was}, and a published version's signature cannot change; publish a new version",
+            version.version
+        )));
     }
     if visible(&package, caller, true).is_none() {
         return Err(ApiError::forbidden(format!(

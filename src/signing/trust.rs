@@ -1,0 +1,114 @@
+//! What a package must be signed by before it is used: a list of key
+//! sets, each with the reason it applies (`--verify-with` and `[trust]`,
+//! a source's `require_signature`, a lock file's pinned signer). Every
+//! set must be satisfied: the package's signature verifies with one of
+//! the set's keys. No set means no check; a set never means "skip the
+//! check when the package is unsigned".
+
+use std::path::Path;
+
+use minisign::PublicKey;
+
+use super::{SignError, Signer, verify_dir};
+
+/// One requirement: a signature by one of `keys`, because of `why`.
+#[derive(Debug, Clone)]
+pub struct KeySet {
+    /// Why the signature is required (`source \`prod\` requires a signature`).
+    pub why: String,
+    /// The keys, any of which may have signed.
+    pub keys: Vec<PublicKey>,
+}
+
+/// The signature requirements a package must meet.
+#[derive(Debug, Clone, Default)]
+pub struct Trust {
+    sets: Vec<KeySet>,
+}
+
+/// A package that does not meet a requirement.
+#[derive(Debug, thiserror::Error)]
+#[error("{why}: {error}")]
+pub struct TrustError {
+    /// The requirement.
+    pub why: String,
+    /// What failed.
+    #[source]
+    pub error: SignError,
+}
+
+impl Trust {
+    /// No requirement.
+    pub fn none() -> Trust {
+        Trust::default()
+    }
+
+    /// Adds a requirement; an empty key list adds none.
+    pub fn require(mut self, why: impl Into<String>, keys: Vec<PublicKey>) -> Trust {
+        if !keys.is_empty() {
+            self.sets.push(KeySet {
+                why: why.into(),
+                keys,
+            });
+        }
+        self
+    }
+
+    /// These requirements and `other`'s.
+    pub fn and(mut self, other: &Trust) -> Trust {
+        self.sets.extend(other.sets.iter().cloned());
+        self
+    }
+
+    /// Whether nothing is required.
+    pub fn is_empty(&self) -> bool {
+        self.sets.is_empty()
+    }
+
+    /// Checks the package in `dir` against every requirement; the signer
+    /// (`None` when nothing is required).
+    pub fn check(&self, dir: &Path) -> Result<Option<Signer>, TrustError> {
+        let mut signer = None;
+        for set in &self.sets {
+            let found = verify_dir(dir, &set.keys).map_err(|error| TrustError {
+                why: set.why.clone(),
+                error,
+            })?;
+            signer = Some(found);
+        }
+        Ok(signer)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_requirement_must_hold_and_unsigned_fails_closed() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = super::super::generate(&dir.path().join("a"), false).unwrap();
+        let b = super::super::generate(&dir.path().join("b"), false).unwrap();
+        let pk = |g: &super::super::GeneratedKey| {
+            super::super::read_public_key(g.public.to_str().unwrap()).unwrap()
+        };
+        let package = dir.path().join("p");
+        std::fs::create_dir(&package).unwrap();
+        let manifest = br#"{"name":"a","version":"1.0.0","digests":{"/x":"sha256:00"}}"#;
+        std::fs::write(package.join("manifest.json"), manifest).unwrap();
+        assert!(Trust::none().check(&package).unwrap().is_none());
+        let by_a = Trust::none().require("trusted", vec![pk(&a), pk(&b)]);
+        let unsigned = by_a.check(&package).unwrap_err();
+        assert!(matches!(unsigned.error, SignError::Unsigned), "{unsigned}");
+        let sk = super::super::read_secret_key(&a.secret).unwrap();
+        let signature = super::super::sign(manifest, &sk, "a@1.0.0").unwrap();
+        std::fs::write(package.join(super::super::SIGNATURE_FILE), signature).unwrap();
+        assert_eq!(by_a.check(&package).unwrap().unwrap().key_id, a.key_id);
+        let also_b = by_a
+            .clone()
+            .require("source `s` requires a signature", vec![pk(&b)]);
+        let err = also_b.check(&package).unwrap_err();
+        assert!(err.to_string().starts_with("source `s` requires"), "{err}");
+        assert!(matches!(err.error, SignError::WrongKey { .. }));
+    }
+}
