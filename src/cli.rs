@@ -17,7 +17,7 @@ use crate::commands::resource::{
     WorkerCommand,
 };
 use crate::commands::{
-    Context, completions, create, db, deploy, env, history, inspect, load, lock, pack, publish,
+    Context, completions, create, db, deploy, env, history, inspect, load, lock, pack, publish, push,
     remote, resource, search, serve, sign, source, sources, sync, validate, versions,
 };
 use crate::model::ResourceKind;
@@ -63,6 +63,9 @@ pub struct GlobalArgs {
     /// Use no network: git sources resolve from the cache only
     #[arg(long, global = true, env = "PKG_OFFLINE", value_parser = clap::builder::FalseyValueParser::new())]
     pub offline: bool,
+    /// Talk plain HTTP to OCI registries on this machine (loopback only; HTTPS otherwise)
+    #[arg(long, global = true, env = "PKG_OCI_INSECURE", value_parser = clap::builder::FalseyValueParser::new())]
+    pub plain_http: bool,
 }
 
 impl GlobalArgs {
@@ -117,6 +120,8 @@ pub enum Command {
     Pack(pack::PackArgs),
     /// Publish a package: to a git repository as a release tag, or to a registry
     Publish(publish::PublishArgs),
+    /// Push a package to an OCI registry (oci://HOST/REPO:VERSION) as an artifact, its signature as a second layer
+    Push(push::PushArgs),
     /// Search the sources' packages (or a registry's, with --registry)
     Search(search::SearchArgs),
     /// Manage the package sources (directories, registries, git repositories)
@@ -177,6 +182,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         printer,
         hub_path: cli.global.hub.clone(),
         offline: cli.global.offline,
+        plain_http: cli.global.plain_http,
         remote: cli.global.remote.clone(),
     };
     let ok = Ok(ExitCode::SUCCESS);
@@ -201,6 +207,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Man => completions::man(&ctx, Cli::command()).and(ok),
         Command::Pack(args) => pack::run(&ctx, args, cli.global.output.as_ref()).and(ok),
         Command::Publish(args) => publish::run(&ctx, args).and(ok),
+        Command::Push(args) => push::run(&ctx, args).and(ok),
         Command::Search(args) => search::run(&ctx, args).and(ok),
         Command::Source(cmd) => sources::run(&ctx, cmd).and(ok),
         Command::Index(args) => sources::index(&ctx, args).and(ok),

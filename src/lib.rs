@@ -12,6 +12,7 @@
 //!   and materialising the environments a package carries.
 //! - [`hub`]: the live store of resources (SQLite), history and rollback.
 //! - [`loaders`]: where packages are read from (local, archive, HTTP, git).
+//! - [`oci`]: OCI registries: references, credentials, push and pull.
 //! - [`git`]: libgit2: refs and ref queries, the cache, checkout, publish.
 //! - [`safe_tree`]: the safe writer of untrusted file trees, used by
 //!   loaders and git.
@@ -38,6 +39,7 @@ pub mod hub_access;
 pub mod loaders;
 pub mod manifest;
 pub mod model;
+pub mod oci;
 pub mod package;
 pub mod progress;
 pub mod redirect;
@@ -173,6 +175,14 @@ mod tests {
             ),
             // cli is the top: it parses and dispatches to commands, which
             // render through ui; neither imports back up.
+            // oci speaks the distribution protocol; packages are bytes to it.
+            (
+                &["oci"],
+                &[
+                    "server", "sources", "loaders", "package", "hub", "hub_access", "remote",
+                    "git", "registry", "config", "commands", "cli", "ui",
+                ],
+            ),
             // signing is a leaf: keys, signatures and the trust policy.
             (
                 &["signing"],

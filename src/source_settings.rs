@@ -28,6 +28,9 @@ pub struct SourceSettings {
     pub cache_dir: PathBuf,
     /// No network at all: git sources resolve from the cache only.
     pub offline: bool,
+    /// Plain HTTP to OCI registries on loopback (`--plain-http`,
+    /// `PKG_OCI_INSECURE=1`); HTTPS otherwise.
+    pub oci_plain_http: bool,
 }
 
 /// Why the settings could not be read.
@@ -67,6 +70,7 @@ impl SourceSettings {
             token,
             cache_dir,
             offline,
+            oci_plain_http: false,
         })
     }
 
@@ -147,6 +151,7 @@ mod tests {
             token: token.map(str::to_string),
             cache_dir: PathBuf::from("/nonexistent"),
             offline: false,
+            oci_plain_http: false,
         }
     }
 

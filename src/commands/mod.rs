@@ -17,6 +17,7 @@ pub mod load;
 pub mod lock;
 pub mod pack;
 pub mod publish;
+pub mod push;
 pub mod remote;
 pub mod resource;
 pub mod search;
@@ -48,6 +49,9 @@ pub struct Context {
     pub hub_path: Option<PathBuf>,
     /// `--offline`: no network.
     pub offline: bool,
+    /// `--plain-http` / `PKG_OCI_INSECURE=1`: plain HTTP to OCI registries
+    /// on loopback.
+    pub plain_http: bool,
     /// `--remote NAME`: drive that server's hub instead of the local one.
     pub remote: Option<String>,
 }

@@ -103,7 +103,9 @@ fn pinned_signer(
 impl Context {
     /// The source settings: environment plus `--offline`.
     pub fn source_settings(&self) -> Result<SourceSettings> {
-        Ok(SourceSettings::from_env(self.offline)?)
+        let mut settings = SourceSettings::from_env(self.offline)?;
+        settings.oci_plain_http = self.plain_http;
+        Ok(settings)
     }
 
     /// Fetches `source` (without reading the package).

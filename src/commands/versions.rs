@@ -1,6 +1,7 @@
 //! `pkg versions`: the versions of a package NAME in each configured
 //! source, and the one the conflict strategy picks; or, given a git
-//! repository, its release tags (`vX.Y.Z`, `PREFIX/vX.Y.Z`), newest first.
+//! repository, its release tags (`vX.Y.Z`, `PREFIX/vX.Y.Z`), newest first;
+//! or, given an OCI repository (`oci://HOST/REPO`), its semver tags.
 //! Owns [`VersionsArgs`].
 
 use anyhow::{Result, bail};
@@ -20,7 +21,7 @@ use semver::VersionReq;
 /// `pkg versions`.
 #[derive(Debug, Args)]
 pub struct VersionsArgs {
-    /// A package name (looked up in the sources), or a repository: a GitHub URL, github:OWNER/REPO[/PATH], or a git URL
+    /// A package name (looked up in the sources), or a repository: a GitHub URL, github:OWNER/REPO[/PATH], a git URL, or oci://HOST/REPO
     pub source: String,
     /// How the sources merge (for a package name)
     #[command(flatten)]
@@ -99,6 +100,9 @@ pub fn run(ctx: &Context, args: &VersionsArgs) -> Result<()> {
         return by_name(ctx, args);
     }
     let settings = ctx.source_settings()?;
+    if crate::oci::OciRef::is_oci(&args.source) {
+        return oci_versions(ctx, args, &settings);
+    }
     let SourceSpec::Git(spec) = crate::loaders::parse(&args.source, &settings)? else {
         bail!(
             "`{}` is not a git repository; versions are git tags (use a GitHub URL, github:OWNER/REPO or git+https://...)",
@@ -127,6 +131,63 @@ pub fn run(ctx: &Context, args: &VersionsArgs) -> Result<()> {
         let mut table = Table::new(["TAG", "VERSION", "COMMIT"]);
         for v in &views {
             table.row(vec![v.tag.clone(), v.version.clone(), v.commit.clone()]);
+        }
+        table.render()
+    })
+}
+
+#[derive(Debug, Serialize)]
+struct OciVersionView {
+    tag: String,
+    version: String,
+}
+
+/// `pkg versions oci://HOST/REPO`: the repository's semver tags, newest
+/// first (`_` read back as `+`).
+fn oci_versions(
+    ctx: &Context,
+    args: &VersionsArgs,
+    settings: &crate::source_settings::SourceSettings,
+) -> Result<()> {
+    let reference = crate::oci::OciRef::parse(&args.source)?;
+    if reference.tag.is_some() || reference.digest.is_some() {
+        bail!(
+            "`{}` names a version; give the repository only (oci://HOST/REPO)",
+            escape(&args.source)
+        );
+    }
+    let client = crate::oci::OciClient::new(&reference, settings.oci_plain_http)?;
+    let tags = client
+        .tags(&reference)
+        .map_err(|e| anyhow::anyhow!("cannot list the tags of {reference}: {e}"))?;
+    let mut versions: Vec<(semver::Version, String)> = tags
+        .iter()
+        .filter_map(|t| crate::oci::version_of_tag(t).map(|v| (v, t.clone())))
+        .collect();
+    versions.sort_by(|a, b| b.0.cmp(&a.0));
+    let others = tags.len() - versions.len();
+    if others > 0 {
+        ctx.printer.status(&format!(
+            "{others} tag{} that {} no semver version left out",
+            if others == 1 { "" } else { "s" },
+            if others == 1 { "is" } else { "are" }
+        ));
+    }
+    let views: Vec<OciVersionView> = versions
+        .into_iter()
+        .map(|(version, tag)| OciVersionView {
+            tag,
+            version: version.to_string(),
+        })
+        .collect();
+    if views.is_empty() {
+        ctx.printer
+            .status(&format!("{reference} has no version tags"));
+    }
+    ctx.printer.result(&views, || {
+        let mut table = Table::new(["TAG", "VERSION"]);
+        for v in &views {
+            table.row(vec![v.tag.clone(), v.version.clone()]);
         }
         table.render()
     })

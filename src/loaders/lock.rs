@@ -30,7 +30,8 @@ pub struct LockEntry {
     pub source: String,
     /// Where it resolved to (URL, path and ref).
     pub origin: String,
-    /// The git commit (git sources only).
+    /// The revision: the git commit (git sources), or the OCI manifest
+    /// digest (`sha256:...`, OCI sources).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commit: Option<String>,
     /// The package digest.
@@ -202,6 +203,15 @@ impl LockFile {
             path: path_text.clone(),
             what,
         };
+        if let Some(locked) = &entry.commit
+            && commit != Some(locked.as_str())
+            && locked.starts_with("sha256:")
+        {
+            return Err(mismatch(format!(
+                "the reference now resolves to manifest {}, the lock has {locked} (was the tag moved?)",
+                commit.unwrap_or("(none)")
+            )));
+        }
         if let Some(locked) = &entry.commit
             && commit != Some(locked.as_str())
         {

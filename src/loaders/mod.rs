@@ -21,6 +21,7 @@ pub mod http;
 pub mod http_package;
 pub mod local;
 pub mod lock;
+pub mod oci_source;
 pub mod registry_source;
 pub mod spec;
 
@@ -41,7 +42,8 @@ pub struct Fetched {
     pub dir: PathBuf,
     /// A canonical description of where it came from, for the history.
     pub origin: String,
-    /// The git commit the package was read from, for git sources.
+    /// The revision the package was read from: the git commit for git
+    /// sources, the manifest digest (`sha256:...`) for OCI sources.
     pub commit: Option<String>,
     /// The temporary directory holding a downloaded or extracted package
     /// (removed on drop).
@@ -85,6 +87,9 @@ pub enum SourceError {
     /// A downloaded tree was refused.
     #[error(transparent)]
     Tree(#[from] TreeError),
+    /// An OCI registry failed, or its artifact was refused.
+    #[error(transparent)]
+    Oci(#[from] crate::oci::OciError),
     /// A remote package's manifest is unusable.
     #[error("{url}: {reason}")]
     BadRemotePackage {
@@ -117,5 +122,8 @@ pub fn resolve(arg: &str, settings: &SourceSettings) -> Result<Box<dyn Source>, 
         )),
         SourceSpec::Http(url) => Box::new(http_package::HttpPackage::new(url, settings.clone())),
         SourceSpec::Git(spec) => Box::new(git_source::GitSource::new(spec, settings.clone())),
+        SourceSpec::Oci(reference) => {
+            Box::new(oci_source::OciSource::new(reference, settings.clone()))
+        }
     })
 }

@@ -31,6 +31,8 @@ pub enum SourceSpec {
     Http(Url),
     /// A package in a git repository.
     Git(GitSpec),
+    /// A package artifact in an OCI registry.
+    Oci(crate::oci::OciRef),
 }
 
 /// A package in a git repository at a ref.
@@ -93,8 +95,11 @@ fn parse_inner(arg: &str, settings: &SourceSettings) -> Result<SourceSpec, Strin
         return match scheme {
             "git" | "file" | "ssh" => parse_git_url(arg, settings).map(SourceSpec::Git),
             "http" | "https" => parse_http(arg, settings),
+            "oci" => crate::oci::OciRef::parse(arg)
+                .map(SourceSpec::Oci)
+                .map_err(|e| e.reason),
             _ => Err(format!(
-                "scheme `{scheme}` is not supported; use a path, http(s), github:, git+https, git+ssh, git:// or file://"
+                "scheme `{scheme}` is not supported; use a path, http(s), github:, git+https, git+ssh, git://, file:// or oci://"
             )),
         };
     }
@@ -406,6 +411,7 @@ mod tests {
             token: None,
             cache_dir: PathBuf::from("/nonexistent"),
             offline: false,
+            oci_plain_http: false,
         }
     }
 

@@ -1,0 +1,403 @@
+//! The OCI client: push a package artifact, pull one (every blob checked
+//! against its digest), list tags and repositories. `oci-client` does the
+//! protocol (token and basic auth, chunked uploads); this drives it on a
+//! private current-thread tokio runtime so callers stay synchronous.
+
+use std::collections::BTreeMap;
+
+use oci_client::client::{ClientConfig, ClientProtocol, Config, ImageLayer};
+use oci_client::manifest::{OCI_IMAGE_MEDIA_TYPE, OciDescriptor, OciImageManifest, OciManifest};
+use oci_client::secrets::RegistryAuth;
+use oci_client::{Client, Reference};
+use sha2::Digest as _;
+
+use super::auth::{Credentials, credentials_for};
+use super::reference::OciRef;
+use super::{ARTIFACT_TYPE, EMPTY_CONFIG, PACKAGE_LAYER, SIGNATURE_LAYER};
+
+/// The largest package layer pulled.
+pub const MAX_PACKAGE_BYTES: i64 = 2 << 30;
+/// The largest signature layer pulled.
+const MAX_SIGNATURE_BYTES: i64 = 64 * 1024;
+/// The largest manifest read.
+const MAX_MANIFEST_BYTES: usize = 4 << 20;
+
+/// Why an OCI operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum OciError {
+    /// The reference is unusable for this operation.
+    #[error("{0}")]
+    Reference(String),
+    /// Credentials could not be read.
+    #[error(transparent)]
+    Auth(#[from] super::auth::AuthError),
+    /// Plain HTTP was not allowed.
+    #[error(
+        "{0} is not a loopback address: plain HTTP (--plain-http, PKG_OCI_INSECURE=1) is only used for registries on this machine"
+    )]
+    InsecureRemote(String),
+    /// The registry refused or failed.
+    #[error("registry {host}: {message}")]
+    Registry {
+        /// The registry host.
+        host: String,
+        /// What it said.
+        message: String,
+    },
+    /// The artifact is not a pkg package, or is malformed.
+    #[error("{reference}: {reason}")]
+    NotAPackage {
+        /// The reference.
+        reference: String,
+        /// Why.
+        reason: String,
+    },
+    /// A blob's content does not match its digest.
+    #[error(
+        "{reference}: blob {digest} does not match its digest (it was changed in the registry or in transit); nothing was loaded"
+    )]
+    Tampered {
+        /// The reference.
+        reference: String,
+        /// The blob's expected digest.
+        digest: String,
+    },
+    /// The runtime could not start.
+    #[error("cannot start the OCI client: {0}")]
+    Runtime(String),
+}
+
+/// What a push wrote.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Pushed {
+    /// The reference pushed, by tag.
+    pub reference: String,
+    /// The manifest's digest.
+    pub digest: String,
+    /// The package layer's size in bytes.
+    pub size: u64,
+}
+
+/// A pulled package artifact.
+#[derive(Debug, Clone)]
+pub struct Pulled {
+    /// The manifest's digest.
+    pub manifest_digest: String,
+    /// The package archive (tar.gz), its digest checked.
+    pub archive: Vec<u8>,
+    /// The signature layer's bytes, when the artifact has one.
+    pub signature: Option<Vec<u8>>,
+    /// The manifest's annotations.
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// A client for the registry of one reference.
+pub struct OciClient {
+    runtime: tokio::runtime::Runtime,
+    client: Client,
+    auth: RegistryAuth,
+    host: String,
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    format!("sha256:{:x}", sha2::Sha256::digest(bytes))
+}
+
+impl OciClient {
+    /// A client for `reference`'s registry: HTTPS, or plain HTTP when
+    /// `plain_http` and the host is a loopback address; credentials for
+    /// that host only.
+    pub fn new(reference: &OciRef, plain_http: bool) -> Result<OciClient, OciError> {
+        if plain_http && !reference.is_loopback() {
+            return Err(OciError::InsecureRemote(reference.host.clone()));
+        }
+        let protocol = if plain_http {
+            ClientProtocol::Http
+        } else {
+            ClientProtocol::Https
+        };
+        let client = Client::new(ClientConfig {
+            protocol,
+            read_timeout: Some(std::time::Duration::from_secs(120)),
+            connect_timeout: Some(std::time::Duration::from_secs(15)),
+            ..Default::default()
+        });
+        let auth = match credentials_for(&reference.host)? {
+            Credentials::Anonymous => RegistryAuth::Anonymous,
+            Credentials::Basic { username, password } => RegistryAuth::Basic(username, password),
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| OciError::Runtime(e.to_string()))?;
+        Ok(OciClient {
+            runtime,
+            client,
+            auth,
+            host: reference.host.clone(),
+        })
+    }
+
+    fn failed(&self, e: impl std::fmt::Display) -> OciError {
+        OciError::Registry {
+            host: self.host.clone(),
+            message: e.to_string(),
+        }
+    }
+
+    fn reference(r: &OciRef) -> Reference {
+        match (&r.tag, &r.digest) {
+            (Some(tag), Some(digest)) => Reference::with_tag_and_digest(
+                r.host.clone(),
+                r.repository.clone(),
+                tag.clone(),
+                digest.clone(),
+            ),
+            (None, Some(digest)) => {
+                Reference::with_digest(r.host.clone(), r.repository.clone(), digest.clone())
+            }
+            (Some(tag), None) => {
+                Reference::with_tag(r.host.clone(), r.repository.clone(), tag.clone())
+            }
+            (None, None) => {
+                Reference::with_tag(r.host.clone(), r.repository.clone(), "latest".into())
+            }
+        }
+    }
+
+    /// Pushes `archive` (a `pkg pack` tar.gz) and, when given, its
+    /// signature as `reference` (which must have a tag), with `annotations`
+    /// on the manifest. The same package pushed again gives the same
+    /// manifest digest.
+    pub fn push(
+        &self,
+        reference: &OciRef,
+        archive: Vec<u8>,
+        signature: Option<Vec<u8>>,
+        annotations: BTreeMap<String, String>,
+    ) -> Result<Pushed, OciError> {
+        if reference.tag.is_none() || reference.digest.is_some() {
+            return Err(OciError::Reference(format!(
+                "push to a tag: {reference} names {}",
+                if reference.digest.is_some() {
+                    "a digest"
+                } else {
+                    "no tag"
+                }
+            )));
+        }
+        let size = archive.len() as u64;
+        let mut layers = vec![ImageLayer::new(archive, PACKAGE_LAYER.to_string(), None)];
+        if let Some(signature) = signature {
+            layers.push(ImageLayer::new(signature, SIGNATURE_LAYER.to_string(), None));
+        }
+        let config = Config::new(b"{}".to_vec(), EMPTY_CONFIG.to_string(), None);
+        let mut manifest = OciImageManifest::build(&layers, &config, Some(annotations));
+        manifest.media_type = Some(OCI_IMAGE_MEDIA_TYPE.to_string());
+        manifest.artifact_type = Some(ARTIFACT_TYPE.to_string());
+        // The manifest is sent as these bytes, so its digest is known here.
+        let body = serde_json::to_vec(&manifest).map_err(|e| self.failed(e))?;
+        let digest = sha256(&body);
+        let image = Self::reference(reference);
+        self.runtime
+            .block_on(async {
+                self.client
+                    .store_auth_if_needed(image.resolve_registry(), &self.auth)
+                    .await;
+                for (layer, descriptor) in layers.iter().zip(&manifest.layers) {
+                    self.client
+                        .push_blob(&image, layer.data.clone(), &descriptor.digest)
+                        .await?;
+                }
+                self.client
+                    .push_blob(&image, config.data.clone(), &manifest.config.digest)
+                    .await?;
+                self.client
+                    .push_manifest_raw(
+                        &image,
+                        body,
+                        reqwest::header::HeaderValue::from_static(OCI_IMAGE_MEDIA_TYPE),
+                    )
+                    .await
+            })
+            .map_err(|e| self.failed(e))?;
+        Ok(Pushed {
+            reference: reference.to_string(),
+            digest,
+            size,
+        })
+    }
+
+    /// The manifest `reference` names and its digest, checked to be a pkg
+    /// package (and against the reference's digest when it has one).
+    pub fn manifest(&self, reference: &OciRef) -> Result<(OciImageManifest, String), OciError> {
+        let image = Self::reference(reference);
+        let (body, digest) = self
+            .runtime
+            .block_on(
+                self.client
+                    .pull_manifest_raw(&image, &self.auth, &[OCI_IMAGE_MEDIA_TYPE]),
+            )
+            .map_err(|e| self.failed(e))?;
+        let not_package = |reason: String| OciError::NotAPackage {
+            reference: reference.to_string(),
+            reason,
+        };
+        if body.len() > MAX_MANIFEST_BYTES {
+            return Err(not_package("the manifest is larger than 4 MiB".into()));
+        }
+        let actual = sha256(&body);
+        if let Some(wanted) = &reference.digest
+            && &actual != wanted
+        {
+            return Err(OciError::Tampered {
+                reference: reference.to_string(),
+                digest: wanted.clone(),
+            });
+        }
+        if digest != actual {
+            return Err(OciError::Tampered {
+                reference: reference.to_string(),
+                digest,
+            });
+        }
+        let manifest: OciManifest = serde_json::from_slice(&body)
+            .map_err(|e| not_package(format!("the manifest is not an OCI image manifest: {e}")))?;
+        let OciManifest::Image(manifest) = manifest else {
+            return Err(not_package(
+                "it is an image index, not a package artifact".into(),
+            ));
+        };
+        let kind = manifest
+            .artifact_type
+            .as_deref()
+            .unwrap_or(manifest.config.media_type.as_str());
+        if kind != ARTIFACT_TYPE {
+            return Err(not_package(format!(
+                "it is not a pkg package (artifact type `{}`, not `{ARTIFACT_TYPE}`)",
+                crate::model::slug::escape(kind)
+            )));
+        }
+        Ok((manifest, actual))
+    }
+
+    /// Pulls the package `reference` names: the manifest, then the package
+    /// layer and the signature layer, each checked against its digest.
+    pub fn pull(&self, reference: &OciRef) -> Result<Pulled, OciError> {
+        let (manifest, manifest_digest) = self.manifest(reference)?;
+        let pinned = reference.with_digest(&manifest_digest);
+        let one = |media_type: &str| -> Result<Option<&OciDescriptor>, OciError> {
+            let mut found = manifest.layers.iter().filter(|l| l.media_type == media_type);
+            let first = found.next();
+            if found.next().is_some() {
+                return Err(OciError::NotAPackage {
+                    reference: reference.to_string(),
+                    reason: format!("it has more than one `{media_type}` layer"),
+                });
+            }
+            Ok(first)
+        };
+        let package = one(PACKAGE_LAYER)?.ok_or_else(|| OciError::NotAPackage {
+            reference: reference.to_string(),
+            reason: format!("it has no `{PACKAGE_LAYER}` layer"),
+        })?;
+        let archive = self.blob(&pinned, package, MAX_PACKAGE_BYTES)?;
+        let signature = match one(SIGNATURE_LAYER)? {
+            Some(layer) => Some(self.blob(&pinned, layer, MAX_SIGNATURE_BYTES)?),
+            None => None,
+        };
+        Ok(Pulled {
+            manifest_digest,
+            archive,
+            signature,
+            annotations: manifest.annotations.clone().unwrap_or_default(),
+        })
+    }
+
+    fn blob(
+        &self,
+        reference: &OciRef,
+        layer: &OciDescriptor,
+        max: i64,
+    ) -> Result<Vec<u8>, OciError> {
+        if layer.size < 0 || layer.size > max {
+            return Err(OciError::NotAPackage {
+                reference: reference.to_string(),
+                reason: format!(
+                    "layer {} is {} bytes, more than the {max} allowed",
+                    layer.digest, layer.size
+                ),
+            });
+        }
+        let image = Self::reference(reference);
+        let mut out: Vec<u8> = Vec::with_capacity(layer.size as usize);
+        let pulled = self
+            .runtime
+            .block_on(self.client.pull_blob(&image, layer, &mut out));
+        // oci-client checks the digest as it reads; check again here, so a
+        // changed blob is refused whatever the client version does.
+        if let Err(e) = pulled {
+            let text = e.to_string();
+            if text.to_ascii_lowercase().contains("digest") {
+                return Err(OciError::Tampered {
+                    reference: reference.to_string(),
+                    digest: layer.digest.clone(),
+                });
+            }
+            return Err(self.failed(text));
+        }
+        if sha256(&out) != layer.digest || out.len() as i64 != layer.size {
+            return Err(OciError::Tampered {
+                reference: reference.to_string(),
+                digest: layer.digest.clone(),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Every tag of `reference`'s repository.
+    pub fn tags(&self, reference: &OciRef) -> Result<Vec<String>, OciError> {
+        let image = Self::reference(&reference.with_tag("latest"));
+        let mut tags: Vec<String> = Vec::new();
+        loop {
+            let page = self
+                .runtime
+                .block_on(self.client.list_tags(
+                    &image,
+                    &self.auth,
+                    Some(1000),
+                    tags.last().map(String::as_str),
+                ))
+                .map_err(|e| self.failed(e))?;
+            let n = page.tags.len();
+            tags.extend(page.tags);
+            if n < 1000 {
+                break;
+            }
+        }
+        Ok(tags)
+    }
+
+    /// Every repository of the registry (`/v2/_catalog`).
+    pub fn repositories(&self, reference: &OciRef) -> Result<Vec<String>, OciError> {
+        let image = Self::reference(&reference.with_tag("latest"));
+        let mut repositories: Vec<String> = Vec::new();
+        loop {
+            let page = self
+                .runtime
+                .block_on(self.client.catalog(
+                    &image,
+                    &self.auth,
+                    Some(1000),
+                    repositories.last().map(String::as_str),
+                ))
+                .map_err(|e| self.failed(e))?;
+            let n = page.repositories.len();
+            repositories.extend(page.repositories);
+            if n < 1000 {
+                break;
+            }
+        }
+        Ok(repositories)
+    }
+}
