@@ -48,6 +48,10 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && need runuser || apt_insta
 # The signing tests check that keys and signatures work both ways with the
 # minisign CLI (Debian's minisign).
 need minisign || apt_install minisign
+# The OCI tests push to and pull from a real registry: Debian's
+# docker-registry (the CNCF distribution registry 2.8, filesystem storage),
+# started by the tests themselves on free loopback ports.
+need docker-registry || apt_install docker-registry
 
 # The environment tests run the real uv (from PyPI) and the real pixi (the
 # only one these machines reach is crates.io's 0.15.2, built once by

@@ -17,8 +17,8 @@ use crate::commands::resource::{
     WorkerCommand,
 };
 use crate::commands::{
-    Context, completions, create, db, deploy, env, history, inspect, load, lock, pack, publish, push,
-    remote, resource, search, serve, sign, source, sources, sync, validate, versions,
+    Context, completions, create, db, deploy, env, history, inspect, load, lock, pack, publish,
+    push, remote, resource, search, serve, sign, source, sources, sync, validate, versions,
 };
 use crate::model::ResourceKind;
 use crate::ui::Printer;

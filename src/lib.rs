@@ -179,8 +179,19 @@ mod tests {
             (
                 &["oci"],
                 &[
-                    "server", "sources", "loaders", "package", "hub", "hub_access", "remote",
-                    "git", "registry", "config", "commands", "cli", "ui",
+                    "server",
+                    "sources",
+                    "loaders",
+                    "package",
+                    "hub",
+                    "hub_access",
+                    "remote",
+                    "git",
+                    "registry",
+                    "config",
+                    "commands",
+                    "cli",
+                    "ui",
                 ],
             ),
             // signing is a leaf: keys, signatures and the trust policy.

@@ -400,6 +400,7 @@ mod tests {
             },
             hub_path: None,
             offline: false,
+            plain_http: false,
             remote: None,
         }
     }

@@ -40,7 +40,10 @@ pub fn run(ctx: &Context, args: &PushArgs) -> Result<()> {
     let package = read_package(&args.dir, &bar).with_context(refusing)?;
     let manifest = &package.manifest;
     let Some(name) = manifest.name.clone() else {
-        bail!("{}: manifest.json has no `name`; set one to push it", refusing());
+        bail!(
+            "{}: manifest.json has no `name`; set one to push it",
+            refusing()
+        );
     };
     let version_text = manifest.version.clone().unwrap_or_default();
     let version = semver::Version::parse(&version_text).map_err(|e| {

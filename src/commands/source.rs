@@ -370,14 +370,14 @@ fn pinned_graph(
                 )
             })?;
         if let Some(commit) = &locked.commit
-            && sources::git::commit_of(entry) != Some(commit.as_str())
+            && sources::revision_of(entry) != Some(commit.as_str())
         {
             bail!(
                 "{} {} in source `{}` is now at commit {}, the lock file has {commit} (was a tag moved?); nothing was loaded",
                 locked.name,
                 locked.version,
                 locked.source,
-                sources::git::commit_of(entry).unwrap_or("(none)")
+                sources::revision_of(entry).unwrap_or("(none)")
             );
         }
         if !entry.digest.is_empty() && entry.digest != locked.digest {
@@ -412,7 +412,9 @@ fn pinned_graph(
 /// The commit `entry` pins when it comes from a git source.
 fn git_commit(all: &[sources::Source], entry: &sources::IndexEntry) -> Option<String> {
     let source = all.iter().find(|s| s.name == entry.source)?;
-    (source.kind == sources::SourceKind::Git)
-        .then(|| sources::git::commit_of(entry).map(str::to_string))
-        .flatten()
+    match source.kind {
+        sources::SourceKind::Git => sources::git::commit_of(entry).map(str::to_string),
+        sources::SourceKind::Oci => sources::oci::manifest_of(entry).map(str::to_string),
+        _ => None,
+    }
 }

@@ -165,9 +165,16 @@ mod tests {
             from_docker_config(&path, "evil.example").unwrap(),
             Credentials::Anonymous
         );
-        let err = from_docker_config(&path, "bad.example").unwrap_err().to_string();
+        let err = from_docker_config(&path, "bad.example")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("not base64"), "{err}");
         std::fs::write(&path, "{").unwrap();
-        assert!(from_docker_config(&path, "x").unwrap_err().to_string().contains("not JSON"));
+        assert!(
+            from_docker_config(&path, "x")
+                .unwrap_err()
+                .to_string()
+                .contains("not JSON")
+        );
     }
 }

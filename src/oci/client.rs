@@ -97,6 +97,8 @@ pub struct OciClient {
     client: Client,
     auth: RegistryAuth,
     host: String,
+    /// Said after a failure reaching a loopback registry over HTTPS.
+    hint: &'static str,
 }
 
 fn sha256(bytes: &[u8]) -> String {
@@ -135,13 +137,24 @@ impl OciClient {
             client,
             auth,
             host: reference.host.clone(),
+            hint: if !plain_http && reference.is_loopback() {
+                " (a registry on this machine that speaks plain HTTP needs --plain-http or PKG_OCI_INSECURE=1)"
+            } else {
+                ""
+            },
         })
     }
 
     fn failed(&self, e: impl std::fmt::Display) -> OciError {
+        let message = e.to_string();
+        let hint = if message.contains("https://") {
+            self.hint
+        } else {
+            ""
+        };
         OciError::Registry {
             host: self.host.clone(),
-            message: e.to_string(),
+            message: format!("{message}{hint}"),
         }
     }
 
@@ -189,7 +202,11 @@ impl OciClient {
         let size = archive.len() as u64;
         let mut layers = vec![ImageLayer::new(archive, PACKAGE_LAYER.to_string(), None)];
         if let Some(signature) = signature {
-            layers.push(ImageLayer::new(signature, SIGNATURE_LAYER.to_string(), None));
+            layers.push(ImageLayer::new(
+                signature,
+                SIGNATURE_LAYER.to_string(),
+                None,
+            ));
         }
         let config = Config::new(b"{}".to_vec(), EMPTY_CONFIG.to_string(), None);
         let mut manifest = OciImageManifest::build(&layers, &config, Some(annotations));
@@ -287,7 +304,10 @@ impl OciClient {
         let (manifest, manifest_digest) = self.manifest(reference)?;
         let pinned = reference.with_digest(&manifest_digest);
         let one = |media_type: &str| -> Result<Option<&OciDescriptor>, OciError> {
-            let mut found = manifest.layers.iter().filter(|l| l.media_type == media_type);
+            let mut found = manifest
+                .layers
+                .iter()
+                .filter(|l| l.media_type == media_type);
             let first = found.next();
             if found.next().is_some() {
                 return Err(OciError::NotAPackage {

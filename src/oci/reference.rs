@@ -19,7 +19,9 @@ pub struct OciRef {
 
 /// Why a reference is unusable.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("`{given}` is not an OCI reference (oci://HOST/REPO:VERSION or oci://HOST/REPO@sha256:DIGEST): {reason}")]
+#[error(
+    "`{given}` is not an OCI reference (oci://HOST/REPO:VERSION or oci://HOST/REPO@sha256:DIGEST): {reason}"
+)]
 pub struct RefError {
     /// The text given.
     pub given: String,
@@ -72,7 +74,8 @@ impl OciRef {
 
     /// Whether the text is an `oci://` reference (well formed or not).
     pub fn is_oci(text: &str) -> bool {
-        text.get(..6).is_some_and(|p| p.eq_ignore_ascii_case("oci://"))
+        text.get(..6)
+            .is_some_and(|p| p.eq_ignore_ascii_case("oci://"))
     }
 
     /// The same repository at `tag` (no digest).
@@ -145,9 +148,9 @@ fn check_repository(repository: &str) -> Result<(), String> {
     }
     for component in repository.split('/') {
         let ok = !component.is_empty()
-            && component
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'))
+            && component.chars().all(|c| {
+                c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-')
+            })
             && component.starts_with(|c: char| c.is_ascii_alphanumeric())
             && component.ends_with(|c: char| c.is_ascii_alphanumeric());
         if !ok {
@@ -185,10 +188,17 @@ fn check_tag(tag: &str) -> Result<(), String> {
 }
 
 fn check_digest(digest: &str) -> Result<(), String> {
-    let hex = digest
-        .strip_prefix("sha256:")
-        .ok_or_else(|| format!("digest `{}` is not sha256:HEX", crate::model::slug::escape(digest)))?;
-    if hex.len() != 64 || !hex.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c)) {
+    let hex = digest.strip_prefix("sha256:").ok_or_else(|| {
+        format!(
+            "digest `{}` is not sha256:HEX",
+            crate::model::slug::escape(digest)
+        )
+    })?;
+    if hex.len() != 64
+        || !hex
+            .chars()
+            .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
+    {
         return Err(format!(
             "digest `{}` is not sha256: and 64 lower-case hex digits",
             crate::model::slug::escape(digest)

@@ -47,7 +47,7 @@ fn fetch_with(
         reason,
     };
     let mut fetched = match source.kind {
-        SourceKind::Directory => loaders::resolve(&entry.locator, settings)
+        SourceKind::Directory | SourceKind::Oci => loaders::resolve(&entry.locator, settings)
             .and_then(|s| s.fetch(progress))
             .map_err(|e| unavailable(e.to_string()))?,
         SourceKind::Registry => {

@@ -23,6 +23,7 @@ pub mod entry;
 pub mod fetch;
 pub mod git;
 pub mod merged;
+pub mod oci;
 pub mod registry;
 pub mod resolve;
 pub mod wanted;
@@ -44,6 +45,9 @@ pub enum SourceKind {
     Registry,
     /// A git repository of releases (tags `vX.Y.Z` or `NAME/vX.Y.Z`).
     Git,
+    /// An OCI registry (`oci://HOST/PREFIX`): repositories `PREFIX/NAME`
+    /// with semver tags.
+    Oci,
 }
 
 impl SourceKind {
@@ -53,6 +57,7 @@ impl SourceKind {
             SourceKind::Directory => "directory",
             SourceKind::Registry => "registry",
             SourceKind::Git => "git",
+            SourceKind::Oci => "oci",
         }
     }
 
@@ -145,6 +150,10 @@ pub fn kind_of(location: &str) -> Result<SourceKind, SourceError> {
     if gitish {
         return Ok(SourceKind::Git);
     }
+    if lower.starts_with("oci://") {
+        oci::check_location(location).map_err(SourceError::Invalid)?;
+        return Ok(SourceKind::Oci);
+    }
     if lower.starts_with("http://") || lower.starts_with("https://") {
         url::Url::parse(location)
             .map_err(|e| SourceError::Invalid(format!("`{location}` is not a valid URL: {e}")))?;
@@ -155,7 +164,7 @@ pub fn kind_of(location: &str) -> Result<SourceKind, SourceError> {
         return Ok(SourceKind::Directory);
     }
     Err(SourceError::Invalid(format!(
-        "`{location}` is neither a directory, nor a registry URL (http:// or https://), nor a git repository (github:OWNER/REPO, git+https://HOST/REPO.git, a GitHub URL)"
+        "`{location}` is neither a directory, nor a registry URL (http:// or https://), nor a git repository (github:OWNER/REPO, git+https://HOST/REPO.git, a GitHub URL), nor an OCI registry (oci://HOST/PREFIX)"
     )))
 }
 
@@ -366,6 +375,16 @@ impl SourceIndex {
     }
 }
 
+/// The revision an entry's locator pins: the OCI manifest digest of an
+/// `oci://` locator, else the git commit of a git one.
+pub fn revision_of(entry: &IndexEntry) -> Option<&str> {
+    if entry.locator.starts_with("oci://") {
+        oci::manifest_of(entry)
+    } else {
+        git::commit_of(entry)
+    }
+}
+
 /// Reads the index of `source` (a directory source's unchanged packages
 /// from memory unless `refresh`), keeping the entries `wanted`.
 pub fn index_of(
@@ -386,6 +405,9 @@ pub fn index_of(
             .map(|i| i.keep(wanted))
             .map_err(unavailable),
         SourceKind::Git => git::index(source, settings)
+            .map(|i| i.keep(wanted))
+            .map_err(unavailable),
+        SourceKind::Oci => oci::index(source, settings)
             .map(|i| i.keep(wanted))
             .map_err(unavailable),
     }

@@ -19,6 +19,7 @@ mod history;
 mod http;
 mod load;
 mod misc;
+mod oci;
 mod pkg_server;
 mod registry;
 mod remote_hub;

@@ -1,0 +1,297 @@
+//! OCI distribution against a real registry (Debian's `docker-registry`,
+//! the CNCF distribution registry 2.8, filesystem storage, plain HTTP on a
+//! free loopback port): `pkg push`, `pkg load` by tag and by digest,
+//! `pkg versions`, the lock pinning the manifest digest, an OCI registry
+//! as a package source, and refusals: a tampered blob, a moved tag, a tag
+//! that is not the version, plain HTTP to a remote host.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::common::Env;
+use crate::pkg_server::{change_content, make_package};
+
+/// A throw-away registry; killed on drop.
+struct Registry {
+    child: Child,
+    port: u16,
+    data: PathBuf,
+}
+
+impl Registry {
+    fn start(env: &Env) -> Registry {
+        let port = {
+            let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+            l.local_addr().expect("addr").port()
+        };
+        let data = env.path("registry-data");
+        let config = env.write(
+            "registry.yml",
+            format!(
+                "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n",
+                data.display()
+            ),
+        );
+        let child = Command::new("docker-registry")
+            .arg("serve")
+            .arg(&config)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("docker-registry is not installed (apt-get install docker-registry)");
+        let registry = Registry { child, port, data };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                break;
+            }
+            assert!(Instant::now() < deadline, "the registry did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        registry
+    }
+
+    fn url(&self, repo: &str) -> String {
+        format!("oci://127.0.0.1:{}/{repo}", self.port)
+    }
+
+    /// The file holding the blob `digest` in the registry's storage.
+    fn blob_file(&self, digest: &str) -> PathBuf {
+        let hex = digest.trim_start_matches("sha256:");
+        self.data
+            .join("docker/registry/v2/blobs/sha256")
+            .join(&hex[..2])
+            .join(hex)
+            .join("data")
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn keys(env: &Env) -> (String, String) {
+    let dir = env.path("keys");
+    env.ok(["key", "generate", "--out", dir.to_str().unwrap()]);
+    (
+        dir.join("pkg.pub").to_str().unwrap().to_string(),
+        dir.join("pkg.key").to_str().unwrap().to_string(),
+    )
+}
+
+fn push(env: &Env, dir: &Path, to: &str) -> Value {
+    serde_json::from_str(&env.ok([
+        "push",
+        dir.to_str().unwrap(),
+        to,
+        "--plain-http",
+        "-o",
+        "json",
+    ]))
+    .unwrap()
+}
+
+#[test]
+fn push_load_versions_and_pin_by_digest() {
+    let env = Env::new();
+    let registry = Registry::start(&env);
+    let (public, secret) = keys(&env);
+    let v1 = make_package(&env, "v1", "app", "1.0.0", None);
+    env.ok(["sign", v1.to_str().unwrap(), "--key", &secret]);
+    let v2 = make_package(&env, "v2", "app", "1.1.0+build.7", None);
+    let repo = registry.url("team/app");
+
+    // Refusals before anything is sent.
+    let err = env.fails([
+        "push",
+        v1.to_str().unwrap(),
+        &format!("{repo}:9.9.9"),
+        "--plain-http",
+    ]);
+    assert!(err.contains("is not the package's version 1.0.0"), "{err}");
+    let err = env.fails([
+        "push",
+        v1.to_str().unwrap(),
+        "oci://registry.example/app",
+        "--plain-http",
+    ]);
+    assert!(err.contains("not a loopback address"), "{err}");
+    let err = env.fails([
+        "push",
+        v1.to_str().unwrap(),
+        &format!("{repo}:1.1.0+build.7"),
+    ]);
+    assert!(err.contains("write it as `1.1.0_build.7`"), "{err}");
+    // HTTPS is the default: the plain-HTTP registry is not reached.
+    let err = env.fails(["push", v1.to_str().unwrap(), &repo]);
+    assert!(err.contains("cannot push app@1.0.0"), "{err}");
+
+    let first = push(&env, &v1, &format!("{repo}:1.0.0"));
+    let again = push(&env, &v1, &repo);
+    assert_eq!(
+        first["digest"], again["digest"],
+        "the same package pushes the same manifest"
+    );
+    let second = push(&env, &v2, &repo);
+    assert_eq!(second["reference"], format!("{repo}:1.1.0_build.7"));
+
+    let versions: Value =
+        serde_json::from_str(&env.ok(["versions", &repo, "--plain-http", "-o", "json"])).unwrap();
+    assert_eq!(
+        versions,
+        serde_json::json!([
+            {"tag": "1.1.0_build.7", "version": "1.1.0+build.7"},
+            {"tag": "1.0.0", "version": "1.0.0"}
+        ])
+    );
+
+    // By tag, verified; by digest; no tag = the highest version.
+    let loader = Env::new();
+    loader.set_var("PKG_OCI_INSECURE", "1");
+    let out = loader
+        .pkg(["load", &format!("{repo}:1.0.0"), "--verify-with", &public])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("Signature verified"), "{said}");
+    let history: Value = serde_json::from_str(&loader.ok(["history", "-o", "json"])).unwrap();
+    let digest = first["digest"].as_str().unwrap();
+    assert!(
+        history[0]["source"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("@{digest}")),
+        "{history}"
+    );
+    let by_digest = format!("{repo}@{digest}");
+    let inspected: Value =
+        serde_json::from_str(&loader.ok(["inspect", &by_digest, "-o", "json"])).unwrap();
+    assert_eq!(inspected["version"], "1.0.0", "{inspected}");
+    let newest: Value = serde_json::from_str(&loader.ok(["inspect", &repo, "-o", "json"])).unwrap();
+    assert_eq!(newest["version"], "1.1.0+build.7", "{newest}");
+    // The unsigned version is refused where a signature is required.
+    let before = loader.hub_state();
+    let err = loader.fails(["load", &repo, "--prefix", "x", "--verify-with", &public]);
+    assert!(err.contains("not signed"), "{err}");
+    assert_eq!(loader.hub_state(), before);
+
+    // The lock pins the manifest digest: the tag moved to other content is
+    // refused.
+    loader.ok(["lock", &format!("{repo}:1.0.0")]);
+    let lock = std::fs::read_to_string(loader.path("pkg.lock")).unwrap();
+    assert!(lock.contains(&format!("commit = \"{digest}\"")), "{lock}");
+    change_content(&v1, "moved");
+    std::fs::remove_file(v1.join("manifest.json.minisig")).unwrap();
+    let moved = push(&env, &v1, &repo);
+    assert_ne!(moved["digest"], first["digest"]);
+    let before = loader.hub_state();
+    let err = loader.fails([
+        "load",
+        &format!("{repo}:1.0.0"),
+        "--prefix",
+        "y",
+        "--locked",
+        "pkg.lock",
+    ]);
+    assert!(err.contains("was the tag moved?"), "{err}");
+    assert_eq!(loader.hub_state(), before);
+    // By digest, the original is still there.
+    loader.ok([
+        "load",
+        &by_digest,
+        "--prefix",
+        "z",
+        "--verify-with",
+        &public,
+    ]);
+}
+
+#[test]
+fn an_oci_registry_is_a_package_source() {
+    let env = Env::new();
+    env.set_var("PKG_CONFIG", env.path("conf/config.toml").to_str().unwrap());
+    env.set_var("PKG_OCI_INSECURE", "1");
+    let registry = Registry::start(&env);
+    let (public, secret) = keys(&env);
+    let signed = make_package(&env, "a1", "app", "1.0.0", None);
+    env.ok(["sign", signed.to_str().unwrap(), "--key", &secret]);
+    let unsigned = make_package(&env, "a2", "app", "2.0.0", None);
+    push(&env, &signed, &registry.url("team/app"));
+    push(&env, &unsigned, &registry.url("team/app"));
+    let elsewhere = make_package(&env, "o1", "other", "1.0.0", None);
+    push(&env, &elsewhere, &registry.url("elsewhere/other"));
+
+    env.ok([
+        "source",
+        "add",
+        "reg",
+        &registry.url("team"),
+        "--require-signature",
+        &public,
+    ]);
+    let versions = env.ok(["versions", "app"]);
+    assert!(versions.contains("reg: 1.0.0 2.0.0"), "{versions}");
+    let err = env.fails(["versions", "other"]);
+    assert!(!err.is_empty());
+    let before = env.hub_state();
+    let err = env.fails(["load", "app"]);
+    assert!(
+        err.contains("source `reg` requires a signature") && err.contains("not signed"),
+        "{err}"
+    );
+    assert_eq!(env.hub_state(), before);
+    env.ok(["lock", "app@=1.0.0"]);
+    let lock = std::fs::read_to_string(env.path("pkg.lock")).unwrap();
+    assert!(
+        lock.contains("commit = \"sha256:") && lock.contains("signer = "),
+        "{lock}"
+    );
+    env.ok(["load", "app@=1.0.0", "--locked", "pkg.lock"]);
+    assert_ne!(env.hub_state(), before);
+}
+
+#[test]
+fn a_tampered_blob_is_refused() {
+    let env = Env::new();
+    env.set_var("PKG_OCI_INSECURE", "1");
+    let registry = Registry::start(&env);
+    let pkg = make_package(&env, "app", "app", "1.0.0", None);
+    let repo = registry.url("team/app");
+    push(&env, &pkg, &repo);
+    // The package layer's digest, from the manifest.
+    let manifest = Command::new("curl")
+        .args([
+            "-sf",
+            "-H",
+            "Accept: application/vnd.oci.image.manifest.v1+json",
+            &format!(
+                "http://127.0.0.1:{}/v2/team/app/manifests/1.0.0",
+                registry.port
+            ),
+        ])
+        .output()
+        .unwrap();
+    let manifest: Value = serde_json::from_slice(&manifest.stdout).unwrap();
+    let layer = manifest["layers"][0]["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let file = registry.blob_file(&layer);
+    let mut bytes = std::fs::read(&file).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    std::fs::write(&file, bytes).unwrap();
+
+    let before = env.hub_state();
+    let err = env.fails(["load", &format!("{repo}:1.0.0")]);
+    assert!(err.contains("does not match its digest"), "{err}");
+    assert_eq!(env.hub_state(), before);
+}
