@@ -143,7 +143,12 @@ pub fn run(ctx: &Context, args: &InspectArgs) -> Result<()> {
             out.push_str(&format!("Description: {}\n", crate::model::slug::escape(d)));
         }
         if let Some(commit) = &view.commit {
-            out.push_str(&format!("Source: {}\nCommit: {commit}\n", view.source));
+            let label = if commit.starts_with("sha256:") {
+                "Manifest"
+            } else {
+                "Commit"
+            };
+            out.push_str(&format!("Source: {}\n{label}: {commit}\n", view.source));
         }
         if !view.dependencies.is_empty() {
             let deps: Vec<String> = view

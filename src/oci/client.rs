@@ -350,22 +350,41 @@ impl OciClient {
             });
         }
         let image = Self::reference(reference);
-        let mut out: Vec<u8> = Vec::with_capacity(layer.size as usize);
-        let pulled = self
-            .runtime
-            .block_on(self.client.pull_blob(&image, layer, &mut out));
-        // oci-client checks the digest as it reads; check again here, so a
-        // changed blob is refused whatever the client version does.
-        if let Err(e) = pulled {
-            let text = e.to_string();
-            if text.to_ascii_lowercase().contains("digest") {
-                return Err(OciError::Tampered {
-                    reference: reference.to_string(),
-                    digest: layer.digest.clone(),
-                });
+        let too_long = || OciError::NotAPackage {
+            reference: reference.to_string(),
+            reason: format!(
+                "layer {} sent more than the {} bytes its descriptor says",
+                layer.digest, layer.size
+            ),
+        };
+        // Read at most the descriptor's size, so a registry that sends more
+        // cannot fill the memory; the digest is checked on what was read.
+        let out = self.runtime.block_on(async {
+            let sized = self
+                .client
+                .pull_blob_stream(&image, layer)
+                .await
+                .map_err(|e| self.failed(e))?;
+            let mut stream = sized.stream;
+            let mut out: Vec<u8> = Vec::with_capacity(layer.size as usize);
+            while let Some(chunk) = std::future::poll_fn(|cx| stream.as_mut().poll_next(cx)).await {
+                let chunk = chunk.map_err(|e| {
+                    if e.to_string().to_ascii_lowercase().contains("digest") {
+                        OciError::Tampered {
+                            reference: reference.to_string(),
+                            digest: layer.digest.clone(),
+                        }
+                    } else {
+                        self.failed(e)
+                    }
+                })?;
+                if (out.len() + chunk.len()) as i64 > layer.size {
+                    return Err(too_long());
+                }
+                out.extend_from_slice(&chunk);
             }
-            return Err(self.failed(text));
-        }
+            Ok(out)
+        })?;
         if sha256(&out) != layer.digest || out.len() as i64 != layer.size {
             return Err(OciError::Tampered {
                 reference: reference.to_string(),
