@@ -7,7 +7,7 @@
 #
 # The working corpus is fuzz/corpus/TARGET (gitignored), seeded from the
 # committed fuzz/seeds/TARGET and fuzz/regressions/TARGET; crashes land in
-# fuzz/artifacts/TARGET. One fuzzer process (-jobs=1), with libFuzzer
+# fuzz/artifacts/TARGET. One fuzzer process (no -jobs), with libFuzzer
 # limits -rss_limit_mb=2048 -timeout=10; the where-language dictionary
 # fuzz/where.dict is used for where_expr. Extra libFuzzer flags can be
 # given in FUZZ_FLAGS; FUZZ_SANITIZER picks cargo fuzz's sanitizer
@@ -76,7 +76,7 @@ before="$(find "$artifacts" -type f | wc -l)"
 status=0
 # shellcheck disable=SC2086 # FUZZ_FLAGS is a list of flags
 cargo +nightly fuzz run --sanitizer "${FUZZ_SANITIZER:-none}" "$target" "$corpus" -- \
-    -max_total_time="$seconds" -jobs=1 -rss_limit_mb=2048 -timeout=10 \
+    -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 \
     -print_final_stats=1 "${dict[@]}" ${FUZZ_FLAGS:-} 2>&1 | tee "$log" || status=$?
 
 executions="$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)"
