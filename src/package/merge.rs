@@ -561,9 +561,40 @@ fn key_text(key: &Value) -> String {
     }
 }
 
-/// The YAML documents of `text` (JSON is YAML too); `None` when it does not parse.
+/// serde_yaml's recursion limit: text nested deeper never parses.
+const MAX_DEPTH: usize = 128;
+
+/// Whether `text` opens more than [`MAX_DEPTH`] flow collections (`[`,
+/// `{`) at once, counting brackets anywhere (in strings and comments too,
+/// so a rare text is refused that would parse: it merges line by line).
+/// Such text is refused before libyaml sees it: its scanner takes time
+/// quadratic in the depth of nested flow mappings before it reports the
+/// depth (500 KB of `{a: {a: ...` took 40 s; found with the `unit_data`
+/// fuzz harness).
+fn flow_too_deep(text: &str) -> bool {
+    let mut depth = 0usize;
+    for b in text.bytes() {
+        match b {
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return true;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    false
+}
+
+/// The YAML documents of `text` (JSON is YAML too); `None` when it does
+/// not parse or nests flow collections deeper than serde_yaml allows.
 fn parse_documents(text: &str) -> Option<Vec<Value>> {
     use serde::Deserialize;
+    if flow_too_deep(text) {
+        return None;
+    }
     let mut docs = Vec::new();
     for doc in serde_yaml::Deserializer::from_str(text) {
         docs.push(Value::deserialize(doc).ok()?);
@@ -788,5 +819,31 @@ mod tests {
             "took {:?}",
             started.elapsed()
         );
+    }
+
+    /// Found with the `unit_data` fuzz harness: deeply nested flow
+    /// mappings took libyaml time quadratic in the depth (500 KB: 40 s)
+    /// before failing; they are refused up front and merge line by line.
+    #[test]
+    fn deeply_nested_flow_collections_are_refused_quickly() {
+        let deep = format!("{}1{}\n", "{a: ".repeat(100_000), "}".repeat(100_000));
+        let started = Instant::now();
+        assert!(parse_documents(&deep).is_none());
+        let merged = merge(
+            &key(),
+            Some(&side(json!({}), "x: 1\n")),
+            &side(json!({}), "x: 1\n"),
+            &side(json!({}), &deep),
+            DataFormat::Yaml,
+        )
+        .unwrap();
+        assert_eq!(merged.data.unwrap(), deep.as_bytes());
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "took {:?}",
+            started.elapsed()
+        );
+        let shallow = format!("{}1{}\n", "{a: ".repeat(100), "}".repeat(100));
+        assert!(parse_documents(&shallow).is_some());
     }
 }
