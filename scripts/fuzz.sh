@@ -6,7 +6,8 @@
 #   scripts/fuzz.sh TARGET [SECONDS]   fuzz TARGET for SECONDS (default 60)
 #
 # The working corpus is fuzz/corpus/TARGET (gitignored), seeded from the
-# committed fuzz/seeds/TARGET and fuzz/regressions/TARGET; crashes land in
+# committed fuzz/seeds/TARGET (cargo test replays those and
+# fuzz/regressions/TARGET); crashes land in
 # fuzz/artifacts/TARGET. One fuzzer process (no -jobs), with libFuzzer
 # limits -rss_limit_mb=2048 -timeout=10; the where-language dictionary
 # fuzz/where.dict is used for where_expr. Extra libFuzzer flags can be
@@ -60,11 +61,10 @@ fi
 corpus="fuzz/corpus/$target"
 artifacts="fuzz/artifacts/$target"
 mkdir -p "$corpus" "$artifacts"
-for dir in "fuzz/seeds/$target" "fuzz/regressions/$target"; do
-    if [ -d "$dir" ]; then
-        find "$dir" -type f -exec cp -n {} "$corpus/" \;
-    fi
-done
+# The seeds only: regression inputs can be large and slow by design (they
+# once timed out), which would slow every run down; `cargo test` replays
+# them.
+find "fuzz/seeds/$target" -type f -exec cp -n {} "$corpus/" \;
 
 dict=()
 if [ "$target" = "where_expr" ] && [ -f fuzz/where.dict ]; then
