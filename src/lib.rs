@@ -25,6 +25,9 @@
 //! - [`filter`]: the `--where` language: parser and evaluator.
 //! - [`model`], [`progress`], [`time`]: the resource kinds, slugs and the
 //!   resource record; progress reporting; timestamps.
+//!
+//! `fuzz_entry` (hidden) sits beside the top layer: the fuzz targets'
+//! entry points (`fuzz/`, `docs/fuzzing.md`) and their regression replay.
 pub mod backends;
 pub mod cli;
 pub mod commands;
@@ -33,6 +36,8 @@ pub mod db;
 pub mod deploy;
 pub mod error_text;
 pub mod filter;
+#[doc(hidden)]
+pub mod fuzz_entry;
 pub mod git;
 pub mod hub;
 pub mod hub_access;

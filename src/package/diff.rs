@@ -6,6 +6,7 @@ use serde_json::Value;
 use similar::TextDiff;
 
 use super::error::PackageError;
+use super::merge::DIFF_DEADLINE;
 use super::plan::{Plan, Step};
 use super::read::Package;
 use crate::hub::store;
@@ -38,7 +39,9 @@ fn unified(old: &str, new: &str, old_name: &str, new_name: &str) -> Option<Strin
     if old == new {
         return None;
     }
-    let diff = TextDiff::from_lines(old, new);
+    let diff = TextDiff::configure()
+        .timeout(DIFF_DEADLINE)
+        .diff_lines(old, new);
     Some(
         diff.unified_diff()
             .context_radius(3)

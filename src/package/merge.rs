@@ -12,10 +12,21 @@
 //! When only one side changed, that side's bytes are kept exactly; only a
 //! real merge of structured data re-serialises it.
 
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
+
 use serde_yaml::{Mapping, Value};
-use similar::{Algorithm, DiffOp, capture_diff_slices};
+use similar::{Algorithm, DiffOp, capture_diff_slices_deadline};
 
 use crate::model::{Details, RefField, Reference, ResourceKey};
+
+/// How long one line diff (of a merge, or shown by `diff`) may search for
+/// the smallest diff before it settles for a larger one. Myers' algorithm
+/// takes time proportional to the lines times the differences: without a
+/// bound, two large unrelated unit data files kept a merge busy for
+/// minutes (found by the `unit_data` fuzz target). A larger diff only ever
+/// turns a clean merge into a reported conflict, never into a wrong merge.
+pub const DIFF_DEADLINE: Duration = Duration::from_millis(500);
 
 /// One side of a merge: a resource's details, references and data.
 #[derive(Debug, Clone, PartialEq)]
@@ -417,21 +428,19 @@ impl Merger<'_> {
         if l.is_empty() && u.is_empty() {
             return None;
         }
+        // By name, so that long lists merge in linear time.
+        let (bm, lm, um) = (by_name(&b), by_name(&l), by_name(&u));
         let mut names: Vec<&str> = l.iter().map(|(n, _)| *n).collect();
-        names.extend(
-            u.iter()
-                .map(|(n, _)| *n)
-                .filter(|n| !l.iter().any(|(m, _)| m == n)),
-        );
+        names.extend(u.iter().map(|(n, _)| *n).filter(|n| !lm.contains_key(n)));
         let mut out = Vec::new();
         for name in names {
             let child = format!("{}[name={name}]", path.trim_end());
             if let Some(v) = self.entry(
                 &child,
                 true,
-                item_named(&b, name),
-                item_named(&l, name),
-                item_named(&u, name),
+                bm.get(name).copied(),
+                lm.get(name).copied(),
+                um.get(name).copied(),
             ) {
                 out.push(v);
             }
@@ -499,7 +508,8 @@ impl Merger<'_> {
 /// For each line of `base`, the line of `other` it matches, if any.
 fn matches(base: &[&str], other: &[&str]) -> Vec<Option<usize>> {
     let mut out = vec![None; base.len()];
-    for op in capture_diff_slices(Algorithm::Myers, base, other) {
+    let deadline = Some(Instant::now() + DIFF_DEADLINE);
+    for op in capture_diff_slices_deadline(Algorithm::Myers, base, other, deadline) {
         if let DiffOp::Equal {
             old_index,
             new_index,
@@ -514,17 +524,18 @@ fn matches(base: &[&str], other: &[&str]) -> Vec<Option<usize>> {
     out
 }
 
-/// The item named `name`.
-fn item_named<'v>(items: &[(&str, &'v Value)], name: &str) -> Option<&'v Value> {
-    items.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
+/// The items of [`named_items`] by name.
+fn by_name<'v>(items: &[(&'v str, &'v Value)]) -> HashMap<&'v str, &'v Value> {
+    items.iter().copied().collect()
 }
 
 /// `name` of every item, when all are maps with a unique string `name`.
 fn named_items(items: &[Value]) -> Option<Vec<(&str, &Value)>> {
     let mut out: Vec<(&str, &Value)> = Vec::with_capacity(items.len());
+    let mut seen = HashSet::with_capacity(items.len());
     for item in items {
         let name = item.as_mapping()?.get("name")?.as_str()?;
-        if out.iter().any(|(n, _)| *n == name) {
+        if !seen.insert(name) {
             return None;
         }
         out.push((name, item));
@@ -550,9 +561,40 @@ fn key_text(key: &Value) -> String {
     }
 }
 
-/// The YAML documents of `text` (JSON is YAML too); `None` when it does not parse.
+/// serde_yaml's recursion limit: text nested deeper never parses.
+const MAX_DEPTH: usize = 128;
+
+/// Whether `text` opens more than [`MAX_DEPTH`] flow collections (`[`,
+/// `{`) at once, counting brackets anywhere (in strings and comments too,
+/// so a rare text is refused that would parse: it merges line by line).
+/// Such text is refused before libyaml sees it: its scanner takes time
+/// quadratic in the depth of nested flow mappings before it reports the
+/// depth (500 KB of `{a: {a: ...` took 40 s; found with the `unit_data`
+/// fuzz harness).
+fn flow_too_deep(text: &str) -> bool {
+    let mut depth = 0usize;
+    for b in text.bytes() {
+        match b {
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return true;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    false
+}
+
+/// The YAML documents of `text` (JSON is YAML too); `None` when it does
+/// not parse or nests flow collections deeper than serde_yaml allows.
 fn parse_documents(text: &str) -> Option<Vec<Value>> {
     use serde::Deserialize;
+    if flow_too_deep(text) {
+        return None;
+    }
     let mut docs = Vec::new();
     for doc in serde_yaml::Deserializer::from_str(text) {
         docs.push(Value::deserialize(doc).ok()?);
@@ -727,5 +769,81 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(err[0].path, "target");
+    }
+
+    /// Found by the `unit_data` fuzz harness: a list of many named items
+    /// merged in time quadratic in its length (30,000 items: 35 s).
+    #[test]
+    fn long_named_lists_merge_in_linear_time() {
+        let list = |v: u8| -> String {
+            (0..20_000)
+                .map(|i| format!("- name: i{i}\n  v: {v}\n"))
+                .collect()
+        };
+        let started = Instant::now();
+        let merged = merge(
+            &key(),
+            Some(&side(json!({}), &list(1))),
+            &side(json!({}), &list(2)),
+            &side(json!({}), &list(1)),
+            DataFormat::Yaml,
+        )
+        .unwrap();
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "took {:?}",
+            started.elapsed()
+        );
+        let data = String::from_utf8(merged.data.unwrap()).unwrap();
+        assert!(data.contains("name: i19999\n  v: 2"));
+    }
+
+    /// Found by the `unit_data` fuzz harness: a line merge of two large
+    /// unrelated texts searched for the smallest diff for minutes; the
+    /// deadline makes it settle for a larger diff (here a conflict).
+    #[test]
+    fn large_unrelated_texts_merge_within_the_deadline() {
+        let text = |p: &str| -> String { (0..20_000).map(|i| format!("{p}{i}\n")).collect() };
+        let started = Instant::now();
+        let err = merge(
+            &key(),
+            Some(&side(json!({}), &text("b"))),
+            &side(json!({}), &text("l")),
+            &side(json!({}), &text("u")),
+            DataFormat::Lines,
+        )
+        .unwrap_err();
+        assert!(!err.is_empty());
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "took {:?}",
+            started.elapsed()
+        );
+    }
+
+    /// Found with the `unit_data` fuzz harness: deeply nested flow
+    /// mappings took libyaml time quadratic in the depth (500 KB: 40 s)
+    /// before failing; they are refused up front and merge line by line.
+    #[test]
+    fn deeply_nested_flow_collections_are_refused_quickly() {
+        let deep = format!("{}1{}\n", "{a: ".repeat(100_000), "}".repeat(100_000));
+        let started = Instant::now();
+        assert!(parse_documents(&deep).is_none());
+        let merged = merge(
+            &key(),
+            Some(&side(json!({}), "x: 1\n")),
+            &side(json!({}), "x: 1\n"),
+            &side(json!({}), &deep),
+            DataFormat::Yaml,
+        )
+        .unwrap();
+        assert_eq!(merged.data.unwrap(), deep.as_bytes());
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "took {:?}",
+            started.elapsed()
+        );
+        let shallow = format!("{}1{}\n", "{a: ".repeat(100), "}".repeat(100));
+        assert!(parse_documents(&shallow).is_some());
     }
 }

@@ -20,6 +20,7 @@ use super::super::super::store::Kv;
 use super::super::super::upload::read_transfer;
 use super::{key_of, need};
 use crate::hub_access::HubAccess;
+use crate::model::ResourceKey;
 use crate::package::load::LoadOptions;
 use crate::package::plan::{OnConflict, PlanOptions, check_prefix};
 use crate::package::read::Package;
@@ -29,7 +30,7 @@ use crate::progress::NoProgress;
 /// The query of plan and apply: the load options.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct LoadQuery {
+pub(crate) struct LoadQuery {
     prefix: Option<String>,
     on_conflict: Option<String>,
     external: Option<String>,
@@ -87,6 +88,15 @@ fn load_options(query: &LoadQuery) -> ApiResult<LoadOptions> {
     })
 }
 
+/// Decodes the query string of a plan or apply request (absent is empty):
+/// the query itself and the load options it asks for, or a 400. The
+/// handlers call this before reading the body; the fuzzer calls it too.
+pub(crate) fn decode_load_query(raw: Option<&str>) -> ApiResult<(LoadQuery, LoadOptions)> {
+    let query: LoadQuery = extract::query(raw)?;
+    let options = load_options(&query)?;
+    Ok((query, options))
+}
+
 /// Reads the package archive `body` in memory on a blocking thread, once
 /// a transfer permit is free.
 async fn transfer<K: Kv>(state: &AppState<K>, body: Bytes) -> ApiResult<Package> {
@@ -108,8 +118,7 @@ pub async fn plan<K: Kv>(
     body: Bytes,
 ) -> ApiResult<Response> {
     need(&caller)?;
-    let query: LoadQuery = extract::query(raw.as_deref())?;
-    let options = load_options(&query)?;
+    let (query, options) = decode_load_query(raw.as_deref())?;
     let diffs = query.diffs.unwrap_or(false);
     let upload = transfer(&state, body).await?;
     let (report, upload) = state
@@ -137,8 +146,7 @@ pub async fn apply<K: Kv>(
     body: Bytes,
 ) -> ApiResult<Json<crate::hub_access::LoadReport>> {
     need(&caller)?;
-    let query: LoadQuery = extract::query(raw.as_deref())?;
-    let options = load_options(&query)?;
+    let (query, options) = decode_load_query(raw.as_deref())?;
     let detail = query.detail.unwrap_or(false);
     let expect = query.expect.clone();
     let staged = match &query.upload {
@@ -188,6 +196,19 @@ struct CompareItem {
     source: String,
 }
 
+/// Decodes the body of a compare request into the resources it names, each
+/// with the source fingerprint expected, or a 400/404 for a bad body, kind
+/// or slug. The handler calls this; the fuzzer calls it too.
+pub(crate) fn decode_compare(body: &Bytes) -> ApiResult<Vec<(ResourceKey, String)>> {
+    let request: CompareBody = extract::json(body)?;
+    let mut expected = Vec::with_capacity(request.items.len());
+    for item in request.items {
+        let space = (!item.space.is_empty()).then_some(item.space.as_str());
+        expected.push((key_of(&item.kind, space, &item.slug)?, item.source));
+    }
+    Ok(expected)
+}
+
 /// `POST /api/v1/hub/compare`: whether the hub holds every resource as a
 /// load of the same files wrote it (`{"current": true}`): a sync's cheap
 /// "no changes" check.
@@ -197,12 +218,7 @@ pub async fn compare<K: Kv>(
     body: Bytes,
 ) -> ApiResult<Json<serde_json::Value>> {
     need(&caller)?;
-    let request: CompareBody = extract::json(&body)?;
-    let mut expected = Vec::with_capacity(request.items.len());
-    for item in request.items {
-        let space = (!item.space.is_empty()).then_some(item.space.as_str());
-        expected.push((key_of(&item.kind, space, &item.slug)?, item.source));
-    }
+    let expected = decode_compare(&body)?;
     let current = state
         .hub
         .read(move |hub| hub.sources_current(&expected))

@@ -9,6 +9,10 @@ mod history;
 mod loads;
 mod resources;
 
+/// The request decoding of plan, apply and compare, for the fuzz targets
+/// (`crate::fuzz_entry`) and their regression replay.
+pub(crate) use loads::{decode_compare, decode_load_query};
+
 use std::sync::Arc;
 
 use axum::Router;

@@ -1,0 +1,8 @@
+//! Fuzz target `archive_tar_gz`: see `pkg::fuzz_entry::archive_tar_gz` and docs/fuzzing.md.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    pkg::fuzz_entry::archive_tar_gz(data);
+});
