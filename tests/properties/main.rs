@@ -16,6 +16,7 @@
 //! runs deeper. docs/testing.md has the numbers.
 
 mod merge;
+mod regressions;
 mod rollback;
 mod roundtrip;
 mod support;
