@@ -8,7 +8,7 @@ use pkg::hub_access::HubAccess;
 use pkg::model::{Details, ResourceKey, ResourceKind};
 use pkg::package::OnConflict;
 
-use crate::support::{TempHub, init, whole_package};
+use crate::support::{TempHub, init, tree, tree_diff, whole_package};
 
 fn details(value: serde_json::Value) -> Details {
     match value {
@@ -90,4 +90,23 @@ fn rollback_restores_a_base_the_load_only_rebased() {
     assert_eq!(base_fingerprint(&mut hub), None);
     let data = hub.hub.get(&key, true).expect("get").data;
     assert_eq!(data.as_deref(), Some(&b"a: 2\n"[..]), "the edit is kept");
+}
+
+/// A float in details must survive hub → package → hub → package exactly
+/// (property 1): serde_json parses floats exactly only with its
+/// `float_roundtrip` feature.
+#[test]
+fn floats_survive_create_load_create() {
+    init();
+    let mut source = TempHub::new();
+    space_and_unit(
+        &mut source,
+        json!({"Slug": "u", "Spec": [-3.401235911691622e-180, 0.1, 5e-324]}),
+    );
+    let (first_dir, first) = source.create("first", &whole_package());
+    let mut copy = TempHub::new();
+    copy.load(&first, OnConflict::Fail).expect("load");
+    let (second_dir, _) = copy.create("second", &whole_package());
+    let (a, b) = (tree(&first_dir), tree(&second_dir));
+    assert!(a == b, "{}", tree_diff(&a, &b));
 }
