@@ -1,7 +1,7 @@
 //! Property 3: a three-way merge with no local edits equals
-//! `--on-conflict update`. Version 1 of a package is loaded into two
-//! empty hubs; version 2 (edits, deletions, additions relative to version
-//! 1) is loaded into one with `--on-conflict merge` and into the other with
+//! `--on-conflict update`. Version 1 of a package is loaded into two empty
+//! hubs; version 2 (edits, deletions and additions relative to version 1)
+//! is loaded into one with `--on-conflict merge` and into the other with
 //! `--on-conflict update`. Both loads succeed and the two hubs hold the
 //! same content: every column of every resource except IDs and timestamps
 //! (which no two hubs share), and the same stored merge bases.

@@ -242,6 +242,9 @@ const INT_OPS: &[&str] = &[
 ];
 const UUID_OPS: &[&str] = &["=", "!=", "IN", "NOT IN", "IS NULL", "IS NOT NULL"];
 
+/// Makes a literal from an index into a pool.
+type Literal<'a> = Box<dyn Fn(&Index) -> String + 'a>;
+
 /// Renders `spec` for `kind` with literals from `pools`.
 fn render(spec: &ClauseSpec, kind: ResourceKind, pools: &Pools) -> String {
     let names = attribute_names(kind);
@@ -254,7 +257,7 @@ fn render(spec: &ClauseSpec, kind: ResourceKind, pools: &Pools) -> String {
         .copied()
         .filter(|n| attribute_type(kind, n) == Some(ty))
         .collect();
-    let (left, ops, literal): (String, &[&str], Box<dyn Fn(&Index) -> String>) = match ty {
+    let (left, ops, literal): (String, &[&str], Literal<'_>) = match ty {
         AttrType::String => (
             name.to_string(),
             STRING_OPS,
@@ -326,7 +329,7 @@ fn render(spec: &ClauseSpec, kind: ResourceKind, pools: &Pools) -> String {
             "({})",
             spec.list
                 .iter()
-                .map(|i| literal(i))
+                .map(&literal)
                 .collect::<Vec<_>>()
                 .join(", ")
         ),

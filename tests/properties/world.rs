@@ -268,6 +268,16 @@ pub fn data() -> impl Strategy<Value = Vec<u8>> {
     ]
 }
 
+/// A unit to add: its space, slug, details, toolchain, data and target.
+type UnitSpec = (
+    Index,
+    String,
+    Meta,
+    Option<&'static str>,
+    Vec<u8>,
+    Option<Index>,
+);
+
 /// What to add to a world, with references chosen among what it holds
 /// (indices are taken modulo the candidates; a reference with no
 /// candidate, or a key already taken, drops the resource).
@@ -276,14 +286,7 @@ pub struct Blueprint {
     spaces: Vec<(String, Meta)>,
     workers: Vec<(Index, String, Meta)>,
     targets: Vec<(Index, String, Meta, Index, &'static str)>,
-    units: Vec<(
-        Index,
-        String,
-        Meta,
-        Option<&'static str>,
-        Vec<u8>,
-        Option<Index>,
-    )>,
+    units: Vec<UnitSpec>,
     links: Vec<(String, Meta, Index, Index)>,
     filters: Vec<(Index, String, Meta, Option<Index>, &'static str)>,
     views: Vec<(Index, String, Meta, Option<Index>)>,
