@@ -106,7 +106,7 @@ mod tests {
     fn floats_survive_a_round_trip_through_text() {
         for text in [
             r#"{"x":-3.401235911691622e-180}"#,
-            r#"{"x":[2.2250738585072014e-308,1.7976931348623157e308,5e-324,0.1]}"#,
+            r#"{"x":[2.2250738585072014e-308,1.7976931348623157e+308,5e-324,0.1]}"#,
         ] {
             let details: Details = serde_json::from_str(text).unwrap();
             assert_eq!(to_canonical_json(&details), text);
