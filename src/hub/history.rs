@@ -287,13 +287,17 @@ pub struct Change {
     pub after: Option<String>,
     /// Whether the resource existed before.
     pub prior_present: bool,
+    /// Whether the change left the content as it was and changed only the
+    /// merge base (a load that found the package's content already there).
+    pub base_only: bool,
 }
 
 /// The changes entry `id` made, in the order it made them.
 pub fn changes(conn: &Connection, id: i64) -> Result<Vec<Change>, HubError> {
     let mut stmt = conn.prepare(
-        "SELECT seq, kind, space, slug, after_fingerprint, prior_present FROM history_changes
-         WHERE history_id = ?1 ORDER BY seq",
+        "SELECT seq, kind, space, slug, after_fingerprint, prior_present,
+                prior_present = 1 AND prior_fingerprint = after_fingerprint
+         FROM history_changes WHERE history_id = ?1 ORDER BY seq",
     )?;
     let mut rows = stmt.query([id])?;
     let mut out = Vec::new();
@@ -310,6 +314,7 @@ pub fn changes(conn: &Connection, id: i64) -> Result<Vec<Change>, HubError> {
             key: ResourceKey::new(kind, &space, &slug),
             after: row.get(4)?,
             prior_present: row.get::<_, i64>(5)? != 0,
+            base_only: row.get::<_, Option<i64>>(6)?.unwrap_or(0) != 0,
         });
     }
     Ok(out)

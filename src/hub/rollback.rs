@@ -48,7 +48,7 @@ pub fn rollback(
     let changes = history::changes(conn, id)?;
     if !force {
         let mut changed = Vec::new();
-        for change in &changes {
+        for change in changes.iter().filter(|c| !c.base_only) {
             if store::fingerprint(conn, &change.key)? != change.after {
                 changed.push(change.key.clone());
             }
@@ -80,6 +80,14 @@ pub fn rollback(
         let present = store::exists(conn, &change.key)?;
         let prior_fingerprint = prior_fingerprint(conn, id, change.seq)?;
         history::record_change(conn, new_id, seq, &change.key, prior_fingerprint.as_deref())?;
+        if change.base_only {
+            // The entry changed only the merge base: put the prior one back
+            // and leave the content (and any edit made since) alone.
+            if present {
+                restore_prior_base(conn, id, change.seq, &change.key)?;
+            }
+            continue;
+        }
         if present {
             store::delete(conn, &change.key)?;
         }
@@ -153,6 +161,11 @@ fn restore_prior(conn: &Connection, id: i64, seq: i64) -> Result<(), HubError> {
          FROM history_changes WHERE history_id = ?1 AND seq = ?2",
         params![id, seq],
     )?;
+    insert_prior_base(conn, id, seq)
+}
+
+/// Puts back the prior stored base of change `seq` of entry `id`, if it had one.
+fn insert_prior_base(conn: &Connection, id: i64, seq: i64) -> Result<(), HubError> {
     conn.execute(
         "INSERT INTO bases (kind, space, slug, details, ref1, ref2, data_digest, fingerprint, data)
          SELECT kind, space, slug, prior_base_details, prior_base_ref1, prior_base_ref2,
@@ -161,4 +174,22 @@ fn restore_prior(conn: &Connection, id: i64, seq: i64) -> Result<(), HubError> {
         params![id, seq],
     )?;
     Ok(())
+}
+
+/// Puts back only the merge base `key` had before change `seq` of entry
+/// `id` (its base fingerprint and stored base), keeping its content.
+fn restore_prior_base(
+    conn: &Connection,
+    id: i64,
+    seq: i64,
+    key: &ResourceKey,
+) -> Result<(), HubError> {
+    store::clear_base(conn, key)?;
+    conn.execute(
+        "UPDATE resources SET base_fingerprint =
+           (SELECT prior_base_fingerprint FROM history_changes WHERE history_id = ?1 AND seq = ?2)
+         WHERE kind = ?3 AND space = ?4 AND slug = ?5",
+        params![id, seq, key.kind.name(), key.space, key.slug],
+    )?;
+    insert_prior_base(conn, id, seq)
 }

@@ -98,6 +98,21 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// Details go through JSON text at every step (hub row, package file,
+    /// hub row again): a float must come back as the very same number, or
+    /// `pkg create` of a loaded package differs from the package (found by
+    /// the `roundtrip` property).
+    #[test]
+    fn floats_survive_a_round_trip_through_text() {
+        for text in [
+            r#"{"x":-3.401235911691622e-180}"#,
+            r#"{"x":[2.2250738585072014e-308,1.7976931348623157e+308,5e-324,0.1]}"#,
+        ] {
+            let details: Details = serde_json::from_str(text).unwrap();
+            assert_eq!(to_canonical_json(&details), text);
+        }
+    }
+
     #[test]
     fn canonicalize_drops_hub_owned_keys_and_sets_slug() {
         let details = json!({

@@ -177,7 +177,7 @@ pub fn load(
         }
         progress.advance(1);
     }
-    for &index in &plan.rebase {
+    for (seq, &index) in (i64::try_from(writes).unwrap_or(i64::MAX)..).zip(&plan.rebase) {
         let step = Step {
             item: index,
             action: Action::Unchanged,
@@ -185,6 +185,11 @@ pub fn load(
         let key = plan.key(package, &step);
         let refs = plan.refs(package, &step);
         let upstream = Upstream::read(package, &package.items[index], &key, &refs)?;
+        // The content stays; only the merge base changes. Recorded like a
+        // change (prior row and base, the same fingerprint after), so
+        // that a rollback restores the base too.
+        let current = store::fingerprint(&tx, &key)?;
+        history::record_change(&tx, entry_id, seq, &key, current.as_deref())?;
         store::rebase(&tx, &upstream.content(&key, &refs))?;
     }
     let counts = Counts {
