@@ -37,6 +37,9 @@ pub enum SignError {
         "manifest.json has no digests, so a signature would not pin the package's files: write it with `pkg create` or `pkg db create`, which record them"
     )]
     NoDigests,
+    /// manifest.json is not JSON of a package manifest's shape.
+    #[error("manifest.json is not a package manifest: {0}")]
+    NotManifest(String),
     /// The package carries no signature.
     #[error("the package is not signed (no {SIGNATURE_FILE})")]
     Unsigned,
@@ -254,31 +257,95 @@ pub fn verify_dir(dir: &Path, keys: &[PublicKey]) -> Result<Signer, SignError> {
     verify_any(&manifest, &signature, keys)
 }
 
-/// Signs `manifest` (manifest.json's bytes) of package `name@version`;
-/// the signature file's text.
-pub fn sign(manifest: &[u8], sk: &SecretKey, label: &str) -> Result<String, SignError> {
-    let parsed: serde_json::Value = serde_json::from_slice(manifest)
-        .map_err(|e| SignError::Key(format!("manifest.json is not JSON: {e}")))?;
-    let has_digests = parsed
-        .get("digests")
-        .and_then(|d| d.as_object())
-        .is_some_and(|d| !d.is_empty());
-    if !has_digests {
+/// A signature just made: the signature file's text, the package it names
+/// (`name@version`, its trusted comment) and the signing key's ID.
+#[derive(Debug, Clone)]
+pub struct Signature {
+    /// The text of `manifest.json.minisig`.
+    pub text: String,
+    /// `name@version` of the package (`unnamed` without a name).
+    pub label: String,
+    /// The ID of the key that signed.
+    pub key_id: String,
+}
+
+/// What signing needs from a manifest: its name, version and whether it
+/// has digests. Everything else is skipped unparsed, so a 50 MB manifest of
+/// 100,000 units is probed in a fraction of the time its full check takes
+/// (every load and `pkg verify` make that check).
+#[derive(serde::Deserialize)]
+struct ManifestProbe {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    version: Option<String>,
+    #[serde(default)]
+    digests: Option<DigestsProbe>,
+}
+
+/// Whether a manifest's `digests` object has at least one entry.
+struct DigestsProbe(bool);
+
+impl<'de> serde::Deserialize<'de> for DigestsProbe {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = DigestsProbe;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an object of file digests")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut any = false;
+                while map
+                    .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+                    .is_some()
+                {
+                    any = true;
+                }
+                Ok(DigestsProbe(any))
+            }
+        }
+        d.deserialize_map(Visitor)
+    }
+}
+
+/// `name@version` for a package's trusted comment.
+pub fn label(name: Option<&str>, version: Option<&str>) -> String {
+    let name = name.unwrap_or("unnamed");
+    match version {
+        Some(v) => format!("{name}@{v}"),
+        None => name.to_string(),
+    }
+}
+
+/// Signs `manifest` (manifest.json's bytes). Only the name, the version and
+/// the presence of digests are read from it: the digests pin the files,
+/// which every load checks.
+pub fn sign(manifest: &[u8], sk: &SecretKey) -> Result<Signature, SignError> {
+    let probe: ManifestProbe =
+        serde_json::from_slice(manifest).map_err(|e| SignError::NotManifest(e.to_string()))?;
+    if !probe.digests.is_some_and(|d| d.0) {
         return Err(SignError::NoDigests);
     }
+    let label = label(probe.name.as_deref(), probe.version.as_deref());
     let pk = PublicKey::from_secret_key(sk).map_err(|e| SignError::Key(e.to_string()))?;
+    let key_id = key_id(pk.keynum());
     let signature = minisign::sign(
         Some(&pk),
         sk,
         Cursor::new(manifest),
-        Some(label),
-        Some(&format!(
-            "signature from pkg secret key {}",
-            key_id(pk.keynum())
-        )),
+        Some(&label),
+        Some(&format!("signature from pkg secret key {key_id}")),
     )
     .map_err(|e| SignError::Key(e.to_string()))?;
-    Ok(signature.into_string())
+    Ok(Signature {
+        text: signature.into_string(),
+        label,
+        key_id,
+    })
 }
 
 /// Verifies `signature` (a signature file's text) of `manifest` with `pk`.
@@ -334,7 +401,7 @@ mod tests {
         let sk = read_secret_key(&made.secret).unwrap();
         let pk = read_public_key(made.public.to_str().unwrap()).unwrap();
         let manifest = br#"{"name":"a","version":"1.0.0","digests":{"/x":"sha256:00"}}"#;
-        let signature = sign(manifest, &sk, "a@1.0.0").unwrap();
+        let signature = sign(manifest, &sk).unwrap().text;
         let signer = verify(manifest, &signature, &pk).unwrap();
         assert_eq!(signer.trusted_comment, "a@1.0.0");
         assert_eq!(signer.key_id, made.key_id);
@@ -350,7 +417,7 @@ mod tests {
             Err(SignError::WrongKey { .. })
         ));
         assert!(matches!(
-            sign(br#"{"name":"a"}"#, &sk, "a"),
+            sign(br#"{"name":"a"}"#, &sk),
             Err(SignError::NoDigests)
         ));
         assert!(matches!(

@@ -13,7 +13,7 @@ use super::Context;
 use crate::loaders::archive::ArchiveFormat;
 use crate::model::slug::escape;
 use crate::oci::{self, OciClient, OciRef, tag_for_version};
-use crate::package::pack::pack;
+use crate::package::pack::pack_in_memory;
 use crate::package::read_package;
 use crate::progress::Progress as _;
 
@@ -68,10 +68,7 @@ pub fn run(ctx: &Context, args: &PushArgs) -> Result<()> {
         Some(_) => {}
         None => reference = reference.with_tag(&tag),
     }
-    let temp = tempfile::tempdir().context("cannot create a temporary directory")?;
-    let archive_path = temp.path().join("package.tar.gz");
-    pack(&args.dir, &archive_path, ArchiveFormat::TarGz, &bar).with_context(refusing)?;
-    let archive = std::fs::read(&archive_path).context("cannot read the packed archive")?;
+    let archive = pack_in_memory(&package, ArchiveFormat::TarGz, &bar).with_context(refusing)?;
     let signature = crate::signing::read_signature(&args.dir).with_context(refusing)?;
     let mut annotations = BTreeMap::from([
         (oci::ANNOTATION_NAME.to_string(), name.clone()),

@@ -71,32 +71,32 @@ struct Signed {
     key_id: String,
 }
 
-/// Runs `pkg sign`.
+/// Runs `pkg sign`. Only manifest.json is read (see [`signing::sign`]): its
+/// digests pin every other file, and every load and `pkg verify` check the
+/// files against them.
 pub fn sign(ctx: &Context, args: &SignArgs) -> Result<()> {
-    let bar = ctx.progress();
-    let package = read_package(&args.dir, &bar)
-        .with_context(|| format!("reading the package at {}", args.dir.display()))?;
-    bar.finish();
     let manifest_path = args.dir.join(MANIFEST_FILE);
-    let manifest = std::fs::read(&manifest_path)
-        .with_context(|| format!("reading {}", manifest_path.display()))?;
+    let manifest = std::fs::read(&manifest_path).with_context(|| {
+        format!(
+            "reading {} (pkg sign takes a package directory)",
+            manifest_path.display()
+        )
+    })?;
     let sk = signing::read_secret_key(&args.key)?;
-    let label = label(&package);
-    let text = signing::sign(&manifest, &sk, &label)
-        .with_context(|| format!("signing {}", args.dir.display()))?;
+    let made =
+        signing::sign(&manifest, &sk).with_context(|| format!("signing {}", args.dir.display()))?;
     let signature = args.dir.join(SIGNATURE_FILE);
     // Written whole or not at all: a temporary file renamed into place.
     let mut temp = tempfile::NamedTempFile::new_in(&args.dir)
         .with_context(|| format!("writing {}", signature.display()))?;
-    std::io::Write::write_all(&mut temp, text.as_bytes())
+    std::io::Write::write_all(&mut temp, made.text.as_bytes())
         .with_context(|| format!("writing {}", signature.display()))?;
     temp.persist(&signature)
         .with_context(|| format!("writing {}", signature.display()))?;
-    let verified = signing::verify(&manifest, &text, &signing_public(&sk)?)?;
     let view = Signed {
-        package: label,
+        package: made.label,
         signature,
-        key_id: verified.key_id,
+        key_id: made.key_id,
     };
     ctx.printer.outcome(&view, || {
         format!(
@@ -106,19 +106,6 @@ pub fn sign(ctx: &Context, args: &SignArgs) -> Result<()> {
             view.signature.display()
         )
     })
-}
-
-fn signing_public(sk: &minisign::SecretKey) -> Result<minisign::PublicKey> {
-    Ok(minisign::PublicKey::from_secret_key(sk)?)
-}
-
-/// `name@version` of a package, for the trusted comment.
-fn label(package: &crate::package::read::Package) -> String {
-    let name = package.manifest.name.as_deref().unwrap_or("unnamed");
-    match package.manifest.version.as_deref() {
-        Some(v) => format!("{name}@{v}"),
-        None => name.to_string(),
-    }
 }
 
 #[derive(serde::Serialize)]
@@ -142,7 +129,10 @@ pub fn verify(ctx: &Context, args: &VerifyArgs) -> Result<()> {
         .with_context(|| format!("verifying {}", args.source))?;
     let view = Verified {
         source: fetched.origin.clone(),
-        package: label(&package),
+        package: signing::label(
+            package.manifest.name.as_deref(),
+            package.manifest.version.as_deref(),
+        ),
         digest: package.digest.clone(),
         signer,
     };

@@ -97,6 +97,26 @@ pub fn pack_at(
     })
 }
 
+/// The archive [`pack`] writes of the already-checked `package`, in memory:
+/// the same deterministic bytes, without reading the package again or
+/// going through a file (what `pkg push` uploads).
+pub fn pack_in_memory(
+    package: &Package,
+    format: ArchiveFormat,
+    progress: &dyn Progress,
+) -> Result<Vec<u8>, PackageError> {
+    let mut out = std::io::Cursor::new(Vec::new());
+    write_archive(
+        package,
+        &mut out,
+        &package.root,
+        format,
+        COMPRESSION_LEVEL,
+        progress,
+    )?;
+    Ok(out.into_inner())
+}
+
 /// Writes the checked `package` (in a directory or in memory) as an
 /// archive of `format` at compression `level` to a buffer: what carries a
 /// package from one hub to another. The bytes are those [`pack_at`] writes.

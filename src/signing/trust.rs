@@ -101,7 +101,7 @@ mod tests {
         let unsigned = by_a.check(&package).unwrap_err();
         assert!(matches!(unsigned.error, SignError::Unsigned), "{unsigned}");
         let sk = super::super::read_secret_key(&a.secret).unwrap();
-        let signature = super::super::sign(manifest, &sk, "a@1.0.0").unwrap();
+        let signature = super::super::sign(manifest, &sk).unwrap().text;
         std::fs::write(package.join(super::super::SIGNATURE_FILE), signature).unwrap();
         assert_eq!(by_a.check(&package).unwrap().unwrap().key_id, a.key_id);
         let also_b = by_a

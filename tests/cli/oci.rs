@@ -139,6 +139,23 @@ fn push_load_versions_and_pin_by_digest() {
         first["digest"], again["digest"],
         "the same package pushes the same manifest"
     );
+    // The layer is the very archive `pkg pack` writes.
+    let packed = env.path("v1.tar.gz");
+    env.ok(["pack", v1.to_str().unwrap(), "-f", packed.to_str().unwrap()]);
+    let packed = std::fs::read(&packed).unwrap();
+    let blobs = registry.data.join("docker/registry/v2/blobs/sha256");
+    let layer_stored = std::fs::read_dir(&blobs).unwrap().any(|prefix| {
+        std::fs::read_dir(prefix.unwrap().path())
+            .unwrap()
+            .any(|blob| {
+                std::fs::read(blob.unwrap().path().join("data")).ok() == Some(packed.clone())
+            })
+    });
+    assert!(
+        layer_stored,
+        "no blob in {} is the packed archive",
+        blobs.display()
+    );
     let second = push(&env, &v2, &repo);
     assert_eq!(second["reference"], format!("{repo}:1.1.0_build.7"));
 

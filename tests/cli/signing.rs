@@ -206,6 +206,19 @@ fn tampered_swapped_and_missing_signatures_are_refused() {
     let err = env.fails(["sign", bare.to_str().unwrap(), "--key", secret]);
     assert!(err.contains("no digests"), "{err}");
     assert!(!bare.join("manifest.json.minisig").exists());
+
+    // Nor can something that is not a manifest: said, nothing written.
+    let broken = env.path("broken");
+    std::fs::create_dir_all(&broken).unwrap();
+    std::fs::write(
+        broken.join("manifest.json"),
+        "{\"name\": 5, \"digests\": {}}",
+    )
+    .unwrap();
+    let err = env.fails(["sign", broken.to_str().unwrap(), "--key", secret]);
+    assert!(err.contains("not a package manifest"), "{err}");
+    assert!(err.contains("expected a string"), "{err}");
+    assert!(!broken.join("manifest.json.minisig").exists());
 }
 
 #[test]
