@@ -185,8 +185,11 @@ impl Context {
                     )?,
                     _ => Trust::none(),
                 };
-                let signer = trusted
-                    .and(&lock_trust)
+                let trust = trusted.and(&lock_trust);
+                if !trust.is_empty() {
+                    progress.phase("verifying signature", 0);
+                }
+                let signer = trust
                     .check(&fetched.dir)
                     .with_context(|| format!("cannot load `{}`", escape(source)))
                     .context("nothing was loaded")?;

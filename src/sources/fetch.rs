@@ -113,6 +113,9 @@ pub fn open_graph(
         let trust = source.trust()?.and(&trust_for(entry)?);
         let fetched = fetch_with(entry, sources, settings, &mut clients, progress)?;
         let label = format!("{}@{}", entry.name, entry.version);
+        if !trust.is_empty() {
+            progress.phase("verifying signature", 0);
+        }
         if let Some(signer) = trust
             .check(&fetched.dir)
             .map_err(|e| SourceError::Unavailable {
