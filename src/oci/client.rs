@@ -11,7 +11,7 @@ use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, Reference};
 use sha2::Digest as _;
 
-use super::auth::{Credentials, credentials_for};
+use super::auth::{Credentials, PASSWORD_ENV, USERNAME_ENV, credentials_for};
 use super::reference::OciRef;
 use super::{ARTIFACT_TYPE, EMPTY_CONFIG, PACKAGE_LAYER, SIGNATURE_LAYER};
 
@@ -62,6 +62,14 @@ pub enum OciError {
         /// The blob's expected digest.
         digest: String,
     },
+    /// The registry wants credentials pkg did not have, or refused them.
+    #[error("registry {host} refused access: {hint}")]
+    Unauthorized {
+        /// The registry host.
+        host: String,
+        /// What to do about it.
+        hint: String,
+    },
     /// The runtime could not start.
     #[error("cannot start the OCI client: {0}")]
     Runtime(String),
@@ -97,8 +105,20 @@ pub struct OciClient {
     client: Client,
     auth: RegistryAuth,
     host: String,
+    /// Where the credentials came from, when there were any.
+    credentials: Option<String>,
     /// Said after a failure reaching a loopback registry over HTTPS.
     hint: &'static str,
+}
+
+/// Whether the registry answered 401 (no or wrong credentials) or 403.
+fn unauthorized(e: &oci_client::errors::OciDistributionError) -> bool {
+    use oci_client::errors::OciDistributionError as E;
+    match e {
+        E::AuthenticationFailure(_) | E::UnauthorizedError { .. } => true,
+        E::ServerError { code, .. } => *code == 401 || *code == 403,
+        _ => false,
+    }
 }
 
 fn sha256(bytes: &[u8]) -> String {
@@ -124,9 +144,17 @@ impl OciClient {
             connect_timeout: Some(std::time::Duration::from_secs(15)),
             ..Default::default()
         });
-        let auth = match credentials_for(&reference.host)? {
-            Credentials::Anonymous => RegistryAuth::Anonymous,
-            Credentials::Basic { username, password } => RegistryAuth::Basic(username, password),
+        let from_env = std::env::var_os(USERNAME_ENV).is_some_and(|v| !v.is_empty());
+        let (auth, credentials) = match credentials_for(&reference.host)? {
+            Credentials::Anonymous => (RegistryAuth::Anonymous, None),
+            Credentials::Basic { username, password } => (
+                RegistryAuth::Basic(username, password),
+                Some(if from_env {
+                    format!("{USERNAME_ENV}/{PASSWORD_ENV}")
+                } else {
+                    format!("the docker config's auth entry for {}", reference.host)
+                }),
+            ),
         };
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -137,6 +165,7 @@ impl OciClient {
             client,
             auth,
             host: reference.host.clone(),
+            credentials,
             hint: if !plain_http && reference.is_loopback() {
                 " (a registry on this machine that speaks plain HTTP needs --plain-http or PKG_OCI_INSECURE=1)"
             } else {
@@ -145,7 +174,26 @@ impl OciClient {
         })
     }
 
-    fn failed(&self, e: impl std::fmt::Display) -> OciError {
+    fn failed(&self, e: impl std::fmt::Display + 'static) -> OciError {
+        let any: &dyn std::any::Any = &e;
+        if any
+            .downcast_ref::<oci_client::errors::OciDistributionError>()
+            .is_some_and(unauthorized)
+        {
+            let hint = match &self.credentials {
+                Some(from) => format!(
+                    "it did not accept the credentials from {from}; check them, and that they may reach this repository"
+                ),
+                None => format!(
+                    "it needs credentials: set {USERNAME_ENV} and {PASSWORD_ENV}, or `docker login {}`",
+                    self.host
+                ),
+            };
+            return OciError::Unauthorized {
+                host: self.host.clone(),
+                hint,
+            };
+        }
         let message = e.to_string();
         let hint = if message.contains("https://") {
             self.hint

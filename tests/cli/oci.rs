@@ -3,7 +3,9 @@
 //! free loopback port): `pkg push`, `pkg load` by tag and by digest,
 //! `pkg versions`, the lock pinning the manifest digest, an OCI registry
 //! as a package source, and refusals: a tampered blob, a moved tag, a tag
-//! that is not the version, plain HTTP to a remote host.
+//! that is not the version, plain HTTP to a remote host; credentials from
+//! the environment or the docker config (the registry with htpasswd basic
+//! auth), and never sent to another host.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -24,15 +26,31 @@ struct Registry {
 
 impl Registry {
     fn start(env: &Env) -> Registry {
+        Registry::start_with(env, "registry", None)
+    }
+
+    /// A registry named `name` (its files under the test's directory),
+    /// with basic auth from `htpasswd` lines when given.
+    fn start_with(env: &Env, name: &str, htpasswd: Option<&str>) -> Registry {
         let port = {
             let l = TcpListener::bind("127.0.0.1:0").expect("bind");
             l.local_addr().expect("addr").port()
         };
-        let data = env.path("registry-data");
+        let data = env.path(&format!("{name}-data"));
+        let auth = match htpasswd {
+            Some(lines) => {
+                let file = env.write(&format!("{name}.htpasswd"), lines);
+                format!(
+                    "auth:\n  htpasswd:\n    realm: pkg-test\n    path: {}\n",
+                    file.display()
+                )
+            }
+            None => String::new(),
+        };
         let config = env.write(
-            "registry.yml",
+            &format!("{name}.yml"),
             format!(
-                "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n",
+                "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\n{auth}http:\n  addr: 127.0.0.1:{port}\n",
                 data.display()
             ),
         );
@@ -311,4 +329,156 @@ fn a_tampered_blob_is_refused() {
     let err = env.fails(["load", &format!("{repo}:1.0.0")]);
     assert!(err.contains("does not match its digest"), "{err}");
     assert_eq!(env.hub_state(), before);
+}
+
+/// The registry's user, its password, and the htpasswd line for them (a
+/// bcrypt hash made once with Python's `bcrypt`).
+const USER: &str = "pkguser";
+const PASSWORD: &str = "pkg-test-password";
+const HTPASSWD: &str = "pkguser:$2b$05$LZvkz5XPC2chr0lexdFynu11Ngz7wTPUp4HZC1acUvY1RtKB1TFnO\n";
+/// base64 of `pkguser:pkg-test-password` and of `pkguser:wrong`, as
+/// `docker login` writes them in the docker config.
+const DOCKER_AUTH: &str = "cGtndXNlcjpwa2ctdGVzdC1wYXNzd29yZA==";
+const DOCKER_AUTH_WRONG: &str = "cGtndXNlcjp3cm9uZw==";
+
+fn docker_config(env: &Env, auths: &[(String, &str)]) {
+    let entries: serde_json::Map<String, Value> = auths
+        .iter()
+        .map(|(host, auth)| (host.clone(), serde_json::json!({ "auth": auth })))
+        .collect();
+    env.write(
+        "docker/config.json",
+        serde_json::json!({ "auths": entries }).to_string(),
+    );
+}
+
+#[test]
+fn credentials_come_from_the_environment_or_the_docker_config() {
+    let env = Env::new();
+    env.set_var("DOCKER_CONFIG", env.path("docker").to_str().unwrap());
+    let locked = Registry::start_with(&env, "locked", Some(HTPASSWD));
+    let host = format!("127.0.0.1:{}", locked.port);
+    let repo = locked.url("team/app");
+    let package = make_package(&env, "p", "app", "1.0.0", None);
+    let dir = package.to_str().unwrap();
+
+    // None: refused, saying what to set.
+    let err = env.fails(["push", dir, &repo, "--plain-http"]);
+    assert!(
+        err.contains(&format!("registry {host} refused access")),
+        "{err}"
+    );
+    assert!(
+        err.contains("set PKG_OCI_USERNAME and PKG_OCI_PASSWORD"),
+        "{err}"
+    );
+    // Wrong ones in the environment: refused, naming where they came from.
+    env.set_var("PKG_OCI_USERNAME", USER);
+    env.set_var("PKG_OCI_PASSWORD", "wrong");
+    let err = env.fails(["push", dir, &repo, "--plain-http"]);
+    assert!(
+        err.contains("did not accept the credentials from PKG_OCI_USERNAME/PKG_OCI_PASSWORD"),
+        "{err}"
+    );
+    // Half of them is a mistake, not anonymous access.
+    env.set_var("PKG_OCI_PASSWORD", "");
+    let err = env.fails(["push", dir, &repo, "--plain-http"]);
+    assert!(err.contains("set both"), "{err}");
+    // The right ones: pushed, listed and loaded.
+    env.set_var("PKG_OCI_PASSWORD", PASSWORD);
+    push(&env, &package, &repo);
+    let versions = env.ok(["versions", &repo, "--plain-http", "-o", "json"]);
+    assert!(versions.contains("\"1.0.0\""), "{versions}");
+
+    // From the docker config: the entry for this host and port.
+    let loader = Env::new();
+    loader.set_var("DOCKER_CONFIG", loader.path("docker").to_str().unwrap());
+    loader.set_var("PKG_OCI_INSECURE", "1");
+    docker_config(&loader, &[(host.clone(), DOCKER_AUTH_WRONG)]);
+    let before = loader.hub_state();
+    let err = loader.fails(["load", &repo]);
+    assert!(
+        err.contains(&format!(
+            "did not accept the credentials from the docker config's auth entry for {host}"
+        )),
+        "{err}"
+    );
+    assert_eq!(loader.hub_state(), before);
+    // An entry for the same address on another port is not this registry's.
+    docker_config(&loader, &[("127.0.0.1:1".to_string(), DOCKER_AUTH)]);
+    let err = loader.fails(["load", &repo]);
+    assert!(err.contains("needs credentials"), "{err}");
+    docker_config(
+        &loader,
+        &[
+            ("127.0.0.1:1".to_string(), DOCKER_AUTH_WRONG),
+            (format!("http://{host}/v2/"), DOCKER_AUTH),
+        ],
+    );
+    loader.ok(["load", &repo]);
+    assert!(loader.count("unit") > 0);
+}
+
+/// A registry that records every request's headers and answers 401 with a
+/// basic-auth challenge: what a client sends to a host it has no
+/// credentials for.
+fn recording_registry() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::{BufRead as _, BufReader, Write as _};
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let record = seen.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut head = String::new();
+            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                head.push_str(&line);
+            }
+            record.lock().unwrap().push(head);
+            let _ = stream.write_all(
+                b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"rec\"\r\nDocker-Distribution-Api-Version: registry/2.0\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            );
+        }
+    });
+    (port, seen)
+}
+
+#[test]
+fn credentials_go_only_to_their_registry() {
+    let (port, seen) = recording_registry();
+    let other = format!("oci://127.0.0.1:{port}/team/app");
+    let env = Env::new();
+    env.set_var("DOCKER_CONFIG", env.path("docker").to_str().unwrap());
+    env.set_var("PKG_OCI_INSECURE", "1");
+    // The docker config holds credentials for another registry: none is sent.
+    docker_config(&env, &[("127.0.0.1:1".to_string(), DOCKER_AUTH)]);
+    let err = env.fails(["versions", &other]);
+    assert!(err.contains("needs credentials"), "{err}");
+    let requests = seen.lock().unwrap().clone();
+    assert!(!requests.is_empty());
+    assert!(
+        requests
+            .iter()
+            .all(|r| !r.to_ascii_lowercase().contains("authorization:")),
+        "{requests:?}"
+    );
+    // With an entry for this one, they are sent (so the check above can fail).
+    docker_config(&env, &[(format!("127.0.0.1:{port}"), DOCKER_AUTH)]);
+    env.fails(["versions", &other]);
+    let requests = seen.lock().unwrap().clone();
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.to_ascii_lowercase().contains(&format!(
+                "authorization: basic {}",
+                DOCKER_AUTH.to_ascii_lowercase()
+            ))),
+        "{requests:?}"
+    );
 }
