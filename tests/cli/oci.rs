@@ -419,10 +419,13 @@ fn credentials_come_from_the_environment_or_the_docker_config() {
     assert!(loader.count("unit") > 0);
 }
 
-/// A registry that records every request's headers and answers 401 with a
-/// basic-auth challenge: what a client sends to a host it has no
-/// credentials for.
-fn recording_registry() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+/// A hand-written registry that records every request's head and answers
+/// it with `answer(head, port)`: for what the real registry here cannot
+/// show (what a client sends to a host it has no credentials for; the
+/// bearer-token flow, which needs a token service).
+fn recording_registry(
+    answer: fn(&str, u16) -> String,
+) -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
     use std::io::{BufRead as _, BufReader, Write as _};
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port();
@@ -440,18 +443,106 @@ fn recording_registry() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) 
                 }
                 head.push_str(&line);
             }
-            record.lock().unwrap().push(head);
-            let _ = stream.write_all(
-                b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"rec\"\r\nDocker-Distribution-Api-Version: registry/2.0\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-            );
+            record.lock().unwrap().push(head.clone());
+            let _ = stream.write_all(answer(&head, port).as_bytes());
         }
     });
     (port, seen)
 }
 
+/// An HTTP response with `status`, extra `headers` lines and a JSON `body`.
+fn response(status: &str, headers: &str, body: &str) -> String {
+    format!(
+        "HTTP/1.1 {status}\r\nDocker-Distribution-Api-Version: registry/2.0\r\nContent-Type: application/json\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+/// 401 with a basic-auth challenge, whatever is asked.
+fn basic_challenge(_head: &str, _port: u16) -> String {
+    response(
+        "401 Unauthorized",
+        "WWW-Authenticate: Basic realm=\"rec\"\r\n",
+        "",
+    )
+}
+
+/// The token flow: `/v2/` challenges for a bearer token from `/token`, which
+/// gives `tok-123` for the basic credentials of USER / PASSWORD; the tags
+/// of `team/app` are listed with that token only.
+fn token_registry(head: &str, port: u16) -> String {
+    let lower = head.to_ascii_lowercase();
+    let challenge = format!(
+        "WWW-Authenticate: Bearer realm=\"http://127.0.0.1:{port}/token\",service=\"rec\"\r\n"
+    );
+    if head.starts_with("GET /token") {
+        return if lower.contains(&format!(
+            "authorization: basic {}",
+            DOCKER_AUTH.to_ascii_lowercase()
+        )) {
+            response("200 OK", "", r#"{"token":"tok-123"}"#)
+        } else {
+            response("401 Unauthorized", "", r#"{"errors":[]}"#)
+        };
+    }
+    if head.starts_with("GET /v2/team/app/tags/list")
+        && lower.contains("authorization: bearer tok-123")
+    {
+        return response(
+            "200 OK",
+            "",
+            r#"{"name":"team/app","tags":["0.9.0","1.0.0","latest"]}"#,
+        );
+    }
+    response("401 Unauthorized", &challenge, r#"{"errors":[]}"#)
+}
+
+#[test]
+fn bearer_tokens_are_fetched_with_the_credentials() {
+    let (port, seen) = recording_registry(token_registry);
+    let repo = format!("oci://127.0.0.1:{port}/team/app");
+    let env = Env::new();
+    env.set_var("DOCKER_CONFIG", env.path("docker").to_str().unwrap());
+    env.set_var("PKG_OCI_INSECURE", "1");
+    env.set_var("PKG_OCI_USERNAME", USER);
+    env.set_var("PKG_OCI_PASSWORD", PASSWORD);
+    let versions: Value = serde_json::from_str(&env.ok(["versions", &repo, "-o", "json"])).unwrap();
+    assert_eq!(
+        versions,
+        serde_json::json!([
+            {"tag": "1.0.0", "version": "1.0.0"},
+            {"tag": "0.9.0", "version": "0.9.0"}
+        ])
+    );
+    let requests = seen.lock().unwrap().clone();
+    let token = requests
+        .iter()
+        .find(|r| r.starts_with("GET /token"))
+        .expect("a token request");
+    assert!(
+        token.contains("scope=repository%3Ateam%2Fapp%3Apull"),
+        "{token}"
+    );
+    // The password went to the token service only, never with a registry call.
+    assert!(
+        requests
+            .iter()
+            .filter(|r| r.starts_with("GET /v2/"))
+            .all(|r| !r.to_ascii_lowercase().contains("authorization: basic")),
+        "{requests:?}"
+    );
+    // Wrong credentials: the token service refuses, and pkg says so.
+    env.set_var("PKG_OCI_PASSWORD", "wrong");
+    let err = env.fails(["versions", &repo]);
+    assert!(
+        err.contains("did not accept the credentials from PKG_OCI_USERNAME/PKG_OCI_PASSWORD"),
+        "{err}"
+    );
+}
+
 #[test]
 fn credentials_go_only_to_their_registry() {
-    let (port, seen) = recording_registry();
+    let (port, seen) = recording_registry(basic_challenge);
     let other = format!("oci://127.0.0.1:{port}/team/app");
     let env = Env::new();
     env.set_var("DOCKER_CONFIG", env.path("docker").to_str().unwrap());
