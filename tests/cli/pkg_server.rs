@@ -283,6 +283,30 @@ pub fn sqlite_store(env: &Env) -> String {
     format!("sqlite:{}", env.path("srv.db").display())
 }
 
+/// A server on `store` (started with `extra` arguments), a token of
+/// `level` for `user` in `TEAM_TOKEN`, and the remote `team` configured
+/// with it; returns the server and the token.
+pub fn team_remote(
+    env: &Env,
+    store: &str,
+    level: u8,
+    user: &str,
+    extra: &[&str],
+) -> (PkgServer, String) {
+    let server = PkgServer::start(env, store, extra);
+    let (token, _) = create_token(env, store, level, user);
+    env.set_var("TEAM_TOKEN", token.clone());
+    env.ok([
+        "remote",
+        "add",
+        "team",
+        &server.url(),
+        "--token-env",
+        "TEAM_TOKEN",
+    ]);
+    (server, token)
+}
+
 /// Creates a token with `pkg serve token create` straight in `store`;
 /// returns the token and its id.
 pub fn create_token(env: &Env, store: &str, level: u8, name: &str) -> (String, String) {

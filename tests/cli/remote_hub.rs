@@ -9,23 +9,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::common::Env;
-use crate::pkg_server::{Etcd, PkgServer, call, create_token, example, sqlite_store};
+use crate::pkg_server::{Etcd, PkgServer, call, create_token, example, sqlite_store, team_remote};
 
 /// A server on `store` with a level-2 token in `TEAM_TOKEN` and the
 /// remote `team` configured for it.
 fn remote(env: &Env, store: &str, extra: &[&str]) -> (PkgServer, String) {
-    let (token, _) = create_token(env, store, 2, "alice");
-    let server = PkgServer::start(env, store, extra);
-    env.set_var("TEAM_TOKEN", token.clone());
-    env.ok([
-        "remote",
-        "add",
-        "team",
-        &server.url(),
-        "--token-env",
-        "TEAM_TOKEN",
-    ]);
-    (server, token)
+    team_remote(env, store, 2, "alice", extra)
 }
 
 fn units(json: &str) -> Vec<String> {

@@ -7,7 +7,7 @@
 use serde_json::Value;
 
 use crate::common::Env;
-use crate::pkg_server::{PkgServer, create_token, edit_manifest, make_package, sqlite_store};
+use crate::pkg_server::{edit_manifest, make_package, sqlite_store, team_remote};
 
 /// A key pair in `<root>/<dir>`: (public key file, secret key file).
 fn keys(env: &Env, dir: &str) -> (String, String) {
@@ -157,17 +157,7 @@ fn registry_publishes_keep_serve_and_index_the_signature() {
     let env = Env::new();
     env.set_var("PKG_CONFIG", env.path("conf/config.toml").to_str().unwrap());
     let store = sqlite_store(&env);
-    let server = PkgServer::start(&env, &store, &[]);
-    let (token, _) = create_token(&env, &store, 6, "ci");
-    env.set_var("TEAM_TOKEN", token.clone());
-    env.ok([
-        "remote",
-        "add",
-        "team",
-        &server.url(),
-        "--token-env",
-        "TEAM_TOKEN",
-    ]);
+    let (server, token) = team_remote(&env, &store, 6, "ci", &[]);
     let (public, secret) = keys(&env, "keys");
     let signed = make_package(&env, "signed", "shop", "1.0.0", None);
     sign(&env, &signed, &secret);

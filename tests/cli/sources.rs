@@ -7,7 +7,7 @@
 use serde_json::Value;
 
 use crate::common::Env;
-use crate::pkg_server::{PkgServer, create_token, make_package, sqlite_store};
+use crate::pkg_server::{make_package, sqlite_store, team_remote};
 
 /// The chosen source and version of `pkg versions app EXTRA...`.
 fn chosen(env: &Env, extra: &[&str]) -> (String, String, String) {
@@ -26,17 +26,7 @@ fn chosen(env: &Env, extra: &[&str]) -> (String, String, String) {
 fn sources_merge_a_directory_and_a_registry() {
     let env = Env::new();
     let store = sqlite_store(&env);
-    let mut server = PkgServer::start(&env, &store, &[]);
-    let (token, _) = create_token(&env, &store, 6, "ci");
-    env.set_var("TEAM_TOKEN", token);
-    env.ok([
-        "remote",
-        "add",
-        "team",
-        &server.url(),
-        "--token-env",
-        "TEAM_TOKEN",
-    ]);
+    let (mut server, _) = team_remote(&env, &store, 6, "ci", &[]);
     // The registry: app 1.10.0 and lib 1.0.0 (min_level 5).
     for (dir, name, version, level) in [
         ("pub/app", "app", "1.10.0", None),

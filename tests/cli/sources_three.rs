@@ -7,7 +7,7 @@
 use serde_json::Value;
 
 use crate::common::Env;
-use crate::pkg_server::{PkgServer, create_token, example, make_package, sqlite_store};
+use crate::pkg_server::{example, make_package, sqlite_store, team_remote};
 use crate::servers::{HttpServer, RepoBuilder};
 use crate::sources::set_release;
 
@@ -31,17 +31,7 @@ fn three_sources_merge_and_resolve_together() {
     make_package(&env, "vetted/base-1.9.0", "base", "1.9.0", None);
     // The registry (priority 20): base 1.10.0 and 1.11.0, web 1.0.0.
     let store = sqlite_store(&env);
-    let server = PkgServer::start(&env, &store, &[]);
-    let (token, _) = create_token(&env, &store, 6, "ci");
-    env.set_var("TEAM_TOKEN", &token);
-    env.ok([
-        "remote",
-        "add",
-        "team",
-        &server.url(),
-        "--token-env",
-        "TEAM_TOKEN",
-    ]);
+    let (server, token) = team_remote(&env, &store, 6, "ci", &[]);
     for (name, version, deps) in [
         ("base", "1.10.0", vec![]),
         ("base", "1.11.0", vec![]),
