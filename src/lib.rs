@@ -180,28 +180,11 @@ mod tests {
             ),
             // cli is the top: it parses and dispatches to commands, which
             // render through ui; neither imports back up.
-            // oci speaks the distribution protocol; packages are bytes to it.
+            // oci speaks the distribution protocol (packages are bytes to
+            // it) and signing owns keys, signatures and the trust policy:
+            // both are leaves.
             (
-                &["oci"],
-                &[
-                    "server",
-                    "sources",
-                    "loaders",
-                    "package",
-                    "hub",
-                    "hub_access",
-                    "remote",
-                    "git",
-                    "registry",
-                    "config",
-                    "commands",
-                    "cli",
-                    "ui",
-                ],
-            ),
-            // signing is a leaf: keys, signatures and the trust policy.
-            (
-                &["signing"],
+                &["oci", "signing"],
                 &[
                     "server",
                     "sources",
