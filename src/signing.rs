@@ -10,6 +10,7 @@
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
 
+use crate::manifest::limits::{MAX_MANIFEST_BYTES, read_capped};
 use minisign::{KeyPair, PublicKey, PublicKeyBox, SecretKey, SecretKeyBox, SignatureBox};
 
 pub mod trust;
@@ -252,9 +253,16 @@ pub fn read_signature(dir: &Path) -> Result<Option<String>, SignError> {
 /// refused.
 pub fn verify_dir(dir: &Path, keys: &[PublicKey]) -> Result<Signer, SignError> {
     let signature = read_signature(dir)?.ok_or(SignError::Unsigned)?;
-    let path = dir.join(crate::manifest::types::MANIFEST_FILE);
-    let manifest = std::fs::read(&path).map_err(|e| io("read", &path, e))?;
+    let manifest = read_manifest(dir)?;
     verify_any(&manifest, &signature, keys)
+}
+
+/// The bytes of `dir`'s manifest.json, read as a package read reads it
+/// (a regular file, at most [`MAX_MANIFEST_BYTES`]).
+pub fn read_manifest(dir: &Path) -> Result<Vec<u8>, SignError> {
+    let path = dir.join(crate::manifest::types::MANIFEST_FILE);
+    read_capped(&path, MAX_MANIFEST_BYTES)
+        .map_err(|e| SignError::Io(format!("{}: {e}", path.display())))
 }
 
 /// A signature just made: the signature file's text, the package it names

@@ -8,7 +8,6 @@ use anyhow::{Context as _, Result};
 use clap::{Args, Subcommand};
 
 use super::Context;
-use crate::manifest::MANIFEST_FILE;
 use crate::package::read_package;
 use crate::progress::Progress as _;
 use crate::signing::{self, SIGNATURE_FILE};
@@ -75,11 +74,10 @@ struct Signed {
 /// digests pin every other file, and every load and `pkg verify` check the
 /// files against them.
 pub fn sign(ctx: &Context, args: &SignArgs) -> Result<()> {
-    let manifest_path = args.dir.join(MANIFEST_FILE);
-    let manifest = std::fs::read(&manifest_path).with_context(|| {
+    let manifest = signing::read_manifest(&args.dir).with_context(|| {
         format!(
-            "reading {} (pkg sign takes a package directory)",
-            manifest_path.display()
+            "cannot sign {} (pkg sign takes a package directory)",
+            args.dir.display()
         )
     })?;
     let sk = signing::read_secret_key(&args.key)?;

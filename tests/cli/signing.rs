@@ -219,6 +219,12 @@ fn tampered_swapped_and_missing_signatures_are_refused() {
     assert!(err.contains("not a package manifest"), "{err}");
     assert!(err.contains("expected a string"), "{err}");
     assert!(!broken.join("manifest.json.minisig").exists());
+    // A manifest.json that is no regular file is not read.
+    let odd = env.path("odd");
+    std::fs::create_dir_all(odd.join("manifest.json")).unwrap();
+    let err = env.fails(["sign", odd.to_str().unwrap(), "--key", secret]);
+    assert!(err.contains("not a regular file"), "{err}");
+    assert!(!odd.join("manifest.json.minisig").exists());
 }
 
 #[test]
