@@ -13,6 +13,7 @@ use crate::model::details::{map_field, str_field};
 use crate::model::{RefField, Reference, ResourceKind};
 use crate::package::read::OutsideRef;
 use crate::progress::Progress;
+use crate::signing;
 use crate::ui::Table;
 
 /// `pkg inspect`.
@@ -34,6 +35,38 @@ struct UnitView {
     labels: BTreeMap<String, String>,
 }
 
+/// The package's signature as found, not verified (`pkg verify` does that).
+#[derive(Debug, Serialize)]
+struct SignatureView {
+    /// The key ID the signature names.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    key_id: Option<String>,
+    /// Always false: inspect has no key to check it against.
+    verified: bool,
+    /// Why the signature file cannot be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    problem: Option<String>,
+}
+
+/// The signature beside the manifest in `dir`, if any.
+fn signature_of(dir: &std::path::Path) -> Option<SignatureView> {
+    let found = signing::read_signature(dir)
+        .and_then(|s| s.map(|s| signing::claimed_key_id(&s)).transpose());
+    match found {
+        Ok(None) => None,
+        Ok(Some(key_id)) => Some(SignatureView {
+            key_id: Some(key_id),
+            verified: false,
+            problem: None,
+        }),
+        Err(e) => Some(SignatureView {
+            key_id: None,
+            verified: false,
+            problem: Some(e.to_string()),
+        }),
+    }
+}
+
 #[derive(Debug, Serialize)]
 struct InspectView {
     source: String,
@@ -50,6 +83,9 @@ struct InspectView {
     min_level: Option<u8>,
     /// Package name → semver requirement.
     dependencies: BTreeMap<String, String>,
+    /// The signature beside the manifest, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    signature: Option<SignatureView>,
     counts: BTreeMap<String, usize>,
     units: Vec<UnitView>,
     environments: Vec<crate::manifest::environment::Environment>,
@@ -73,6 +109,7 @@ pub fn run(ctx: &Context, args: &InspectArgs) -> Result<()> {
         },
         &bar,
     )?;
+    let signature = signature_of(&opened.fetched.dir);
     let (package, origin, commit) = (
         opened.package,
         opened.fetched.origin.clone(),
@@ -118,6 +155,7 @@ pub fn run(ctx: &Context, args: &InspectArgs) -> Result<()> {
         format: m.format,
         min_level: m.min_level,
         dependencies: m.dependencies.clone(),
+        signature,
         counts: counts
             .iter()
             .map(|(k, v)| (k.plural().to_string(), *v))
@@ -160,6 +198,18 @@ pub fn run(ctx: &Context, args: &InspectArgs) -> Result<()> {
         }
         if let Some(level) = view.min_level {
             out.push_str(&format!("Minimum level: {level}\n"));
+        }
+        match &view.signature {
+            Some(SignatureView {
+                key_id: Some(id), ..
+            }) => out.push_str(&format!(
+                "Signature: key {id} (not verified: `pkg verify {} --key PUBLIC` checks it)\n",
+                crate::model::slug::escape(&args.source)
+            )),
+            Some(SignatureView {
+                problem: Some(p), ..
+            }) => out.push_str(&format!("Signature: unusable ({p})\n")),
+            _ => {}
         }
         out.push_str(&format!("Digest: {}\n\n", view.digest));
         let mut kinds = Table::new(["KIND", "COUNT"]);

@@ -87,6 +87,22 @@ fn packages_signed_by_pkg_or_minisign_verify_with_either() {
         said.contains(&key_id) && said.contains("shop@1.0.0"),
         "{said}"
     );
+    // inspect names the key the signature claims, and says it did not check it.
+    let shown = env.ok(["inspect", &pkg]);
+    assert!(
+        shown.contains(&format!("Signature: key {key_id} (not verified")),
+        "{shown}"
+    );
+    let shown: serde_json::Value =
+        serde_json::from_str(&env.ok(["inspect", &pkg, "-o", "json"])).unwrap();
+    assert_eq!(
+        shown["signature"],
+        serde_json::json!({"key_id": key_id, "verified": false})
+    );
+    let unsigned = package(&env, "unsigned", "1.0.0");
+    let shown: serde_json::Value =
+        serde_json::from_str(&env.ok(["inspect", &unsigned, "-o", "json"])).unwrap();
+    assert!(shown.get("signature").is_none(), "{shown}");
 
     // pkg's signature verifies with the minisign CLI.
     let manifest = format!("{pkg}/manifest.json");
