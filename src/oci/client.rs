@@ -70,6 +70,17 @@ pub enum OciError {
         /// What to do about it.
         hint: String,
     },
+    /// The registry names a token service that would get the credentials
+    /// in clear text.
+    #[error(
+        "registry {host} sends clients to the token service {realm} over plain HTTP; pkg does not send credentials there (only over HTTPS, or to this machine)"
+    )]
+    CleartextTokenService {
+        /// The registry host.
+        host: String,
+        /// The token service's URL.
+        realm: String,
+    },
     /// The runtime could not start.
     #[error("cannot start the OCI client: {0}")]
     Runtime(String),
@@ -109,6 +120,61 @@ pub struct OciClient {
     credentials: Option<String>,
     /// Said after a failure reaching a loopback registry over HTTPS.
     hint: &'static str,
+}
+
+/// The `realm` of a `Bearer` challenge (`WWW-Authenticate` header).
+fn bearer_realm(challenge: &str) -> Option<String> {
+    let (scheme, params) = challenge.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return None;
+    }
+    let lower = params.to_ascii_lowercase();
+    let start = lower.find("realm=\"")? + "realm=\"".len();
+    let rest = &params[start..];
+    Some(rest[..rest.find('"')?].to_string())
+}
+
+/// Whether credentials may go to the token service at `realm`: over HTTPS,
+/// or over plain HTTP to this machine only.
+fn token_service_allowed(realm: &str) -> bool {
+    match url::Url::parse(realm) {
+        Ok(url) if url.scheme() == "https" => true,
+        Ok(url) if url.scheme() == "http" => match url.host() {
+            Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            None => false,
+        },
+        _ => false,
+    }
+}
+
+/// Asks the registry at `v2` (its `/v2/` URL), without credentials, where
+/// its token service is, and refuses one that would get them in clear
+/// text. A registry that cannot be reached is left to the operation itself
+/// to report.
+async fn check_token_service(v2: &str, host: &str) -> Result<(), OciError> {
+    let client = reqwest::Client::builder()
+        .connect_timeout(std::time::Duration::from_secs(15))
+        .timeout(std::time::Duration::from_secs(60))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| OciError::Runtime(e.to_string()))?;
+    let Ok(answer) = client.get(v2).send().await else {
+        return Ok(());
+    };
+    for challenge in answer.headers().get_all(reqwest::header::WWW_AUTHENTICATE) {
+        let Some(realm) = challenge.to_str().ok().and_then(bearer_realm) else {
+            continue;
+        };
+        if !token_service_allowed(&realm) {
+            return Err(OciError::CleartextTokenService {
+                host: host.to_string(),
+                realm,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Whether the registry answered 401 (no or wrong credentials) or 403.
@@ -160,6 +226,11 @@ impl OciClient {
             .enable_all()
             .build()
             .map_err(|e| OciError::Runtime(e.to_string()))?;
+        if credentials.is_some() {
+            let scheme = if plain_http { "http" } else { "https" };
+            let v2 = format!("{scheme}://{}/v2/", reference.host);
+            runtime.block_on(check_token_service(&v2, &reference.host))?;
+        }
         Ok(OciClient {
             runtime,
             client,
@@ -486,5 +557,31 @@ impl OciClient {
             }
         }
         Ok(repositories)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{bearer_realm, token_service_allowed};
+
+    #[test]
+    fn token_services_get_credentials_over_https_or_on_this_machine_only() {
+        assert_eq!(
+            bearer_realm(r#"Bearer realm="https://auth.example/token",service="r""#).as_deref(),
+            Some("https://auth.example/token")
+        );
+        assert_eq!(
+            bearer_realm(r#"bearer service="r", Realm="http://10.0.0.1/t""#).as_deref(),
+            Some("http://10.0.0.1/t")
+        );
+        assert_eq!(bearer_realm(r#"Basic realm="x""#), None);
+        assert!(token_service_allowed("https://auth.docker.io/token"));
+        assert!(token_service_allowed("http://127.0.0.1:5000/token"));
+        assert!(token_service_allowed("http://localhost/token"));
+        assert!(token_service_allowed("http://[::1]:80/token"));
+        assert!(!token_service_allowed("http://auth.example/token"));
+        assert!(!token_service_allowed("http://10.0.0.1/token"));
+        assert!(!token_service_allowed("ftp://auth.example/token"));
+        assert!(!token_service_allowed("not a url"));
     }
 }

@@ -573,3 +573,36 @@ fn credentials_go_only_to_their_registry() {
         "{requests:?}"
     );
 }
+
+/// Challenges for a token service on another host over plain HTTP.
+fn cleartext_token_registry(_head: &str, _port: u16) -> String {
+    response(
+        "401 Unauthorized",
+        "WWW-Authenticate: Bearer realm=\"http://203.0.113.7/token\",service=\"rec\"\r\n",
+        r#"{"errors":[]}"#,
+    )
+}
+
+#[test]
+fn credentials_never_go_to_a_cleartext_token_service() {
+    let (port, seen) = recording_registry(cleartext_token_registry);
+    let repo = format!("oci://127.0.0.1:{port}/team/app");
+    let env = Env::new();
+    env.set_var("DOCKER_CONFIG", env.path("docker").to_str().unwrap());
+    env.set_var("PKG_OCI_INSECURE", "1");
+    env.set_var("PKG_OCI_USERNAME", USER);
+    env.set_var("PKG_OCI_PASSWORD", PASSWORD);
+    let err = env.fails(["versions", &repo]);
+    assert!(
+        err.contains("sends clients to the token service http://203.0.113.7/token over plain HTTP"),
+        "{err}"
+    );
+    let requests = seen.lock().unwrap().clone();
+    assert!(!requests.is_empty());
+    assert!(
+        requests
+            .iter()
+            .all(|r| !r.to_ascii_lowercase().contains("authorization:")),
+        "{requests:?}"
+    );
+}
