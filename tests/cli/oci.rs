@@ -497,15 +497,22 @@ fn token_registry(head: &str, port: u16) -> String {
     response("401 Unauthorized", &challenge, r#"{"errors":[]}"#)
 }
 
-#[test]
-fn bearer_tokens_are_fetched_with_the_credentials() {
-    let (port, seen) = recording_registry(token_registry);
-    let repo = format!("oci://127.0.0.1:{port}/team/app");
+/// An environment with USER / PASSWORD in `PKG_OCI_USERNAME` and
+/// `PKG_OCI_PASSWORD`, an empty docker config and plain HTTP allowed.
+fn credentialed_env() -> Env {
     let env = Env::new();
     env.set_var("DOCKER_CONFIG", env.path("docker").to_str().unwrap());
     env.set_var("PKG_OCI_INSECURE", "1");
     env.set_var("PKG_OCI_USERNAME", USER);
     env.set_var("PKG_OCI_PASSWORD", PASSWORD);
+    env
+}
+
+#[test]
+fn bearer_tokens_are_fetched_with_the_credentials() {
+    let (port, seen) = recording_registry(token_registry);
+    let repo = format!("oci://127.0.0.1:{port}/team/app");
+    let env = credentialed_env();
     let versions: Value = serde_json::from_str(&env.ok(["versions", &repo, "-o", "json"])).unwrap();
     assert_eq!(
         versions,
@@ -587,11 +594,7 @@ fn cleartext_token_registry(_head: &str, _port: u16) -> String {
 fn credentials_never_go_to_a_cleartext_token_service() {
     let (port, seen) = recording_registry(cleartext_token_registry);
     let repo = format!("oci://127.0.0.1:{port}/team/app");
-    let env = Env::new();
-    env.set_var("DOCKER_CONFIG", env.path("docker").to_str().unwrap());
-    env.set_var("PKG_OCI_INSECURE", "1");
-    env.set_var("PKG_OCI_USERNAME", USER);
-    env.set_var("PKG_OCI_PASSWORD", PASSWORD);
+    let env = credentialed_env();
     let err = env.fails(["versions", &repo]);
     assert!(
         err.contains("sends clients to the token service http://203.0.113.7/token over plain HTTP"),

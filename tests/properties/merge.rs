@@ -10,29 +10,24 @@ use proptest::prelude::*;
 
 use pkg::package::OnConflict;
 
-use crate::support::{TempHub, config, init, whole_package};
+use crate::support::{Releases, TempHub, config, init};
 use crate::world::{Mutation, World, mutation, world};
 
 fn check(v1: &World, change: &Mutation) -> Result<(), TestCaseError> {
-    let v2 = change.apply(v1);
-    let mut source = TempHub::new();
-    v1.materialize(&mut source.hub);
-    let (_, p1) = source.create("v1", &whole_package());
-    let mut source2 = TempHub::new();
-    v2.materialize(&mut source2.hub);
-    let (_, p2) = source2.create("v2", &whole_package());
+    let releases = Releases::of(v1, change);
+    let (p1, p2) = (&releases.p1, &releases.p2);
 
     let mut merged = TempHub::new();
     let mut updated = TempHub::new();
     for hub in [&mut merged, &mut updated] {
-        hub.load(&p1, OnConflict::Fail)
+        hub.load(p1, OnConflict::Fail)
             .expect("version 1 loads into an empty hub");
     }
     let by_merge = merged
-        .load(&p2, OnConflict::Merge)
+        .load(p2, OnConflict::Merge)
         .map_err(|e| TestCaseError::fail(format!("the merge load failed: {e}")))?;
     let by_update = updated
-        .load(&p2, OnConflict::Update)
+        .load(p2, OnConflict::Update)
         .map_err(|e| TestCaseError::fail(format!("the update load failed: {e}")))?;
     let (a, b) = (merged.dump(true), updated.dump(true));
     prop_assert!(

@@ -20,7 +20,7 @@ use pkg::model::ResourceKind;
 use pkg::model::details::canonicalize;
 use pkg::package::OnConflict;
 
-use crate::support::{TempHub, config, init, whole_package};
+use crate::support::{Releases, TempHub, config, init};
 use crate::world::{Edit, Mutation, World, edit, mutation, world};
 
 /// A change made by hand between the two loads.
@@ -111,21 +111,16 @@ fn check(
     edits: &[LocalEdit],
     policy: OnConflict,
 ) -> Result<(), TestCaseError> {
-    let v2 = change.apply(v1);
-    let mut source = TempHub::new();
-    v1.materialize(&mut source.hub);
-    let (_, p1) = source.create("v1", &whole_package());
-    let mut source2 = TempHub::new();
-    v2.materialize(&mut source2.hub);
-    let (_, p2) = source2.create("v2", &whole_package());
+    let releases = Releases::of(v1, change);
+    let (p1, p2) = (&releases.p1, &releases.p2);
 
     let mut hub = TempHub::new();
-    hub.load(&p1, OnConflict::Fail)
+    hub.load(p1, OnConflict::Fail)
         .expect("version 1 loads into an empty hub");
-    apply_local_edits(&mut hub, &v2, edits);
+    apply_local_edits(&mut hub, &releases.v2, edits);
     let before = hub.dump(false);
 
-    let report = match hub.load(&p2, policy) {
+    let report = match hub.load(p2, policy) {
         Ok(report) => report,
         Err(refused) => {
             let after = hub.dump(false);

@@ -265,3 +265,35 @@ pub fn whole_package() -> CreateOptions {
         ..CreateOptions::default()
     }
 }
+
+/// Two releases of a world: `v1`, and `change` applied to it, each written
+/// by `pkg create` from a hub of its own (kept here, so the packages stay on
+/// disk as long as this does).
+pub struct Releases {
+    /// The world after the change.
+    pub v2: crate::world::World,
+    /// The package of the first release.
+    pub p1: Package,
+    /// The package of the second.
+    pub p2: Package,
+    _hubs: (TempHub, TempHub),
+}
+
+impl Releases {
+    /// `pkg create` of `v1` and of `change` applied to it.
+    pub fn of(v1: &crate::world::World, change: &crate::world::Mutation) -> Releases {
+        let v2 = change.apply(v1);
+        let mut source = TempHub::new();
+        v1.materialize(&mut source.hub);
+        let (_, p1) = source.create("v1", &whole_package());
+        let mut source2 = TempHub::new();
+        v2.materialize(&mut source2.hub);
+        let (_, p2) = source2.create("v2", &whole_package());
+        Releases {
+            v2,
+            p1,
+            p2,
+            _hubs: (source, source2),
+        }
+    }
+}
