@@ -9,8 +9,8 @@ mod history;
 mod loads;
 mod resources;
 
-/// The request decoding of plan, apply and compare, for the fuzz targets
-/// (`crate::fuzz_entry`) and their regression replay.
+/// The request decoding of plan, apply and compare, shared with the fuzz
+/// targets that drive it without a server.
 pub(crate) use loads::{decode_compare, decode_load_query};
 
 use std::sync::Arc;
