@@ -485,7 +485,9 @@ impl OciClient {
                 .await
                 .map_err(|e| self.failed(e))?;
             let mut stream = sized.stream;
-            let mut out: Vec<u8> = Vec::with_capacity(layer.size as usize);
+            // The descriptor's size is the registry's word: reserve no more
+            // than a modest start before the bytes arrive.
+            let mut out: Vec<u8> = Vec::with_capacity(layer.size.clamp(0, 64 << 20) as usize);
             while let Some(chunk) = std::future::poll_fn(|cx| stream.as_mut().poll_next(cx)).await {
                 let chunk = chunk.map_err(|e| {
                     if e.to_string().to_ascii_lowercase().contains("digest") {

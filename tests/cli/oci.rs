@@ -450,6 +450,17 @@ fn recording_registry(
     (port, seen)
 }
 
+/// Asserts the recording registry saw requests, none with credentials.
+fn assert_no_credentials_sent(requests: &[String]) {
+    assert!(!requests.is_empty());
+    assert!(
+        requests
+            .iter()
+            .all(|r| !r.to_ascii_lowercase().contains("authorization:")),
+        "{requests:?}"
+    );
+}
+
 /// An HTTP response with `status`, extra `headers` lines and a JSON `body`.
 fn response(status: &str, headers: &str, body: &str) -> String {
     format!(
@@ -558,14 +569,7 @@ fn credentials_go_only_to_their_registry() {
     docker_config(&env, &[("127.0.0.1:1".to_string(), DOCKER_AUTH)]);
     let err = env.fails(["versions", &other]);
     assert!(err.contains("needs credentials"), "{err}");
-    let requests = seen.lock().unwrap().clone();
-    assert!(!requests.is_empty());
-    assert!(
-        requests
-            .iter()
-            .all(|r| !r.to_ascii_lowercase().contains("authorization:")),
-        "{requests:?}"
-    );
+    assert_no_credentials_sent(&seen.lock().unwrap());
     // With an entry for this one, they are sent (so the check above can fail).
     docker_config(&env, &[(format!("127.0.0.1:{port}"), DOCKER_AUTH)]);
     env.fails(["versions", &other]);
@@ -600,12 +604,5 @@ fn credentials_never_go_to_a_cleartext_token_service() {
         err.contains("sends clients to the token service http://203.0.113.7/token over plain HTTP"),
         "{err}"
     );
-    let requests = seen.lock().unwrap().clone();
-    assert!(!requests.is_empty());
-    assert!(
-        requests
-            .iter()
-            .all(|r| !r.to_ascii_lowercase().contains("authorization:")),
-        "{requests:?}"
-    );
+    assert_no_credentials_sent(&seen.lock().unwrap());
 }
