@@ -365,7 +365,10 @@ pub fn verify(manifest: &[u8], signature: &str, pk: &PublicKey) -> Result<Signer
     if found != expected {
         return Err(SignError::WrongKey { expected, found });
     }
-    minisign::verify(pk, &boxed, Cursor::new(manifest), true, false, false)
+    // Legacy signatures (Ed25519 over the bytes themselves, not over their
+    // BLAKE2b hash: `minisign -S -l` and minisign before 0.8) verify too,
+    // as they do with the minisign CLI; both bind the same bytes.
+    minisign::verify(pk, &boxed, Cursor::new(manifest), true, false, true)
         .map_err(|_| SignError::Mismatch)?;
     Ok(Signer {
         key_id: found,

@@ -151,6 +151,32 @@ fn packages_signed_by_pkg_or_minisign_verify_with_either() {
     assert!(out.status.success(), "{out:?}");
     let said = env.ok(["verify", &other, "--key", mpub.to_str().unwrap()]);
     assert!(said.contains("made by hand"), "{said}");
+    // So does a legacy (not prehashed, `-l`) minisign signature, and a
+    // legacy signature of another manifest still fails.
+    let legacy = |dir: &str| {
+        let out = minisign(&[
+            "-S",
+            "-l",
+            "-s",
+            msec.to_str().unwrap(),
+            "-m",
+            &format!("{dir}/manifest.json"),
+            "-x",
+            &format!("{dir}/manifest.json.minisig"),
+        ]);
+        assert!(out.status.success(), "{out:?}");
+    };
+    legacy(&other);
+    env.ok(["verify", &other, "--key", mpub.to_str().unwrap()]);
+    let elsewhere = package(&env, "elsewhere", "2.0.0");
+    legacy(&elsewhere);
+    std::fs::copy(
+        format!("{elsewhere}/manifest.json.minisig"),
+        format!("{other}/manifest.json.minisig"),
+    )
+    .unwrap();
+    let err = env.fails(["verify", &other, "--key", mpub.to_str().unwrap()]);
+    assert!(err.contains("does not match"), "{err}");
     // pkg signs with the minisign CLI's (unencrypted) key too.
     env.ok(["sign", &other, "--key", msec.to_str().unwrap()]);
     env.ok(["verify", &other, "--key", mpub.to_str().unwrap()]);
