@@ -366,7 +366,7 @@ pub fn verify(manifest: &[u8], signature: &str, pk: &PublicKey) -> Result<Signer
         return Err(SignError::WrongKey { expected, found });
     }
     // Legacy signatures (Ed25519 over the bytes themselves, not over their
-    // BLAKE2b hash: `minisign -S -l` and minisign before 0.8) verify too,
+    // BLAKE2b hash: `minisign -S -l` and older minisign versions) verify too,
     // as they do with the minisign CLI; both bind the same bytes.
     minisign::verify(pk, &boxed, Cursor::new(manifest), true, false, true)
         .map_err(|_| SignError::Mismatch)?;
