@@ -13,7 +13,10 @@ use std::path::{Path, PathBuf};
 use crate::manifest::limits::{MAX_MANIFEST_BYTES, read_capped};
 use minisign::{KeyPair, PublicKey, PublicKeyBox, SecretKey, SecretKeyBox, SignatureBox};
 
+pub mod binding;
 pub mod trust;
+
+pub use binding::Asked;
 
 /// The signature file, beside manifest.json.
 pub const SIGNATURE_FILE: &str = "manifest.json.minisig";
@@ -60,6 +63,28 @@ pub enum SignError {
     /// The signature file is malformed.
     #[error("{SIGNATURE_FILE} is not a minisign signature: {0}")]
     Malformed(String),
+    /// The signature is valid, but the signed manifest has no digests, so
+    /// it pins none of the package's files.
+    #[error(
+        "the signed manifest.json has no digests, so the signature does not pin the package's files: the signer must write the package with `pkg create` or `pkg db create` (which record digests) and sign it again"
+    )]
+    SignedWithoutDigests,
+    /// The signature is valid, but for another package or version than
+    /// the one asked for.
+    #[error(
+        "the signature is valid but vouches for {signed}, not for the {asked} asked for: a signed package of another version or name was served in its place"
+    )]
+    OtherPackage {
+        /// `name@version` the signed manifest states.
+        signed: String,
+        /// What was asked for (`version 2.0.1`, ``package `app` ``).
+        asked: String,
+    },
+    /// manifest.json changed between the signature check and the read.
+    #[error(
+        "manifest.json changed between the signature check and the package read; run again, and check who else writes to that directory"
+    )]
+    ChangedSinceVerified,
 }
 
 /// A key's ID as minisign prints it (16 upper-case hex digits).
@@ -218,6 +243,15 @@ pub struct Signer {
     pub trusted_comment: String,
     /// The public key that verified the signature, in base64 (`RW...`).
     pub public_key: String,
+    /// The package name the signed manifest states.
+    #[serde(skip)]
+    pub name: Option<String>,
+    /// The version the signed manifest states.
+    #[serde(skip)]
+    pub version: Option<String>,
+    /// `sha256:` of the signed manifest.json's bytes.
+    #[serde(skip)]
+    pub manifest_digest: String,
 }
 
 /// A public key as text: minisign's base64 (`RW...`), as `.pub` files
@@ -370,10 +404,21 @@ pub fn verify(manifest: &[u8], signature: &str, pk: &PublicKey) -> Result<Signer
     // as they do with the minisign CLI; both bind the same bytes.
     minisign::verify(pk, &boxed, Cursor::new(manifest), true, false, true)
         .map_err(|_| SignError::Mismatch)?;
+    // A signature made outside pkg (`minisign -S`) may cover a manifest
+    // without digests: it would vouch for the manifest but for none of the
+    // files, so it is refused like an unsigned package.
+    let probe: ManifestProbe =
+        serde_json::from_slice(manifest).map_err(|e| SignError::NotManifest(e.to_string()))?;
+    if !probe.digests.is_some_and(|d| d.0) {
+        return Err(SignError::SignedWithoutDigests);
+    }
     Ok(Signer {
         key_id: found,
         trusted_comment: boxed.trusted_comment().unwrap_or_default(),
         public_key: public_key_text(pk),
+        name: probe.name,
+        version: probe.version,
+        manifest_digest: crate::model::fingerprint::sha256_digest(manifest),
     })
 }
 

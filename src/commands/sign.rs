@@ -124,6 +124,11 @@ pub fn verify(ctx: &Context, args: &VerifyArgs) -> Result<()> {
         read_package(&fetched.dir, &bar).with_context(|| format!("verifying {}", args.source))?;
     bar.finish();
     let signer = signing::verify_dir(&fetched.dir, std::slice::from_ref(&pk))
+        .and_then(|signer| {
+            signer.vouches_for(&fetched.asked)?;
+            signer.signed_manifest(&package.manifest_digest)?;
+            Ok(signer)
+        })
         .with_context(|| format!("verifying {}", args.source))?;
     let view = Verified {
         source: fetched.origin.clone(),

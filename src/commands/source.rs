@@ -190,11 +190,18 @@ impl Context {
                     progress.phase("verifying signature", 0);
                 }
                 let signer = trust
-                    .check(&fetched.dir)
+                    .check(&fetched.dir, &fetched.asked)
                     .with_context(|| format!("cannot load `{}`", escape(source)))
                     .context("nothing was loaded")?;
+                let package = read_package(&fetched.dir, progress)?;
+                if let Some(signer) = &signer {
+                    signer
+                        .signed_manifest(&package.manifest_digest)
+                        .with_context(|| format!("cannot load `{}`", escape(source)))
+                        .context("nothing was loaded")?;
+                }
                 Opened {
-                    package: read_package(&fetched.dir, progress)?,
+                    package,
                     fetched,
                     resolved: Vec::new(),
                     signer,
@@ -314,6 +321,7 @@ impl Context {
                 origin: graph.origin,
                 commit: None,
                 temp: None,
+                asked: crate::signing::Asked::nothing(),
             },
         };
         let resolved = resolution

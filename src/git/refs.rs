@@ -104,6 +104,17 @@ pub fn list_remote(url: &str, settings: &SourceSettings) -> Result<RemoteRefs, G
     Ok(refs)
 }
 
+/// A release tag's package prefix (empty for `vX.Y.Z`) and version:
+/// `vX.Y.Z` or `PREFIX/vX.Y.Z`; `None` for any other tag.
+pub fn release_tag(tag: &str) -> Option<(&str, Version)> {
+    let (prefix, version) = match tag.rsplit_once('/') {
+        Some((prefix, v)) => (prefix, v),
+        None => ("", tag),
+    };
+    let version = Version::parse(version.strip_prefix('v')?).ok()?;
+    Some((prefix, version))
+}
+
 impl RemoteRefs {
     /// The release tags, newest first. Tags that are not `vX.Y.Z` or
     /// `PREFIX/vX.Y.Z` are not releases.
@@ -113,11 +124,7 @@ impl RemoteRefs {
             .iter()
             .filter_map(|(name, oid)| {
                 let tag = name.strip_prefix("refs/tags/")?;
-                let (prefix, version) = match tag.rsplit_once('/') {
-                    Some((prefix, v)) => (prefix, v),
-                    None => ("", tag),
-                };
-                let version = Version::parse(version.strip_prefix('v')?).ok()?;
+                let (prefix, version) = release_tag(tag)?;
                 Some(Release {
                     tag: tag.to_string(),
                     prefix: prefix.to_string(),

@@ -93,6 +93,7 @@ impl Source for ArchiveSource {
             origin,
             commit: None,
             temp: Some(extracted.dir),
+            asked: crate::signing::Asked::nothing(),
         })
     }
 }

@@ -8,8 +8,9 @@ use super::{Fetched, Source, SourceError};
 use crate::git::GitError;
 use crate::git::cache::CacheRepo;
 use crate::git::ref_query::RefQuery;
-use crate::git::refs::{Resolved, full_commit_id, list_remote};
+use crate::git::refs::{Resolved, full_commit_id, list_remote, release_tag};
 use crate::progress::Progress;
+use crate::signing::Asked;
 use crate::source_settings::SourceSettings;
 
 /// A package directory at a ref of a git repository.
@@ -94,11 +95,25 @@ impl Source for GitSource {
         progress.phase("checking out", 0);
         let dir = cache.checkout(&self.settings, resolved.commit, &path)?;
         drop(cache);
+        // A release tag (`v1.2.0`, `NAME/v1.2.0`) asks for that version: a
+        // signed package must say so, so a tag moved to an older signed
+        // release is refused.
+        let asked = resolved
+            .refname
+            .as_deref()
+            .and_then(|r| r.strip_prefix("refs/tags/"))
+            .and_then(release_tag)
+            .map(|(prefix, version)| Asked {
+                name: (!prefix.is_empty()).then(|| prefix.to_string()),
+                version: Some(version.to_string()),
+            })
+            .unwrap_or_default();
         Ok(Fetched {
             dir,
             origin: self.origin(&path, &resolved),
             commit: Some(resolved.commit.to_string()),
             temp: None,
+            asked,
         })
     }
 }

@@ -94,6 +94,7 @@ impl Source for HttpPackage {
             origin: self.root.to_string(),
             commit: None,
             temp: Some(temp),
+            asked: crate::signing::Asked::nothing(),
         })
     }
 }

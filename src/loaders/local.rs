@@ -40,6 +40,7 @@ impl Source for LocalDir {
             dir,
             commit: None,
             temp: None,
+            asked: crate::signing::Asked::nothing(),
         })
     }
 }

@@ -48,6 +48,10 @@ pub struct Fetched {
     /// The temporary directory holding a downloaded or extracted package
     /// (removed on drop).
     pub temp: Option<tempfile::TempDir>,
+    /// The package and version the reference asked for (a registry's
+    /// `NAME@VERSION`, an OCI or git release tag), which a signed
+    /// manifest must state.
+    pub asked: crate::signing::Asked,
 }
 
 /// Why a source could not be used.

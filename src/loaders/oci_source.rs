@@ -12,7 +12,7 @@ use super::{Fetched, Source, SourceError};
 use crate::oci::{OciClient, OciError, OciRef, version_of_tag};
 use crate::progress::Progress;
 use crate::safe_tree::Limits;
-use crate::signing::SIGNATURE_FILE;
+use crate::signing::{Asked, SIGNATURE_FILE};
 use crate::source_settings::SourceSettings;
 
 /// An OCI source.
@@ -93,11 +93,20 @@ impl Source for OciSource {
             }
         }
         let pinned = reference.with_digest(&pulled.manifest_digest);
+        // A semver tag asks for that version: a signed package behind
+        // `:2.0.1` must be 2.0.1, not an older signed release pushed there.
+        let asked = reference
+            .tag
+            .as_deref()
+            .and_then(version_of_tag)
+            .map(|v| Asked::version(&v.to_string()))
+            .unwrap_or_default();
         Ok(Fetched {
             dir: extracted.root,
             origin: pinned.to_string(),
             commit: Some(pulled.manifest_digest),
             temp: Some(extracted.dir),
+            asked,
         })
     }
 }

@@ -153,6 +153,7 @@ impl Source for RegistrySource {
             origin: format!("registry:{registry}/{}@{}", self.name, record.version),
             commit: None,
             temp: Some(extracted.dir),
+            asked: crate::signing::Asked::package(&self.name, &record.version),
         })
     }
 }

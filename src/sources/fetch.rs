@@ -12,8 +12,8 @@ use crate::package::combine::combine;
 use crate::package::read::{Package, read_package};
 use crate::progress::Progress;
 use crate::remote::ServerClient;
-use crate::signing::Signer;
 use crate::signing::trust::Trust;
+use crate::signing::{Asked, Signer};
 use crate::source_settings::SourceSettings;
 
 /// Fetches `entry` from its source (one of `sources`).
@@ -116,20 +116,34 @@ pub fn open_graph(
         if !trust.is_empty() {
             progress.phase("verifying signature", 0);
         }
-        if let Some(signer) = trust
-            .check(&fetched.dir)
-            .map_err(|e| SourceError::Unavailable {
-                source_name: entry.source.clone(),
-                reason: format!("{label}: {e}; nothing was loaded"),
-            })?
-        {
-            signers.insert(entry.name.clone(), signer);
-        }
+        let refused = |e: &dyn std::fmt::Display| SourceError::Unavailable {
+            source_name: entry.source.clone(),
+            reason: format!("{label}: {e}; nothing was loaded"),
+        };
+        let asked = Asked::package(&entry.name, &entry.version.to_string());
+        let signer = trust.check(&fetched.dir, &asked).map_err(|e| refused(&e))?;
         let package =
             read_package(&fetched.dir, progress).map_err(|e| SourceError::Unavailable {
                 source_name: entry.source.clone(),
                 reason: format!("{label}: {e}"),
             })?;
+        if let Some(signer) = signer {
+            signer
+                .signed_manifest(&package.manifest_digest)
+                .map_err(|e| refused(&e))?;
+            signers.insert(entry.name.clone(), signer);
+        }
+        // The index and the package must agree on what it is: an index
+        // (a registry's, OCI annotations) listing an old release under a
+        // new version is refused, signed or not.
+        if let Some(stated) = &package.manifest.version
+            && semver::Version::parse(stated).ok().as_ref() != Some(&entry.version)
+        {
+            return Err(refused(&format!(
+                "the package says version {stated}, but its source's index lists it as {}",
+                entry.version
+            )));
+        }
         if !entry.digest.is_empty() && entry.digest != package.digest {
             return Err(SourceError::Unavailable {
                 source_name: entry.source.clone(),

@@ -331,6 +331,114 @@ fn a_tampered_blob_is_refused() {
     assert_eq!(env.hub_state(), before);
 }
 
+/// The raw manifest `tag` of `repo` in `registry`.
+fn get_manifest(registry: &Registry, repo: &str, tag: &str) -> Vec<u8> {
+    let out = Command::new("curl")
+        .args([
+            "-sf",
+            "-H",
+            "Accept: application/vnd.oci.image.manifest.v1+json",
+            &format!(
+                "http://127.0.0.1:{}/v2/{repo}/manifests/{tag}",
+                registry.port
+            ),
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    out.stdout
+}
+
+/// Tags `bytes` (a manifest) as `tag` of `repo`, as anyone with push
+/// access (but not the signing key) can.
+fn put_manifest(registry: &Registry, repo: &str, tag: &str, bytes: &[u8]) {
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), bytes).unwrap();
+    let out = Command::new("curl")
+        .args([
+            "-sf",
+            "-X",
+            "PUT",
+            "-H",
+            "Content-Type: application/vnd.oci.image.manifest.v1+json",
+            "--data-binary",
+            &format!("@{}", file.path().display()),
+            &format!(
+                "http://127.0.0.1:{}/v2/{repo}/manifests/{tag}",
+                registry.port
+            ),
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+}
+
+#[test]
+fn a_signed_package_behind_another_version_is_refused() {
+    let env = Env::new();
+    env.set_var("PKG_CONFIG", env.path("conf/config.toml").to_str().unwrap());
+    env.set_var("PKG_OCI_INSECURE", "1");
+    let registry = Registry::start(&env);
+    let (public, secret) = keys(&env);
+    let old = make_package(&env, "old", "app", "1.0.0", None);
+    env.ok(["sign", old.to_str().unwrap(), "--key", &secret]);
+    push(&env, &old, &registry.url("team/app"));
+
+    // The signed 1.0.0, tagged 2.0.1 by someone without the key.
+    let manifest = get_manifest(&registry, "team/app", "1.0.0");
+    put_manifest(&registry, "team/app", "2.0.1", &manifest);
+    let before = env.hub_state();
+    let moved = format!("{}:2.0.1", registry.url("team/app"));
+    let err = env.fails(["load", &moved, "--verify-with", &public]);
+    assert!(
+        err.contains("vouches for app@1.0.0, not for the version 2.0.1"),
+        "{err}"
+    );
+    let err = env.fails(["verify", &moved, "--key", &public]);
+    assert!(err.contains("vouches for app@1.0.0"), "{err}");
+    assert_eq!(env.hub_state(), before);
+
+    // Its annotations rewritten to say 2.0.1, so a source's index lists
+    // it: a source that requires signatures refuses it, and so does one
+    // that does not (the package says 1.0.0, the index 2.0.1).
+    let mut lying: Value = serde_json::from_slice(&manifest).unwrap();
+    let annotations = lying["annotations"].as_object_mut().unwrap();
+    for value in annotations.values_mut() {
+        if value == "1.0.0" {
+            *value = Value::from("2.0.1");
+        }
+    }
+    put_manifest(
+        &registry,
+        "team/app",
+        "2.0.1",
+        &serde_json::to_vec(&lying).unwrap(),
+    );
+    env.ok([
+        "source",
+        "add",
+        "reg",
+        &registry.url("team"),
+        "--require-signature",
+        &public,
+    ]);
+    let versions = env.ok(["versions", "app"]);
+    assert!(versions.contains("2.0.1"), "{versions}");
+    let err = env.fails(["load", "app@=2.0.1"]);
+    assert!(
+        err.contains("vouches for app@1.0.0, not for the version 2.0.1"),
+        "{err}"
+    );
+    env.ok(["source", "remove", "reg"]);
+    env.ok(["source", "add", "open", &registry.url("team")]);
+    let err = env.fails(["load", "app@=2.0.1"]);
+    assert!(err.contains("says version 1.0.0"), "{err}");
+    assert_eq!(env.hub_state(), before);
+    // The real 1.0.0 still loads.
+    env.ok(["load", "app@=1.0.0"]);
+    assert_ne!(env.hub_state(), before);
+}
+
 /// The registry's user, its password, and the htpasswd line for them (a
 /// bcrypt hash made once with Python's `bcrypt`).
 const USER: &str = "pkguser";

@@ -305,6 +305,45 @@ fn load_verify_with_fails_closed_before_writing() {
     let err = loader.fails(["load", made, "--verify-with", other.to_str().unwrap()]);
     assert!(err.contains("not by the trusted key"), "{err}");
     assert_eq!(loader.hub_state(), before);
+    // A manifest without digests, signed outside pkg (`minisign -S`): the
+    // signature pins none of the files, so it is refused like no signature.
+    let undigested = maker.path("undigested");
+    crate::common::copy_dir(std::path::Path::new(made), &undigested);
+    let manifest = undigested.join("manifest.json");
+    let mut value: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&manifest).unwrap()).unwrap();
+    value.as_object_mut().unwrap().remove("digests");
+    std::fs::write(&manifest, serde_json::to_vec_pretty(&value).unwrap()).unwrap();
+    let (mpub, msec) = (maker.path("m.pub"), maker.path("m.key"));
+    let out = minisign(&[
+        "-G",
+        "-W",
+        "-p",
+        mpub.to_str().unwrap(),
+        "-s",
+        msec.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let out = minisign(&[
+        "-S",
+        "-s",
+        msec.to_str().unwrap(),
+        "-m",
+        manifest.to_str().unwrap(),
+        "-x",
+        undigested.join("manifest.json.minisig").to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let undigested = undigested.to_str().unwrap();
+    let mpub = mpub.to_str().unwrap();
+    let err = loader.fails(["load", undigested, "--verify-with", mpub]);
+    assert!(
+        err.contains("has no digests") && err.contains("nothing was loaded"),
+        "{err}"
+    );
+    let err = loader.fails(["verify", undigested, "--key", mpub]);
+    assert!(err.contains("has no digests"), "{err}");
+    assert_eq!(loader.hub_state(), before);
     // Signed by the trusted key: loaded.
     let said = loader.ok(["load", made, "--verify-with", public]);
     assert_ne!(loader.hub_state(), before, "{said}");
