@@ -189,16 +189,16 @@ impl Context {
                 if !trust.is_empty() {
                     progress.phase("verifying signature", 0);
                 }
-                let signer = trust
-                    .check(&fetched.dir, &fetched.asked)
-                    .with_context(|| format!("cannot load `{}`", escape(source)))
-                    .context("nothing was loaded")?;
+                let signer = trust.check(&fetched.dir, &fetched.asked).with_context(|| {
+                    format!("cannot load `{}`; nothing was loaded", escape(source))
+                })?;
                 let package = read_package(&fetched.dir, progress)?;
                 if let Some(signer) = &signer {
                     signer
                         .signed_manifest(&package.manifest_digest)
-                        .with_context(|| format!("cannot load `{}`", escape(source)))
-                        .context("nothing was loaded")?;
+                        .with_context(|| {
+                            format!("cannot load `{}`; nothing was loaded", escape(source))
+                        })?;
                 }
                 Opened {
                     package,

@@ -32,8 +32,8 @@ pub struct Trust {
 pub struct TrustError {
     /// The requirement.
     pub why: String,
-    /// What failed.
-    #[source]
+    /// What failed (part of the message, so not also its source: the
+    /// error chain would say it twice).
     pub error: SignError,
 }
 

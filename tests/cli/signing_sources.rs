@@ -242,6 +242,26 @@ fn git_publishes_carry_the_signature() {
     let said = env.ok(["verify", &source, "--key", &public]);
     assert!(said.contains("app@1.2.0"), "{said}");
     let before = env.hub_state();
+    // A release tag moved onto the signed 1.2.0 (as the tj-actions tags
+    // were moved) is refused: the signature vouches for 1.2.0 only.
+    let moved = std::process::Command::new("git")
+        .arg("-C")
+        .arg(&bare)
+        .args(["tag", "v1.3.1", "v1.2.0"])
+        .output()
+        .unwrap();
+    assert!(moved.status.success(), "{moved:?}");
+    let err = env.fails([
+        "load",
+        &format!("git+{repo}@v1.3.1"),
+        "--verify-with",
+        &public,
+    ]);
+    assert!(
+        err.contains("vouches for app@1.2.0, not for the version 1.3.1"),
+        "{err}"
+    );
+    assert_eq!(env.hub_state(), before);
     env.ok(["load", &source, "--verify-with", &public]);
     assert_ne!(env.hub_state(), before);
 }
