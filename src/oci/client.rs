@@ -21,6 +21,10 @@ pub const MAX_PACKAGE_BYTES: i64 = 2 << 30;
 const MAX_SIGNATURE_BYTES: i64 = 64 * 1024;
 /// The largest manifest read.
 const MAX_MANIFEST_BYTES: usize = 4 << 20;
+/// Tags or repositories asked for per page.
+const PAGE: usize = 1000;
+/// The most tags or repositories listed.
+const MAX_LISTED: usize = 100_000;
 
 /// Why an OCI operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -122,16 +126,21 @@ pub struct OciClient {
     hint: &'static str,
 }
 
-/// The `realm` of a `Bearer` challenge (`WWW-Authenticate` header).
-fn bearer_realm(challenge: &str) -> Option<String> {
-    let (scheme, params) = challenge.trim().split_once(' ')?;
-    if !scheme.eq_ignore_ascii_case("bearer") {
-        return None;
-    }
-    let lower = params.to_ascii_lowercase();
-    let start = lower.find("realm=\"")? + "realm=\"".len();
-    let rest = &params[start..];
-    Some(rest[..rest.find('"')?].to_string())
+/// Every `realm` of every `Bearer` challenge in a `WWW-Authenticate`
+/// header, read with the parser oci-client uses (whichever challenge and
+/// realm it acts on is among these).
+fn bearer_realms(header: &str) -> Vec<String> {
+    http_auth::parser::ChallengeParser::new(header)
+        .map_while(Result::ok)
+        .filter(|c| c.scheme.eq_ignore_ascii_case("bearer"))
+        .flat_map(|c| {
+            c.params
+                .iter()
+                .filter(|(k, _)| k.eq_ignore_ascii_case("realm"))
+                .map(|(_, v)| v.to_unescaped())
+                .collect::<Vec<_>>()
+        })
+        .collect()
 }
 
 /// Whether credentials may go to the token service at `realm`: over HTTPS,
@@ -163,11 +172,14 @@ async fn check_token_service(v2: &str, host: &str) -> Result<(), OciError> {
     let Ok(answer) = client.get(v2).send().await else {
         return Ok(());
     };
-    for challenge in answer.headers().get_all(reqwest::header::WWW_AUTHENTICATE) {
-        let Some(realm) = challenge.to_str().ok().and_then(bearer_realm) else {
+    for header in answer.headers().get_all(reqwest::header::WWW_AUTHENTICATE) {
+        let Ok(header) = header.to_str() else {
             continue;
         };
-        if !token_service_allowed(&realm) {
+        if let Some(realm) = bearer_realms(header)
+            .into_iter()
+            .find(|realm| !token_service_allowed(realm))
+        {
             return Err(OciError::CleartextTokenService {
                 host: host.to_string(),
                 realm,
@@ -518,65 +530,89 @@ impl OciClient {
     /// Every tag of `reference`'s repository.
     pub fn tags(&self, reference: &OciRef) -> Result<Vec<String>, OciError> {
         let image = Self::reference(&reference.with_tag("latest"));
-        let mut tags: Vec<String> = Vec::new();
-        loop {
-            let page = self
-                .runtime
-                .block_on(self.client.list_tags(
-                    &image,
-                    &self.auth,
-                    Some(1000),
-                    tags.last().map(String::as_str),
-                ))
-                .map_err(|e| self.failed(e))?;
-            let n = page.tags.len();
-            tags.extend(page.tags);
-            if n < 1000 {
-                break;
-            }
-        }
-        Ok(tags)
+        self.pages("tags", |last| {
+            self.runtime
+                .block_on(self.client.list_tags(&image, &self.auth, Some(PAGE), last))
+                .map(|page| page.tags)
+                .map_err(|e| self.failed(e))
+        })
     }
 
     /// Every repository of the registry (`/v2/_catalog`).
     pub fn repositories(&self, reference: &OciRef) -> Result<Vec<String>, OciError> {
         let image = Self::reference(&reference.with_tag("latest"));
-        let mut repositories: Vec<String> = Vec::new();
+        self.pages("repositories", |last| {
+            self.runtime
+                .block_on(self.client.catalog(&image, &self.auth, Some(PAGE), last))
+                .map(|page| page.repositories)
+                .map_err(|e| self.failed(e))
+        })
+    }
+
+    /// A paged list (`?n=PAGE&last=...`), page after page until one is
+    /// short. The registry sorts lists, so a page whose last entry does not
+    /// come after the previous page's (a registry that ignores `last`)
+    /// ends the list, and no list grows past [`MAX_LISTED`].
+    fn pages(
+        &self,
+        what: &str,
+        fetch: impl Fn(Option<&str>) -> Result<Vec<String>, OciError>,
+    ) -> Result<Vec<String>, OciError> {
+        let mut all: Vec<String> = Vec::new();
         loop {
-            let page = self
-                .runtime
-                .block_on(self.client.catalog(
-                    &image,
-                    &self.auth,
-                    Some(1000),
-                    repositories.last().map(String::as_str),
-                ))
-                .map_err(|e| self.failed(e))?;
-            let n = page.repositories.len();
-            repositories.extend(page.repositories);
-            if n < 1000 {
-                break;
+            let page = fetch(all.last().map(String::as_str))?;
+            let full = page.len() >= PAGE;
+            let advanced = match (page.last(), all.last()) {
+                (Some(new), Some(old)) => new > old,
+                (Some(_), None) => true,
+                (None, _) => false,
+            };
+            if !advanced {
+                return Ok(all);
+            }
+            all.extend(page);
+            if all.len() > MAX_LISTED {
+                return Err(OciError::Registry {
+                    host: self.host.clone(),
+                    message: format!("lists more than {MAX_LISTED} {what}; pkg stops there"),
+                });
+            }
+            if !full {
+                return Ok(all);
             }
         }
-        Ok(repositories)
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{bearer_realm, token_service_allowed};
+    use super::{bearer_realms, token_service_allowed};
 
     #[test]
     fn token_services_get_credentials_over_https_or_on_this_machine_only() {
         assert_eq!(
-            bearer_realm(r#"Bearer realm="https://auth.example/token",service="r""#).as_deref(),
-            Some("https://auth.example/token")
+            bearer_realms(r#"Bearer realm="https://auth.example/token",service="r""#),
+            ["https://auth.example/token"]
         );
         assert_eq!(
-            bearer_realm(r#"bearer service="r", Realm="http://10.0.0.1/t""#).as_deref(),
-            Some("http://10.0.0.1/t")
+            bearer_realms(r#"bearer service="r", Realm="http://10.0.0.1/t""#),
+            ["http://10.0.0.1/t"]
         );
-        assert_eq!(bearer_realm(r#"Basic realm="x""#), None);
+        assert!(bearer_realms(r#"Basic realm="x""#).is_empty());
+        // A Bearer challenge after a Basic one, a second realm, escapes:
+        // every realm a client could act on is seen.
+        assert_eq!(
+            bearer_realms(r#"Basic realm="r", Bearer realm="http://203.0.113.7/t""#),
+            ["http://203.0.113.7/t"]
+        );
+        assert_eq!(
+            bearer_realms(r#"Bearer realm="https://ok", realm="http://evil""#),
+            ["https://ok", "http://evil"]
+        );
+        assert_eq!(
+            bearer_realms(r#"Bearer xrealm="https://x", realm="http://e\vil""#),
+            ["http://evil"]
+        );
         assert!(token_service_allowed("https://auth.docker.io/token"));
         assert!(token_service_allowed("http://127.0.0.1:5000/token"));
         assert!(token_service_allowed("http://localhost/token"));

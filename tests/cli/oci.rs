@@ -713,4 +713,47 @@ fn credentials_never_go_to_a_cleartext_token_service() {
         "{err}"
     );
     assert_no_credentials_sent(&seen.lock().unwrap());
+
+    // Hidden behind a Basic challenge in the same header: still seen.
+    let (port, seen) = recording_registry(|_, _| {
+        response(
+            "401 Unauthorized",
+            "WWW-Authenticate: Basic realm=\"r\", Bearer realm=\"http://203.0.113.7/t\"\r\n",
+            r#"{"errors":[]}"#,
+        )
+    });
+    let err = env.fails(["versions", &format!("oci://127.0.0.1:{port}/team/app")]);
+    assert!(err.contains("token service http://203.0.113.7/t"), "{err}");
+    assert_no_credentials_sent(&seen.lock().unwrap());
+}
+
+/// A registry that ignores `last`: every page of tags is the same full
+/// page of 1000 (`1.0.000` to `1.0.999` sorted as text, as registries do).
+fn ignores_last(head: &str, _port: u16) -> String {
+    if head.contains("/tags/list") {
+        let mut tags: Vec<String> = (0..1000).map(|i| format!("1.0.{i}")).collect();
+        tags.sort();
+        let body = serde_json::json!({"name": "team/app", "tags": tags}).to_string();
+        return response("200 OK", "", &body);
+    }
+    response("200 OK", "", "{}")
+}
+
+#[test]
+fn a_registry_that_ignores_paging_does_not_loop() {
+    let (port, seen) = recording_registry(ignores_last);
+    let env = Env::new();
+    env.set_var("PKG_OCI_INSECURE", "1");
+    let said = env.ok(["versions", &format!("oci://127.0.0.1:{port}/team/app")]);
+    assert!(said.contains("1.0.999") && said.contains("1.0.0"), "{said}");
+    let pages = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|r| r.contains("/tags/list"))
+        .count();
+    assert_eq!(
+        pages, 2,
+        "the second page did not advance, so listing stops"
+    );
 }
