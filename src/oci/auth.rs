@@ -1,5 +1,6 @@
 //! Credentials for an OCI registry, for one host only:
-//! `PKG_OCI_USERNAME` and `PKG_OCI_PASSWORD` when set, else the entry
+//! `PKG_OCI_USERNAME` and `PKG_OCI_PASSWORD` when set (for the host
+//! `PKG_OCI_REGISTRY` names only, when it is set), else the entry
 //! for that host in the docker config file (`$DOCKER_CONFIG/config.json`,
 //! else `~/.docker/config.json`, as `docker login` writes it), else none.
 //! The client sends them to that registry (and to the token service it
@@ -13,6 +14,9 @@ use base64::Engine as _;
 pub const USERNAME_ENV: &str = "PKG_OCI_USERNAME";
 /// The environment variable holding the password or token.
 pub const PASSWORD_ENV: &str = "PKG_OCI_PASSWORD";
+/// The environment variable naming the one registry (`HOST[:PORT]`) the
+/// variables' credentials are for; unset, they go to any registry reached.
+pub const REGISTRY_ENV: &str = "PKG_OCI_REGISTRY";
 
 /// Credentials for a registry.
 #[derive(Clone, PartialEq, Eq)]
@@ -47,6 +51,7 @@ pub fn credentials_for(host: &str) -> Result<Credentials, AuthError> {
     let username = std::env::var(USERNAME_ENV).ok().filter(|v| !v.is_empty());
     let password = std::env::var(PASSWORD_ENV).ok().filter(|v| !v.is_empty());
     match (username, password) {
+        _ if !environment_is_for(host) => {}
         (Some(username), Some(password)) => return Ok(Credentials::Basic { username, password }),
         (Some(_), None) | (None, Some(_)) => {
             return Err(AuthError(format!(
@@ -59,6 +64,21 @@ pub fn credentials_for(host: &str) -> Result<Credentials, AuthError> {
         Some(path) if path.is_file() => from_docker_config(&path, host),
         _ => Ok(Credentials::Anonymous),
     }
+}
+
+/// Whether the variables' credentials are for `host`: `PKG_OCI_REGISTRY`
+/// is unset, or names `host` (with its port).
+fn environment_is_for(host: &str) -> bool {
+    std::env::var(REGISTRY_ENV)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .is_none_or(|only| key_host(only.trim()).eq_ignore_ascii_case(host))
+}
+
+/// Whether `host`'s credentials come from `PKG_OCI_USERNAME` and
+/// `PKG_OCI_PASSWORD` (rather than the docker config), for messages.
+pub fn from_environment(host: &str) -> bool {
+    std::env::var_os(USERNAME_ENV).is_some_and(|v| !v.is_empty()) && environment_is_for(host)
 }
 
 /// The docker config file: `$DOCKER_CONFIG/config.json`, else

@@ -11,7 +11,7 @@ use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, Reference};
 use sha2::Digest as _;
 
-use super::auth::{Credentials, PASSWORD_ENV, USERNAME_ENV, credentials_for};
+use super::auth::{Credentials, PASSWORD_ENV, USERNAME_ENV, credentials_for, from_environment};
 use super::reference::OciRef;
 use super::{ARTIFACT_TYPE, EMPTY_CONFIG, PACKAGE_LAYER, SIGNATURE_LAYER};
 
@@ -222,7 +222,7 @@ impl OciClient {
             connect_timeout: Some(std::time::Duration::from_secs(15)),
             ..Default::default()
         });
-        let from_env = std::env::var_os(USERNAME_ENV).is_some_and(|v| !v.is_empty());
+        let from_env = from_environment(&reference.host);
         let (auth, credentials) = match credentials_for(&reference.host)? {
             Credentials::Anonymous => (RegistryAuth::Anonymous, None),
             Credentials::Basic { username, password } => (

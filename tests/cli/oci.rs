@@ -693,6 +693,29 @@ fn credentials_go_only_to_their_registry() {
     );
 }
 
+#[test]
+fn environment_credentials_can_be_kept_to_one_registry() {
+    let (port, seen) = recording_registry(basic_challenge);
+    let repo = format!("oci://127.0.0.1:{port}/team/app");
+    let env = credentialed_env();
+    // PKG_OCI_REGISTRY names another registry: nothing is sent here.
+    env.set_var("PKG_OCI_REGISTRY", "127.0.0.1:1");
+    let err = env.fails(["versions", &repo]);
+    assert!(err.contains("needs credentials"), "{err}");
+    assert_no_credentials_sent(&seen.lock().unwrap());
+    // Naming this one, they are sent.
+    env.set_var("PKG_OCI_REGISTRY", format!("127.0.0.1:{port}"));
+    let err = env.fails(["versions", &repo]);
+    assert!(err.contains("PKG_OCI_USERNAME"), "{err}");
+    assert!(
+        seen.lock()
+            .unwrap()
+            .iter()
+            .any(|r| r.to_ascii_lowercase().contains("authorization: basic")),
+        "no credentials were sent"
+    );
+}
+
 /// Challenges for a token service on another host over plain HTTP.
 fn cleartext_token_registry(_head: &str, _port: u16) -> String {
     response(
