@@ -179,14 +179,16 @@ pub fn read_secret_key(path: &Path) -> Result<SecretKey, SignError> {
             path.display()
         ))
     })?;
-    let key = match std::env::var(PASSWORD_ENV) {
-        Ok(password) => boxed.into_secret_key(Some(password)),
-        // The minisign CLI's unencrypted keys (`minisign -G -W`) carry a
-        // checksum the crate does not recompute the same way: read the
-        // key's bytes as they are when they are not encrypted.
-        Err(_) => boxed
-            .into_unencrypted_secret_key()
-            .or_else(|e| unencrypted_as_is(&text).ok_or(e)),
+    // An unencrypted key is read as it is, whether or not a password is
+    // set (one set for another, encrypted key does not get in the way).
+    // The minisign CLI's unencrypted keys (`minisign -G -W`) carry a
+    // checksum the crate does not recompute the same way: their bytes are
+    // read as they are.
+    let unencrypted = unencrypted_as_is(&text);
+    let key = match (unencrypted, std::env::var(PASSWORD_ENV)) {
+        (Some(plain), _) => boxed.into_unencrypted_secret_key().or(Ok(plain)),
+        (None, Ok(password)) => boxed.into_secret_key(Some(password)),
+        (None, Err(_)) => boxed.into_unencrypted_secret_key(),
     };
     key.map_err(|e| {
         SignError::Key(format!(

@@ -177,9 +177,44 @@ fn packages_signed_by_pkg_or_minisign_verify_with_either() {
     .unwrap();
     let err = env.fails(["verify", &other, "--key", mpub.to_str().unwrap()]);
     assert!(err.contains("does not match"), "{err}");
-    // pkg signs with the minisign CLI's (unencrypted) key too.
+    // pkg signs with the minisign CLI's (unencrypted) key too, and a
+    // password set for some encrypted key does not get in the way of
+    // unencrypted ones.
+    env.set_var("PKG_SIGNING_PASSWORD", "for-another-key");
     env.ok(["sign", &other, "--key", msec.to_str().unwrap()]);
     env.ok(["verify", &other, "--key", mpub.to_str().unwrap()]);
+    env.ok(["sign", &pkg, "--key", secret.to_str().unwrap()]);
+    // An encrypted minisign key opens with its password only.
+    let (epub, esec) = (theirs.join("e.pub"), theirs.join("e.key"));
+    let mut child = Command::new("minisign")
+        .args([
+            "-G",
+            "-p",
+            epub.to_str().unwrap(),
+            "-s",
+            esec.to_str().unwrap(),
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"open-sesame\nopen-sesame\n")
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    let err = env.fails(["sign", &other, "--key", esec.to_str().unwrap()]);
+    assert!(
+        err.contains("Wrong password") && err.contains("PKG_SIGNING_PASSWORD"),
+        "{err}"
+    );
+    env.set_var("PKG_SIGNING_PASSWORD", "open-sesame");
+    env.ok(["sign", &other, "--key", esec.to_str().unwrap()]);
+    env.ok(["verify", &other, "--key", epub.to_str().unwrap()]);
 
     // A wrong key is refused, naming both keys.
     let err = env.fails(["verify", &pkg, "--key", mpub.to_str().unwrap()]);
