@@ -64,6 +64,9 @@ pub fn run(ctx: &Context, args: &LockArgs) -> Result<()> {
         };
         if entry.signer.is_none()
             && entry.resolved.iter().all(|p| p.signer.is_none())
+            // A combined graph has no directory of its own (an empty path,
+            // which would read the current directory).
+            && !opened.fetched.dir.as_os_str().is_empty()
             && let Ok(Some(signature)) = crate::signing::read_signature(&opened.fetched.dir)
         {
             let id = crate::signing::claimed_key_id(&signature).unwrap_or_else(|_| "?".into());

@@ -39,7 +39,7 @@ pub struct SignArgs {
 /// `pkg verify`.
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// The package: a directory, archive, URL or NAME@VERSION
+    /// The package: a directory, an archive, an http(s) URL, a git or GitHub reference, or oci://HOST/REPO:VERSION
     pub source: String,
     /// The trusted public key: a minisign .pub file or the key itself (RW...)
     #[arg(long, value_name = "PUBLIC")]

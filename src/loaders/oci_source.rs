@@ -32,13 +32,20 @@ impl OciSource {
     }
 }
 
-/// The highest semver tag of `reference`'s repository.
+/// The highest semver tag of `reference`'s repository: the highest
+/// release, or the highest pre-release when there is no release (as a
+/// `*` requirement chooses).
 pub fn highest_tag(client: &OciClient, reference: &OciRef) -> Result<String, OciError> {
     client
         .tags(reference)?
         .into_iter()
         .filter_map(|t| version_of_tag(&t).map(|v| (v, t)))
-        .max_by(|a, b| a.0.cmp(&b.0))
+        .max_by(|a, b| {
+            (a.0.pre.is_empty(), &a.0)
+                .cmp(&(b.0.pre.is_empty(), &b.0))
+                // `1.0.0` before `v1.0.0` for the same version.
+                .then_with(|| b.1.len().cmp(&a.1.len()))
+        })
         .map(|(_, t)| t)
         .ok_or_else(|| OciError::NotAPackage {
             reference: reference.to_string(),

@@ -42,8 +42,11 @@ impl OciRef {
         if text.len() > MAX_REF_LEN {
             return Err(fail("it is too long"));
         }
+        // The scheme is case-insensitive, as URL schemes are.
         let rest = text
-            .strip_prefix("oci://")
+            .get(..6)
+            .filter(|scheme| scheme.eq_ignore_ascii_case("oci://"))
+            .and_then(|_| text.get(6..))
             .ok_or_else(|| fail("it does not start with oci://"))?;
         let (host, path) = rest
             .split_once('/')
@@ -227,6 +230,10 @@ mod tests {
     fn references_parse_and_print_back() {
         let r = OciRef::parse("oci://127.0.0.1:5000/team/shop:1.2.0").unwrap();
         assert_eq!(r.host, "127.0.0.1:5000");
+        assert_eq!(
+            OciRef::parse("OCI://127.0.0.1:5000/team/shop:1.2.0").unwrap(),
+            r
+        );
         assert_eq!(r.repository, "team/shop");
         assert_eq!(r.tag.as_deref(), Some("1.2.0"));
         assert!(r.is_loopback());

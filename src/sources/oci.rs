@@ -59,10 +59,21 @@ pub fn index(source: &Source, settings: &SourceSettings) -> Result<SourceIndex, 
             ..base.clone()
         };
         let tags = client.tags(&repo).map_err(|e| e.to_string())?;
+        // One tag per version: `1.0.0` rather than `v1.0.0` when both are
+        // there (the same version twice would be two index entries).
+        let mut by_version: BTreeMap<semver::Version, String> = BTreeMap::new();
         for tag in tags {
             let Some(version) = version_of_tag(&tag) else {
                 continue;
             };
+            match by_version.get(&version) {
+                Some(kept) if kept.len() <= tag.len() => {}
+                _ => {
+                    by_version.insert(version, tag);
+                }
+            }
+        }
+        for (version, tag) in by_version {
             let tagged = repo.with_tag(&tag);
             match entry(&client, source, &tagged, name, &version) {
                 Ok(entry) => out.entries.push(entry),

@@ -212,6 +212,11 @@ fn push_load_versions_and_pin_by_digest() {
     assert_eq!(inspected["version"], "1.0.0", "{inspected}");
     let newest: Value = serde_json::from_str(&loader.ok(["inspect", &repo, "-o", "json"])).unwrap();
     assert_eq!(newest["version"], "1.1.0+build.7", "{newest}");
+    // A pre-release is not the highest version while a release exists.
+    let rc = make_package(&env, "rc", "app", "2.0.0-rc.1", None);
+    push(&env, &rc, &repo);
+    let newest: Value = serde_json::from_str(&loader.ok(["inspect", &repo, "-o", "json"])).unwrap();
+    assert_eq!(newest["version"], "1.1.0+build.7", "{newest}");
     // The unsigned version is refused where a signature is required.
     let before = loader.hub_state();
     let err = loader.fails(["load", &repo, "--prefix", "x", "--verify-with", &public]);
