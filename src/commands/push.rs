@@ -60,6 +60,14 @@ pub fn run(ctx: &Context, args: &PushArgs) -> Result<()> {
         );
     }
     let tag = tag_for_version(&version);
+    if tag.len() > oci::MAX_TAG_LEN {
+        bail!(
+            "{}: version {version} is a {}-character tag, and OCI tags hold at most {}: shorten its pre-release or build part",
+            refusing(),
+            tag.len(),
+            oci::MAX_TAG_LEN
+        );
+    }
     match &reference.tag {
         Some(given) if given != &tag => bail!(
             "{}: the tag `{given}` is not the package's version {version} (tag `{tag}`); tags name versions, so `pkg versions` and resolution can read them",

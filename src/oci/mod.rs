@@ -20,7 +20,7 @@ pub mod client;
 pub mod reference;
 
 pub use client::{OciClient, OciError, Pulled, Pushed};
-pub use reference::{OciRef, tag_for_version, version_of_tag};
+pub use reference::{MAX_TAG_LEN, OciRef, tag_for_version, version_of_tag};
 
 /// The manifest's `artifactType`.
 pub const ARTIFACT_TYPE: &str = "application/vnd.pkg.package.v1";

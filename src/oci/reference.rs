@@ -166,10 +166,13 @@ fn check_repository(repository: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// The longest tag the distribution spec allows.
+pub const MAX_TAG_LEN: usize = 128;
+
 /// The distribution spec's tag grammar: `[A-Za-z0-9_][A-Za-z0-9._-]{0,127}`.
 fn check_tag(tag: &str) -> Result<(), String> {
     let ok = !tag.is_empty()
-        && tag.len() <= 128
+        && tag.len() <= MAX_TAG_LEN
         && tag.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
         && tag
             .chars()

@@ -147,6 +147,15 @@ fn push_load_versions_and_pin_by_digest() {
         &format!("{repo}:1.1.0+build.7"),
     ]);
     assert!(err.contains("write it as `1.1.0_build.7`"), "{err}");
+    let long = make_package(
+        &env,
+        "long",
+        "app",
+        &format!("1.0.0+{}", "b".repeat(130)),
+        None,
+    );
+    let err = env.fails(["push", long.to_str().unwrap(), &repo, "--plain-http"]);
+    assert!(err.contains("OCI tags hold at most 128"), "{err}");
     // HTTPS is the default: the plain-HTTP registry is not reached.
     let err = env.fails(["push", v1.to_str().unwrap(), &repo]);
     assert!(err.contains("cannot push app@1.0.0"), "{err}");
