@@ -95,6 +95,19 @@ impl Drop for Registry {
     }
 }
 
+/// Adds source `reg`, the registry's `team` namespace, requiring
+/// signatures by `public`.
+fn require_signed_source(env: &Env, registry: &Registry, public: &str) {
+    env.ok([
+        "source",
+        "add",
+        "reg",
+        &registry.url("team"),
+        "--require-signature",
+        public,
+    ]);
+}
+
 fn keys(env: &Env) -> (String, String) {
     let dir = env.path("keys");
     env.ok(["key", "generate", "--out", dir.to_str().unwrap()]);
@@ -278,14 +291,7 @@ fn an_oci_registry_is_a_package_source() {
     let elsewhere = make_package(&env, "o1", "other", "1.0.0", None);
     push(&env, &elsewhere, &registry.url("elsewhere/other"));
 
-    env.ok([
-        "source",
-        "add",
-        "reg",
-        &registry.url("team"),
-        "--require-signature",
-        &public,
-    ]);
+    require_signed_source(&env, &registry, &public);
     let versions = env.ok(["versions", "app"]);
     assert!(versions.contains("reg: 1.0.0 2.0.0"), "{versions}");
     let err = env.fails(["versions", "other"]);
@@ -428,14 +434,7 @@ fn a_signed_package_behind_another_version_is_refused() {
         "2.0.1",
         &serde_json::to_vec(&lying).unwrap(),
     );
-    env.ok([
-        "source",
-        "add",
-        "reg",
-        &registry.url("team"),
-        "--require-signature",
-        &public,
-    ]);
+    require_signed_source(&env, &registry, &public);
     let versions = env.ok(["versions", "app"]);
     assert!(versions.contains("2.0.1"), "{versions}");
     let err = env.fails(["load", "app@=2.0.1"]);

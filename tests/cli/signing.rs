@@ -45,6 +45,44 @@ fn minisign(args: &[&str]) -> std::process::Output {
         .expect("minisign is not installed (apt-get install minisign)")
 }
 
+/// An unencrypted key pair made by the minisign CLI (`-G -W`) in `dir`:
+/// (public, secret).
+fn minisign_keys(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    std::fs::create_dir_all(dir).unwrap();
+    let (public, secret) = (dir.join("m.pub"), dir.join("m.key"));
+    let out = minisign(&[
+        "-G",
+        "-W",
+        "-p",
+        public.to_str().unwrap(),
+        "-s",
+        secret.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    (public, secret)
+}
+
+/// Signs the package in `dir` with the minisign CLI and `secret`, with
+/// `extra` flags (`-t COMMENT`, `-l`).
+fn minisign_sign(secret: &std::path::Path, dir: &str, extra: &[&str]) {
+    let (manifest, signature) = (
+        format!("{dir}/manifest.json"),
+        format!("{dir}/manifest.json.minisig"),
+    );
+    let mut args = vec![
+        "-S",
+        "-s",
+        secret.to_str().unwrap(),
+        "-m",
+        &manifest,
+        "-x",
+        &signature,
+    ];
+    args.extend_from_slice(extra);
+    let out = minisign(&args);
+    assert!(out.status.success(), "{out:?}");
+}
+
 #[test]
 fn packages_signed_by_pkg_or_minisign_verify_with_either() {
     let env = Env::new();
@@ -125,47 +163,14 @@ fn packages_signed_by_pkg_or_minisign_verify_with_either() {
     // A key pair and a signature made by the minisign CLI, with its own
     // trusted comment, verify with pkg.
     let theirs = env.path("theirs");
-    std::fs::create_dir_all(&theirs).unwrap();
-    let (mpub, msec) = (theirs.join("m.pub"), theirs.join("m.key"));
-    let out = minisign(&[
-        "-G",
-        "-W",
-        "-p",
-        mpub.to_str().unwrap(),
-        "-s",
-        msec.to_str().unwrap(),
-    ]);
-    assert!(out.status.success(), "{out:?}");
+    let (mpub, msec) = minisign_keys(&theirs);
     let other = package(&env, "other", "1.0.0");
-    let out = minisign(&[
-        "-S",
-        "-s",
-        msec.to_str().unwrap(),
-        "-m",
-        &format!("{other}/manifest.json"),
-        "-x",
-        &format!("{other}/manifest.json.minisig"),
-        "-t",
-        "made by hand",
-    ]);
-    assert!(out.status.success(), "{out:?}");
+    minisign_sign(&msec, &other, &["-t", "made by hand"]);
     let said = env.ok(["verify", &other, "--key", mpub.to_str().unwrap()]);
     assert!(said.contains("made by hand"), "{said}");
     // So does a legacy (not prehashed, `-l`) minisign signature, and a
     // legacy signature of another manifest still fails.
-    let legacy = |dir: &str| {
-        let out = minisign(&[
-            "-S",
-            "-l",
-            "-s",
-            msec.to_str().unwrap(),
-            "-m",
-            &format!("{dir}/manifest.json"),
-            "-x",
-            &format!("{dir}/manifest.json.minisig"),
-        ]);
-        assert!(out.status.success(), "{out:?}");
-    };
+    let legacy = |dir: &str| minisign_sign(&msec, dir, &["-l"]);
     legacy(&other);
     env.ok(["verify", &other, "--key", mpub.to_str().unwrap()]);
     let elsewhere = package(&env, "elsewhere", "2.0.0");
@@ -349,26 +354,8 @@ fn load_verify_with_fails_closed_before_writing() {
         serde_json::from_slice(&std::fs::read(&manifest).unwrap()).unwrap();
     value.as_object_mut().unwrap().remove("digests");
     std::fs::write(&manifest, serde_json::to_vec_pretty(&value).unwrap()).unwrap();
-    let (mpub, msec) = (maker.path("m.pub"), maker.path("m.key"));
-    let out = minisign(&[
-        "-G",
-        "-W",
-        "-p",
-        mpub.to_str().unwrap(),
-        "-s",
-        msec.to_str().unwrap(),
-    ]);
-    assert!(out.status.success(), "{out:?}");
-    let out = minisign(&[
-        "-S",
-        "-s",
-        msec.to_str().unwrap(),
-        "-m",
-        manifest.to_str().unwrap(),
-        "-x",
-        undigested.join("manifest.json.minisig").to_str().unwrap(),
-    ]);
-    assert!(out.status.success(), "{out:?}");
+    let (mpub, msec) = minisign_keys(&maker.path("theirs"));
+    minisign_sign(&msec, undigested.to_str().unwrap(), &[]);
     let undigested = undigested.to_str().unwrap();
     let mpub = mpub.to_str().unwrap();
     let err = loader.fails(["load", undigested, "--verify-with", mpub]);
