@@ -16,7 +16,7 @@ use minisign::{KeyPair, PublicKey, PublicKeyBox, SecretKey, SecretKeyBox, Signat
 pub mod binding;
 pub mod trust;
 
-pub use binding::Asked;
+pub use binding::{Asked, ReadManifest};
 
 /// The signature file, beside manifest.json.
 pub const SIGNATURE_FILE: &str = "manifest.json.minisig";
@@ -245,12 +245,6 @@ pub struct Signer {
     pub trusted_comment: String,
     /// The public key that verified the signature, in base64 (`RW...`).
     pub public_key: String,
-    /// The package name the signed manifest states.
-    #[serde(skip)]
-    pub name: Option<String>,
-    /// The version the signed manifest states.
-    #[serde(skip)]
-    pub version: Option<String>,
     /// `sha256:` of the signed manifest.json's bytes.
     #[serde(skip)]
     pub manifest_digest: String,
@@ -406,20 +400,13 @@ pub fn verify(manifest: &[u8], signature: &str, pk: &PublicKey) -> Result<Signer
     // as they do with the minisign CLI; both bind the same bytes.
     minisign::verify(pk, &boxed, Cursor::new(manifest), true, false, true)
         .map_err(|_| SignError::Mismatch)?;
-    // A signature made outside pkg (`minisign -S`) may cover a manifest
-    // without digests: it would vouch for the manifest but for none of the
-    // files, so it is refused like an unsigned package.
-    let probe: ManifestProbe =
-        serde_json::from_slice(manifest).map_err(|e| SignError::NotManifest(e.to_string()))?;
-    if !probe.digests.is_some_and(|d| d.0) {
-        return Err(SignError::SignedWithoutDigests);
-    }
+    // What the signed bytes say (name, version, digests) is held against
+    // the package read from them, which parses them anyway: see
+    // [`Signer::vouches_for`].
     Ok(Signer {
         key_id: found,
         trusted_comment: boxed.trusted_comment().unwrap_or_default(),
         public_key: public_key_text(pk),
-        name: probe.name,
-        version: probe.version,
         manifest_digest: crate::model::fingerprint::sha256_digest(manifest),
     })
 }

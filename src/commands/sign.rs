@@ -125,8 +125,7 @@ pub fn verify(ctx: &Context, args: &VerifyArgs) -> Result<()> {
     bar.finish();
     let signer = signing::verify_dir(&fetched.dir, std::slice::from_ref(&pk))
         .and_then(|signer| {
-            signer.vouches_for(&fetched.asked)?;
-            signer.signed_manifest(&package.manifest_digest)?;
+            signer.vouches_for(&package.signed_view(), &fetched.asked)?;
             Ok(signer)
         })
         .with_context(|| format!("verifying {}", args.source))?;

@@ -189,13 +189,13 @@ impl Context {
                 if !trust.is_empty() {
                     progress.phase("verifying signature", 0);
                 }
-                let signer = trust.check(&fetched.dir, &fetched.asked).with_context(|| {
+                let signer = trust.check(&fetched.dir).with_context(|| {
                     format!("cannot load `{}`; nothing was loaded", escape(source))
                 })?;
                 let package = read_package(&fetched.dir, progress)?;
                 if let Some(signer) = &signer {
                     signer
-                        .signed_manifest(&package.manifest_digest)
+                        .vouches_for(&package.signed_view(), &fetched.asked)
                         .with_context(|| {
                             format!("cannot load `{}`; nothing was loaded", escape(source))
                         })?;

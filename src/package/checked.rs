@@ -113,6 +113,17 @@ pub struct Package {
 }
 
 impl Package {
+    /// What the read says of its manifest, for holding a signature of the
+    /// directory against it ([`crate::signing::Signer::vouches_for`]).
+    pub fn signed_view(&self) -> crate::signing::ReadManifest<'_> {
+        crate::signing::ReadManifest {
+            digest: &self.manifest_digest,
+            has_digests: self.has_digests,
+            name: self.manifest.name.as_deref(),
+            version: self.manifest.version.as_deref(),
+        }
+    }
+
     /// Whether `to` lies in a space the package does not contain: an
     /// external reference (it keeps its space under `--prefix`).
     pub fn is_external(&self, to: &ResourceKey) -> bool {

@@ -49,39 +49,54 @@ fn same_version(a: &str, b: &str) -> bool {
     a == b || matches!((parse(a), parse(b)), (Some(x), Some(y)) if x == y)
 }
 
+/// What the package read from the signed directory says: its manifest's
+/// digest (`sha256:` of the bytes the read parsed), whether it has file
+/// digests, its name and its version. The read parses manifest.json fully
+/// anyway, so the signature check itself only hashes the bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct ReadManifest<'a> {
+    /// `sha256:` of manifest.json's bytes, as the read hashed them.
+    pub digest: &'a str,
+    /// Whether the manifest has file digests.
+    pub has_digests: bool,
+    /// The name it states.
+    pub name: Option<&'a str>,
+    /// The version it states.
+    pub version: Option<&'a str>,
+}
+
 impl Signer {
-    /// Refuses a signature of another package than `asked`: the signed
-    /// manifest must state the version asked for (a manifest without a
-    /// version vouches for none), and its name when it has one.
-    pub fn vouches_for(&self, asked: &Asked) -> Result<(), SignError> {
-        let signed = super::label(self.name.as_deref(), self.version.as_deref());
-        let other = |what: &str| SignError::OtherPackage {
-            signed: signed.clone(),
-            asked: what.to_string(),
+    /// Refuses a package the signature does not vouch for as `asked`:
+    /// - the manifest read is not the one whose signature was checked (it
+    ///   changed in between);
+    /// - the signed manifest has no digests (one the `minisign` CLI
+    ///   signed, say), so the signature pins none of the files;
+    /// - it states another version than the one asked for, or none (a
+    ///   manifest without a version vouches for no version), or another
+    ///   name (when it states one).
+    pub fn vouches_for(&self, read: &ReadManifest<'_>, asked: &Asked) -> Result<(), SignError> {
+        if self.manifest_digest != read.digest {
+            return Err(SignError::ChangedSinceVerified);
+        }
+        if !read.has_digests {
+            return Err(SignError::SignedWithoutDigests);
+        }
+        let other = |what: String| SignError::OtherPackage {
+            signed: super::label(read.name, read.version),
+            asked: what,
         };
         if let Some(version) = &asked.version {
-            match &self.version {
+            match read.version {
                 Some(v) if same_version(v, version) => {}
-                _ => return Err(other(&format!("version {version}"))),
+                _ => return Err(other(format!("version {version}"))),
             }
         }
-        if let (Some(name), Some(signed_name)) = (&asked.name, &self.name)
+        if let (Some(name), Some(signed_name)) = (&asked.name, read.name)
             && name != signed_name
         {
-            return Err(other(&format!("package `{name}`")));
+            return Err(other(format!("package `{name}`")));
         }
         Ok(())
-    }
-
-    /// Refuses a package whose manifest.json (`manifest_digest`, as the
-    /// package read hashed it) is not the one whose signature was checked:
-    /// it changed in between.
-    pub fn signed_manifest(&self, manifest_digest: &str) -> Result<(), SignError> {
-        if self.manifest_digest == manifest_digest {
-            Ok(())
-        } else {
-            Err(SignError::ChangedSinceVerified)
-        }
     }
 }
 
@@ -89,48 +104,69 @@ impl Signer {
 mod tests {
     use super::*;
 
-    fn signer(name: Option<&str>, version: Option<&str>) -> Signer {
+    fn signer() -> Signer {
         Signer {
             key_id: "K".into(),
             trusted_comment: String::new(),
             public_key: String::new(),
-            name: name.map(str::to_string),
-            version: version.map(str::to_string),
             manifest_digest: "sha256:1".into(),
+        }
+    }
+
+    fn read<'a>(name: Option<&'a str>, version: Option<&'a str>) -> ReadManifest<'a> {
+        ReadManifest {
+            digest: "sha256:1",
+            has_digests: true,
+            name,
+            version,
         }
     }
 
     #[test]
     fn a_signature_vouches_only_for_its_own_name_and_version() {
-        let s = signer(Some("app"), Some("1.0.0"));
-        assert!(s.vouches_for(&Asked::nothing()).is_ok());
-        assert!(s.vouches_for(&Asked::package("app", "1.0.0")).is_ok());
-        assert!(s.vouches_for(&Asked::version("v1.0.0")).is_ok());
-        let err = s.vouches_for(&Asked::version("2.0.1")).unwrap_err();
+        let s = signer();
+        let app = read(Some("app"), Some("1.0.0"));
+        assert!(s.vouches_for(&app, &Asked::nothing()).is_ok());
+        assert!(s.vouches_for(&app, &Asked::package("app", "1.0.0")).is_ok());
+        assert!(s.vouches_for(&app, &Asked::version("v1.0.0")).is_ok());
+        let err = s.vouches_for(&app, &Asked::version("2.0.1")).unwrap_err();
         assert!(err.to_string().contains("app@1.0.0"), "{err}");
         assert!(err.to_string().contains("version 2.0.1"), "{err}");
         let err = s
-            .vouches_for(&Asked::package("other", "1.0.0"))
+            .vouches_for(&app, &Asked::package("other", "1.0.0"))
             .unwrap_err();
         assert!(err.to_string().contains("package `other`"), "{err}");
         // No version signed: it vouches for no version.
-        let unversioned = signer(Some("app"), None);
-        assert!(unversioned.vouches_for(&Asked::version("1.0.0")).is_err());
-        assert!(unversioned.vouches_for(&Asked::nothing()).is_ok());
+        let unversioned = read(Some("app"), None);
+        assert!(
+            s.vouches_for(&unversioned, &Asked::version("1.0.0"))
+                .is_err()
+        );
+        assert!(s.vouches_for(&unversioned, &Asked::nothing()).is_ok());
         // No name signed: only the version is held against the request.
-        let unnamed = signer(None, Some("1.0.0"));
-        assert!(unnamed.vouches_for(&Asked::package("app", "1.0.0")).is_ok());
+        let unnamed = read(None, Some("1.0.0"));
+        assert!(
+            s.vouches_for(&unnamed, &Asked::package("app", "1.0.0"))
+                .is_ok()
+        );
         assert!(same_version("1.0.0+b.1", "1.0.0+b.1"));
         assert!(!same_version("1.0.0-rc.1", "1.0.0"));
     }
 
     #[test]
-    fn the_manifest_read_must_be_the_one_verified() {
-        let s = signer(None, None);
-        assert!(s.signed_manifest("sha256:1").is_ok());
+    fn the_manifest_read_must_be_the_one_verified_and_pin_the_files() {
+        let s = signer();
+        let mut other = read(None, None);
+        other.digest = "sha256:2";
         assert!(matches!(
-            s.signed_manifest("sha256:2"),
+            s.vouches_for(&other, &Asked::nothing()),
             Err(SignError::ChangedSinceVerified)
+        ));
+        let mut bare = read(None, None);
+        bare.has_digests = false;
+        assert!(matches!(
+            s.vouches_for(&bare, &Asked::nothing()),
+            Err(SignError::SignedWithoutDigests)
         ));
     }
 }

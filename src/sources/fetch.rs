@@ -121,7 +121,7 @@ pub fn open_graph(
             reason: format!("{label}: {e}; nothing was loaded"),
         };
         let asked = Asked::package(&entry.name, &entry.version.to_string());
-        let signer = trust.check(&fetched.dir, &asked).map_err(|e| refused(&e))?;
+        let signer = trust.check(&fetched.dir).map_err(|e| refused(&e))?;
         let package =
             read_package(&fetched.dir, progress).map_err(|e| SourceError::Unavailable {
                 source_name: entry.source.clone(),
@@ -129,7 +129,7 @@ pub fn open_graph(
             })?;
         if let Some(signer) = signer {
             signer
-                .signed_manifest(&package.manifest_digest)
+                .vouches_for(&package.signed_view(), &asked)
                 .map_err(|e| refused(&e))?;
             signers.insert(entry.name.clone(), signer);
         }
