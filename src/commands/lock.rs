@@ -51,7 +51,7 @@ pub fn run(ctx: &Context, args: &LockArgs) -> Result<()> {
                 &bar,
             )
             .with_context(|| format!("cannot lock `{}`", crate::model::slug::escape(source)))?;
-        let entry = LockEntry {
+        let mut entry = LockEntry {
             source: source.clone(),
             origin: opened.fetched.origin.clone(),
             commit: opened.fetched.commit.clone(),
@@ -62,17 +62,32 @@ pub fn run(ctx: &Context, args: &LockArgs) -> Result<()> {
             signer_key: opened.signer.as_ref().map(|s| s.public_key.clone()),
             resolved: opened.resolved.clone(),
         };
-        if entry.signer.is_none()
-            && entry.resolved.iter().all(|p| p.signer.is_none())
+        // Signed, but no trusted key verified it: the lock pins the key ID
+        // the signature names (so `--locked` refuses another signer), not
+        // the key.
+        let claimed = opened
+            .signer
+            .is_none()
             // A combined graph has no directory of its own (an empty path,
             // which would read the current directory).
-            && !opened.fetched.dir.as_os_str().is_empty()
-            && let Ok(Some(signature)) = crate::signing::read_signature(&opened.fetched.dir)
-        {
-            let id = crate::signing::claimed_key_id(&signature).unwrap_or_else(|_| "?".into());
+            .then(|| &opened.fetched.dir)
+            .filter(|dir| !dir.as_os_str().is_empty())
+            .and_then(|dir| crate::signing::read_signature(dir).ok().flatten())
+            .and_then(|signature| crate::signing::claimed_key_id(&signature).ok());
+        let unverified = entry.resolved.iter().filter(|p| p.signer.is_some()).count()
+            > entry
+                .resolved
+                .iter()
+                .filter(|p| p.signer_key.is_some())
+                .count();
+        if let Some(id) = &claimed {
+            entry.signer = Some(id.clone());
+        }
+        if claimed.is_some() || unverified {
             ctx.printer.warn(&format!(
-                "`{}` is signed by key {id}, but no trusted key verified it, so the lock does not pin its signer; pass --verify-with PUBLIC (or set [trust] keys) to pin it",
-                crate::model::slug::escape(source)
+                "`{}` is signed, but no trusted key verified it, so the lock pins the key ID its signature names ({}), not the key: `--locked` refuses another signer's ID; pass --verify-with PUBLIC (or set [trust] keys) to pin and verify the key",
+                crate::model::slug::escape(source),
+                claimed.as_deref().unwrap_or("see each package's signer")
             ));
         }
         written.push(entry.clone());

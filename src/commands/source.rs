@@ -85,19 +85,24 @@ fn pinned_signer(
     signer: Option<&str>,
     key: Option<&str>,
 ) -> Result<Trust> {
-    let Some(key) = key else {
-        return Ok(Trust::none());
-    };
-    let pk = signing::read_public_key(key)
-        .with_context(|| format!("lock file `{}`: the signer key of {label}", lock.display()))?;
-    Ok(Trust::none().require(
+    let why = || {
         format!(
             "lock file `{}` pins {label} to signer {}",
             lock.display(),
             signer.unwrap_or("(unnamed)")
-        ),
-        vec![pk],
-    ))
+        )
+    };
+    let Some(key) = key else {
+        // A key ID locked without its key (nothing verified it then): the
+        // signature must still name it.
+        return Ok(match signer {
+            Some(id) => Trust::none().require_claimed(why(), id),
+            None => Trust::none(),
+        });
+    };
+    let pk = signing::read_public_key(key)
+        .with_context(|| format!("lock file `{}`: the signer key of {label}", lock.display()))?;
+    Ok(Trust::none().require(why(), vec![pk]))
 }
 
 impl Context {
@@ -185,6 +190,9 @@ impl Context {
                     )?,
                     _ => Trust::none(),
                 };
+                if let (Some(lock), Some(path)) = (&lock, locked) {
+                    lock.check_commit(path, source, fetched.commit.as_deref())?;
+                }
                 let trust = trusted.and(&lock_trust);
                 if !trust.is_empty() {
                     progress.phase("verifying signature", 0);
@@ -335,7 +343,9 @@ impl Context {
                     source: r.entry.source.clone(),
                     digest: r.entry.digest.clone(),
                     commit: git_commit(&all, &r.entry),
-                    signer: signer.map(|s| s.key_id.clone()),
+                    signer: signer
+                        .map(|s| s.key_id.clone())
+                        .or_else(|| graph.claimed.get(&r.entry.name).cloned()),
                     signer_key: signer.map(|s| s.public_key.clone()),
                 }
             })

@@ -42,8 +42,10 @@ pub struct LockEntry {
     /// The package version, for people reading the file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
-    /// The ID of the key that signed the package, when a trusted key
-    /// verified its signature as it was locked.
+    /// The ID of the key that signed the package: verified by a trusted
+    /// key as it was locked (then `signer_key` is that key), or only named
+    /// by its signature (no `signer_key`; `--locked` then requires a
+    /// signature naming this ID).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signer: Option<String>,
     /// That key (minisign base64, `RW...`): `--locked` refuses a package
@@ -71,7 +73,8 @@ pub struct LockedPackage {
     /// The commit, for a package from a git source.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commit: Option<String>,
-    /// The ID of the key that signed it, when it was verified as locked.
+    /// The ID of the key that signed it (verified when `signer_key` is
+    /// there, else only named by its signature).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signer: Option<String>,
     /// That key (`RW...`): `--locked` refuses it signed by any other.
@@ -188,19 +191,19 @@ impl LockFile {
         })
     }
 
-    /// Checks a fetched package against the entry for `source`.
-    pub fn check(
+    /// Checks the revision `source` resolved to (a git commit, an OCI
+    /// manifest digest) against its entry, before the package is read or
+    /// its signature checked: a moved tag is named as such.
+    pub fn check_commit(
         &self,
         path: &Path,
         source: &str,
         commit: Option<&str>,
-        digest: &str,
     ) -> Result<(), LockError> {
-        let path_text = path.display().to_string();
         let entry = self.entry(path, source)?;
         let mismatch = |what: String| LockError::Mismatch {
             arg: source.to_string(),
-            path: path_text.clone(),
+            path: path.display().to_string(),
             what,
         };
         if let Some(locked) = &entry.commit
@@ -220,6 +223,25 @@ impl LockFile {
                 commit.unwrap_or("(none)")
             )));
         }
+        Ok(())
+    }
+
+    /// Checks a fetched package against the entry for `source`: its
+    /// revision, then its package digest.
+    pub fn check(
+        &self,
+        path: &Path,
+        source: &str,
+        commit: Option<&str>,
+        digest: &str,
+    ) -> Result<(), LockError> {
+        self.check_commit(path, source, commit)?;
+        let entry = self.entry(path, source)?;
+        let mismatch = |what: String| LockError::Mismatch {
+            arg: source.to_string(),
+            path: path.display().to_string(),
+            what,
+        };
         if entry.digest != digest {
             return Err(mismatch(format!(
                 "the package digest is {digest}, the lock has {}",

@@ -3,13 +3,15 @@
 //! a source's `require_signature`, a lock file's pinned signer). Every
 //! set must be satisfied: the package's signature verifies with one of
 //! the set's keys. No set means no check; a set never means "skip the
-//! check when the package is unsigned".
+//! check when the package is unsigned". A lock file that pinned a key ID
+//! without the key (nothing verified it when it was locked) adds a
+//! weaker requirement: a signature naming that key ID.
 
 use std::path::Path;
 
 use minisign::PublicKey;
 
-use super::{SignError, Signer, verify_dir};
+use super::{SignError, Signer, claimed_key_id, read_signature, verify_dir};
 
 /// One requirement: a signature by one of `keys`, because of `why`.
 #[derive(Debug, Clone)]
@@ -20,10 +22,22 @@ pub struct KeySet {
     pub keys: Vec<PublicKey>,
 }
 
+/// A signature that must name a key ID, which is not verified (there is
+/// no key): a lock file's signer recorded without its key. The package's
+/// content is pinned by the lock's digest; this pins who signed it.
+#[derive(Debug, Clone)]
+pub struct ClaimedSigner {
+    /// Why (`lock file \`pkg.lock\` pins app@1.0.0 to signer ...`).
+    pub why: String,
+    /// The key ID the signature must name.
+    pub key_id: String,
+}
+
 /// The signature requirements a package must meet.
 #[derive(Debug, Clone, Default)]
 pub struct Trust {
     sets: Vec<KeySet>,
+    claims: Vec<ClaimedSigner>,
 }
 
 /// A package that does not meet a requirement.
@@ -54,15 +68,26 @@ impl Trust {
         self
     }
 
+    /// Adds a requirement that the signature name `key_id` (not verified:
+    /// there is no key).
+    pub fn require_claimed(mut self, why: impl Into<String>, key_id: &str) -> Trust {
+        self.claims.push(ClaimedSigner {
+            why: why.into(),
+            key_id: key_id.to_string(),
+        });
+        self
+    }
+
     /// These requirements and `other`'s.
     pub fn and(mut self, other: &Trust) -> Trust {
         self.sets.extend(other.sets.iter().cloned());
+        self.claims.extend(other.claims.iter().cloned());
         self
     }
 
     /// Whether nothing is required.
     pub fn is_empty(&self) -> bool {
-        self.sets.is_empty()
+        self.sets.is_empty() && self.claims.is_empty()
     }
 
     /// Checks the package in `dir` against every requirement; the signer
@@ -76,6 +101,22 @@ impl Trust {
                 error,
             })?;
             signer = Some(found);
+        }
+        for claim in &self.claims {
+            let fail = |error| TrustError {
+                why: claim.why.clone(),
+                error,
+            };
+            let signature = read_signature(dir)
+                .map_err(fail)?
+                .ok_or_else(|| fail(SignError::Unsigned))?;
+            let found = claimed_key_id(&signature).map_err(fail)?;
+            if found != claim.key_id {
+                return Err(fail(SignError::WrongKey {
+                    expected: claim.key_id.clone(),
+                    found,
+                }));
+            }
         }
         Ok(signer)
     }

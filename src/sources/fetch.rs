@@ -75,10 +75,20 @@ fn fetch_with(
     Ok(fetched)
 }
 
+/// The key ID the signature beside the manifest in `dir` names, when it
+/// has a readable one (not verified).
+fn claimed_signer(dir: &std::path::Path) -> Option<String> {
+    let signature = crate::signing::read_signature(dir).ok()??;
+    crate::signing::claimed_key_id(&signature).ok()
+}
+
 /// A resolved graph fetched and checked, as one package.
 pub struct OpenedGraph {
     /// Who signed each package that had to be signed, by package name.
     pub signers: std::collections::BTreeMap<String, Signer>,
+    /// The key ID each signed package's signature names, verified or not,
+    /// by package name (what a lock file pins when no key verified it).
+    pub claimed: std::collections::BTreeMap<String, String>,
     /// The package, or (with dependencies) every package combined, to load
     /// in one transaction.
     pub package: Package,
@@ -103,6 +113,7 @@ pub fn open_graph(
 ) -> Result<OpenedGraph, SourceError> {
     let mut parts: Vec<(String, Package, Fetched)> = Vec::new();
     let mut signers = std::collections::BTreeMap::new();
+    let mut claimed = std::collections::BTreeMap::new();
     let mut clients = Clients::default();
     for resolved in resolution.load_order() {
         let entry = &resolved.entry;
@@ -133,6 +144,9 @@ pub fn open_graph(
                 .map_err(|e| refused(&e))?;
             signers.insert(entry.name.clone(), signer);
         }
+        if let Some(id) = claimed_signer(&fetched.dir) {
+            claimed.insert(entry.name.clone(), id);
+        }
         // The index and the package must agree on what it is: an index
         // (a registry's, OCI annotations) listing an old release under a
         // new version is refused, signed or not.
@@ -161,6 +175,7 @@ pub fn open_graph(
         let origin = fetched.origin.clone();
         return Ok(OpenedGraph {
             signers,
+            claimed,
             package,
             fetched: Some(fetched),
             origin,
@@ -182,6 +197,7 @@ pub fn open_graph(
     let package = combine(&labelled).map_err(|e| SourceError::Invalid(e.to_string()))?;
     Ok(OpenedGraph {
         signers,
+        claimed,
         package,
         fetched: None,
         origin,

@@ -115,17 +115,35 @@ fn the_lock_pins_the_signer_and_locked_refuses_another_key() {
     sign(&env, &pkg, &secret);
     let arg = pkg.to_str().unwrap();
 
-    // Without a key, a signed package is locked with a warning and no signer.
+    let id = key_id(&env, &public, &pkg);
+    // Without a key, a signed package is locked with a warning, pinning the
+    // key ID its signature names but not the key.
     let out = env.pkg(["lock", arg]).output().unwrap();
     assert!(out.status.success(), "{out:?}");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("no trusted key verified it"), "{stderr}");
+    assert!(
+        stderr.contains("no trusted key verified it") && stderr.contains(&id),
+        "{stderr}"
+    );
     let lock = std::fs::read_to_string(env.path("pkg.lock")).unwrap();
-    assert!(!lock.contains("signer ="), "{lock}");
+    assert!(
+        lock.contains(&format!("signer = \"{id}\"")) && !lock.contains("signer_key"),
+        "{lock}"
+    );
+    // --locked then refuses the same content signed by another key, or
+    // unsigned, and loads it signed by the pinned ID.
+    let before = env.hub_state();
+    sign(&env, &pkg, &other);
+    let err = env.fails(["load", arg, "--locked", "pkg.lock"]);
+    assert!(err.contains("pins") && err.contains(&id), "{err}");
+    std::fs::remove_file(pkg.join("manifest.json.minisig")).unwrap();
+    let err = env.fails(["load", arg, "--locked", "pkg.lock"]);
+    assert!(err.contains("not signed"), "{err}");
+    assert_eq!(env.hub_state(), before);
+    sign(&env, &pkg, &secret);
 
-    // With --verify-with, the signer is pinned.
+    // With --verify-with, the signer and its key are pinned.
     let said = env.ok(["lock", arg, "--verify-with", &public]);
-    let id = key_id(&env, &public, &pkg);
     assert!(said.contains(&id), "{said}");
     let lock = std::fs::read_to_string(env.path("pkg.lock")).unwrap();
     assert!(
@@ -149,6 +167,42 @@ fn the_lock_pins_the_signer_and_locked_refuses_another_key() {
     // Signed again by the pinned key: loads.
     sign(&env, &pkg, &secret);
     env.ok(["load", arg, "--locked", "pkg.lock"]);
+    assert_ne!(env.hub_state(), before);
+}
+
+#[test]
+fn a_resolved_graph_locked_without_a_key_pins_the_signers_id() {
+    let env = Env::new();
+    env.set_var("PKG_CONFIG", env.path("conf/config.toml").to_str().unwrap());
+    let (public, secret) = keys(&env, "keys");
+    let (_, other) = keys(&env, "other");
+    let app = make_package(&env, "shelf/app-1", "app", "1.0.0", None);
+    sign(&env, &app, &secret);
+    let id = key_id(&env, &public, &app);
+    env.ok([
+        "source",
+        "add",
+        "shelf",
+        env.path("shelf").to_str().unwrap(),
+    ]);
+    let out = env.pkg(["lock", "app@=1.0.0"]).output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no trusted key verified it"),
+        "{out:?}"
+    );
+    let lock = std::fs::read_to_string(env.path("pkg.lock")).unwrap();
+    assert!(
+        lock.contains(&format!("signer = \"{id}\"")) && !lock.contains("signer_key"),
+        "{lock}"
+    );
+    let before = env.hub_state();
+    sign(&env, &app, &other);
+    let err = env.fails(["load", "app@=1.0.0", "--locked", "pkg.lock"]);
+    assert!(err.contains("pins") && err.contains(&id), "{err}");
+    assert_eq!(env.hub_state(), before);
+    sign(&env, &app, &secret);
+    env.ok(["load", "app@=1.0.0", "--locked", "pkg.lock"]);
     assert_ne!(env.hub_state(), before);
 }
 
