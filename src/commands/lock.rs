@@ -70,7 +70,7 @@ pub fn run(ctx: &Context, args: &LockArgs) -> Result<()> {
             .is_none()
             // A combined graph has no directory of its own (an empty path,
             // which would read the current directory).
-            .then(|| &opened.fetched.dir)
+            .then_some(&opened.fetched.dir)
             .filter(|dir| !dir.as_os_str().is_empty())
             .and_then(|dir| crate::signing::read_signature(dir).ok().flatten())
             .and_then(|signature| crate::signing::claimed_key_id(&signature).ok());
