@@ -550,34 +550,35 @@ impl OciClient {
     }
 
     /// A paged list (`?n=PAGE&last=...`), page after page until one is
-    /// short. The registry sorts lists, so a page whose last entry does not
-    /// come after the previous page's (a registry that ignores `last`)
-    /// ends the list, and no list grows past [`MAX_LISTED`].
+    /// short. A page that brings nothing new (a registry that ignores
+    /// `last` sends the same page again) ends the list, and no list grows
+    /// past [`MAX_LISTED`]. Order is not relied on: registries sort
+    /// differently (the spec asks for case-insensitive order).
     fn pages(
         &self,
         what: &str,
         fetch: impl Fn(Option<&str>) -> Result<Vec<String>, OciError>,
     ) -> Result<Vec<String>, OciError> {
         let mut all: Vec<String> = Vec::new();
+        let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
+        let mut last: Option<String> = None;
         loop {
-            let page = fetch(all.last().map(String::as_str))?;
+            let page = fetch(last.as_deref())?;
             let full = page.len() >= PAGE;
-            let advanced = match (page.last(), all.last()) {
-                (Some(new), Some(old)) => new > old,
-                (Some(_), None) => true,
-                (None, _) => false,
-            };
-            if !advanced {
-                return Ok(all);
+            last = page.last().cloned();
+            let before = all.len();
+            for entry in page {
+                if seen.insert(entry.clone()) {
+                    all.push(entry);
+                }
             }
-            all.extend(page);
             if all.len() > MAX_LISTED {
                 return Err(OciError::Registry {
                     host: self.host.clone(),
                     message: format!("lists more than {MAX_LISTED} {what}; pkg stops there"),
                 });
             }
-            if !full {
+            if !full || all.len() == before {
                 return Ok(all);
             }
         }

@@ -775,6 +775,26 @@ fn ignores_last(head: &str, _port: u16) -> String {
     response("200 OK", "", "{}")
 }
 
+/// A registry that pages properly: 2,500 tags, 1000 a page after `last`.
+fn pages_properly(head: &str, _port: u16) -> String {
+    if head.contains("/tags/list") {
+        let mut tags: Vec<String> = (0..2500).map(|i| format!("2.0.{i}")).collect();
+        tags.sort();
+        let line = head.lines().next().unwrap_or_default();
+        let after = line
+            .split(['?', '&', ' '])
+            .find_map(|p| p.strip_prefix("last="))
+            .map(str::to_string);
+        let start = after
+            .and_then(|a| tags.iter().position(|t| *t == a))
+            .map_or(0, |i| i + 1);
+        let page: Vec<&String> = tags.iter().skip(start).take(1000).collect();
+        let body = serde_json::json!({"name": "team/app", "tags": page}).to_string();
+        return response("200 OK", "", &body);
+    }
+    response("200 OK", "", "{}")
+}
+
 #[test]
 fn a_registry_that_ignores_paging_does_not_loop() {
     let (port, seen) = recording_registry(ignores_last);
@@ -792,4 +812,22 @@ fn a_registry_that_ignores_paging_does_not_loop() {
         pages, 2,
         "the second page did not advance, so listing stops"
     );
+
+    // A registry that honours `last`: every page is read.
+    let (port, seen) = recording_registry(pages_properly);
+    let said = env.ok([
+        "versions",
+        &format!("oci://127.0.0.1:{port}/team/app"),
+        "-o",
+        "json",
+    ]);
+    let listed: Value = serde_json::from_str(&said).unwrap();
+    assert_eq!(listed.as_array().map(Vec::len), Some(2500), "{said}");
+    let pages = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|r| r.contains("/tags/list"))
+        .count();
+    assert_eq!(pages, 3);
 }
