@@ -80,6 +80,17 @@ pub enum SignError {
         /// What was asked for (`version 2.0.1`, ``package `app` ``).
         asked: String,
     },
+    /// The signature is valid, but the signed manifest states no version
+    /// (or name), so it vouches for none, and one was asked for.
+    #[error(
+        "the signed manifest states no {what}, so the signature vouches for none, not for the {asked} asked for: the signer must sign a package made with its {what} (`pkg create --name NAME --version VERSION`)"
+    )]
+    SignedWithout {
+        /// `version` or `name`.
+        what: &'static str,
+        /// What was asked for.
+        asked: String,
+    },
     /// manifest.json changed between the signature check and the read.
     #[error(
         "manifest.json changed between the signature check and the package read; run again, and check who else writes to that directory"

@@ -104,6 +104,17 @@ pub fn list_remote(url: &str, settings: &SourceSettings) -> Result<RemoteRefs, G
     Ok(refs)
 }
 
+/// A release-like ref name's package prefix and version: a release tag
+/// (below), or the same without the `v` (`1.2.0`, `NAME/1.2.0`).
+pub fn release_ref(name: &str) -> Option<(&str, Version)> {
+    let (prefix, version) = match name.rsplit_once('/') {
+        Some((prefix, v)) => (prefix, v),
+        None => ("", name),
+    };
+    let version = Version::parse(version.strip_prefix('v').unwrap_or(version)).ok()?;
+    Some((prefix, version))
+}
+
 /// A release tag's package prefix (empty for `vX.Y.Z`) and version:
 /// `vX.Y.Z` or `PREFIX/vX.Y.Z`; `None` for any other tag.
 pub fn release_tag(tag: &str) -> Option<(&str, Version)> {

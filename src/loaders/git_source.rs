@@ -8,7 +8,7 @@ use super::{Fetched, Source, SourceError};
 use crate::git::GitError;
 use crate::git::cache::CacheRepo;
 use crate::git::ref_query::RefQuery;
-use crate::git::refs::{Resolved, full_commit_id, list_remote, release_tag};
+use crate::git::refs::{Resolved, full_commit_id, list_remote, release_ref, short_ref};
 use crate::progress::Progress;
 use crate::signing::Asked;
 use crate::source_settings::SourceSettings;
@@ -72,6 +72,30 @@ impl GitSource {
             .map_err(|e| GitError::Offline(format!("{e} (as of the last online fetch)")))
     }
 
+    /// The version the reference asks for, which a signed package must
+    /// state (so a tag moved onto an older signed release is refused): a
+    /// release-like ref (`v1.2.0`, `1.2.0`, `NAME/v1.2.0`) as the user wrote
+    /// it, whether it turned out to be a tag or a branch, or the tag a
+    /// semver requirement chose. A plain `v1.2.0` over a package in a
+    /// sub-directory is the repository's version, not the package's, and
+    /// asks for nothing (pin such loads by commit, or tag `NAME/vX.Y.Z`).
+    fn asked(&self, resolved: &Resolved, path: &str) -> Asked {
+        let written = match &self.spec.reference {
+            RefQuery::Named(name) => Some(short_ref(name).to_string()),
+            RefQuery::Semver(_) | RefQuery::TreePath(_) => resolved
+                .refname
+                .as_deref()
+                .map(|r| short_ref(r).to_string()),
+            RefQuery::Default => None,
+        };
+        written
+            .as_deref()
+            .and_then(release_ref)
+            .filter(|(prefix, _)| !prefix.is_empty() || path.trim_matches('/').is_empty())
+            .map(|(_, version)| Asked::version(&version.to_string()))
+            .unwrap_or_default()
+    }
+
     /// The origin text for the history: `URL//PATH@REF`.
     fn origin(&self, path: &str, resolved: &Resolved) -> String {
         let mut origin = self.spec.repo.clone();
@@ -95,19 +119,7 @@ impl Source for GitSource {
         progress.phase("checking out", 0);
         let dir = cache.checkout(&self.settings, resolved.commit, &path)?;
         drop(cache);
-        // A release tag (`v1.2.0`, `NAME/v1.2.0`) asks for that version: a
-        // signed package must say so, so a tag moved to an older signed
-        // release is refused.
-        let asked = resolved
-            .refname
-            .as_deref()
-            .and_then(|r| r.strip_prefix("refs/tags/"))
-            .and_then(release_tag)
-            .map(|(prefix, version)| Asked {
-                name: (!prefix.is_empty()).then(|| prefix.to_string()),
-                version: Some(version.to_string()),
-            })
-            .unwrap_or_default();
+        let asked = self.asked(&resolved, &path);
         Ok(Fetched {
             dir,
             origin: self.origin(&path, &resolved),

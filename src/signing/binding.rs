@@ -71,9 +71,9 @@ impl Signer {
     ///   changed in between);
     /// - the signed manifest has no digests (one the `minisign` CLI
     ///   signed, say), so the signature pins none of the files;
-    /// - it states another version than the one asked for, or none (a
-    ///   manifest without a version vouches for no version), or another
-    ///   name (when it states one).
+    /// - it states another version or name than the one asked for, or
+    ///   none (a manifest without a version vouches for no version, one
+    ///   without a name for no name).
     pub fn vouches_for(&self, read: &ReadManifest<'_>, asked: &Asked) -> Result<(), SignError> {
         if self.manifest_digest != read.digest {
             return Err(SignError::ChangedSinceVerified);
@@ -88,13 +88,26 @@ impl Signer {
         if let Some(version) = &asked.version {
             match read.version {
                 Some(v) if same_version(v, version) => {}
-                _ => return Err(other(format!("version {version}"))),
+                Some(_) => return Err(other(format!("version {version}"))),
+                None => {
+                    return Err(SignError::SignedWithout {
+                        what: "version",
+                        asked: format!("version {version}"),
+                    });
+                }
             }
         }
-        if let (Some(name), Some(signed_name)) = (&asked.name, read.name)
-            && name != signed_name
-        {
-            return Err(other(format!("package `{name}`")));
+        if let Some(name) = &asked.name {
+            match read.name {
+                Some(n) if n == name => {}
+                Some(_) => return Err(other(format!("package `{name}`"))),
+                None => {
+                    return Err(SignError::SignedWithout {
+                        what: "name",
+                        asked: format!("package `{name}`"),
+                    });
+                }
+            }
         }
         Ok(())
     }
@@ -136,19 +149,19 @@ mod tests {
             .vouches_for(&app, &Asked::package("other", "1.0.0"))
             .unwrap_err();
         assert!(err.to_string().contains("package `other`"), "{err}");
-        // No version signed: it vouches for no version.
+        // No version signed: it vouches for no version; no name, no name.
         let unversioned = read(Some("app"), None);
-        assert!(
-            s.vouches_for(&unversioned, &Asked::version("1.0.0"))
-                .is_err()
-        );
+        let err = s
+            .vouches_for(&unversioned, &Asked::version("1.0.0"))
+            .unwrap_err();
+        assert!(err.to_string().contains("states no version"), "{err}");
         assert!(s.vouches_for(&unversioned, &Asked::nothing()).is_ok());
-        // No name signed: only the version is held against the request.
         let unnamed = read(None, Some("1.0.0"));
-        assert!(
-            s.vouches_for(&unnamed, &Asked::package("app", "1.0.0"))
-                .is_ok()
-        );
+        assert!(s.vouches_for(&unnamed, &Asked::version("1.0.0")).is_ok());
+        let err = s
+            .vouches_for(&unnamed, &Asked::package("app", "1.0.0"))
+            .unwrap_err();
+        assert!(err.to_string().contains("states no name"), "{err}");
         assert!(same_version("1.0.0+b.1", "1.0.0+b.1"));
         assert!(!same_version("1.0.0-rc.1", "1.0.0"));
     }

@@ -207,6 +207,40 @@ fn a_resolved_graph_locked_without_a_key_pins_the_signers_id() {
 }
 
 #[test]
+fn every_package_of_a_graph_locked_without_a_key_pins_its_signers_id() {
+    let env = Env::new();
+    env.set_var("PKG_CONFIG", env.path("conf/config.toml").to_str().unwrap());
+    let (public, secret) = keys(&env, "keys");
+    let (_, other) = keys(&env, "other");
+    let app = make_package(&env, "shelf/app-1", "app", "1.0.0", None);
+    edit_manifest(&app, |m| {
+        m["dependencies"] = serde_json::json!({"lib": "^1"})
+    });
+    sign(&env, &app, &secret);
+    let lib = make_package(&env, "shelf/lib-1", "lib", "1.0.0", None);
+    sign(&env, &lib, &secret);
+    let id = key_id(&env, &public, &lib);
+    env.ok([
+        "source",
+        "add",
+        "shelf",
+        env.path("shelf").to_str().unwrap(),
+    ]);
+    env.ok(["lock", "app@=1.0.0"]);
+    let lock = std::fs::read_to_string(env.path("pkg.lock")).unwrap();
+    assert_eq!(
+        lock.matches(&format!("signer = \"{id}\"")).count(),
+        2,
+        "both resolved packages pin the signer: {lock}"
+    );
+    let before = env.hub_state();
+    sign(&env, &lib, &other);
+    let err = env.fails(["load", "app@=1.0.0", "--locked", "pkg.lock"]);
+    assert!(err.contains("lib@1.0.0") && err.contains(&id), "{err}");
+    assert_eq!(env.hub_state(), before);
+}
+
+#[test]
 fn registry_publishes_keep_serve_and_index_the_signature() {
     let env = Env::new();
     env.set_var("PKG_CONFIG", env.path("conf/config.toml").to_str().unwrap());
@@ -315,6 +349,28 @@ fn git_publishes_carry_the_signature() {
         err.contains("vouches for app@1.2.0, not for the version 1.3.1"),
         "{err}"
     );
+    // The same through a branch named like a release, or a tag without
+    // the `v`: what the user asked for is held against the signature.
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .arg("-C")
+            .arg(&bare)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+    };
+    git(&["branch", "v1.4.0", "v1.2.0"]);
+    git(&["tag", "1.5.0", "v1.2.0"]);
+    for moved in ["v1.4.0", "1.5.0"] {
+        let err = env.fails([
+            "load",
+            &format!("git+{repo}@{moved}"),
+            "--verify-with",
+            &public,
+        ]);
+        assert!(err.contains("vouches for app@1.2.0"), "{moved}: {err}");
+    }
     assert_eq!(env.hub_state(), before);
     env.ok(["load", &source, "--verify-with", &public]);
     assert_ne!(env.hub_state(), before);
