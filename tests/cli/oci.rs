@@ -108,6 +108,16 @@ fn require_signed_source(env: &Env, registry: &Registry, public: &str) {
     ]);
 }
 
+/// An environment with its own config file and plain HTTP allowed, and a
+/// registry.
+fn env_with_registry() -> (Env, Registry) {
+    let env = Env::new();
+    env.set_var("PKG_CONFIG", env.path("conf/config.toml").to_str().unwrap());
+    env.set_var("PKG_OCI_INSECURE", "1");
+    let registry = Registry::start(&env);
+    (env, registry)
+}
+
 fn keys(env: &Env) -> (String, String) {
     let dir = env.path("keys");
     env.ok(["key", "generate", "--out", dir.to_str().unwrap()]);
@@ -278,10 +288,7 @@ fn push_load_versions_and_pin_by_digest() {
 
 #[test]
 fn an_oci_registry_is_a_package_source() {
-    let env = Env::new();
-    env.set_var("PKG_CONFIG", env.path("conf/config.toml").to_str().unwrap());
-    env.set_var("PKG_OCI_INSECURE", "1");
-    let registry = Registry::start(&env);
+    let (env, registry) = env_with_registry();
     let (public, secret) = keys(&env);
     let signed = make_package(&env, "a1", "app", "1.0.0", None);
     env.ok(["sign", signed.to_str().unwrap(), "--key", &secret]);
@@ -322,19 +329,8 @@ fn a_tampered_blob_is_refused() {
     let repo = registry.url("team/app");
     push(&env, &pkg, &repo);
     // The package layer's digest, from the manifest.
-    let manifest = Command::new("curl")
-        .args([
-            "-sf",
-            "-H",
-            "Accept: application/vnd.oci.image.manifest.v1+json",
-            &format!(
-                "http://127.0.0.1:{}/v2/team/app/manifests/1.0.0",
-                registry.port
-            ),
-        ])
-        .output()
-        .unwrap();
-    let manifest: Value = serde_json::from_slice(&manifest.stdout).unwrap();
+    let manifest: Value =
+        serde_json::from_slice(&get_manifest(&registry, "team/app", "1.0.0")).unwrap();
     let layer = manifest["layers"][0]["digest"]
         .as_str()
         .unwrap()
@@ -395,10 +391,7 @@ fn put_manifest(registry: &Registry, repo: &str, tag: &str, bytes: &[u8]) {
 
 #[test]
 fn a_signed_package_behind_another_version_is_refused() {
-    let env = Env::new();
-    env.set_var("PKG_CONFIG", env.path("conf/config.toml").to_str().unwrap());
-    env.set_var("PKG_OCI_INSECURE", "1");
-    let registry = Registry::start(&env);
+    let (env, registry) = env_with_registry();
     let (public, secret) = keys(&env);
     let old = make_package(&env, "old", "app", "1.0.0", None);
     env.ok(["sign", old.to_str().unwrap(), "--key", &secret]);
