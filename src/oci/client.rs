@@ -549,11 +549,13 @@ impl OciClient {
         })
     }
 
-    /// A paged list (`?n=PAGE&last=...`), page after page until one is
-    /// short. A page that brings nothing new (a registry that ignores
-    /// `last` sends the same page again) ends the list, and no list grows
-    /// past [`MAX_LISTED`]. Order is not relied on: registries sort
-    /// differently (the spec asks for case-insensitive order).
+    /// A paged list (`?n=PAGE&last=...`), page after page until one brings
+    /// nothing new: an empty page, or the same page again from a registry
+    /// that ignores `last`. A short page does not end it, since registries
+    /// may cap `n` below [`PAGE`] (the cost is one last, empty request).
+    /// No list grows past [`MAX_LISTED`]. Order is not relied on:
+    /// registries sort differently (the spec asks for case-insensitive
+    /// order).
     fn pages(
         &self,
         what: &str,
@@ -564,7 +566,6 @@ impl OciClient {
         let mut last: Option<String> = None;
         loop {
             let page = fetch(last.as_deref())?;
-            let full = page.len() >= PAGE;
             last = page.last().cloned();
             let before = all.len();
             for entry in page {
@@ -578,7 +579,7 @@ impl OciClient {
                     message: format!("lists more than {MAX_LISTED} {what}; pkg stops there"),
                 });
             }
-            if !full || all.len() == before {
+            if all.len() == before {
                 return Ok(all);
             }
         }

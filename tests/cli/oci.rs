@@ -768,7 +768,8 @@ fn ignores_last(head: &str, _port: u16) -> String {
     response("200 OK", "", "{}")
 }
 
-/// A registry that pages properly: 2,500 tags, 1000 a page after `last`.
+/// A registry that pages properly: 2,500 tags, 1000 a page after `last`
+/// (100 a page for `team/capped`, as registries that cap `n` do).
 fn pages_properly(head: &str, _port: u16) -> String {
     if head.contains("/tags/list") {
         let mut tags: Vec<String> = (0..2500).map(|i| format!("2.0.{i}")).collect();
@@ -781,7 +782,12 @@ fn pages_properly(head: &str, _port: u16) -> String {
         let start = after
             .and_then(|a| tags.iter().position(|t| *t == a))
             .map_or(0, |i| i + 1);
-        let page: Vec<&String> = tags.iter().skip(start).take(1000).collect();
+        let size = if head.contains("/team/capped/") {
+            100
+        } else {
+            1000
+        };
+        let page: Vec<&String> = tags.iter().skip(start).take(size).collect();
         let body = serde_json::json!({"name": "team/app", "tags": page}).to_string();
         return response("200 OK", "", &body);
     }
@@ -822,5 +828,14 @@ fn a_registry_that_ignores_paging_does_not_loop() {
         .iter()
         .filter(|r| r.contains("/tags/list"))
         .count();
-    assert_eq!(pages, 3);
+    assert_eq!(pages, 4, "three pages and the empty one after them");
+    // One that caps pages at 100: still every tag.
+    let said = env.ok([
+        "versions",
+        &format!("oci://127.0.0.1:{port}/team/capped"),
+        "-o",
+        "json",
+    ]);
+    let listed: Value = serde_json::from_str(&said).unwrap();
+    assert_eq!(listed.as_array().map(Vec::len), Some(2500));
 }
