@@ -275,6 +275,14 @@ pub fn claimed_key_id(signature: &str) -> Result<String, SignError> {
     Ok(key_id(boxed.keynum()))
 }
 
+/// The key ID the signature beside the manifest in `dir` names, not
+/// verified; `None` when the package has no signature.
+pub fn claimed_signer(dir: &Path) -> Result<Option<String>, SignError> {
+    read_signature(dir)?
+        .map(|signature| claimed_key_id(&signature))
+        .transpose()
+}
+
 /// The signature file of the package in `dir`; `None` when it has none.
 pub fn read_signature(dir: &Path) -> Result<Option<String>, SignError> {
     let path = dir.join(SIGNATURE_FILE);

@@ -50,9 +50,7 @@ struct SignatureView {
 
 /// The signature beside the manifest in `dir`, if any.
 fn signature_of(dir: &std::path::Path) -> Option<SignatureView> {
-    let found = signing::read_signature(dir)
-        .and_then(|s| s.map(|s| signing::claimed_key_id(&s)).transpose());
-    match found {
+    match signing::claimed_signer(dir) {
         Ok(None) => None,
         Ok(Some(key_id)) => Some(SignatureView {
             key_id: Some(key_id),

@@ -51,38 +51,38 @@ pub fn run(ctx: &Context, args: &LockArgs) -> Result<()> {
                 &bar,
             )
             .with_context(|| format!("cannot lock `{}`", crate::model::slug::escape(source)))?;
-        let mut entry = LockEntry {
+        // Signed, but no trusted key verified it: the lock pins the key ID
+        // the signature names (so `--locked` refuses another signer), not
+        // the key. A combined graph has no directory of its own (an empty
+        // path, which would read the current directory): its packages'
+        // signers are in `resolved`.
+        let claimed = match &opened.signer {
+            None if !opened.fetched.dir.as_os_str().is_empty() => {
+                crate::signing::claimed_signer(&opened.fetched.dir)
+                    .ok()
+                    .flatten()
+            }
+            _ => None,
+        };
+        let entry = LockEntry {
             source: source.clone(),
             origin: opened.fetched.origin.clone(),
             commit: opened.fetched.commit.clone(),
             digest: opened.package.digest.clone(),
             name: opened.package.manifest.name.clone(),
             version: opened.package.manifest.version.clone(),
-            signer: opened.signer.as_ref().map(|s| s.key_id.clone()),
+            signer: opened
+                .signer
+                .as_ref()
+                .map(|s| s.key_id.clone())
+                .or_else(|| claimed.clone()),
             signer_key: opened.signer.as_ref().map(|s| s.public_key.clone()),
             resolved: opened.resolved.clone(),
         };
-        // Signed, but no trusted key verified it: the lock pins the key ID
-        // the signature names (so `--locked` refuses another signer), not
-        // the key.
-        let claimed = opened
-            .signer
-            .is_none()
-            // A combined graph has no directory of its own (an empty path,
-            // which would read the current directory).
-            .then_some(&opened.fetched.dir)
-            .filter(|dir| !dir.as_os_str().is_empty())
-            .and_then(|dir| crate::signing::read_signature(dir).ok().flatten())
-            .and_then(|signature| crate::signing::claimed_key_id(&signature).ok());
-        let unverified = entry.resolved.iter().filter(|p| p.signer.is_some()).count()
-            > entry
-                .resolved
-                .iter()
-                .filter(|p| p.signer_key.is_some())
-                .count();
-        if let Some(id) = &claimed {
-            entry.signer = Some(id.clone());
-        }
+        let unverified = entry
+            .resolved
+            .iter()
+            .any(|p| p.signer.is_some() && p.signer_key.is_none());
         if claimed.is_some() || unverified {
             ctx.printer.warn(&format!(
                 "`{}` is signed, but no trusted key verified it, so the lock pins the key ID its signature names ({}), not the key: `--locked` refuses another signer's ID; pass --verify-with PUBLIC (or set [trust] keys) to pin and verify the key",

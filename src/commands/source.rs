@@ -197,16 +197,13 @@ impl Context {
                 if !trust.is_empty() {
                     progress.phase("verifying signature", 0);
                 }
-                let signer = trust.check(&fetched.dir).with_context(|| {
-                    format!("cannot load `{}`; nothing was loaded", escape(source))
-                })?;
+                let refused = || format!("cannot load `{}`; nothing was loaded", escape(source));
+                let signer = trust.check(&fetched.dir).with_context(refused)?;
                 let package = read_package(&fetched.dir, progress)?;
                 if let Some(signer) = &signer {
                     signer
                         .vouches_for(&package.signed_view(), &fetched.asked)
-                        .with_context(|| {
-                            format!("cannot load `{}`; nothing was loaded", escape(source))
-                        })?;
+                        .with_context(refused)?;
                 }
                 Opened {
                     package,
@@ -343,9 +340,7 @@ impl Context {
                     source: r.entry.source.clone(),
                     digest: r.entry.digest.clone(),
                     commit: git_commit(&all, &r.entry),
-                    signer: signer
-                        .map(|s| s.key_id.clone())
-                        .or_else(|| graph.claimed.get(&r.entry.name).cloned()),
+                    signer: graph.claimed.get(&r.entry.name).cloned(),
                     signer_key: signer.map(|s| s.public_key.clone()),
                 }
             })

@@ -118,12 +118,8 @@ pub fn release_ref(name: &str) -> Option<(&str, Version)> {
 /// A release tag's package prefix (empty for `vX.Y.Z`) and version:
 /// `vX.Y.Z` or `PREFIX/vX.Y.Z`; `None` for any other tag.
 pub fn release_tag(tag: &str) -> Option<(&str, Version)> {
-    let (prefix, version) = match tag.rsplit_once('/') {
-        Some((prefix, v)) => (prefix, v),
-        None => ("", tag),
-    };
-    let version = Version::parse(version.strip_prefix('v')?).ok()?;
-    Some((prefix, version))
+    let last = tag.rsplit('/').next().unwrap_or(tag);
+    last.starts_with('v').then(|| release_ref(tag)).flatten()
 }
 
 impl RemoteRefs {

@@ -201,11 +201,7 @@ impl LockFile {
         commit: Option<&str>,
     ) -> Result<(), LockError> {
         let entry = self.entry(path, source)?;
-        let mismatch = |what: String| LockError::Mismatch {
-            arg: source.to_string(),
-            path: path.display().to_string(),
-            what,
-        };
+        let mismatch = |what| mismatch(path, source, what);
         if let Some(locked) = &entry.commit
             && commit != Some(locked.as_str())
             && locked.starts_with("sha256:")
@@ -237,18 +233,26 @@ impl LockFile {
     ) -> Result<(), LockError> {
         self.check_commit(path, source, commit)?;
         let entry = self.entry(path, source)?;
-        let mismatch = |what: String| LockError::Mismatch {
-            arg: source.to_string(),
-            path: path.display().to_string(),
-            what,
-        };
         if entry.digest != digest {
-            return Err(mismatch(format!(
-                "the package digest is {digest}, the lock has {}",
-                entry.digest
-            )));
+            return Err(mismatch(
+                path,
+                source,
+                format!(
+                    "the package digest is {digest}, the lock has {}",
+                    entry.digest
+                ),
+            ));
         }
         Ok(())
+    }
+}
+
+/// `source` differs from its entry in the lock file at `path` by `what`.
+fn mismatch(path: &Path, source: &str, what: String) -> LockError {
+    LockError::Mismatch {
+        arg: source.to_string(),
+        path: path.display().to_string(),
+        what,
     }
 }
 

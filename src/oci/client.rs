@@ -576,7 +576,9 @@ impl OciClient {
             if all.len() > MAX_LISTED {
                 return Err(OciError::Registry {
                     host: self.host.clone(),
-                    message: format!("lists more than {MAX_LISTED} {what}; pkg stops there"),
+                    message: format!(
+                        "lists more than {MAX_LISTED} {what}; pkg refuses a list that long rather than read part of it"
+                    ),
                 });
             }
             if all.len() == before {

@@ -11,7 +11,7 @@ use std::path::Path;
 
 use minisign::PublicKey;
 
-use super::{SignError, Signer, claimed_key_id, read_signature, verify_dir};
+use super::{SignError, Signer, claimed_signer, verify_dir};
 
 /// One requirement: a signature by one of `keys`, because of `why`.
 #[derive(Debug, Clone)]
@@ -107,10 +107,9 @@ impl Trust {
                 why: claim.why.clone(),
                 error,
             };
-            let signature = read_signature(dir)
+            let found = claimed_signer(dir)
                 .map_err(fail)?
                 .ok_or_else(|| fail(SignError::Unsigned))?;
-            let found = claimed_key_id(&signature).map_err(fail)?;
             if found != claim.key_id {
                 return Err(fail(SignError::WrongKey {
                     expected: claim.key_id.clone(),

@@ -75,19 +75,13 @@ fn fetch_with(
     Ok(fetched)
 }
 
-/// The key ID the signature beside the manifest in `dir` names, when it
-/// has a readable one (not verified).
-fn claimed_signer(dir: &std::path::Path) -> Option<String> {
-    let signature = crate::signing::read_signature(dir).ok()??;
-    crate::signing::claimed_key_id(&signature).ok()
-}
-
 /// A resolved graph fetched and checked, as one package.
 pub struct OpenedGraph {
     /// Who signed each package that had to be signed, by package name.
     pub signers: std::collections::BTreeMap<String, Signer>,
-    /// The key ID each signed package's signature names, verified or not,
-    /// by package name (what a lock file pins when no key verified it).
+    /// Who signed each signed package, by package name: its verified
+    /// signer's key ID, else the one its signature names unverified (what
+    /// a lock file pins when no key verified it).
     pub claimed: std::collections::BTreeMap<String, String>,
     /// The package, or (with dependencies) every package combined, to load
     /// in one transaction.
@@ -138,14 +132,20 @@ pub fn open_graph(
                 source_name: entry.source.clone(),
                 reason: format!("{label}: {e}"),
             })?;
+        // Who signed: the verified signer, else (for a lock file to pin)
+        // the key ID an unverified signature names.
+        let id = match &signer {
+            Some(signer) => Some(signer.key_id.clone()),
+            None => crate::signing::claimed_signer(&fetched.dir).ok().flatten(),
+        };
+        if let Some(id) = id {
+            claimed.insert(entry.name.clone(), id);
+        }
         if let Some(signer) = signer {
             signer
                 .vouches_for(&package.signed_view(), &asked)
                 .map_err(|e| refused(&e))?;
             signers.insert(entry.name.clone(), signer);
-        }
-        if let Some(id) = claimed_signer(&fetched.dir) {
-            claimed.insert(entry.name.clone(), id);
         }
         // The index and the package must agree on what it is: an index
         // (a registry's, OCI annotations) listing an old release under a

@@ -77,6 +77,11 @@ impl Registry {
         format!("oci://127.0.0.1:{}/{repo}", self.port)
     }
 
+    /// The HTTP URL of manifest `tag` of `repo`.
+    fn manifest_url(&self, repo: &str, tag: &str) -> String {
+        format!("http://127.0.0.1:{}/v2/{repo}/manifests/{tag}", self.port)
+    }
+
     /// The file holding the blob `digest` in the registry's storage.
     fn blob_file(&self, digest: &str) -> PathBuf {
         let hex = digest.trim_start_matches("sha256:");
@@ -354,10 +359,7 @@ fn get_manifest(registry: &Registry, repo: &str, tag: &str) -> Vec<u8> {
             "-sf",
             "-H",
             "Accept: application/vnd.oci.image.manifest.v1+json",
-            &format!(
-                "http://127.0.0.1:{}/v2/{repo}/manifests/{tag}",
-                registry.port
-            ),
+            &registry.manifest_url(repo, tag),
         ])
         .output()
         .unwrap();
@@ -379,10 +381,7 @@ fn put_manifest(registry: &Registry, repo: &str, tag: &str, bytes: &[u8]) {
             "Content-Type: application/vnd.oci.image.manifest.v1+json",
             "--data-binary",
             &format!("@{}", file.path().display()),
-            &format!(
-                "http://127.0.0.1:{}/v2/{repo}/manifests/{tag}",
-                registry.port
-            ),
+            &registry.manifest_url(repo, tag),
         ])
         .output()
         .unwrap();

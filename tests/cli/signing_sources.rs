@@ -36,6 +36,23 @@ fn key_id(env: &Env, public: &str, signed: &std::path::Path) -> String {
     out["key_id"].as_str().unwrap().to_string()
 }
 
+/// `pkg lock SOURCE` with no key: it warns that nothing verified the
+/// signature, and pins the key ID `id` it names, without a key.
+fn lock_without_a_key(env: &Env, source: &str, id: &str) {
+    let out = env.pkg(["lock", source]).output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("no trusted key verified it") && stderr.contains(id),
+        "{stderr}"
+    );
+    let lock = std::fs::read_to_string(env.path("pkg.lock")).unwrap();
+    assert!(
+        lock.contains(&format!("signer = \"{id}\"")) && !lock.contains("signer_key"),
+        "{lock}"
+    );
+}
+
 #[test]
 fn a_source_requiring_signatures_refuses_unsigned_and_foreign_packages() {
     let env = Env::new();
@@ -118,18 +135,7 @@ fn the_lock_pins_the_signer_and_locked_refuses_another_key() {
     let id = key_id(&env, &public, &pkg);
     // Without a key, a signed package is locked with a warning, pinning the
     // key ID its signature names but not the key.
-    let out = env.pkg(["lock", arg]).output().unwrap();
-    assert!(out.status.success(), "{out:?}");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("no trusted key verified it") && stderr.contains(&id),
-        "{stderr}"
-    );
-    let lock = std::fs::read_to_string(env.path("pkg.lock")).unwrap();
-    assert!(
-        lock.contains(&format!("signer = \"{id}\"")) && !lock.contains("signer_key"),
-        "{lock}"
-    );
+    lock_without_a_key(&env, arg, &id);
     // --locked then refuses the same content signed by another key, or
     // unsigned, and loads it signed by the pinned ID.
     let before = env.hub_state();
@@ -185,17 +191,7 @@ fn a_resolved_graph_locked_without_a_key_pins_the_signers_id() {
         "shelf",
         env.path("shelf").to_str().unwrap(),
     ]);
-    let out = env.pkg(["lock", "app@=1.0.0"]).output().unwrap();
-    assert!(out.status.success(), "{out:?}");
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("no trusted key verified it"),
-        "{out:?}"
-    );
-    let lock = std::fs::read_to_string(env.path("pkg.lock")).unwrap();
-    assert!(
-        lock.contains(&format!("signer = \"{id}\"")) && !lock.contains("signer_key"),
-        "{lock}"
-    );
+    lock_without_a_key(&env, "app@=1.0.0", &id);
     let before = env.hub_state();
     sign(&env, &app, &other);
     let err = env.fails(["load", "app@=1.0.0", "--locked", "pkg.lock"]);
