@@ -793,6 +793,28 @@ fn pages_properly(head: &str, _port: u16) -> String {
     response("200 OK", "", "{}")
 }
 
+/// How many tag-list requests the recording registry saw.
+fn tag_list_requests(seen: &std::sync::Mutex<Vec<String>>) -> usize {
+    seen.lock()
+        .unwrap()
+        .iter()
+        .filter(|r| r.contains("/tags/list"))
+        .count()
+}
+
+/// How many versions `pkg versions -o json` lists for `repo` on the
+/// recording registry at `port`.
+fn versions_listed(env: &Env, port: u16, repo: &str) -> usize {
+    let said = env.ok([
+        "versions",
+        &format!("oci://127.0.0.1:{port}/{repo}"),
+        "-o",
+        "json",
+    ]);
+    let listed: Value = serde_json::from_str(&said).unwrap();
+    listed.as_array().map_or(0, Vec::len)
+}
+
 #[test]
 fn a_registry_that_ignores_paging_does_not_loop() {
     let (port, seen) = recording_registry(ignores_last);
@@ -800,12 +822,7 @@ fn a_registry_that_ignores_paging_does_not_loop() {
     env.set_var("PKG_OCI_INSECURE", "1");
     let said = env.ok(["versions", &format!("oci://127.0.0.1:{port}/team/app")]);
     assert!(said.contains("1.0.999") && said.contains("1.0.0"), "{said}");
-    let pages = seen
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|r| r.contains("/tags/list"))
-        .count();
+    let pages = tag_list_requests(&seen);
     assert_eq!(
         pages, 2,
         "the second page did not advance, so listing stops"
@@ -813,28 +830,9 @@ fn a_registry_that_ignores_paging_does_not_loop() {
 
     // A registry that honours `last`: every page is read.
     let (port, seen) = recording_registry(pages_properly);
-    let said = env.ok([
-        "versions",
-        &format!("oci://127.0.0.1:{port}/team/app"),
-        "-o",
-        "json",
-    ]);
-    let listed: Value = serde_json::from_str(&said).unwrap();
-    assert_eq!(listed.as_array().map(Vec::len), Some(2500), "{said}");
-    let pages = seen
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|r| r.contains("/tags/list"))
-        .count();
+    assert_eq!(versions_listed(&env, port, "team/app"), 2500);
+    let pages = tag_list_requests(&seen);
     assert_eq!(pages, 4, "three pages and the empty one after them");
     // One that caps pages at 100: still every tag.
-    let said = env.ok([
-        "versions",
-        &format!("oci://127.0.0.1:{port}/team/capped"),
-        "-o",
-        "json",
-    ]);
-    let listed: Value = serde_json::from_str(&said).unwrap();
-    assert_eq!(listed.as_array().map(Vec::len), Some(2500));
+    assert_eq!(versions_listed(&env, port, "team/capped"), 2500);
 }
